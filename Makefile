@@ -1,0 +1,32 @@
+# Convenience targets; the README's two commands are all you need.
+.PHONY: run test race vet staticcheck ci bench fuzz
+
+run:
+	go run ./cmd/shopguard serve
+
+test:
+	go test ./...
+
+race:
+	go test -race ./...
+
+vet:
+	go vet ./...
+
+staticcheck:
+	go run honnef.co/go/tools/cmd/staticcheck@v0.7.0 ./...
+
+ci:
+	.ci/run
+
+# In-process benchmarks of the hot path (see bench/README.md for the HTTP harness).
+bench:
+	go test -run '^$$' -bench . -benchmem ./internal/engine ./internal/features ./internal/rules ./internal/fraud
+
+FUZZTIME ?= 60s
+fuzz:
+	go test ./internal/api -run '^$$' -fuzz FuzzDecodeTransaction -fuzztime $(FUZZTIME)
+	go test ./internal/rules -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
+	go test ./internal/rules -run '^$$' -fuzz FuzzNormalizeEntry -fuzztime $(FUZZTIME)
+	go test ./internal/features -run '^$$' -fuzz FuzzRestore -fuzztime $(FUZZTIME)
+	go test ./internal/config -run '^$$' -fuzz FuzzLoadFile -fuzztime $(FUZZTIME)

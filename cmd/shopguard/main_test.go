@@ -1,0 +1,250 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shopguard/shopguard/client"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "shopguard-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "shopguard")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func run(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(binary, args...).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("shopguard %v: %v\n%s", args, err, stderr)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// server is a running `shopguard serve`.
+type server struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *syncBuffer
+}
+
+// syncBuffer collects a child's stderr while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func serve(t *testing.T, data string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--data", data, "--addr", "127.0.0.1:0")
+	stdout, _ := cmd.StdoutPipe()
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := bufio.NewScanner(stdout)
+	found := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			if u, ok := strings.CutPrefix(lines.Text(), "shopguard listening on "); ok {
+				found <- u
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		return &server{cmd: cmd, url: u, logs: logs}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("shopguard did not start:\n%s", logs)
+	}
+	return nil
+}
+
+func TestCrashLosesNoAcknowledgedDecision(t *testing.T) {
+	data := t.TempDir()
+	key := run(t, "keys", "create", "--tenant", "shop", "--data", data)
+	ctx := context.Background()
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	order := func(i int) client.Transaction {
+		return client.Transaction{ID: fmt.Sprintf("ord-%d", i), CreatedAt: at, AmountMinor: 100, Currency: "EUR",
+			DeviceID: "dev-1", Payment: &client.Payment{Method: "card", CardFingerprint: fmt.Sprintf("card-%d", i)}}
+	}
+
+	s := serve(t, data)
+	c, _ := client.New(s.url, key, client.WithRetries(0))
+	var ids []string
+	for i := range 25 {
+		d, err := c.ScoreTransaction(ctx, order(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, d.ID)
+	}
+	// No graceful shutdown, no snapshot: the process just dies.
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.cmd.Wait()
+
+	s = serve(t, data)
+	c, _ = client.New(s.url, key, client.WithRetries(0))
+	for i, id := range ids {
+		ev, err := c.Event(ctx, id)
+		if err != nil || ev.ExternalID != fmt.Sprintf("ord-%d", i) {
+			t.Fatalf("acknowledged event %s after SIGKILL: %+v, %v", id, ev, err)
+		}
+	}
+	// The features were rebuilt from the event log: the device has now tried 26 cards.
+	d, err := c.ScoreTransaction(ctx, order(25))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deviceCards(t, c, d.ID); got != 26 {
+		t.Errorf("device cards_1h after restart = %d, want 26\nlogs:\n%s", got, s.logs)
+	}
+	if d.Action != client.ActionBlock {
+		t.Errorf("card testing after restart: %+v", d)
+	}
+
+	// A graceful stop writes a snapshot that the next start uses.
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("graceful stop: %v\n%s", err, s.logs)
+	}
+	if _, err := os.Stat(filepath.Join(data, "features.snap")); err != nil {
+		t.Fatalf("no snapshot after a graceful stop: %v", err)
+	}
+	s = serve(t, data)
+	c, _ = client.New(s.url, key, client.WithRetries(0))
+	d, err = c.ScoreTransaction(ctx, order(26))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deviceCards(t, c, d.ID); got != 27 {
+		t.Errorf("device cards_1h after snapshot restore = %d, want 27", got)
+	}
+	if !strings.Contains(s.logs.String(), "features restored") || !strings.Contains(s.logs.String(), "snapshot_seq=26") {
+		t.Errorf("the restart did not use the snapshot:\n%s", s.logs)
+	}
+}
+
+func deviceCards(t *testing.T, c *client.Client, id string) int {
+	t.Helper()
+	ev, err := c.Event(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct {
+		Features struct {
+			Device struct {
+				Cards1h int `json:"cards_1h"`
+			} `json:"device"`
+		} `json:"features"`
+	}
+	if err := json.Unmarshal(ev.Features, &env); err != nil {
+		t.Fatal(err)
+	}
+	return env.Features.Device.Cards1h
+}
+
+func TestCLI(t *testing.T) {
+	data := t.TempDir()
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		wantOut string
+	}{
+		{"version", []string{"version"}, 0, "shopguard"},
+		{"help", []string{"--help"}, 0, "serve"},
+		{"unknown command", []string{"frobnicate"}, 1, "unknown command"},
+		{"bad flag", []string{"serve", "--nope"}, 2, "unknown flag"},
+		{"keys without tenant", []string{"keys", "create", "--data", data}, 1, "tenant"},
+		{"bad tenant", []string{"keys", "create", "--tenant", "Bad Name", "--data", data}, 2, "--tenant"},
+		{"bad scope", []string{"keys", "create", "--tenant", "t", "--scopes", "root", "--data", data}, 2, "unknown scope"},
+		{"config sample", []string{"config", "sample"}, 0, `addr: "127.0.0.1:8080"`},
+		{"config check missing file", []string{"config", "check", filepath.Join(data, "none.yaml")}, 1, "none.yaml"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(binary, tc.args...)
+			cmd.Env = append(os.Environ(), "SHOPGUARD_CONFIG=")
+			out, _ := cmd.CombinedOutput()
+			if code := cmd.ProcessState.ExitCode(); code != tc.code {
+				t.Errorf("exit code %d, want %d; output:\n%s", code, tc.code, out)
+			}
+			if !strings.Contains(string(out), tc.wantOut) {
+				t.Errorf("output lacks %q:\n%s", tc.wantOut, out)
+			}
+		})
+	}
+	t.Run("config check reports every problem", func(t *testing.T) {
+		path := filepath.Join(data, "bad.yaml")
+		os.WriteFile(path, []byte("server:\n  adress: x\n  max_body_bytes: lots\nlog:\n  level: loud\n"), 0o600)
+		cmd := exec.Command(binary, "config", "check", path)
+		out, _ := cmd.CombinedOutput()
+		for _, want := range []string{"server.adress", "did you mean server.addr", "server.max_body_bytes", "log.level"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		if cmd.ProcessState.ExitCode() != 1 {
+			t.Errorf("exit code %d, want 1", cmd.ProcessState.ExitCode())
+		}
+	})
+	t.Run("keys list and revoke", func(t *testing.T) {
+		run(t, "keys", "create", "--tenant", "shop", "--name", "checkout", "--data", data)
+		out := run(t, "keys", "list", "--data", data)
+		fields := strings.Fields(strings.Split(out, "\n")[1])
+		if fields[1] != "shop" || fields[2] != "checkout" {
+			t.Fatalf("keys list:\n%s", out)
+		}
+		run(t, "keys", "revoke", fields[0], "--data", data)
+		if out := run(t, "keys", "list", "--data", data); strings.Contains(strings.Split(out, "\n")[1], " -") {
+			t.Errorf("revoked key not shown as revoked:\n%s", out)
+		}
+	})
+}

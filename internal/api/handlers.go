@@ -1,0 +1,265 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/engine"
+	"github.com/shopguard/shopguard/internal/fraud"
+	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/rules"
+	"github.com/shopguard/shopguard/internal/storage"
+)
+
+// decisionResponse is the answer to an assessed event.
+type decisionResponse struct {
+	ID            string        `json:"id"`
+	Kind          string        `json:"kind"`
+	ExternalID    string        `json:"external_id"`
+	Score         int           `json:"score"`
+	Action        risk.Action   `json:"action"`
+	Reasons       []risk.Reason `json:"reasons"`
+	RulesVersion  int64         `json:"rules_version"`
+	ModelVersion  string        `json:"model_version"`
+	LatencyMicros int64         `json:"latency_us"`
+	Replayed      bool          `json:"replayed,omitempty"`
+}
+
+func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	var tx fraud.Transaction
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &tx); err != nil {
+		return err
+	}
+	if err := tx.Validate(s.now()); err != nil {
+		return err
+	}
+	return s.decide(w, r, key, &tx)
+}
+
+// decide runs the engine on a validated input and writes the decision.
+func (s *Server) decide(w http.ResponseWriter, r *http.Request, key apikey.Key, in engine.Input) error {
+	d, err := s.eng.Decide(r.Context(), key.Tenant, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, decisionResponse{
+		ID: d.ID, Kind: string(d.Kind), ExternalID: d.ExternalID, Score: d.Score, Action: d.Action,
+		Reasons: d.Reasons, RulesVersion: d.RulesVersion, ModelVersion: d.ModelVersion,
+		LatencyMicros: d.LatencyMicros, Replayed: d.Replayed,
+	})
+	return nil
+}
+
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	ev, err := s.eng.Event(r.Context(), key.Tenant, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ev)
+	return nil
+}
+
+func (s *Server) postFeedback(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	var f engine.Feedback
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &f); err != nil {
+		return err
+	}
+	l, err := s.eng.AddFeedback(r.Context(), key.Tenant, f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, l)
+	return nil
+}
+
+func author(key apikey.Key) string { return "api key " + key.ID }
+
+func (s *Server) getRules(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	rs, err := s.eng.Rules(r.Context(), key.Tenant)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rs)
+	return nil
+}
+
+func (s *Server) getRuleVersion(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	v, err := strconv.ParseInt(r.PathValue("version"), 10, 64)
+	if err != nil || v < 1 {
+		return newStatusError(http.StatusBadRequest, "invalid_field", "version", "version must be a positive integer")
+	}
+	rs, err := s.eng.RuleSetVersion(r.Context(), key.Tenant, v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rs)
+	return nil
+}
+
+func (s *Server) getRule(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	rs, err := s.eng.Rules(r.Context(), key.Tenant)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	for _, rule := range rs.Rules {
+		if rule.Name == name {
+			writeJSON(w, http.StatusOK, ruleResponse{Version: rs.Version, Rule: rule})
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: rule %q", storage.ErrNotFound, name)
+}
+
+// ruleResponse is a rule with the rule-set version that holds it.
+type ruleResponse struct {
+	Version int64      `json:"version"`
+	Rule    rules.Rule `json:"rule"`
+}
+
+func (s *Server) postRule(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	var rule rules.Rule
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &rule); err != nil {
+		return err
+	}
+	rs, err := s.eng.ChangeRules(r.Context(), key.Tenant, author(key), func(cur []rules.Rule) ([]rules.Rule, error) {
+		for _, c := range cur {
+			if c.Name == rule.Name {
+				return nil, fmt.Errorf("%w: rule %q exists; PUT /v1/rules/%s replaces it", storage.ErrConflict, rule.Name, rule.Name)
+			}
+		}
+		return append(cur, rule), nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeRule(w, http.StatusCreated, rs, rule.Name)
+}
+
+func writeRule(w http.ResponseWriter, status int, rs engine.RuleSet, name string) error {
+	for _, rule := range rs.Rules {
+		if rule.Name == name {
+			writeJSON(w, status, ruleResponse{Version: rs.Version, Rule: rule})
+			return nil
+		}
+	}
+	return fmt.Errorf("api: rule %q missing after save", name)
+}
+
+func (s *Server) putRule(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	var rule rules.Rule
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &rule); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if rule.Name == "" {
+		rule.Name = name
+	}
+	if rule.Name != name {
+		return newStatusError(http.StatusBadRequest, "invalid_field", "name",
+			fmt.Sprintf("name %q differs from the rule %q in the path; rules cannot be renamed", rule.Name, name))
+	}
+	status := http.StatusOK
+	rs, err := s.eng.ChangeRules(r.Context(), key.Tenant, author(key), func(cur []rules.Rule) ([]rules.Rule, error) {
+		status = http.StatusOK
+		for i, c := range cur {
+			if c.Name == name {
+				out := append([]rules.Rule(nil), cur...)
+				out[i] = rule
+				return out, nil
+			}
+		}
+		status = http.StatusCreated
+		return append(cur, rule), nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeRule(w, status, rs, name)
+}
+
+func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	name := r.PathValue("name")
+	rs, err := s.eng.ChangeRules(r.Context(), key.Tenant, author(key), func(cur []rules.Rule) ([]rules.Rule, error) {
+		for i, c := range cur {
+			if c.Name == name {
+				out := append([]rules.Rule(nil), cur[:i]...)
+				return append(out, cur[i+1:]...), nil
+			}
+		}
+		return nil, fmt.Errorf("%w: rule %q", storage.ErrNotFound, name)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int64{"version": rs.Version})
+	return nil
+}
+
+// rulesBody carries several rules.
+type rulesBody struct {
+	Rules []rules.Rule `json:"rules"`
+}
+
+func (s *Server) validateRules(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	var body rulesBody
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &body); err != nil {
+		return err
+	}
+	if len(body.Rules) == 0 {
+		return risk.Missing("rules")
+	}
+	if err := s.eng.ValidateRules(r.Context(), key.Tenant, body.Rules); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"valid": true})
+	return nil
+}
+
+// backtestBody is the request of POST /v1/backtests.
+type backtestBody struct {
+	Kind  string       `json:"kind"`
+	From  string       `json:"from"`
+	To    string       `json:"to"`
+	Rules []rules.Rule `json:"rules"`
+	Limit int          `json:"limit"`
+}
+
+func (s *Server) postBacktest(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	var body backtestBody
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &body); err != nil {
+		return err
+	}
+	req := engine.BacktestRequest{Kind: risk.EventKind(body.Kind), Rules: body.Rules, Limit: body.Limit}
+	if req.Kind == "" {
+		req.Kind = risk.EventTransaction
+	}
+	var errs []error
+	for _, t := range []struct {
+		field, v string
+		dst      *time.Time
+	}{{"from", body.From, &req.From}, {"to", body.To, &req.To}} {
+		if t.v == "" {
+			continue // the engine reports it missing
+		}
+		v, err := time.Parse(time.RFC3339Nano, t.v)
+		if err != nil {
+			errs = append(errs, risk.Invalid(t.field, "%q is not an RFC 3339 timestamp", t.v))
+			continue
+		}
+		*t.dst = v
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	rep, err := s.eng.Backtest(r.Context(), key.Tenant, req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}

@@ -1,0 +1,903 @@
+package api
+
+// These tests keep docs/openapi.yaml and the server from drifting apart: the
+// routes registered in server.go against the documented operations (both
+// ways, with their API-key scopes), every $ref, the documented schemas
+// against the Go types the handlers decode and encode, the documented limits
+// and enums against the code's, the rule environment against fraud.Env, and
+// every example against the server's own decoder and validation.
+
+import (
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/shopguard/shopguard/docs"
+	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/engine"
+	"github.com/shopguard/shopguard/internal/fraud"
+	"github.com/shopguard/shopguard/internal/reference"
+	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/rules"
+	"github.com/shopguard/shopguard/internal/storage"
+)
+
+// scopeIdents maps the identifiers routes() uses to the scopes' values.
+var scopeIdents = map[string]apikey.Scope{
+	"ScopeEventsWrite":   apikey.ScopeEventsWrite,
+	"ScopeEventsRead":    apikey.ScopeEventsRead,
+	"ScopeFeedbackWrite": apikey.ScopeFeedbackWrite,
+	"ScopeRulesRead":     apikey.ScopeRulesRead,
+	"ScopeRulesWrite":    apikey.ScopeRulesWrite,
+}
+
+// schemaTypes maps documented object schemas to the Go types whose JSON
+// they describe; their property names must equal the types' JSON fields.
+var schemaTypes = map[string]reflect.Type{
+	"Transaction":     reflect.TypeFor[fraud.Transaction](),
+	"TransactionUser": reflect.TypeFor[fraud.User](),
+	"Payment":         reflect.TypeFor[fraud.Payment](),
+	"Address":         reflect.TypeFor[fraud.Address](),
+	"Item":            reflect.TypeFor[fraud.Item](),
+	"Decision":        reflect.TypeFor[decisionResponse](),
+	"Reason":          reflect.TypeFor[risk.Reason](),
+	"Assessment":      reflect.TypeFor[risk.Assessment](),
+	"Event":           reflect.TypeFor[storage.Event](),
+	"Feedback":        reflect.TypeFor[engine.Feedback](),
+	"Label":           reflect.TypeFor[storage.Label](),
+	"RuleFields":      reflect.TypeFor[rules.Rule](),
+	"Rule":            reflect.TypeFor[rules.Rule](),
+	"RuleReplacement": reflect.TypeFor[rules.Rule](),
+	"BacktestRule":    reflect.TypeFor[rules.Rule](),
+	"RuleSet":         reflect.TypeFor[engine.RuleSet](),
+	"RuleVersion":     reflect.TypeFor[ruleResponse](),
+	"RulesRequest":    reflect.TypeFor[rulesBody](),
+	"BacktestRequest": reflect.TypeFor[backtestBody](),
+	"BacktestReport":  reflect.TypeFor[engine.BacktestReport](),
+	"LabelCounts":     reflect.TypeFor[engine.LabelCounts](),
+	"RuleReport":      reflect.TypeFor[engine.RuleReport](),
+	"List":            reflect.TypeFor[engine.ListInfo](),
+	"ListWithValues":  reflect.TypeFor[listResponse](),
+	"NewList":         reflect.TypeFor[listBody](),
+	"ListPatch":       reflect.TypeFor[listPatch](),
+	"ListValues":      reflect.TypeFor[valuesBody](),
+	"Error":           reflect.TypeFor[errorBody](),
+	"ErrorObject":     reflect.TypeFor[apiError](),
+	"ErrorDetail":     reflect.TypeFor[detail](),
+	"RuleEnvironment": reflect.TypeFor[fraud.Env](),
+	"EnvUser":         reflect.TypeFor[fraud.UserEnv](),
+	"EnvPayment":      reflect.TypeFor[fraud.PayEnv](),
+	"EnvAddress":      reflect.TypeFor[fraud.AddrEnv](),
+	"EnvItems":        reflect.TypeFor[fraud.ItemsEnv](),
+	"EnvFeatures":     reflect.TypeFor[fraud.FeatEnv](),
+	"EnvEntity":       reflect.TypeFor[fraud.Entity](),
+	"EnvSignals":      reflect.TypeFor[fraud.Signals](),
+}
+
+// untypedSchemas are object schemas of answers the handlers build from maps.
+var untypedSchemas = []string{"Valid", "RuleSetVersionNumber", "Lists", "EntriesAdded", "EntriesRemoved", "Health", "Readiness", "MoneyByCurrency"}
+
+var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+// loadSpec parses the embedded docs/openapi.yaml.
+func loadSpec(t *testing.T) map[string]any {
+	t.Helper()
+	var doc any
+	if err := yaml.Unmarshal(docs.OpenAPI, &doc); err != nil {
+		t.Fatalf("docs/openapi.yaml does not parse: %v", err)
+	}
+	m, ok := normalize(doc).(map[string]any)
+	if !ok {
+		t.Fatal("docs/openapi.yaml is not a mapping")
+	}
+	if v, _ := m["openapi"].(string); !strings.HasPrefix(v, "3.1.") {
+		t.Fatalf("openapi = %q, want 3.1.x", v)
+	}
+	return m
+}
+
+// normalize turns the map[any]any YAML gives for non-string keys into map[string]any.
+func normalize(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			v[k] = normalize(x)
+		}
+		return v
+	case map[any]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[fmt.Sprint(k)] = normalize(x)
+		}
+		return out
+	case []any:
+		for i, x := range v {
+			v[i] = normalize(x)
+		}
+	}
+	return v
+}
+
+// pointer resolves a JSON pointer ("/components/schemas/Rule") in doc.
+func pointer(doc any, p string) (any, bool) {
+	if p == "" {
+		return doc, true
+	}
+	cur := doc
+	for _, tok := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch c := cur.(type) {
+		case map[string]any:
+			next, ok := c[tok]
+			if !ok {
+				return nil, false
+			}
+			cur = next
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			cur = c[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func mapAt(doc any, p string) map[string]any {
+	v, _ := pointer(doc, p)
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// deref follows $ref until it reaches a value that is not a reference.
+func deref(doc map[string]any, v any) any {
+	for range 20 {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		ref, ok := m["$ref"].(string)
+		if !ok {
+			return v
+		}
+		v, _ = pointer(doc, strings.TrimPrefix(ref, "#"))
+	}
+	return v
+}
+
+// route is one route the server registers.
+type route struct {
+	scope string // "" for unauthenticated routes
+}
+
+// serverRoutes reads server.go's routes() and returns its routes by "METHOD /path".
+func serverRoutes(t *testing.T) map[string]route {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "server.go", nil, 0)
+	if err != nil {
+		t.Fatalf("parse server.go: %v", err)
+	}
+	var body *ast.BlockStmt
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv != nil && fd.Name.Name == "routes" {
+			body = fd.Body
+		}
+	}
+	if body == nil {
+		t.Fatal("server.go has no method routes()")
+	}
+	out := map[string]route{}
+	add := func(pos token.Pos, lit ast.Expr, r route) {
+		bl, ok := lit.(*ast.BasicLit)
+		if !ok || bl.Kind != token.STRING {
+			t.Errorf("%s: route pattern is not a string literal; this test cannot read it", fset.Position(pos))
+			return
+		}
+		pattern, _ := strconv.Unquote(bl.Value)
+		key, err := routeKey(pattern)
+		if err != nil {
+			t.Errorf("%s: %v", fset.Position(pos), err)
+			return
+		}
+		if _, dup := out[key]; dup {
+			t.Errorf("%s: route %s registered twice", fset.Position(pos), key)
+		}
+		out[key] = r
+	}
+	helpers := map[string]bool{}      // names of route helpers like v1
+	helperParams := map[string]bool{} // their pattern parameters
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			if len(n.Lhs) != 1 || len(n.Rhs) != 1 {
+				return true
+			}
+			id, ok1 := n.Lhs[0].(*ast.Ident)
+			fl, ok2 := n.Rhs[0].(*ast.FuncLit)
+			if !ok1 || !ok2 || len(fl.Type.Params.List) < 2 || len(fl.Type.Params.List[0].Names) == 0 {
+				return true
+			}
+			if !callsAuthenticated(fl.Body) {
+				t.Errorf("%s: route helper %s does not wrap its handler with s.authenticated", fset.Position(n.Pos()), id.Name)
+			}
+			helpers[id.Name] = true
+			helperParams[fl.Type.Params.List[0].Names[0].Name] = true
+		case *ast.CallExpr:
+			if id, ok := n.Fun.(*ast.Ident); ok {
+				if helpers[id.Name] && len(n.Args) >= 2 {
+					sel, ok := n.Args[1].(*ast.SelectorExpr)
+					x, _ := sel.X.(*ast.Ident)
+					if !ok || x == nil || x.Name != "apikey" {
+						t.Errorf("%s: scope of %s(...) is not an apikey.Scope constant", fset.Position(n.Pos()), id.Name)
+						return true
+					}
+					scope, known := scopeIdents[sel.Sel.Name]
+					if !known {
+						t.Errorf("%s: unknown scope apikey.%s: add it to scopeIdents", fset.Position(n.Pos()), sel.Sel.Name)
+						return true
+					}
+					add(n.Pos(), n.Args[0], route{scope: string(scope)})
+				}
+				return true
+			}
+			sel, ok := n.Fun.(*ast.SelectorExpr)
+			if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") || len(n.Args) == 0 {
+				return true
+			}
+			if mux, ok := sel.X.(*ast.SelectorExpr); !ok || mux.Sel.Name != "mux" {
+				return true
+			}
+			if id, ok := n.Args[0].(*ast.Ident); ok && helperParams[id.Name] {
+				return true // the helper's own registration of its parameter
+			}
+			add(n.Pos(), n.Args[0], route{})
+		}
+		return true
+	})
+	if len(out) == 0 {
+		t.Fatal("found no routes in server.go")
+	}
+	return out
+}
+
+// callsAuthenticated reports whether body calls s.authenticated.
+func callsAuthenticated(body *ast.BlockStmt) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if c, ok := n.(*ast.CallExpr); ok {
+			if sel, ok := c.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "authenticated" {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// routeKey turns a ServeMux pattern into "METHOD /path" with OpenAPI path
+// templates ("{name...}" becomes "{name}").
+func routeKey(pattern string) (string, error) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok || method == "" || method != strings.ToUpper(method) {
+		return "", fmt.Errorf("route %q has no method; OpenAPI cannot describe it", pattern)
+	}
+	path = strings.TrimSpace(path)
+	if !strings.HasPrefix(path, "/") {
+		return "", fmt.Errorf("route %q has a host; OpenAPI paths cannot say that", pattern)
+	}
+	if strings.Contains(path, "{$}") {
+		return "", fmt.Errorf("route %q uses {$}; describe it and teach this test", pattern)
+	}
+	path = strings.ReplaceAll(path, "...}", "}")
+	return method + " " + path, nil
+}
+
+// operation is one documented operation.
+type operation struct {
+	key  string // "METHOD /path"
+	path string
+	item map[string]any // the path item
+	op   map[string]any
+}
+
+func specOperations(t *testing.T, doc map[string]any) []operation {
+	t.Helper()
+	paths := mapAt(doc, "/paths")
+	if paths == nil {
+		t.Fatal("openapi.yaml has no paths")
+	}
+	var ops []operation
+	for path, v := range paths {
+		item, _ := v.(map[string]any)
+		for _, m := range httpMethods {
+			if op, ok := item[m].(map[string]any); ok {
+				ops = append(ops, operation{key: strings.ToUpper(m) + " " + path, path: path, item: item, op: op})
+			}
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].key < ops[j].key })
+	return ops
+}
+
+func TestOpenAPIRoutesMatchServer(t *testing.T) {
+	doc := loadSpec(t)
+	served := serverRoutes(t)
+	documented := map[string]operation{}
+	for _, op := range specOperations(t, doc) {
+		documented[op.key] = op
+	}
+	for _, key := range sortedKeysOf(served) {
+		if _, ok := documented[key]; !ok {
+			t.Errorf("route %s is served but not in openapi.yaml", key)
+		}
+	}
+	for _, key := range sortedKeysOf(documented) {
+		if _, ok := served[key]; !ok {
+			t.Errorf("openapi.yaml documents %s but no route serves it", key)
+		}
+	}
+	for _, key := range sortedKeysOf(documented) {
+		r, ok := served[key]
+		if !ok {
+			continue
+		}
+		op := documented[key].op
+		got, _ := op["x-required-scope"].(string)
+		sec, hasSec := op["security"].([]any)
+		switch {
+		case r.scope == "":
+			if got != "" {
+				t.Errorf("%s: x-required-scope is %q but the route is unauthenticated", key, got)
+			}
+			if !hasSec || len(sec) != 0 {
+				t.Errorf("%s: the route is unauthenticated; document it with security: []", key)
+			}
+		case got != r.scope:
+			t.Errorf("%s: x-required-scope is %q, routes() requires %q", key, got, r.scope)
+		default:
+			if hasSec && len(sec) == 0 {
+				t.Errorf("%s: needs an API key but is documented with security: []", key)
+			}
+			if desc, _ := op["description"].(string); !strings.Contains(desc, "`"+r.scope+"`") {
+				t.Errorf("%s: description does not name the required scope `%s`", key, r.scope)
+			}
+		}
+	}
+}
+
+func TestOpenAPIScopesComplete(t *testing.T) {
+	known := map[apikey.Scope]bool{}
+	for _, v := range scopeIdents {
+		known[v] = true
+	}
+	for _, s := range apikey.AllScopes {
+		if !known[s] {
+			t.Errorf("scope %s is missing from scopeIdents", s)
+		}
+	}
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestOpenAPIOperations(t *testing.T) {
+	doc := loadSpec(t)
+	if servers, _ := doc["servers"].([]any); len(servers) == 0 {
+		t.Error("openapi.yaml has no servers")
+	}
+	if mapAt(doc, "/components/securitySchemes/bearerAuth") == nil {
+		t.Error("openapi.yaml has no bearerAuth security scheme")
+	}
+	ids := map[string]string{}
+	for _, o := range specOperations(t, doc) {
+		id, _ := o.op["operationId"].(string)
+		if id == "" {
+			t.Errorf("%s: no operationId", o.key)
+		} else if prev, dup := ids[id]; dup {
+			t.Errorf("%s: operationId %q is also used by %s", o.key, id, prev)
+		}
+		ids[id] = o.key
+		for _, f := range []string{"summary", "description"} {
+			if s, _ := o.op[f].(string); strings.TrimSpace(s) == "" {
+				t.Errorf("%s: no %s", o.key, f)
+			}
+		}
+		if rs := mapAt(o.op, "/responses"); len(rs) == 0 {
+			t.Errorf("%s: no responses", o.key)
+		}
+		// Every {param} of the path is declared as a required path parameter, and nothing else is.
+		want := map[string]bool{}
+		for _, part := range strings.Split(o.path, "/") {
+			if strings.HasPrefix(part, "{") && strings.HasSuffix(part, "}") {
+				want[part[1:len(part)-1]] = true
+			}
+		}
+		got := map[string]bool{}
+		for _, list := range []any{o.item["parameters"], o.op["parameters"]} {
+			ps, _ := list.([]any)
+			for _, p := range ps {
+				pm, _ := deref(doc, p).(map[string]any)
+				if pm["in"] != "path" {
+					continue
+				}
+				name, _ := pm["name"].(string)
+				got[name] = true
+				if pm["required"] != true {
+					t.Errorf("%s: path parameter %s is not required: true", o.key, name)
+				}
+				if !want[name] {
+					t.Errorf("%s: declares path parameter %s that the path does not have", o.key, name)
+				}
+			}
+		}
+		for name := range want {
+			if !got[name] {
+				t.Errorf("%s: path parameter {%s} is not declared", o.key, name)
+			}
+		}
+	}
+}
+
+func TestOpenAPIRefsResolve(t *testing.T) {
+	doc := loadSpec(t)
+	n := 0
+	var walk func(v any, at string)
+	walk = func(v any, at string) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				n++
+				if !strings.HasPrefix(ref, "#/") {
+					t.Errorf("%s: $ref %q is not local to openapi.yaml", at, ref)
+				} else if target, ok := pointer(doc, ref[1:]); !ok || target == nil {
+					t.Errorf("%s: $ref %q does not resolve", at, ref)
+				}
+			}
+			for _, k := range sortedKeysOf(v) {
+				walk(v[k], at+"/"+k)
+			}
+		case []any:
+			for i, x := range v {
+				walk(x, at+"/"+strconv.Itoa(i))
+			}
+		}
+	}
+	walk(doc, "")
+	if n == 0 {
+		t.Error("openapi.yaml has no $ref at all")
+	}
+}
+
+// schemaProperties returns the property names of schema s, following $ref
+// and merging allOf members.
+func schemaProperties(doc map[string]any, s any) map[string]bool {
+	out := map[string]bool{}
+	m, _ := deref(doc, s).(map[string]any)
+	for k := range mapAt(m, "/properties") {
+		out[k] = true
+	}
+	all, _ := m["allOf"].([]any)
+	for _, sub := range all {
+		for k := range schemaProperties(doc, sub) {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
+	doc := loadSpec(t)
+	schemas := mapAt(doc, "/components/schemas")
+	for _, name := range sortedKeysOf(schemas) {
+		s, _ := schemas[name].(map[string]any)
+		typ, typed := schemaTypes[name]
+		if !typed {
+			if _, hasProps := s["properties"]; hasProps && !slices.Contains(untypedSchemas, name) {
+				t.Errorf("schema %s has properties but no Go type in schemaTypes (or untypedSchemas) to check them against", name)
+			}
+			continue
+		}
+		props := schemaProperties(doc, s)
+		fields := fieldsOf(typ)
+		for _, f := range sortedKeysOf(fields) {
+			if !props[f] {
+				t.Errorf("schema %s lacks property %q of %v", name, f, typ)
+			}
+		}
+		for _, p := range sortedKeysOf(props) {
+			if _, ok := fields[p]; !ok {
+				t.Errorf("schema %s documents property %q that %v does not have", name, p, typ)
+			}
+		}
+		req, _ := s["required"].([]any)
+		for _, r := range req {
+			if !props[fmt.Sprint(r)] {
+				t.Errorf("schema %s requires %q, which is not one of its properties", name, r)
+			}
+		}
+	}
+	for name := range schemaTypes {
+		if schemas[name] == nil {
+			t.Errorf("schemaTypes names %s, which openapi.yaml does not have", name)
+		}
+	}
+}
+
+// TestOpenAPIRequestsClosed checks that every object schema a request body
+// can reach says additionalProperties: false, as the decoder rejects
+// unknown fields.
+func TestOpenAPIRequestsClosed(t *testing.T) {
+	doc := loadSpec(t)
+	seen := map[string]bool{}
+	var walk func(v any, at string)
+	walk = func(v any, at string) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		if ref, ok := m["$ref"].(string); ok {
+			if seen[ref] {
+				return
+			}
+			seen[ref] = true
+			target, _ := pointer(doc, strings.TrimPrefix(ref, "#"))
+			walk(target, ref)
+			return
+		}
+		if _, hasProps := m["properties"]; hasProps && m["additionalProperties"] != false {
+			t.Errorf("%s: request schema has properties but not additionalProperties: false", at)
+		}
+		for name, p := range mapAt(m, "/properties") {
+			walk(p, at+"/properties/"+name)
+		}
+		walk(m["items"], at+"/items")
+		for _, k := range []string{"allOf", "oneOf", "anyOf"} {
+			list, _ := m[k].([]any)
+			for i, x := range list {
+				walk(x, fmt.Sprintf("%s/%s/%d", at, k, i))
+			}
+		}
+	}
+	n := 0
+	for _, o := range specOperations(t, doc) {
+		body, _ := deref(doc, o.op["requestBody"]).(map[string]any)
+		for ct, media := range mapAt(body, "/content") {
+			n++
+			walk(mapAt(media, "/schema"), o.key+" "+ct)
+		}
+	}
+	if n == 0 {
+		t.Error("no request bodies documented")
+	}
+}
+
+// TestOpenAPILimitsAndEnums checks documented limits and enums against the code's.
+func TestOpenAPILimitsAndEnums(t *testing.T) {
+	doc := loadSpec(t)
+	const s = "/components/schemas/"
+	for _, c := range []struct {
+		at   string
+		want any
+	}{
+		{s + "Transaction/properties/items/maxItems", fraud.MaxItems},
+		{s + "Transaction/properties/amount_minor/maximum", fraud.MaxAmountMinor},
+		{s + "Item/properties/price_minor/maximum", fraud.MaxAmountMinor},
+		{s + "Item/properties/quantity/maximum", fraud.MaxQuantity},
+		{s + "RuleFields/properties/expression/maxLength", rules.MaxExpressionLen},
+		{s + "RuleFields/properties/description/maxLength", rules.MaxDescriptionLen},
+		{s + "RuleFields/properties/score/maximum", rules.MaxScore},
+		{s + "RuleFields/properties/score/minimum", -rules.MaxScore},
+		{s + "NewList/properties/description/maxLength", rules.MaxDescriptionLen},
+		{s + "NewList/properties/values/maxItems", maxValues},
+		{s + "ListValues/properties/values/maxItems", maxValues},
+		{s + "BacktestRequest/properties/rules/maxItems", engine.MaxBacktestRules},
+		{s + "BacktestRequest/properties/limit/maximum", 10 * engine.DefaultBacktestLimit},
+	} {
+		got, ok := pointer(doc, c.at)
+		if !ok || fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s = %v, the code says %v", c.at, got, c.want)
+		}
+	}
+
+	strs := func(v any) []string {
+		var out []string
+		list, _ := v.([]any)
+		for _, x := range list {
+			out = append(out, fmt.Sprint(x))
+		}
+		return out
+	}
+	enum := func(at string) []string {
+		v, ok := pointer(doc, at+"/enum")
+		if !ok {
+			t.Errorf("%s has no enum", at)
+		}
+		return strs(v)
+	}
+	same := func(at string, want []string) {
+		if got := enum(at); !slices.Equal(got, want) {
+			t.Errorf("%s enum = %v, the code has %v", at, got, want)
+		}
+	}
+	toStrings := func(n int, f func(int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	same(s+"Action", toStrings(len(risk.Actions), func(i int) string { return string(risk.Actions[i]) }))
+	same(s+"EventKind", toStrings(len(risk.EventKinds), func(i int) string { return string(risk.EventKinds[i]) }))
+	same(s+"LabelValue", toStrings(len(risk.Labels), func(i int) string { return string(risk.Labels[i]) }))
+	same(s+"Payment/properties/method", fraud.PaymentMethods)
+	ruleKinds := []string{string(fraud.Kind{}.Kind())}
+	same(s+"RuleFields/properties/kind", ruleKinds)
+	same(s+"BacktestRequest/properties/kind", ruleKinds)
+	for _, v := range enum(s + "ListKind") {
+		if !rules.ListKind(v).Valid() {
+			t.Errorf("ListKind enum has %q, which rules.ListKind does not accept", v)
+		}
+	}
+	if n := len(enum(s + "ListKind")); n != 9 {
+		t.Errorf("ListKind enum has %d kinds; rules has 9", n)
+	}
+	for _, v := range enum(s + "Effect") {
+		if !rules.Effect(v).Valid() {
+			t.Errorf("Effect enum has %q, which rules.Effect does not accept", v)
+		}
+	}
+	for _, v := range enum(s + "RuleFields/properties/mode") {
+		if !rules.Mode(v).Valid() {
+			t.Errorf("mode enum has %q, which rules.Mode does not accept", v)
+		}
+	}
+}
+
+// exprLeaves collects the names (by expr tag) and JSON-schema types of the
+// leaf fields of a rule environment struct.
+func exprLeaves(t reflect.Type, prefix string, out map[string]string) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("expr")
+		if name == "" || !f.IsExported() {
+			continue
+		}
+		switch k := f.Type.Kind(); {
+		case k == reflect.Struct:
+			exprLeaves(f.Type, prefix+name+".", out)
+		case k == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct:
+			exprLeaves(f.Type.Elem(), prefix+name+".", out)
+		case k == reflect.String:
+			out[prefix+name] = "string"
+		case k == reflect.Bool:
+			out[prefix+name] = "boolean"
+		case f.Type.ConvertibleTo(reflect.TypeFor[int64]()) && k != reflect.Float32 && k != reflect.Float64:
+			out[prefix+name] = "integer"
+		case k == reflect.Float32 || k == reflect.Float64:
+			out[prefix+name] = "number"
+		default:
+			out[prefix+name] = "unsupported " + f.Type.String()
+		}
+	}
+}
+
+func TestOpenAPIRuleEnvironment(t *testing.T) {
+	doc := loadSpec(t)
+	const at = "/components/schemas/RuleFields/properties/expression"
+	env := mapAt(doc, at+"/x-rule-environment/transaction")
+	if env == nil {
+		t.Fatalf("%s/x-rule-environment/transaction is missing", at)
+	}
+	desc, _ := pointer(doc, at+"/description")
+	description, _ := desc.(string)
+
+	documented := map[string]string{}
+	var names []string
+	entries := func(v any) []map[string]any {
+		var out []map[string]any
+		list, _ := v.([]any)
+		for _, x := range list {
+			m, _ := x.(map[string]any)
+			out = append(out, m)
+		}
+		return out
+	}
+	for _, f := range entries(env["fields"]) {
+		name, _ := f["name"].(string)
+		documented[name], _ = f["type"].(string)
+		names = append(names, name)
+	}
+	entities := mapAt(env, "/entities/names")
+	metrics := entries(mapAt(env, "/entities")["metrics"])
+	for _, e := range sortedKeysOf(entities) {
+		names = append(names, e)
+		for _, m := range metrics {
+			name, _ := m["name"].(string)
+			documented["features."+e+"."+name], _ = m["type"].(string)
+		}
+	}
+	for _, m := range metrics {
+		name, _ := m["name"].(string)
+		names = append(names, name)
+	}
+
+	want := map[string]string{}
+	exprLeaves(reflect.TypeFor[fraud.Env](), "", want)
+	for _, name := range sortedKeysOf(want) {
+		switch got, ok := documented[name]; {
+		case !ok:
+			t.Errorf("rule field %s (fraud.Env) is not in x-rule-environment", name)
+		case got != want[name]:
+			t.Errorf("rule field %s is documented as %s but is %s", name, got, want[name])
+		}
+	}
+	for _, name := range sortedKeysOf(documented) {
+		if _, ok := want[name]; !ok {
+			t.Errorf("x-rule-environment documents %s, which fraud.Env does not have", name)
+		}
+	}
+	for _, name := range names {
+		if !strings.Contains(description, "`"+name+"`") {
+			t.Errorf("the expression description does not mention `%s`", name)
+		}
+	}
+
+	builtin := entries(env["builtin_lists"])
+	if len(builtin) != 1 || builtin[0]["name"] != reference.DisposableDomainsListName || builtin[0]["kind"] != string(rules.ListEmailDomain) {
+		t.Errorf("builtin_lists = %v, want the %s list of kind %s", builtin, reference.DisposableDomainsListName, rules.ListEmailDomain)
+	}
+	fns := entries(env["functions"])
+	if len(fns) != 1 || fns[0]["name"] != "in_list" {
+		t.Errorf("functions = %v, want in_list", fns)
+	}
+	for _, s := range []string{"in_list(\"name\", value)", reference.DisposableDomainsListName} {
+		if !strings.Contains(description, s) {
+			t.Errorf("the expression description does not mention %s", s)
+		}
+	}
+}
+
+// exampleValues returns the examples of a media type object.
+func exampleValues(doc map[string]any, media map[string]any) map[string]any {
+	out := map[string]any{}
+	if ex, ok := media["example"]; ok {
+		out["example"] = ex
+	}
+	for name, e := range mapAt(media, "/examples") {
+		if em, ok := deref(doc, e).(map[string]any); ok {
+			out[name] = em["value"]
+		}
+	}
+	return out
+}
+
+// schemaName returns the component name a media type's schema refers to.
+func schemaName(media map[string]any) string {
+	ref, _ := mapAt(media, "/schema")["$ref"].(string)
+	return strings.TrimPrefix(ref, "#/components/schemas/")
+}
+
+// TestOpenAPIExamples decodes every JSON example with the server's own
+// strict decoder into the Go type of its schema, validates example
+// transactions, compiles example rules and checks that example decisions
+// cite default rules as they are.
+func TestOpenAPIExamples(t *testing.T) {
+	doc := loadSpec(t)
+	lists, err := rules.NewLists([]rules.ListEntries{{List: rules.List{
+		Name: reference.DisposableDomainsListName, Kind: rules.ListEmailDomain, Effect: rules.EffectNone}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas := rules.Schemas{fraud.Kind{}.Kind(): fraud.Kind{}.NewEnv()}
+	defaults := map[string]rules.Rule{}
+	for _, r := range (fraud.Kind{}).DefaultRules() {
+		defaults[r.Name] = r
+	}
+	compile := func(where string, rs []rules.Rule) {
+		for i := range rs {
+			if rs[i].Name == "" {
+				rs[i].Name = "example"
+			}
+			if rs[i].Kind == "" {
+				rs[i].Kind = fraud.Kind{}.Kind()
+			}
+		}
+		if _, err := rules.Compile(1, rs, schemas, lists); err != nil {
+			t.Errorf("%s: example rules do not compile: %v", where, err)
+		}
+	}
+	check := func(where string, media map[string]any) int {
+		typ, ok := schemaTypes[schemaName(media)]
+		if !ok {
+			return 0
+		}
+		n := 0
+		for name, ex := range exampleValues(doc, media) {
+			n++
+			where := where + " example " + name
+			body, err := json.Marshal(ex)
+			if err != nil {
+				t.Errorf("%s: %v", where, err)
+				continue
+			}
+			v := reflect.New(typ).Interface()
+			if err := decodeBytes(body, v); err != nil {
+				t.Errorf("%s does not decode into %v: %v", where, typ, err)
+				continue
+			}
+			switch v := v.(type) {
+			case *fraud.Transaction:
+				if err := v.Validate(time.Now()); err != nil {
+					t.Errorf("%s is not a valid transaction: %v", where, err)
+				}
+			case *rules.Rule:
+				compile(where, []rules.Rule{*v})
+			case *rulesBody:
+				compile(where, v.Rules)
+			case *backtestBody:
+				compile(where, v.Rules)
+			case *listBody:
+				for i, e := range v.Values {
+					if _, err := rules.NormalizeEntry(v.Kind, e); err != nil {
+						t.Errorf("%s: entries[%d]: %v", where, i, err)
+					}
+				}
+			case *decisionResponse:
+				for _, r := range v.Reasons {
+					name, isRule := strings.CutPrefix(r.Code, "rule:")
+					d, ok := defaults[name]
+					switch {
+					case !isRule:
+					case !ok:
+						t.Errorf("%s cites rule %s, which is not a default rule", where, name)
+					case r.Action != d.Action || r.Weight != float64(d.Score):
+						t.Errorf("%s: reason %s has action %q and weight %v; the default rule has %q and %d", where, r.Code, r.Action, r.Weight, d.Action, d.Score)
+					}
+				}
+			}
+		}
+		return n
+	}
+	n := 0
+	for _, o := range specOperations(t, doc) {
+		body, _ := deref(doc, o.op["requestBody"]).(map[string]any)
+		if media := mapAt(body, "/content/application~1json"); media != nil {
+			n += check(o.key+" request", media)
+		}
+		for status, resp := range mapAt(o.op, "/responses") {
+			rm, _ := deref(doc, resp).(map[string]any)
+			if media := mapAt(rm, "/content/application~1json"); media != nil {
+				n += check(o.key+" "+status, media)
+			}
+		}
+	}
+	for name, resp := range mapAt(doc, "/components/responses") {
+		if media := mapAt(resp, "/content/application~1json"); media != nil {
+			n += check("response "+name, media)
+		}
+	}
+	if n == 0 {
+		t.Error("no examples were checked")
+	}
+}

@@ -1,0 +1,269 @@
+// Package api serves shopguard's JSON HTTP API under /v1, plus /healthz,
+// /readyz, /metrics and the OpenAPI description. Every /v1 route needs an
+// API key; a key acts for one tenant and sees only that tenant's data.
+// Handlers return errors and errors.go maps them to statuses in one place.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/engine"
+	"github.com/shopguard/shopguard/internal/rules"
+	"github.com/shopguard/shopguard/internal/storage"
+)
+
+// Engine is what the API needs from the decision engine.
+type Engine interface {
+	Decide(ctx context.Context, tenant string, in engine.Input) (engine.Decision, error)
+	Event(ctx context.Context, tenant, id string) (storage.Event, error)
+	AddFeedback(ctx context.Context, tenant string, f engine.Feedback) (storage.Label, error)
+	Rules(ctx context.Context, tenant string) (engine.RuleSet, error)
+	RuleSetVersion(ctx context.Context, tenant string, version int64) (engine.RuleSet, error)
+	ChangeRules(ctx context.Context, tenant, author string, change func([]rules.Rule) ([]rules.Rule, error)) (engine.RuleSet, error)
+	Backtest(ctx context.Context, tenant string, req engine.BacktestRequest) (engine.BacktestReport, error)
+	Lists(ctx context.Context, tenant string) ([]engine.ListInfo, error)
+	List(ctx context.Context, tenant, name string) (engine.ListInfo, []string, error)
+	CreateList(ctx context.Context, tenant string, l rules.List) error
+	UpdateList(ctx context.Context, tenant string, l rules.List) error
+	DeleteList(ctx context.Context, tenant, name string) error
+	EditEntries(ctx context.Context, tenant, name string, values []string, remove bool) (int, error)
+	ValidateRules(ctx context.Context, tenant string, rs []rules.Rule) error
+}
+
+// Authenticator verifies API keys.
+type Authenticator interface {
+	Authenticate(ctx context.Context, header string) (apikey.Key, error)
+}
+
+// Metrics records request metrics and serves them.
+type Metrics interface {
+	ObserveRequest(route, method string, code int, latency time.Duration)
+	InFlight(delta float64)
+	Handler() http.Handler
+}
+
+// Pinger reports readiness of a dependency.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config configures the API server.
+type Config struct {
+	// MaxBodyBytes caps request bodies.
+	MaxBodyBytes int64
+	// OpenAPI is the API description served at /v1/openapi.yaml.
+	OpenAPI []byte
+	// Version is shopguard's version, reported by /healthz.
+	Version string
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	eng     Engine
+	auth    Authenticator
+	metrics Metrics
+	ready   Pinger
+	log     *slog.Logger
+	mux     *http.ServeMux
+	now     func() time.Time
+}
+
+// New returns the API server.
+func New(cfg Config, eng Engine, auth Authenticator, metrics Metrics, ready Pinger, log *slog.Logger) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{cfg: cfg, eng: eng, auth: auth, metrics: metrics, ready: ready, log: log, mux: http.NewServeMux(), now: time.Now}
+	s.routes()
+	return s
+}
+
+// handlerFunc is a handler that returns its error for writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, key apikey.Key) error
+
+func (s *Server) routes() {
+	v1 := func(pattern string, scope apikey.Scope, h handlerFunc) {
+		s.mux.Handle(pattern, s.authenticated(scope, h))
+	}
+	v1("POST /v1/transactions", apikey.ScopeEventsWrite, s.postTransaction)
+	v1("GET /v1/events/{id}", apikey.ScopeEventsRead, s.getEvent)
+	v1("POST /v1/feedback", apikey.ScopeFeedbackWrite, s.postFeedback)
+
+	v1("GET /v1/rules", apikey.ScopeRulesRead, s.getRules)
+	v1("POST /v1/rules", apikey.ScopeRulesWrite, s.postRule)
+	v1("POST /v1/rules/validate", apikey.ScopeRulesRead, s.validateRules)
+	v1("GET /v1/rules/versions/{version}", apikey.ScopeRulesRead, s.getRuleVersion)
+	v1("GET /v1/rules/{name}", apikey.ScopeRulesRead, s.getRule)
+	v1("PUT /v1/rules/{name}", apikey.ScopeRulesWrite, s.putRule)
+	v1("DELETE /v1/rules/{name}", apikey.ScopeRulesWrite, s.deleteRule)
+	v1("POST /v1/backtests", apikey.ScopeRulesRead, s.postBacktest)
+
+	v1("GET /v1/lists", apikey.ScopeRulesRead, s.getLists)
+	v1("POST /v1/lists", apikey.ScopeRulesWrite, s.postList)
+	v1("GET /v1/lists/{name}", apikey.ScopeRulesRead, s.getList)
+	v1("PATCH /v1/lists/{name}", apikey.ScopeRulesWrite, s.patchList)
+	v1("DELETE /v1/lists/{name}", apikey.ScopeRulesWrite, s.deleteList)
+	v1("POST /v1/lists/{name}/entries", apikey.ScopeRulesWrite, s.addEntries)
+	v1("DELETE /v1/lists/{name}/entries", apikey.ScopeRulesWrite, s.removeEntries)
+
+	s.mux.HandleFunc("GET /v1/openapi.yaml", s.openAPI)
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if s.metrics != nil {
+		s.mux.Handle("GET /metrics", s.metrics.Handler())
+	}
+}
+
+// Handler returns the server's root handler with recovery, request ids,
+// metrics and JSON 404/405 answers.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(s.serveHTTP)
+}
+
+// methods probed to tell a 405 from a 404.
+var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if !validRequestID(id) {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	w.Header().Set("X-Request-Id", id)
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	if s.metrics != nil {
+		s.metrics.InFlight(1)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "request_id", id,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if !rec.wrote {
+				s.writeError(rec, r, fmt.Errorf("panic: %v", p))
+			}
+		}
+		if s.metrics != nil {
+			s.metrics.InFlight(-1)
+			s.metrics.ObserveRequest(r.Pattern, r.Method, rec.status, time.Since(start))
+		}
+	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.writeError(rec, r, s.unrouted(r))
+		return
+	}
+	s.mux.ServeHTTP(rec, r) // sets r.Pattern and the path values
+}
+
+// unrouted returns the 404 or 405 error for a request no route matched.
+func (s *Server) unrouted(r *http.Request) error {
+	var allowed []string
+	for _, m := range methods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		return newStatusError(http.StatusMethodNotAllowed, "method_not_allowed", "",
+			fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
+	}
+	return newStatusError(http.StatusNotFound, "not_found", "", fmt.Sprintf("no route %s %s; see /v1/openapi.yaml", r.Method, r.URL.Path))
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// recorder remembers the status written, for metrics and recovery.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// authenticated wraps h with API-key authentication and a scope check.
+func (s *Server) authenticated(scope apikey.Scope, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, err := s.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if !key.Allows(scope) {
+			s.writeError(w, r, newStatusError(http.StatusForbidden, "forbidden", "",
+				fmt.Sprintf("this API key lacks the scope %s", scope)))
+			return
+		}
+		if err := h(w, r, key); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(s.cfg.OpenAPI)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.cfg.Version})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if s.ready != nil {
+		if err := s.ready.Ping(ctx); err != nil {
+			s.log.Warn("not ready", "error", err)
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{apiError{Code: "unavailable",
+				Message: "storage is not reachable; see shopguard's log", RequestID: requestID(r.Context())}})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

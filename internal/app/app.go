@@ -1,0 +1,287 @@
+// Package app is shopguard's composition root: it builds every component
+// from the configuration, runs them and shuts them down. It is the only
+// package that imports concrete storage backends.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/shopguard/shopguard/docs"
+	"github.com/shopguard/shopguard/internal/api"
+	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/engine"
+	"github.com/shopguard/shopguard/internal/features"
+	"github.com/shopguard/shopguard/internal/fraud"
+	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/rules"
+	"github.com/shopguard/shopguard/internal/storage"
+	"github.com/shopguard/shopguard/internal/storage/memory"
+	"github.com/shopguard/shopguard/internal/storage/sqlite"
+	"github.com/shopguard/shopguard/internal/telemetry"
+)
+
+// snapshotFile is the feature-store snapshot inside the data directory.
+const snapshotFile = "features.snap"
+
+// OpenStorage opens the storage backend the configuration names, creating
+// the data directory if needed.
+func OpenStorage(ctx context.Context, cfg config.Config) (storage.Backend, error) {
+	switch cfg.Storage.Driver {
+	case config.DriverMemory:
+		return memory.New(), nil
+	case config.DriverSQLite:
+		if err := os.MkdirAll(cfg.Storage.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("app: data directory: %w", err)
+		}
+		return sqlite.Open(ctx, filepath.Join(cfg.Storage.DataDir, "shopguard.db"), sqlite.Options{
+			Synchronous: cfg.Storage.Synchronous,
+			CommitBatch: cfg.Storage.CommitBatch,
+			CommitDelay: cfg.Storage.CommitDelay,
+		})
+	}
+	return nil, fmt.Errorf("app: unknown storage driver %q", cfg.Storage.Driver)
+}
+
+// App is a running shopguard: storage, feature store, engine and API.
+type App struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   storage.Backend
+	feats   *features.Memory
+	engine  *engine.Engine
+	metrics *telemetry.Metrics
+	auth    *apikey.Authenticator
+	api     *api.Server
+
+	snapMu sync.Mutex // one snapshot at a time
+}
+
+// Version is shopguard's version string, reported by /healthz.
+func Version() string { return version() }
+
+// New opens storage, restores the feature store (snapshot plus replay of
+// later events) and builds the engine and API. Close releases it all.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	store, err := OpenStorage(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, store: store, metrics: telemetry.NewMetrics()}
+	if err := a.restore(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	a.auth = apikey.NewAuthenticator(store, cfg.Server.KeyCacheTTL)
+	a.api = api.New(api.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, OpenAPI: docs.OpenAPI, Version: version()},
+		a.engine, a.auth, a.metrics, store, log)
+	return a, nil
+}
+
+// buildEngine makes a fresh feature store and an engine over it.
+func (a *App) buildEngine() error {
+	thresholds := map[risk.EventKind]risk.Thresholds{}
+	for _, k := range risk.EventKinds {
+		thresholds[k] = a.cfg.Decisions.For(k)
+	}
+	a.feats = features.NewMemory(features.MemoryConfig{})
+	eng, err := engine.New(engine.Config{
+		Thresholds:   thresholds,
+		BuiltinLists: rules.BuiltinLists(),
+		Logger:       a.log,
+		Observer:     a.metrics,
+	}, a.store, a.feats, fraud.Kind{})
+	if err != nil {
+		return err
+	}
+	a.engine = eng
+	return nil
+}
+
+// restore rebuilds the feature store: from the snapshot plus the events
+// after it, or, if the snapshot is missing or unreadable, from every event.
+func (a *App) restore(ctx context.Context) error {
+	if err := a.buildEngine(); err != nil {
+		return err
+	}
+	path := a.snapshotPath()
+	if path != "" {
+		f, err := os.Open(path)
+		switch {
+		case err == nil:
+			st, rerr := a.engine.Restore(ctx, f)
+			f.Close()
+			if rerr == nil {
+				a.log.Info("features restored", "snapshot_seq", st.SnapshotSeq, "replayed", st.Replayed,
+					"skipped", st.Skipped, "keys", a.feats.Len(), "took", st.Duration.Round(time.Millisecond))
+				return nil
+			}
+			a.log.Warn("feature snapshot unreadable; rebuilding features from the event log", "path", path, "error", rerr)
+			if err := a.buildEngine(); err != nil {
+				return err
+			}
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("app: open feature snapshot: %w", err)
+		}
+	}
+	st, err := a.engine.Restore(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("app: rebuild features: %w", err)
+	}
+	if st.Replayed > 0 {
+		a.log.Info("features rebuilt from the event log", "replayed", st.Replayed, "skipped", st.Skipped,
+			"keys", a.feats.Len(), "took", st.Duration.Round(time.Millisecond))
+	}
+	return nil
+}
+
+func (a *App) snapshotPath() string {
+	if a.cfg.Storage.Driver != config.DriverSQLite {
+		return ""
+	}
+	return filepath.Join(a.cfg.Storage.DataDir, snapshotFile)
+}
+
+// Snapshot writes the feature store to the data directory atomically (a
+// temporary file renamed over the old one). It drops idle keys first.
+func (a *App) Snapshot(ctx context.Context) error {
+	path := a.snapshotPath()
+	if path == "" {
+		return nil
+	}
+	a.snapMu.Lock()
+	defer a.snapMu.Unlock()
+	start := time.Now()
+	dropped := a.feats.Sweep(time.Now())
+	tmp, err := os.CreateTemp(filepath.Dir(path), snapshotFile+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("app: snapshot: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	seq, err := a.engine.WriteSnapshot(ctx, tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("app: snapshot: %w", err)
+	}
+	if dir, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = dir.Sync()
+		dir.Close()
+	}
+	a.log.Debug("features snapshot written", "seq", seq, "keys", a.feats.Len(), "dropped_idle", dropped, "took", time.Since(start))
+	return nil
+}
+
+// Handler returns the HTTP handler of the API.
+func (a *App) Handler() http.Handler { return a.api.Handler() }
+
+// Engine returns the decision engine.
+func (a *App) Engine() *engine.Engine { return a.engine }
+
+// Serve listens on the configured address and serves until ctx is done,
+// then shuts down gracefully: it stops accepting connections, lets every
+// accepted request finish (each answered decision is already durable),
+// writes a feature snapshot and closes storage. ready, if not nil, receives
+// the bound address once listening.
+func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
+	ln, err := net.Listen("tcp", a.cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("app: listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: a.cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       a.cfg.Server.ReadTimeout,
+		WriteTimeout:      a.cfg.Server.WriteTimeout,
+		IdleTimeout:       a.cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	a.log.Info("shopguard serving", "addr", ln.Addr().String(), "storage", a.cfg.Storage.Driver,
+		"data_dir", a.cfg.Storage.DataDir, "version", version())
+	if keys, err := a.store.Keys(ctx, ""); err == nil && len(keys) == 0 {
+		a.log.Warn("no API keys exist yet: create one with `shopguard keys create --tenant myshop`")
+	}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	snapDone := make(chan struct{})
+	go func() {
+		defer close(snapDone)
+		a.snapshotLoop(ctx)
+	}()
+
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		a.log.Info("shutting down: finishing in-flight requests", "timeout", a.cfg.Server.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownTimeout)
+		err = srv.Shutdown(sctx)
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("app: shutdown: %w", err)
+		}
+		<-errc
+	}
+	<-snapDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (a *App) snapshotLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.Features.SnapshotInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.Snapshot(context.Background()); err != nil {
+				a.log.Error("feature snapshot failed", "error", err)
+			}
+		}
+	}
+}
+
+// Close writes a final feature snapshot and closes storage.
+func (a *App) Close() error {
+	serr := a.Snapshot(context.Background())
+	if serr != nil {
+		a.log.Error("final feature snapshot failed; features will be rebuilt from events on start", "error", serr)
+	}
+	return errors.Join(serr, a.store.Close())
+}
+
+// CreateKey makes and stores a new API key for tenant and returns its secret.
+func (a *App) CreateKey(ctx context.Context, tenant, name string, scopes []apikey.Scope) (string, error) {
+	secret, rec, err := apikey.New(tenant, name, scopes, time.Now())
+	if err != nil {
+		return "", err
+	}
+	if err := a.store.CreateKey(ctx, rec); err != nil {
+		return "", fmt.Errorf("app: create key: %w", err)
+	}
+	return secret, nil
+}

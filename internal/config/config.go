@@ -1,0 +1,200 @@
+// Package config holds shopguard's typed configuration: the Config value
+// every component receives, the defaults (set in Default and nowhere else),
+// Load, which layers a YAML file, SHOPGUARD_* environment variables and
+// command-line flags over the defaults, and Validate, which reports every
+// problem at once so an operator can fix a configuration in one pass.
+package config
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+// Environment variable names with a meaning to shopguard.
+const (
+	// EnvPrefix starts every environment variable that sets a config key.
+	// The variable for a key is EnvName(key), e.g. SHOPGUARD_SERVER_ADDR.
+	EnvPrefix = "SHOPGUARD_"
+	// EnvConfigFile names the environment variable that holds the path of
+	// the config file. The CLI reads it (see FileFromEnv); Load ignores it.
+	EnvConfigFile = "SHOPGUARD_CONFIG"
+	// EnvTestPrefix starts environment variables that belong to the test
+	// harness (e.g. SHOPGUARD_TEST_POSTGRES_URL); Load ignores them.
+	EnvTestPrefix = "SHOPGUARD_TEST_"
+)
+
+// The values the enumerated settings accept.
+const (
+	// DriverSQLite stores everything in an embedded SQLite database under
+	// Storage.DataDir.
+	DriverSQLite = "sqlite"
+	// DriverMemory keeps everything in memory; nothing survives a restart.
+	DriverMemory = "memory"
+
+	// SynchronousNormal is SQLite's synchronous=NORMAL: in WAL mode a power
+	// loss may lose the last commits but never corrupts the database.
+	SynchronousNormal = "normal"
+	// SynchronousFull is SQLite's synchronous=FULL: every commit is durable.
+	SynchronousFull = "full"
+
+	// FormatText writes human-readable key=value log lines.
+	FormatText = "text"
+	// FormatJSON writes one JSON object per log line.
+	FormatJSON = "json"
+)
+
+// Config is shopguard's whole configuration. It is passed down by value;
+// Default returns the defaults and Load layers the operator's settings over
+// them. A Config from Load has passed Validate.
+type Config struct {
+	Server    Server    `koanf:"server"`
+	Storage   Storage   `koanf:"storage"`
+	Features  Features  `koanf:"features"`
+	Decisions Decisions `koanf:"decisions"`
+	Log       Log       `koanf:"log"`
+}
+
+// Server configures the HTTP server that serves the API and the dashboard.
+type Server struct {
+	// Addr is the host:port to listen on; an empty host listens on every
+	// interface.
+	Addr string `koanf:"addr"`
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration `koanf:"read_timeout"`
+	// WriteTimeout bounds writing a response.
+	WriteTimeout time.Duration `koanf:"write_timeout"`
+	// IdleTimeout bounds how long a keep-alive connection waits for the
+	// next request.
+	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	// ShutdownTimeout bounds how long a graceful shutdown waits for
+	// in-flight requests.
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// MaxBodyBytes is the largest request body accepted, 1 KiB..64 MiB.
+	MaxBodyBytes int64 `koanf:"max_body_bytes"`
+	// KeyCacheTTL is how long a verified API key is cached; 0 disables the
+	// cache. At most 10 minutes, so a revoked key stops working quickly.
+	KeyCacheTTL time.Duration `koanf:"key_cache_ttl"`
+}
+
+// Storage configures where shopguard keeps events, decisions and state.
+type Storage struct {
+	// Driver is DriverSQLite or DriverMemory.
+	Driver string `koanf:"driver"`
+	// DataDir is the directory that holds the database; required for
+	// DriverSQLite.
+	DataDir string `koanf:"data_dir"`
+	// Synchronous is SynchronousNormal or SynchronousFull.
+	Synchronous string `koanf:"synchronous"`
+	// CommitBatch is the largest number of decisions written in one group
+	// commit, 1..10000.
+	CommitBatch int `koanf:"commit_batch"`
+	// CommitDelay is how long the writer waits for more decisions after the
+	// first of a group commit, 0..10ms (0 commits at once).
+	CommitDelay time.Duration `koanf:"commit_delay"`
+}
+
+// Features configures the feature store.
+type Features struct {
+	// SnapshotInterval is how often the in-memory feature store is
+	// persisted; at least one second.
+	SnapshotInterval time.Duration `koanf:"snapshot_interval"`
+}
+
+// Decisions configures how scores become actions.
+type Decisions struct {
+	// Thresholds maps an event kind (a name risk.ParseEventKind accepts) to
+	// the thresholds that turn its scores into actions. Use For to read it.
+	Thresholds map[string]risk.Thresholds `koanf:"thresholds"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is "debug", "info", "warn" or "error".
+	Level string `koanf:"level"`
+	// Format is FormatText or FormatJSON.
+	Format string `koanf:"format"`
+}
+
+// Default returns the default configuration. It is the one place defaults
+// live; every call returns a fresh value (its map is not shared).
+func Default() Config {
+	thresholds := make(map[string]risk.Thresholds, len(risk.EventKinds))
+	for _, k := range risk.EventKinds {
+		thresholds[string(k)] = DefaultThresholds()
+	}
+	return Config{
+		Server: Server{
+			Addr:              "127.0.0.1:8080",
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   30 * time.Second,
+			MaxBodyBytes:      1 << 20,
+			KeyCacheTTL:       10 * time.Second,
+		},
+		Storage: Storage{
+			Driver:      DriverSQLite,
+			DataDir:     "./shopguard-data",
+			Synchronous: SynchronousNormal,
+			CommitBatch: 256,
+			CommitDelay: time.Millisecond,
+		},
+		Features: Features{
+			SnapshotInterval: 5 * time.Minute,
+		},
+		Decisions: Decisions{Thresholds: thresholds},
+		Log: Log{
+			Level:  "info",
+			Format: FormatText,
+		},
+	}
+}
+
+// DefaultThresholds returns the thresholds every event kind gets unless the
+// configuration says otherwise: review at 50, challenge at 70, block at 90.
+func DefaultThresholds() risk.Thresholds {
+	return risk.Thresholds{Review: 50, Challenge: 70, Block: 90}
+}
+
+// For returns the thresholds for kind, or DefaultThresholds when the map
+// has no entry for it (a Config from Load always has an entry for every
+// kind in risk.EventKinds).
+func (d Decisions) For(kind risk.EventKind) risk.Thresholds {
+	if t, ok := d.Thresholds[string(kind)]; ok {
+		return t
+	}
+	return DefaultThresholds()
+}
+
+// SlogLevel returns the slog level named by Log.Level, or slog.LevelInfo
+// when the name is not one Validate accepts.
+func (c Config) SlogLevel() slog.Level {
+	switch c.Log.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// FileFromEnv returns the config file path that env (as os.Environ returns
+// it) gives in EnvConfigFile, or "" when the variable is unset. When the
+// variable appears more than once the last occurrence wins.
+func FileFromEnv(env []string) string {
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, EnvConfigFile+"="); ok {
+			path = v
+		}
+	}
+	return path
+}

@@ -1,0 +1,307 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+// thresholdsKey is the section under which each event kind has its
+// thresholds, e.g. decisions.thresholds.login.block.
+const thresholdsKey = "decisions.thresholds"
+
+// kind is the type of a config key's value.
+type kind int
+
+const (
+	kindString kind = iota
+	kindInt
+	kindInt64
+	kindDuration
+)
+
+// field describes one dotted config key: its type, its documentation (used
+// by Sample) and how to read and write it in a Config.
+type field struct {
+	key  string
+	kind kind
+	doc  string
+	get  func(*Config) any
+	set  func(*Config, any)
+}
+
+// fields returns every config key in the order Sample prints them. The
+// table is built on each call so that no package state can be mutated.
+func fields() []field {
+	fs := []field{
+		stringField("server.addr", "Address to listen on, host:port; an empty host listens on all interfaces.",
+			func(c *Config) *string { return &c.Server.Addr }),
+		durationField("server.read_header_timeout", "Time allowed to read a request's headers.",
+			func(c *Config) *time.Duration { return &c.Server.ReadHeaderTimeout }),
+		durationField("server.read_timeout", "Time allowed to read a whole request, body included.",
+			func(c *Config) *time.Duration { return &c.Server.ReadTimeout }),
+		durationField("server.write_timeout", "Time allowed to write a response.",
+			func(c *Config) *time.Duration { return &c.Server.WriteTimeout }),
+		durationField("server.idle_timeout", "Time a keep-alive connection may wait for its next request.",
+			func(c *Config) *time.Duration { return &c.Server.IdleTimeout }),
+		durationField("server.shutdown_timeout", "Time a graceful shutdown waits for in-flight requests.",
+			func(c *Config) *time.Duration { return &c.Server.ShutdownTimeout }),
+		int64Field("server.max_body_bytes", "Largest request body accepted, in bytes (1024..67108864).",
+			func(c *Config) *int64 { return &c.Server.MaxBodyBytes }),
+		durationField("server.key_cache_ttl", "How long a verified API key is cached; 0 disables the cache; at most 10m.",
+			func(c *Config) *time.Duration { return &c.Server.KeyCacheTTL }),
+		stringField("storage.driver", "Storage backend: sqlite or memory (nothing survives a restart).",
+			func(c *Config) *string { return &c.Storage.Driver }),
+		stringField("storage.data_dir", "Directory that holds the database; required for sqlite.",
+			func(c *Config) *string { return &c.Storage.DataDir }),
+		stringField("storage.synchronous", "SQLite durability: normal (may lose the last commits on power loss) or full.",
+			func(c *Config) *string { return &c.Storage.Synchronous }),
+		intField("storage.commit_batch", "Most decisions written in one group commit (1..10000).",
+			func(c *Config) *int { return &c.Storage.CommitBatch }),
+		durationField("storage.commit_delay", "How long a group commit waits for more decisions (0..10ms); batching cuts bytes written per decision.",
+			func(c *Config) *time.Duration { return &c.Storage.CommitDelay }),
+		durationField("features.snapshot_interval", "How often the in-memory feature store is persisted (at least 1s).",
+			func(c *Config) *time.Duration { return &c.Features.SnapshotInterval }),
+	}
+	for _, k := range risk.EventKinds {
+		fs = append(fs,
+			thresholdField(string(k), "review", func(t *risk.Thresholds) *int { return &t.Review }),
+			thresholdField(string(k), "challenge", func(t *risk.Thresholds) *int { return &t.Challenge }),
+			thresholdField(string(k), "block", func(t *risk.Thresholds) *int { return &t.Block }),
+		)
+	}
+	fs = append(fs,
+		stringField("log.level", "Least severe level logged: debug, info, warn or error.",
+			func(c *Config) *string { return &c.Log.Level }),
+		stringField("log.format", "Log line format: text or json.",
+			func(c *Config) *string { return &c.Log.Format }),
+	)
+	return fs
+}
+
+// sectionDocs documents the sections (non-leaf keys) for Sample.
+func sectionDocs() map[string]string {
+	return map[string]string{
+		"server":      "HTTP server of the risk API and the dashboard.",
+		"storage":     "Where events, decisions and state are kept.",
+		"features":    "Feature store (velocity counters and profiles).",
+		"decisions":   "How scores (0-100) become actions.",
+		thresholdsKey: "Per event kind: a score at or above block blocks, at or above challenge\nchallenges, at or above review reviews; lower scores are allowed.\nEach value lies in 1..101 (101 disables the action) and review <= challenge <= block.\nAn entry may give only some of the three; the others keep their defaults.",
+		"log":         "Logging.",
+	}
+}
+
+func stringField(key, doc string, p func(*Config) *string) field {
+	return field{key: key, kind: kindString, doc: doc,
+		get: func(c *Config) any { return *p(c) },
+		set: func(c *Config, v any) { *p(c) = v.(string) }}
+}
+
+func intField(key, doc string, p func(*Config) *int) field {
+	return field{key: key, kind: kindInt, doc: doc,
+		get: func(c *Config) any { return *p(c) },
+		set: func(c *Config, v any) { *p(c) = v.(int) }}
+}
+
+func int64Field(key, doc string, p func(*Config) *int64) field {
+	return field{key: key, kind: kindInt64, doc: doc,
+		get: func(c *Config) any { return *p(c) },
+		set: func(c *Config, v any) { *p(c) = v.(int64) }}
+}
+
+func durationField(key, doc string, p func(*Config) *time.Duration) field {
+	return field{key: key, kind: kindDuration, doc: doc,
+		get: func(c *Config) any { return *p(c) },
+		set: func(c *Config, v any) { *p(c) = v.(time.Duration) }}
+}
+
+// thresholdField describes decisions.thresholds.<eventKind>.<name>. Map
+// values are not addressable, so set copies the entry out, changes one
+// field and stores it back (creating the map and the entry as needed).
+func thresholdField(eventKind, name string, p func(*risk.Thresholds) *int) field {
+	return field{key: thresholdsKey + "." + eventKind + "." + name, kind: kindInt,
+		get: func(c *Config) any {
+			t := c.Decisions.For(risk.EventKind(eventKind))
+			return *p(&t)
+		},
+		set: func(c *Config, v any) {
+			if c.Decisions.Thresholds == nil {
+				c.Decisions.Thresholds = make(map[string]risk.Thresholds)
+			}
+			t := c.Decisions.For(risk.EventKind(eventKind))
+			*p(&t) = v.(int)
+			c.Decisions.Thresholds[eventKind] = t
+		}}
+}
+
+// Keys returns every known dotted config key, sorted.
+func Keys() []string {
+	fs := fields()
+	keys := make([]string, len(fs))
+	for i, f := range fs {
+		keys[i] = f.key
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// EnvName returns the environment variable that sets key: EnvPrefix
+// followed by the key upper-cased with dots replaced by underscores, e.g.
+// SHOPGUARD_SERVER_MAX_BODY_BYTES for server.max_body_bytes.
+func EnvName(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// convert turns a raw value from YAML, the environment (always a string)
+// or a flag (typed by pflag) into the Go type of k, or explains why it
+// cannot.
+func convert(k kind, v any) (any, error) {
+	if v == nil {
+		return nil, fmt.Errorf("has no value")
+	}
+	switch k {
+	case kindString:
+		switch s := v.(type) {
+		case string:
+			return s, nil
+		case map[string]any, []any:
+			return nil, fmt.Errorf("must be a string, got %s", describe(v))
+		}
+		return nil, fmt.Errorf("must be a string, got %s (quote it in YAML)", describe(v))
+	case kindInt, kindInt64:
+		n, err := toInt64(v)
+		if err != nil {
+			return nil, err
+		}
+		if k == kindInt {
+			if n < math.MinInt || n > math.MaxInt {
+				return nil, fmt.Errorf("%d is out of range", n)
+			}
+			return int(n), nil
+		}
+		return n, nil
+	case kindDuration:
+		switch d := v.(type) {
+		case time.Duration:
+			return d, nil
+		case string:
+			p, err := time.ParseDuration(strings.TrimSpace(d))
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a duration; use Go syntax such as 5s, 1m30s or 2h", d)
+			}
+			return p, nil
+		}
+		if n, err := toInt64(v); err == nil && n == 0 {
+			return time.Duration(0), nil
+		}
+		return nil, fmt.Errorf("must be a duration with a unit such as 5s, 1m30s or 2h, got %s", describe(v))
+	}
+	return nil, fmt.Errorf("has an unsupported type")
+}
+
+// toInt64 accepts any integer type, an integral float (YAML reads 1e6 as a
+// float) or a string holding a decimal integer.
+func toInt64(v any) (int64, error) {
+	switch n := v.(type) {
+	case int:
+		return int64(n), nil
+	case int8:
+		return int64(n), nil
+	case int16:
+		return int64(n), nil
+	case int32:
+		return int64(n), nil
+	case int64:
+		return n, nil
+	case uint:
+		return uintToInt64(uint64(n))
+	case uint8:
+		return int64(n), nil
+	case uint16:
+		return int64(n), nil
+	case uint32:
+		return int64(n), nil
+	case uint64:
+		return uintToInt64(n)
+	case float32:
+		return floatToInt64(float64(n))
+	case float64:
+		return floatToInt64(n)
+	case string:
+		i, err := strconv.ParseInt(strings.TrimSpace(n), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not an integer", n)
+		}
+		return i, nil
+	}
+	return 0, fmt.Errorf("must be an integer, got %s", describe(v))
+}
+
+func uintToInt64(n uint64) (int64, error) {
+	if n > math.MaxInt64 {
+		return 0, fmt.Errorf("%d is out of range", n)
+	}
+	return int64(n), nil
+}
+
+func floatToInt64(f float64) (int64, error) {
+	if f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
+		return 0, fmt.Errorf("%v is not an integer", f)
+	}
+	return int64(f), nil
+}
+
+// describe names the YAML type of v for error messages.
+func describe(v any) string {
+	switch x := v.(type) {
+	case bool:
+		return fmt.Sprintf("the boolean %v", x)
+	case string:
+		return fmt.Sprintf("the string %q", x)
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+		return fmt.Sprintf("the number %v", x)
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	}
+	return fmt.Sprintf("a value of type %T", v)
+}
+
+// closest returns the candidate nearest to s by edit distance, or "" when
+// none is within limit edits (too far to be a plausible typo of s).
+func closest(s string, candidates []string, limit int) string {
+	best, bestDist := "", limit+1
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,199 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+// ErrInvalid matches (with errors.Is) every Problems error: the
+// configuration was read but is not acceptable.
+var ErrInvalid = errors.New("config: invalid configuration")
+
+// Limits that Validate enforces.
+const (
+	minBodyBytes     = 1 << 10
+	maxBodyBytes     = 64 << 20
+	maxKeyCacheTTL   = 10 * time.Minute
+	minCommitBatch   = 1
+	maxCommitBatch   = 10000
+	minSnapshotEvery = time.Second
+)
+
+// Problem is one thing wrong with a configuration.
+type Problem struct {
+	// Key is the dotted config key the problem is about, e.g.
+	// "server.max_body_bytes", or the environment variable's name for an
+	// unknown SHOPGUARD_* variable.
+	Key string
+	// Message says what is wrong, in words an operator can act on.
+	Message string
+}
+
+// String returns "key: message".
+func (p Problem) String() string { return p.Key + ": " + p.Message }
+
+// Problems is every problem found in a configuration. It is the error Load
+// and Validate return when the configuration is not acceptable; a nil or
+// empty Problems is never returned as an error.
+type Problems []Problem
+
+// Error lists the problems, one "key: message" per line.
+func (ps Problems) Error() string {
+	if len(ps) == 0 {
+		return "config: no problems"
+	}
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Is reports whether target is ErrInvalid, so that errors.Is(err,
+// ErrInvalid) holds for every Problems value.
+func (ps Problems) Is(target error) bool { return target == ErrInvalid }
+
+// err returns ps as an error, or nil when there is no problem.
+func (ps Problems) err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return ps
+}
+
+// Validate checks every setting and returns a Problems error listing every
+// problem found, or nil when the configuration is acceptable.
+func (c Config) Validate() error {
+	return c.problems().err()
+}
+
+// problems returns every problem with c, in a stable order.
+func (c Config) problems() Problems {
+	var ps Problems
+	add := func(key, format string, args ...any) {
+		ps = append(ps, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+	}
+
+	if msg := checkAddr(c.Server.Addr); msg != "" {
+		add("server.addr", "%s", msg)
+	}
+	for _, t := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"server.read_header_timeout", c.Server.ReadHeaderTimeout},
+		{"server.read_timeout", c.Server.ReadTimeout},
+		{"server.write_timeout", c.Server.WriteTimeout},
+		{"server.idle_timeout", c.Server.IdleTimeout},
+		{"server.shutdown_timeout", c.Server.ShutdownTimeout},
+	} {
+		if t.d <= 0 {
+			add(t.key, "must be a positive duration, got %s", t.d)
+		}
+	}
+	if n := c.Server.MaxBodyBytes; n < minBodyBytes || n > maxBodyBytes {
+		add("server.max_body_bytes", "%d is outside %d..%d (1 KiB..64 MiB)", n, minBodyBytes, maxBodyBytes)
+	}
+	if d := c.Server.KeyCacheTTL; d < 0 || d > maxKeyCacheTTL {
+		add("server.key_cache_ttl", "%s is outside 0s..%s (0 disables the cache)", d, maxKeyCacheTTL)
+	}
+
+	if msg := oneOf(c.Storage.Driver, DriverSQLite, DriverMemory); msg != "" {
+		add("storage.driver", "%s", msg)
+	}
+	if c.Storage.Driver == DriverSQLite && strings.TrimSpace(c.Storage.DataDir) == "" {
+		add("storage.data_dir", "is required when storage.driver is %s", DriverSQLite)
+	}
+	if msg := oneOf(c.Storage.Synchronous, SynchronousNormal, SynchronousFull); msg != "" {
+		add("storage.synchronous", "%s", msg)
+	}
+	if n := c.Storage.CommitBatch; n < minCommitBatch || n > maxCommitBatch {
+		add("storage.commit_batch", "%d is outside %d..%d", n, minCommitBatch, maxCommitBatch)
+	}
+	if d := c.Storage.CommitDelay; d < 0 || d > 10*time.Millisecond {
+		add("storage.commit_delay", "%s is outside 0..10ms", d)
+	}
+
+	if d := c.Features.SnapshotInterval; d < minSnapshotEvery {
+		add("features.snapshot_interval", "%s is shorter than the minimum of %s", d, minSnapshotEvery)
+	}
+
+	kinds := make([]string, 0, len(c.Decisions.Thresholds))
+	for k := range c.Decisions.Thresholds {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	for _, k := range kinds {
+		key := thresholdsKey + "." + k
+		if _, err := risk.ParseEventKind(k); err != nil {
+			add(key, "%q is not an event kind; known kinds: %s", k, eventKindList())
+			continue
+		}
+		for _, msg := range thresholdMessages(c.Decisions.Thresholds[k].Validate()) {
+			add(key, "%s", msg)
+		}
+	}
+
+	if msg := oneOf(c.Log.Level, "debug", "info", "warn", "error"); msg != "" {
+		add("log.level", "%s", msg)
+	}
+	if msg := oneOf(c.Log.Format, FormatText, FormatJSON); msg != "" {
+		add("log.format", "%s", msg)
+	}
+	return ps
+}
+
+// checkAddr returns why addr is not a valid listen address, or "".
+func checkAddr(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Sprintf("%q is not host:port (e.g. 127.0.0.1:8080, or :8080 for all interfaces)", addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Sprintf("port %q in %q is not a number in 0..65535 (0 picks a free port)", port, addr)
+	}
+	return ""
+}
+
+// oneOf returns why v is not one of allowed, or "".
+func oneOf(v string, allowed ...string) string {
+	if slices.Contains(allowed, v) {
+		return ""
+	}
+	return fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+// thresholdMessages splits the (possibly joined) error of
+// risk.Thresholds.Validate into one message per problem, without the risk
+// package's prefix.
+func thresholdMessages(err error) []string {
+	if err == nil {
+		return nil
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = strings.TrimPrefix(e.Error(), risk.ErrInvalid.Error()+": ")
+	}
+	return msgs
+}
+
+// eventKindList returns the known event kinds, comma separated.
+func eventKindList() string {
+	names := make([]string, len(risk.EventKinds))
+	for i, k := range risk.EventKinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}

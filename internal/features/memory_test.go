@@ -1,0 +1,545 @@
+package features
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+var t0 = time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
+
+func card(v string) Key {
+	return Key{Tenant: "shop", Scope: "transaction", Kind: risk.EntityCard, Value: v}
+}
+
+func obs(k Key, amount float64, dims ...Dim) Observation {
+	o := Observation{Key: k, Amount: amount}
+	copy(o.Distinct[:], dims)
+	return o
+}
+
+func device(v string) Dim { return Dim{Kind: risk.EntityDevice, Value: v} }
+
+// observe1 records one observation and returns its aggregates.
+func observe1(t *testing.T, m *Memory, at time.Time, o Observation) Aggregates {
+	t.Helper()
+	var out [1]Aggregates
+	if err := m.Observe(context.Background(), at, []Observation{o}, out[:]); err != nil {
+		t.Fatal(err)
+	}
+	return out[0]
+}
+
+// read1 reads one key with the given dimension kinds.
+func read1(t *testing.T, m *Memory, at time.Time, k Key, kinds ...risk.EntityKind) Aggregates {
+	t.Helper()
+	var out [1]Aggregates
+	if err := m.Read(context.Background(), at, []Key{k}, [][]risk.EntityKind{kinds}, out[:]); err != nil {
+		t.Fatal(err)
+	}
+	return out[0]
+}
+
+func TestObserveSequence(t *testing.T) {
+	m := NewMemory(MemoryConfig{})
+	k := card("fp_1")
+	steps := []struct {
+		at       time.Duration // after t0
+		amount   float64
+		dev      string
+		count    [NumWindows]int64
+		sum1h    float64
+		devices  [NumWindows]int64
+		newValue bool
+		isNew    bool
+	}{
+		{0, 10, "d1", [5]int64{1, 1, 1, 1, 1}, 10, [5]int64{1, 1, 1, 1, 1}, true, true},
+		{10 * time.Second, 20, "d2", [5]int64{2, 2, 2, 2, 2}, 30, [5]int64{2, 2, 2, 2, 2}, true, false},
+		{2 * time.Minute, 5, "d1", [5]int64{1, 3, 3, 3, 3}, 35, [5]int64{1, 2, 2, 2, 2}, false, false},
+		{2 * time.Hour, 1, "d3", [5]int64{1, 1, 4, 4, 4}, 1, [5]int64{1, 1, 3, 3, 3}, true, false},
+		{3 * 24 * time.Hour, 2, "d2", [5]int64{1, 1, 1, 5, 5}, 2, [5]int64{1, 1, 1, 3, 3}, false, false},
+		{20 * 24 * time.Hour, 3, "d4", [5]int64{1, 1, 1, 1, 6}, 3, [5]int64{1, 1, 1, 1, 4}, true, false},
+		{60 * 24 * time.Hour, 4, "d1", [5]int64{1, 1, 1, 1, 1}, 4, [5]int64{1, 1, 1, 1, 1}, true, true},
+	}
+	var prev time.Time
+	first := t0
+	for i, s := range steps {
+		at := t0.Add(s.at)
+		a := observe1(t, m, at, obs(k, s.amount, device(s.dev)))
+		if s.isNew {
+			first, prev = at, time.Time{}
+		}
+		if a.New != s.isNew || !a.FirstSeen.Equal(first) || !a.PrevSeen.Equal(prev) {
+			t.Errorf("step %d: New=%v FirstSeen=%v PrevSeen=%v, want %v %v %v", i, a.New, a.FirstSeen, a.PrevSeen, s.isNew, first, prev)
+		}
+		if a.Count != s.count || a.Sum[W1h] != s.sum1h {
+			t.Errorf("step %d: Count=%v Sum1h=%v, want %v %v", i, a.Count, a.Sum[W1h], s.count, s.sum1h)
+		}
+		if a.Distinct[0] != s.devices || a.NewValue[0] != s.newValue {
+			t.Errorf("step %d: Distinct=%v NewValue=%v, want %v %v", i, a.Distinct[0], a.NewValue[0], s.devices, s.newValue)
+		}
+		if a.Distinct[1] != ([NumWindows]int64{}) {
+			t.Errorf("step %d: unused dim reports %v", i, a.Distinct[1])
+		}
+		prev = at
+	}
+	if got := m.Len(); got != 1 {
+		t.Errorf("Len = %d, want 1", got)
+	}
+}
+
+func TestWindowEdges(t *testing.T) {
+	// An event exactly W before the read is never counted; one W-g before
+	// is always counted.
+	for l := range nw {
+		m := NewMemory(MemoryConfig{})
+		k := card(fmt.Sprint("edge", l))
+		W := WindowDurations[l]
+		g := time.Duration(levels[l].gran)
+		at := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC) // on every bucket boundary
+		observe1(t, m, at, obs(k, 1))
+		observe1(t, m, at.Add(g), obs(k, 2))
+		a := read1(t, m, at.Add(W), k)
+		if a.Count[l] != 1 || a.Sum[l] != 2 {
+			t.Errorf("%s: Count=%d Sum=%v at W after the first event, want 1, 2", WindowNames[l], a.Count[l], a.Sum[l])
+		}
+		a = read1(t, m, at.Add(W-time.Nanosecond), k)
+		if a.Count[l] != 2 {
+			t.Errorf("%s: Count=%d just inside the window, want 2", WindowNames[l], a.Count[l])
+		}
+	}
+}
+
+func TestOutOfOrder(t *testing.T) {
+	m := NewMemory(MemoryConfig{})
+	k := card("late")
+	observe1(t, m, t0, obs(k, 1, device("a")))
+	observe1(t, m, t0.Add(30*time.Minute), obs(k, 2, device("b")))
+	// A late event 20 minutes back counts in its bucket; its windows do not
+	// see the later event except where both share a bucket (7d and 30d
+	// buckets are 1h and 6h long).
+	a := observe1(t, m, t0.Add(10*time.Minute), obs(k, 4, device("c")))
+	if want := [5]int64{1, 2, 2, 3, 3}; a.Count != want {
+		t.Errorf("late Count = %v, want %v", a.Count, want)
+	}
+	if want := [5]int64{1, 2, 2, 3, 3}; a.Distinct[0] != want {
+		t.Errorf("late Distinct = %v, want %v", a.Distinct[0], want)
+	}
+	if !a.PrevSeen.Equal(t0.Add(30*time.Minute)) || !a.FirstSeen.Equal(t0) {
+		t.Errorf("late PrevSeen=%v FirstSeen=%v", a.PrevSeen, a.FirstSeen)
+	}
+	// Reads in the past do not count later buckets.
+	r := read1(t, m, t0.Add(5*time.Minute), k, risk.EntityDevice)
+	if r.Count[W1h] != 1 || r.Distinct[0][W1h] != 1 || r.Sum[W1h] != 1 {
+		t.Errorf("read in the past: Count=%v Sum=%v Distinct=%v", r.Count, r.Sum, r.Distinct[0])
+	}
+	r = read1(t, m, t0.Add(31*time.Minute), k, risk.EntityDevice)
+	if r.Count[W1h] != 3 || r.Sum[W1h] != 7 || r.Distinct[0][W1h] != 3 {
+		t.Errorf("read after: Count=%v Sum=%v Distinct=%v", r.Count, r.Sum, r.Distinct[0])
+	}
+	// An event older than the ring of the 1m window is still counted in
+	// the aggregates Observe returns.
+	a = observe1(t, m, t0.Add(2*time.Minute), obs(k, 8))
+	if a.Count[W1m] != 1 || a.Sum[W1m] != 8 {
+		t.Errorf("very late 1m: Count=%d Sum=%v, want 1, 8", a.Count[W1m], a.Sum[W1m])
+	}
+}
+
+func TestTenantIsolation(t *testing.T) {
+	m := NewMemory(MemoryConfig{Shards: 1})
+	keys := []Key{
+		{Tenant: "a", Scope: "login", Kind: risk.EntityIP, Value: "192.0.2.1"},
+		{Tenant: "b", Scope: "login", Kind: risk.EntityIP, Value: "192.0.2.1"},
+		{Tenant: "a", Scope: "transaction", Kind: risk.EntityIP, Value: "192.0.2.1"},
+		{Tenant: "a", Scope: "login", Kind: risk.EntityIPPrefix, Value: "192.0.2.1"},
+		{Tenant: "a", Scope: "login", Kind: risk.EntityIP, Value: "192.0.2.2"},
+		{Tenant: "", Scope: "alogin", Kind: risk.EntityIP, Value: "192.0.2.1"},
+		{Tenant: "al", Scope: "ogin", Kind: risk.EntityIP, Value: "192.0.2.1"},
+	}
+	for i, k := range keys {
+		for j := 0; j <= i; j++ {
+			observe1(t, m, t0, obs(k, float64(i+1), device(fmt.Sprintf("dev-%d-%d", i, j))))
+		}
+	}
+	for i, k := range keys {
+		a := read1(t, m, t0, k, risk.EntityDevice)
+		n := int64(i + 1)
+		if a.Count[W24h] != n || a.Sum[W24h] != float64(n*n) || a.Distinct[0][W24h] != n {
+			t.Errorf("key %v: Count=%d Sum=%v Distinct=%d, want %d %d %d", k, a.Count[W24h], a.Sum[W24h], a.Distinct[0][W24h], n, n*n, n)
+		}
+	}
+	if m.Len() != len(keys) {
+		t.Errorf("Len = %d, want %d", m.Len(), len(keys))
+	}
+}
+
+func TestHashCollision(t *testing.T) {
+	// Force two keys under one hash: both keep their own state.
+	m := NewMemory(MemoryConfig{Shards: 1})
+	k1, k2 := card("one"), card("two")
+	h1 := hashKey(&k1)
+	sh := m.shardOf(h1)
+	sh.insert(h1, &k1)
+	e2 := sh.insert(h1, &k2)
+	if sh.lookup(h1, &k2) != e2 || sh.lookup(h1, &k1) == e2 {
+		t.Fatal("collision lookup broken")
+	}
+	q := newQuery(t0.UnixNano())
+	var a Aggregates
+	o := obs(k2, 5)
+	if err := sh.observe(&m.cfg, h1, &[MaxDistinct]uint64{}, &o, &q, &a); err != nil || !a.New || a.Count[W1m] != 1 {
+		t.Fatalf("observe collided key: %v %+v", err, a)
+	}
+	if err := sh.observe(&m.cfg, h1, &[MaxDistinct]uint64{}, &o, &q, &a); err != nil || a.New || a.Count[W1m] != 2 {
+		t.Fatalf("observe collided key again: %v %+v", err, a)
+	}
+	if m.Len() != 2 {
+		t.Errorf("Len = %d, want 2", m.Len())
+	}
+	// Sweep drops both once idle.
+	if n := m.Sweep(t0.Add(Retention + time.Hour)); n != 2 || m.Len() != 0 {
+		t.Errorf("Sweep dropped %d, Len %d", n, m.Len())
+	}
+}
+
+func TestValidation(t *testing.T) {
+	m := NewMemory(MemoryConfig{})
+	ctx := context.Background()
+	good := obs(card("x"), 1)
+	tests := []struct {
+		name string
+		at   time.Time
+		obs  []Observation
+		out  int
+	}{
+		{"zero time", time.Time{}, []Observation{good}, 1},
+		{"before 1970", time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), []Observation{good}, 1},
+		{"after 2105", time.Date(2106, 1, 1, 0, 0, 0, 0, time.UTC), []Observation{good}, 1},
+		{"NaN amount", t0, []Observation{good, obs(card("y"), math.NaN())}, 2},
+		{"infinite amount", t0, []Observation{obs(card("y"), math.Inf(-1))}, 1},
+		{"empty value", t0, []Observation{good, obs(card(""), 1)}, 2},
+		{"empty kind", t0, []Observation{{Key: Key{Value: "v"}}}, 1},
+		{"short out", t0, []Observation{good, good}, 1},
+		{"huge key", t0, []Observation{obs(card(string(make([]byte, maxKeyBytes))), 1)}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := m.Observe(ctx, tc.at, tc.obs, make([]Aggregates, tc.out))
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %v does not wrap ErrInvalid", err)
+			}
+			if m.Len() != 0 {
+				t.Errorf("a rejected batch recorded %d keys", m.Len())
+			}
+		})
+	}
+	if err := m.Read(ctx, t0, []Key{card("x")}, [][]risk.EntityKind{make([]risk.EntityKind, MaxDistinct+1)}, make([]Aggregates, 1)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Read with too many dims: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := m.Apply(cctx, t0, []Observation{good}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Apply with canceled context: %v", err)
+	}
+}
+
+func TestReadSemantics(t *testing.T) {
+	m := NewMemory(MemoryConfig{})
+	k := card("r")
+	a := read1(t, m, t0, k, risk.EntityDevice)
+	if !a.New || !a.FirstSeen.IsZero() || a.Count != ([NumWindows]int64{}) {
+		t.Errorf("unknown key reads %+v", a)
+	}
+	observe1(t, m, t0, obs(k, 3, device("d1"), Dim{Kind: risk.EntityIP, Value: "192.0.2.9"}, device("d2")))
+	a = read1(t, m, t0.Add(time.Second), k, risk.EntityIP, risk.EntityEmail, risk.EntityDevice)
+	if a.New || !a.FirstSeen.Equal(t0) || !a.PrevSeen.Equal(t0) || a.Count[W1m] != 1 {
+		t.Errorf("known key reads %+v", a)
+	}
+	if a.Distinct[0][W1h] != 1 || a.Distinct[1][W1h] != 0 || a.Distinct[2][W1h] != 2 || a.Distinct[3][W1h] != 0 {
+		t.Errorf("Distinct = %v", a.Distinct)
+	}
+	// Reads record nothing.
+	b := read1(t, m, t0.Add(time.Second), k, risk.EntityIP, risk.EntityEmail, risk.EntityDevice)
+	if a != b {
+		t.Errorf("second read differs: %+v vs %+v", a, b)
+	}
+	// Idle beyond Retention reads as new; a new observation starts afresh.
+	if a := read1(t, m, t0.Add(Retention+time.Second), k); !a.New {
+		t.Errorf("idle key not New: %+v", a)
+	}
+}
+
+func TestDimKindCap(t *testing.T) {
+	m := NewMemory(MemoryConfig{})
+	k := card("kinds")
+	kinds := make([]risk.EntityKind, MaxDimKinds+1)
+	for i := range kinds {
+		kinds[i] = risk.EntityKind(fmt.Sprint("kind", i))
+		observe1(t, m, t0.Add(time.Duration(i)*time.Second), obs(k, 0, Dim{Kind: kinds[i], Value: "v"}, Dim{Kind: kinds[i], Value: "w"}))
+	}
+	// The ninth kind evicted the first (least recently active).
+	a := read1(t, m, t0.Add(time.Minute), k, kinds[0], kinds[1], kinds[MaxDimKinds])
+	if a.Distinct[0][W1h] != 0 || a.Distinct[1][W1h] != 2 || a.Distinct[2][W1h] != 2 {
+		t.Errorf("Distinct after eviction = %v", a.Distinct)
+	}
+	// The evicted kind comes back fresh, evicting the next oldest.
+	a = observe1(t, m, t0.Add(2*time.Minute), obs(k, 0, Dim{Kind: kinds[0], Value: "v"}))
+	if !a.NewValue[0] || a.Distinct[0][W1h] != 1 {
+		t.Errorf("returning kind: %+v", a)
+	}
+	if r := read1(t, m, t0.Add(2*time.Minute), k, kinds[1]); r.Distinct[0][W1h] != 0 {
+		t.Errorf("kind 1 not evicted: %v", r.Distinct[0])
+	}
+}
+
+func TestDistinctCapSwitch(t *testing.T) {
+	// Crossing the exact cap keeps counts continuous.
+	m := NewMemory(MemoryConfig{DistinctCap: 8})
+	k := card("cap")
+	for i := range 40 {
+		a := observe1(t, m, t0.Add(time.Duration(i)*time.Second), obs(k, 0, device(fmt.Sprint("d", i))))
+		if got := a.Distinct[0][W1h]; math.Abs(float64(got-int64(i+1))) > 1 {
+			t.Errorf("after %d values: Distinct[1h] = %d", i+1, got)
+		}
+		if !a.NewValue[0] && i < 8 {
+			t.Errorf("value %d not new below the cap", i)
+		}
+	}
+}
+
+func TestRetentionAndSweep(t *testing.T) {
+	m := NewMemory(MemoryConfig{Shards: 4})
+	for i := range 100 {
+		at := t0.Add(time.Duration(i) * 24 * time.Hour)
+		observe1(t, m, at, obs(card(fmt.Sprint("k", i)), 1, device("d")))
+	}
+	observe1(t, m, t0, obs(card("busy"), 1, device("a")))
+	observe1(t, m, t0.Add(99*24*time.Hour), obs(card("busy"), 1, device("b")))
+	now := t0.Add(99 * 24 * time.Hour)
+	before := readAll(t, m, now)
+	// Keys 0..68 have been idle for more than Retention (30d6h).
+	if n := m.Sweep(now); n != 69 {
+		t.Errorf("Sweep dropped %d keys, want 69", n)
+	}
+	if m.Len() != 32 {
+		t.Errorf("Len = %d, want 32", m.Len())
+	}
+	after := readAll(t, m, now)
+	for k, a := range before {
+		if a.New {
+			continue
+		}
+		if after[k] != a {
+			t.Errorf("key %v changed by Sweep: %+v vs %+v", k, a, after[k])
+		}
+	}
+	// The busy key forgot device a (last seen 99 days ago): seeing it
+	// again is new.
+	if a := observe1(t, m, now, obs(card("busy"), 1, device("a"))); !a.NewValue[0] || a.Distinct[0][W30d] != 2 {
+		t.Errorf("busy key: %+v", a)
+	}
+	if n := m.Sweep(now.Add(Retention + time.Second)); n != 32 || m.Len() != 0 {
+		t.Errorf("final Sweep dropped %d, Len %d", n, m.Len())
+	}
+}
+
+// readAll reads every key of a store at at with the stream's kinds.
+func readAll(t *testing.T, m *Memory, at time.Time) map[Key]Aggregates {
+	t.Helper()
+	var keys []Key
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		for _, e := range sh.keys {
+			k, _ := decodeKey(e.key)
+			keys = append(keys, k)
+		}
+		for _, e := range sh.coll {
+			k, _ := decodeKey(e.key)
+			keys = append(keys, k)
+		}
+		sh.mu.Unlock()
+	}
+	out := make([]Aggregates, len(keys))
+	dims := make([][]risk.EntityKind, len(keys))
+	for i := range dims {
+		dims[i] = streamKinds
+	}
+	if err := m.Read(context.Background(), at, keys, dims, out); err != nil {
+		t.Fatal(err)
+	}
+	res := make(map[Key]Aggregates, len(keys))
+	for i, k := range keys {
+		res[k] = out[i]
+	}
+	return res
+}
+
+func TestSweepKeepsResults(t *testing.T) {
+	// Sweeping now and then changes no result at or after the sweep time.
+	stream := genStream(streamConfig{seed: 11, calls: 3000, keys: 30, values: 200, dimsPerOb: 3, longGaps: true})
+	plain := NewMemory(MemoryConfig{DistinctCap: 16})
+	swept := NewMemory(MemoryConfig{DistinctCap: 16})
+	ctx := context.Background()
+	for i, ev := range stream {
+		a, b := make([]Aggregates, len(ev.obs)), make([]Aggregates, len(ev.obs))
+		if err := plain.Observe(ctx, ev.at, ev.obs, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := swept.Observe(ctx, ev.at, ev.obs, b); err != nil {
+			t.Fatal(err)
+		}
+		for j := range a {
+			if a[j] != b[j] {
+				t.Fatalf("call %d obs %d differs after sweeps:\n%+v\n%+v", i, j, a[j], b[j])
+			}
+		}
+		if i%97 == 0 {
+			swept.Sweep(ev.at)
+		}
+	}
+}
+
+func TestDeterminism(t *testing.T) {
+	stream := genStream(streamConfig{seed: 21, calls: 3000, keys: 40, values: 150, dimsPerOb: 4, jitter: time.Minute})
+	run := func(cfg MemoryConfig) []Aggregates {
+		m := NewMemory(cfg)
+		var all []Aggregates
+		for _, ev := range stream {
+			out := make([]Aggregates, len(ev.obs))
+			if err := m.Observe(context.Background(), ev.at, ev.obs, out); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, out...)
+		}
+		return all
+	}
+	a := run(MemoryConfig{DistinctCap: 32})
+	b := run(MemoryConfig{DistinctCap: 32, Shards: 1})
+	c := run(MemoryConfig{DistinctCap: 32, Shards: 256})
+	for i := range a {
+		if a[i] != b[i] || a[i] != c[i] {
+			t.Fatalf("observation %d differs between runs:\n%+v\n%+v\n%+v", i, a[i], b[i], c[i])
+		}
+	}
+}
+
+func TestApplyMatchesObserve(t *testing.T) {
+	stream := genStream(streamConfig{seed: 31, calls: 1500, keys: 20, values: 100, dimsPerOb: 2})
+	a, b := NewMemory(MemoryConfig{DistinctCap: 16}), NewMemory(MemoryConfig{DistinctCap: 16})
+	for _, ev := range stream {
+		if err := a.Apply(context.Background(), ev.at, ev.obs); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Observe(context.Background(), ev.at, ev.obs, make([]Aggregates, len(ev.obs))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := stream[len(stream)-1].at
+	ra, rb := readAll(t, a, end), readAll(t, b, end)
+	if len(ra) != len(rb) {
+		t.Fatalf("%d keys vs %d", len(ra), len(rb))
+	}
+	for k, x := range ra {
+		if rb[k] != x {
+			t.Errorf("key %v: Apply %+v, Observe %+v", k, x, rb[k])
+		}
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	m := NewMemory(MemoryConfig{Shards: 8, DistinctCap: 8})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := genStream(streamConfig{seed: uint64(100 + g), calls: 800, keys: 30, values: 50, dimsPerOb: 3, jitter: time.Minute})
+			for _, ev := range stream {
+				out := make([]Aggregates, len(ev.obs))
+				if err := m.Observe(ctx, ev.at, ev.obs, out); err != nil {
+					t.Error(err)
+					return
+				}
+				keys := []Key{ev.obs[0].Key}
+				if err := m.Read(ctx, ev.at, keys, [][]risk.EntityKind{streamKinds}, out[:1]); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range 5 {
+			var buf discardCounter
+			if err := m.Snapshot(&buf); err != nil {
+				t.Error(err)
+			}
+			m.Sweep(t0)
+			_ = m.Len()
+		}
+	}()
+	wg.Wait()
+}
+
+// discardCounter is an io.Writer that counts bytes.
+type discardCounter int64
+
+func (d *discardCounter) Write(p []byte) (int, error) {
+	*d += discardCounter(len(p))
+	return len(p), nil
+}
+
+func TestConfigDefaults(t *testing.T) {
+	tests := []struct {
+		in, want MemoryConfig
+	}{
+		{MemoryConfig{}, MemoryConfig{Shards: 128, DistinctCap: 64, SketchPrecision: 10}},
+		{MemoryConfig{Shards: 100, DistinctCap: 1 << 20, SketchPrecision: 3}, MemoryConfig{Shards: 128, DistinctCap: maxDistinctCap, SketchPrecision: minPrecision}},
+		{MemoryConfig{Shards: 1, DistinctCap: 1, SketchPrecision: 99}, MemoryConfig{Shards: 1, DistinctCap: 1, SketchPrecision: maxPrecision}},
+		{MemoryConfig{Shards: 1 << 20}, MemoryConfig{Shards: 4096, DistinctCap: 64, SketchPrecision: 10}},
+	}
+	for _, tc := range tests {
+		if got := NewMemory(tc.in).cfg; got != tc.want {
+			t.Errorf("NewMemory(%+v).cfg = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestDistinctWindowsMask(t *testing.T) {
+	// Two stores see the same sketched stream; one asks only for 1h and 30d.
+	all := NewMemory(MemoryConfig{DistinctCap: 4})
+	some := NewMemory(MemoryConfig{DistinctCap: 4})
+	mask := Windows(W1h, W30d)
+	if !mask.Has(W1h) || mask.Has(W24h) || !WindowMask(0).Has(W24h) || AllWindows != Windows(W1m, W1h, W24h, W7d, W30d) {
+		t.Fatalf("mask arithmetic wrong: %08b", mask)
+	}
+	for i := range 300 {
+		at := t0.Add(time.Duration(i) * 7 * time.Second)
+		o := obs(card("busy"), 1, device(fmt.Sprint("d", i%120)))
+		a := observe1(t, all, at, o)
+		o.DistinctWindows = mask
+		b := observe1(t, some, at, o)
+		for _, w := range []Window{W1h, W30d} {
+			if a.Distinct[0][w] != b.Distinct[0][w] {
+				t.Fatalf("event %d window %s: masked %d, unmasked %d", i, WindowNames[w], b.Distinct[0][w], a.Distinct[0][w])
+			}
+		}
+		if a.Count != b.Count || a.NewValue != b.NewValue {
+			t.Fatalf("event %d: the mask changed counts or new-value flags", i)
+		}
+	}
+	// Reads report every window whatever observations asked for.
+	if r := read1(t, some, t0.Add(300*7*time.Second), card("busy"), risk.EntityDevice); r.Distinct[0][W24h] < 100 {
+		t.Errorf("read after masked observations: 24h distinct = %d", r.Distinct[0][W24h])
+	}
+}

@@ -1,0 +1,614 @@
+package features
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"slices"
+
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+// ErrSnapshot is wrapped by every error Restore returns for input that is not
+// a complete, intact snapshot of a supported version.
+var ErrSnapshot = errors.New("features: invalid snapshot")
+
+// The snapshot format, version 1, little-endian throughout:
+//
+//	magic "SGFEATS\x00", version uint32
+//	chunks: uvarint length (>0), payload, crc32c(payload) uint32
+//	uvarint 0, uvarint number of keys,
+//	crc32c(magic, version, every chunk's crc, number of keys) uint32
+//
+// A payload is a sequence of key records (see appendEntry). Keys are
+// written shard by shard, each shard under its lock. The value hashes in
+// records are those of hash.go, which the version therefore pins.
+const (
+	snapshotVersion = 1
+	maxChunk        = 1 << 30
+	chunkTarget     = 4 << 20
+)
+
+// snapshotMagic opens every snapshot.
+const snapshotMagic = "SGFEATS\x00"
+
+func crcTable() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) }
+
+// Snapshot writes the store's state to w in a compact, versioned and
+// checksummed binary form that Restore reads back. Each shard is consistent
+// in itself (it is locked while it is encoded, not while w is written);
+// observations recorded while Snapshot runs may or may not be included.
+func (m *Memory) Snapshot(w io.Writer) error {
+	tab := crcTable()
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var head [12]byte
+	copy(head[:], snapshotMagic)
+	binary.LittleEndian.PutUint32(head[8:], snapshotVersion)
+	sum := crc32.Update(0, tab, head[:])
+	if _, err := bw.Write(head[:]); err != nil {
+		return fmt.Errorf("features: writing snapshot: %w", err)
+	}
+	var buf []byte
+	var cuts []int
+	keys := uint64(0)
+	for i := range m.shards {
+		sh := &m.shards[i]
+		buf, cuts = buf[:0], cuts[:0]
+		sh.mu.Lock()
+		start := 0
+		encode := func(e *entry) {
+			buf = appendEntry(buf, e, sh)
+			keys++
+			if len(buf)-start >= chunkTarget {
+				start = len(buf)
+				cuts = append(cuts, start)
+			}
+		}
+		for _, e := range sh.keys {
+			encode(e)
+		}
+		for _, e := range sh.coll {
+			encode(e)
+		}
+		sh.mu.Unlock()
+		if len(cuts) == 0 || cuts[len(cuts)-1] != len(buf) {
+			cuts = append(cuts, len(buf))
+		}
+		from := 0
+		for _, to := range cuts {
+			if to == from {
+				continue
+			}
+			c, err := writeChunk(bw, tab, buf[from:to])
+			if err != nil {
+				return fmt.Errorf("features: writing snapshot: %w", err)
+			}
+			var cb [4]byte
+			binary.LittleEndian.PutUint32(cb[:], c)
+			sum = crc32.Update(sum, tab, cb[:])
+			from = to
+		}
+	}
+	tail := binary.AppendUvarint([]byte{0}, keys)
+	sum = crc32.Update(sum, tab, tail[1:])
+	tail = binary.LittleEndian.AppendUint32(tail, sum)
+	if _, err := bw.Write(tail); err != nil {
+		return fmt.Errorf("features: writing snapshot: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("features: writing snapshot: %w", err)
+	}
+	return nil
+}
+
+// writeChunk writes one framed chunk and returns its checksum.
+func writeChunk(w io.Writer, tab *crc32.Table, p []byte) (uint32, error) {
+	c := crc32.Checksum(p, tab)
+	frame := binary.AppendUvarint(nil, uint64(len(p)))
+	if _, err := w.Write(frame); err != nil {
+		return 0, err
+	}
+	if _, err := w.Write(p); err != nil {
+		return 0, err
+	}
+	var cb [4]byte
+	binary.LittleEndian.PutUint32(cb[:], c)
+	_, err := w.Write(cb[:])
+	return c, err
+}
+
+// appendEntry appends the record of e, a key of shard sh:
+//
+//	uvarint len, encoded key
+//	uvarint first (unix ns), uvarint last-first
+//	per window: uvarint buckets; per bucket: uvarint index (the first
+//	  absolute, then the increase), uvarint count, float64 sum
+//	byte 1 and per window float64 total sum, or byte 0 without totals
+//	byte mask of used slots; per used slot: uvarint len, kind, byte 1 if
+//	  sketched else 0
+//	uvarint exact values; per value: uint64 tagged hash, uvarint first
+//	  second, uvarint last-first
+//	per sketched slot: byte p, uvarint base, uvarint maxTs-base, per
+//	  register: byte pairs, each pair as uvarint
+func appendEntry(b []byte, e *entry, sh *shard) []byte {
+	b = binary.AppendUvarint(b, uint64(len(e.key)))
+	b = append(b, e.key...)
+	b = binary.AppendUvarint(b, uint64(e.first))
+	b = binary.AppendUvarint(b, uint64(e.last-e.first))
+	for l := range nw {
+		s, end := e.region(l)
+		b = binary.AppendUvarint(b, uint64(end-s))
+		prev := uint32(0)
+		for _, bk := range e.bk[s:end] {
+			b = binary.AppendUvarint(b, uint64(bk.idx-prev))
+			prev = bk.idx
+			b = binary.AppendUvarint(b, uint64(bk.n))
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(bk.sum))
+		}
+	}
+	if e.tot == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		for _, t := range e.tot {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t.sum))
+		}
+	}
+	var mask byte
+	for s, c := range e.kinds {
+		if c != 0 {
+			mask |= 1 << s
+		}
+	}
+	b = append(b, mask)
+	for s, c := range e.kinds {
+		if c == 0 {
+			continue
+		}
+		k := sh.kinds[c-1]
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		if e.sketch(s) != nil {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.dv)))
+	for _, v := range e.dv {
+		b = binary.LittleEndian.AppendUint64(b, v.h)
+		b = binary.AppendUvarint(b, uint64(v.first))
+		b = binary.AppendUvarint(b, uint64(v.last-v.first))
+	}
+	for s := range e.kinds {
+		sk := e.sketch(s)
+		if sk == nil || e.kinds[s] == 0 {
+			continue
+		}
+		b = append(b, sk.p)
+		b = binary.AppendUvarint(b, uint64(sk.base))
+		b = binary.AppendUvarint(b, uint64(sk.maxTs-sk.base))
+		for j := 0; j < len(sk.regs); j += sketchSlots {
+			list := sk.regs[j : j+sketchSlots]
+			n := 0
+			for n < sketchSlots && list[n] != 0 {
+				n++
+			}
+			b = append(b, byte(n))
+			for _, x := range list[:n] {
+				b = binary.AppendUvarint(b, uint64(x))
+			}
+		}
+	}
+	return b
+}
+
+// Restore replaces the store's entire state with the snapshot read from r.
+// It rejects input that is truncated, corrupt, of another version or
+// followed by trailing data with an error wrapping ErrSnapshot, and then
+// leaves the store unchanged. Memory use is bounded by the input's size; the
+// store's own configuration (shards, distinct cap, precision of new
+// sketches) applies to the restored keys.
+func (m *Memory) Restore(r io.Reader) error {
+	return m.restore(r, true)
+}
+
+// restore is Restore; verify false skips checksum verification so that the
+// fuzzer can reach the decoder.
+func (m *Memory) restore(r io.Reader, verify bool) error {
+	tab := crcTable()
+	br := bufio.NewReaderSize(r, 64<<10)
+	var head [12]byte
+	if _, err := io.ReadFull(br, head[:]); err != nil {
+		return readErr(err)
+	}
+	if string(head[:8]) != snapshotMagic {
+		return fmt.Errorf("%w: not a feature store snapshot (bad magic)", ErrSnapshot)
+	}
+	if v := binary.LittleEndian.Uint32(head[8:]); v != snapshotVersion {
+		return fmt.Errorf("%w: unsupported version %d (want %d)", ErrSnapshot, v, snapshotVersion)
+	}
+	sum := crc32.Update(0, tab, head[:])
+	staged := newShards(len(m.shards))
+	rs := &restorer{m: m, shards: staged}
+	var chunk bytes.Buffer
+	for n := 0; ; n++ {
+		size, err := readUvarint(br)
+		if err != nil {
+			return readErr(err)
+		}
+		if size == 0 {
+			break
+		}
+		if size > maxChunk {
+			return fmt.Errorf("%w: chunk %d claims %d bytes, at most %d", ErrSnapshot, n, size, maxChunk)
+		}
+		chunk.Reset()
+		if _, err := io.CopyN(&chunk, br, int64(size)); err != nil {
+			return readErr(err)
+		}
+		var cb [4]byte
+		if _, err := io.ReadFull(br, cb[:]); err != nil {
+			return readErr(err)
+		}
+		if c := crc32.Checksum(chunk.Bytes(), tab); verify && c != binary.LittleEndian.Uint32(cb[:]) {
+			return fmt.Errorf("%w: chunk %d: checksum mismatch", ErrSnapshot, n)
+		}
+		sum = crc32.Update(sum, tab, cb[:])
+		if err := rs.chunk(chunk.Bytes()); err != nil {
+			return fmt.Errorf("%w: chunk %d: %w", ErrSnapshot, n, err)
+		}
+	}
+	keys, err := readUvarint(br)
+	if err != nil {
+		return readErr(err)
+	}
+	sum = crc32.Update(sum, tab, binary.AppendUvarint(nil, keys))
+	var cb [4]byte
+	if _, err := io.ReadFull(br, cb[:]); err != nil {
+		return readErr(err)
+	}
+	if verify && sum != binary.LittleEndian.Uint32(cb[:]) {
+		return fmt.Errorf("%w: checksum mismatch", ErrSnapshot)
+	}
+	if keys != rs.keys {
+		return fmt.Errorf("%w: trailer counts %d keys, found %d", ErrSnapshot, keys, rs.keys)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		if err != nil {
+			return fmt.Errorf("features: reading snapshot: %w", err)
+		}
+		return fmt.Errorf("%w: trailing data after the snapshot", ErrSnapshot)
+	}
+	for i := range m.shards {
+		m.shards[i].mu.Lock()
+	}
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.keys, sh.coll, sh.kinds = staged[i].keys, staged[i].coll, staged[i].kinds
+	}
+	for i := range m.shards {
+		m.shards[i].mu.Unlock()
+	}
+	return nil
+}
+
+func readErr(err error) error {
+	if errors.Is(err, ErrSnapshot) {
+		return err
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: truncated: %w", ErrSnapshot, io.ErrUnexpectedEOF)
+	}
+	return fmt.Errorf("features: reading snapshot: %w", err)
+}
+
+// readUvarint reads a uvarint like binary.ReadUvarint, reporting an
+// overlong one as ErrSnapshot.
+func readUvarint(br *bufio.Reader) (uint64, error) {
+	var x uint64
+	var s uint
+	for i := range binary.MaxVarintLen64 {
+		c, err := br.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				break
+			}
+			return x | uint64(c)<<s, nil
+		}
+		x |= uint64(c&0x7f) << s
+		s += 7
+	}
+	return 0, fmt.Errorf("%w: varint overflows 64 bits", ErrSnapshot)
+}
+
+// restorer decodes key records into staged shards.
+type restorer struct {
+	m      *Memory
+	shards []shard
+	keys   uint64
+	hashes []uint64 // scratch for duplicate checks
+}
+
+// chunk decodes every record of one chunk.
+func (rs *restorer) chunk(p []byte) error {
+	d := decoder{b: p}
+	for len(d.b) > 0 {
+		if err := rs.record(&d); err != nil {
+			return fmt.Errorf("key %d: %w", rs.keys, err)
+		}
+		rs.keys++
+	}
+	return nil
+}
+
+// record decodes and validates one key record and files it.
+func (rs *restorer) record(d *decoder) error {
+	kl := d.uvarint()
+	if kl > maxKeyBytes || kl > uint64(len(d.b)) {
+		return d.fail("key length %d", kl)
+	}
+	e := &entry{key: string(d.bytes(int(kl)))}
+	k, ok := decodeKey(e.key)
+	if !ok || k.Kind == "" || k.Value == "" || string(appendKey(nil, &k)) != e.key {
+		return d.fail("malformed key")
+	}
+	first, span := d.uvarint(), d.uvarint()
+	if first >= maxEventSec*1e9 || span >= maxEventSec*1e9-first {
+		return d.fail("times out of range")
+	}
+	e.first, e.last = int64(first), int64(first+span)
+	if err := rs.buckets(d, e); err != nil {
+		return err
+	}
+	h := hashKey(&k)
+	sh := &rs.shards[0]
+	if rs.m.shift < 64 {
+		sh = &rs.shards[h>>rs.m.shift]
+	}
+	if err := rs.dims(d, e, sh); err != nil {
+		return err
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if sh.lookup(h, &k) != nil {
+		return fmt.Errorf("duplicate key")
+	}
+	sh.put(h, e)
+	return nil
+}
+
+// buckets decodes e's windows and totals.
+func (rs *restorer) buckets(d *decoder, e *entry) error {
+	multi := false
+	for l := range nw {
+		nb := d.uvarint()
+		if nb > uint64(levels[l].n) {
+			return d.fail("window %d holds %d buckets", l, nb)
+		}
+		multi = multi || nb > 1
+		last := e.last / levels[l].gran
+		var idx uint64
+		for i := range int(nb) {
+			delta := d.uvarint()
+			if (i > 0 && delta == 0) || delta > uint64(last) {
+				return d.fail("window %d: buckets out of order", l)
+			}
+			idx += delta
+			n := d.uvarint()
+			sum := math.Float64frombits(d.u64())
+			if d.err != nil {
+				return d.err
+			}
+			if idx > uint64(last) || n == 0 || n > math.MaxUint32 || math.IsNaN(sum) || math.IsInf(sum, 0) {
+				return d.fail("window %d: bad bucket", l)
+			}
+			e.bk = append(e.bk, bucket{sum: sum, idx: uint32(idx), n: uint32(n)})
+		}
+		if nb > 0 {
+			s := len(e.bk) - int(nb)
+			if int64(e.bk[len(e.bk)-1].idx)-int64(e.bk[s].idx) >= levels[l].n {
+				return d.fail("window %d spans more than its buckets", l)
+			}
+		}
+		if l < nw-1 {
+			e.off[l] = uint16(len(e.bk))
+		}
+	}
+	switch d.u8() {
+	case 0:
+		if multi {
+			return d.fail("totals missing")
+		}
+	case 1:
+		e.tot = new([NumWindows]total)
+		for l := range nw {
+			e.retotal(l)
+			sum := math.Float64frombits(d.u64())
+			if math.IsNaN(sum) || math.IsInf(sum, 0) {
+				return d.fail("bad total")
+			}
+			e.tot[l].sum = sum
+		}
+	default:
+		return d.fail("bad totals flag")
+	}
+	return d.err
+}
+
+// dims decodes e's dimension slots, exact values and sketches.
+func (rs *restorer) dims(d *decoder, e *entry, sh *shard) error {
+	mask := d.u8()
+	var sketched uint8
+	for s := range MaxDimKinds {
+		if mask&(1<<s) == 0 {
+			continue
+		}
+		n := d.uvarint()
+		if n == 0 || n > math.MaxUint8 || n > uint64(len(d.b)) {
+			return d.fail("bad kind length")
+		}
+		kind := risk.EntityKind(d.bytes(int(n)))
+		code, err := sh.kindCode(kind, true)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(e.kinds[:], code) {
+			return d.fail("kind %q twice", kind)
+		}
+		e.kinds[s] = code
+		switch d.u8() {
+		case 0:
+		case 1:
+			sketched |= 1 << s
+		default:
+			return d.fail("bad sketch flag")
+		}
+	}
+	nv := d.uvarint()
+	if nv > uint64(len(d.b)/10) || nv > MaxDimKinds*maxDistinctCap {
+		return d.fail("%d values", nv)
+	}
+	lastSec := uint64(e.last / 1e9)
+	var perSlot [MaxDimKinds]int
+	rs.hashes = rs.hashes[:0]
+	for range nv {
+		h := d.u64()
+		f, span := d.uvarint(), d.uvarint()
+		s := int(h & slotMask)
+		if d.err != nil {
+			return d.err
+		}
+		if mask&(1<<s) == 0 || sketched&(1<<s) != 0 || f > lastSec || span > lastSec-f {
+			return d.fail("bad value")
+		}
+		if perSlot[s]++; perSlot[s] > maxDistinctCap {
+			return d.fail("too many values")
+		}
+		e.dv = append(e.dv, dval{h: h, first: uint32(f), last: uint32(f + span)})
+		rs.hashes = append(rs.hashes, h)
+	}
+	slices.Sort(rs.hashes)
+	if len(slices.Compact(rs.hashes)) != len(e.dv) {
+		return d.fail("duplicate value")
+	}
+	for s := range MaxDimKinds {
+		if sketched&(1<<s) == 0 {
+			continue
+		}
+		sk, err := decodeSketch(d, lastSec)
+		if err != nil {
+			return err
+		}
+		if e.hll == nil {
+			e.hll = new([MaxDimKinds]*sketch)
+		}
+		e.hll[s] = sk
+	}
+	return d.err
+}
+
+// decodeSketch decodes and validates one sketch of a key whose latest
+// observation is at second lastSec.
+func decodeSketch(d *decoder, lastSec uint64) (*sketch, error) {
+	p := d.u8()
+	base, span := d.uvarint(), d.uvarint()
+	if p < minPrecision || p > maxPrecision || base > lastSec || span > lastSec-base || span > offMask {
+		return nil, d.fail("bad sketch header")
+	}
+	m := 1 << p
+	if len(d.b) < m {
+		return nil, d.fail("sketch truncated")
+	}
+	sk := newSketch(p, uint32(base))
+	sk.maxTs = uint32(base + span)
+	top := maxRank(p)
+	for j := range m {
+		n := int(d.u8())
+		if n > sketchSlots {
+			return nil, d.fail("register with %d pairs", n)
+		}
+		list := sk.list(j)
+		for i := range n {
+			x := d.uvarint()
+			if d.err != nil {
+				return nil, d.err
+			}
+			r := int(x >> offBits)
+			if x > math.MaxUint32 || r < 1 || r > top || x&offMask > span {
+				return nil, d.fail("bad pair")
+			}
+			if i > 0 && (x&offMask <= uint64(list[i-1]&offMask) || r >= pairRank(list[i-1])) {
+				return nil, d.fail("pairs out of order")
+			}
+			list[i] = uint32(x)
+		}
+	}
+	return sk, d.err
+}
+
+// decoder reads from a byte slice; the first error sticks and later reads
+// return zeros.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(format string, args ...any) error {
+	if d.err == nil {
+		d.err = fmt.Errorf(format, args...)
+	}
+	return d.err
+}
+
+func (d *decoder) u8() byte {
+	if d.err != nil || len(d.b) < 1 {
+		d.fail("truncated record")
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) u64() uint64 {
+	if d.err != nil || len(d.b) < 8 {
+		d.fail("truncated record")
+		return 0
+	}
+	x := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return x
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	x, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return x
+}
+
+func (d *decoder) bytes(n int) []byte {
+	if d.err != nil || len(d.b) < n {
+		d.fail("truncated record")
+		return nil
+	}
+	p := d.b[:n]
+	d.b = d.b[n:]
+	return p
+}
