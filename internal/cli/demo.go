@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/app"
+	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/demo"
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+func newDemo(env *Env, g *globals) *cobra.Command {
+	def := demo.DefaultOptions()
+	var (
+		duration, timeout time.Duration
+		seed              uint64
+		rate              float64
+		customers         int
+		scenarios         []string
+		headless          bool
+		exportDir         string
+		shopAddr          string
+		failPolicy        string
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a demo shop under attack, guarded by shopguard, and show what was caught",
+		Long: `demo starts shopguard, a small web shop that asks shopguard about every
+checkout, and a simulator that plays the shop's customers and attackers
+(card testing, stolen cards) against it. It prints the shop's URL, a
+progress line, and at the end a results table per scenario.
+
+By default the data lives in a temporary directory removed at the end;
+with --data DIR it is kept (and reused by later runs).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			policy, err := risk.ParseAction(failPolicy)
+			if err != nil {
+				return usageError{fmt.Errorf("--fail-policy: %w", err)}
+			}
+			if timeout <= 0 {
+				return usageError{errors.New("--timeout must be positive")}
+			}
+			cfg, err := g.load(env, cmd)
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("log-level") && os.Getenv("SHOPGUARD_LOG_LEVEL") == "" {
+				cfg.Log.Level = "warn"
+			}
+			if !cmd.Flags().Changed("addr") {
+				cfg.Server.Addr = "127.0.0.1:0"
+			}
+			if !cmd.Flags().Changed("data") && g.configFile == "" {
+				dir, err := os.MkdirTemp("", "shopguard-demo-")
+				if err != nil {
+					return fmt.Errorf("demo: %w", err)
+				}
+				defer os.RemoveAll(dir)
+				cfg.Storage.DataDir = dir
+			}
+			opts := def
+			opts.Sim.Duration, opts.Sim.Seed, opts.Sim.Rate, opts.Sim.Customers, opts.Sim.Scenarios = duration, seed, rate, customers, scenarios
+			opts.Timeout, opts.CheckoutOnFailure, opts.ExportDir, opts.ShopAddr = timeout, policy, exportDir, shopAddr
+			return runDemo(cmd.Context(), env, cfg, opts, headless)
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&duration, "duration", def.Sim.Duration, "how long the simulated traffic runs (Ctrl-C stops early)")
+	f.Uint64Var(&seed, "seed", def.Sim.Seed, "seed for the simulated customers and attackers")
+	f.StringSliceVar(&scenarios, "scenarios", nil, "scenarios to run (default all): "+strings.Join(demo.ScenarioNames(), ", "))
+	f.Float64Var(&rate, "rate", def.Sim.Rate, "legitimate shopping sessions started per second")
+	f.IntVar(&customers, "customers", def.Sim.Customers, "size of the shop's existing customer base")
+	f.BoolVar(&headless, "headless", false, "do not open the shop in a browser")
+	f.StringVar(&exportDir, "export", "", "write the labelled transactions and requests to this directory")
+	f.StringVar(&shopAddr, "shop-addr", def.ShopAddr, "listen address of the demo shop (loopback)")
+	f.StringVar(&failPolicy, "fail-policy", string(def.CheckoutOnFailure), "what the shop does when shopguard does not answer a checkout: allow, review or block")
+	f.DurationVar(&timeout, "timeout", def.Timeout, "how long the shop waits for shopguard per call")
+	f.String("addr", "", "listen address of the shopguard API (default a free loopback port)")
+	f.String("log-level", "", "shopguard's log level (default warn for the demo)")
+	return cmd
+}
+
+func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options, headless bool) error {
+	log := logger(env, cfg)
+	tuneGC(log)
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	key, err := a.CreateKey(ctx, "demo", "demo shop", apikey.AllScopes)
+	if err != nil {
+		return errors.Join(err, a.Close())
+	}
+	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
+	addrc := make(chan net.Addr, 1)
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(serveCtx, func(addr net.Addr) { addrc <- addr }) }()
+	var apiURL string
+	select {
+	case addr := <-addrc:
+		apiURL = "http://" + addr.String()
+	case err := <-served:
+		stopServe()
+		return errors.Join(err, a.Close())
+	}
+
+	opts.ShopguardURL, opts.APIKey = apiURL, key
+	opts.Out, opts.LiveProgress, opts.Log = env.Stdout, isTerminal(env.Stdout), log
+	opts.Ready = func(shopURL string) {
+		fmt.Fprintf(env.Stdout, "\n  Demo shop:      %s\n  shopguard API:  %s  (tenant demo, key %s)\n\n", shopURL, apiURL, key)
+		fmt.Fprintf(env.Stdout, "Simulating shoppers and attackers for %s; Ctrl-C stops early.\n", opts.Sim.Duration)
+		if !headless {
+			openBrowser(shopURL)
+		}
+	}
+	_, runErr := demo.Run(ctx, opts)
+	if errors.Is(runErr, context.Canceled) {
+		runErr = nil // Ctrl-C: the table covers what ran
+	}
+	stopServe()
+	return errors.Join(runErr, <-served, a.Close())
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// openBrowser tries to show url in the desktop's browser; without a
+// desktop it does nothing.
+func openBrowser(url string) {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", url)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			return
+		}
+		cmd = exec.Command("xdg-open", url)
+	}
+	if cmd.Start() == nil {
+		go func() { _ = cmd.Wait() }()
+	}
+}

@@ -1,0 +1,226 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+// Options configures a demo run.
+type Options struct {
+	// ShopguardURL and APIKey reach the shopguard API (a key with every scope).
+	ShopguardURL string
+	APIKey       string
+	// ShopAddr is where the demo shop listens (127.0.0.1:0 picks a port).
+	ShopAddr string
+
+	Sim SimConfig // ShopURL is filled in by Run
+
+	// Timeout and CheckoutOnFailure set the shop's calls to shopguard.
+	Timeout           time.Duration
+	CheckoutOnFailure risk.Action
+	// PasswordCost is the shop's bcrypt cost (the demo imports thousands of
+	// accounts at start; production shops use bcrypt.DefaultCost or more).
+	PasswordCost int
+
+	// ExportDir, when set, receives the labelled data (see Export).
+	ExportDir string
+	// Out receives the progress line and the results table.
+	Out io.Writer
+	// LiveProgress rewrites one progress line (for a terminal) instead of
+	// printing a line every ten seconds.
+	LiveProgress bool
+	// Ready, if set, is called with the shop's URL once it is listening.
+	Ready func(shopURL string)
+	Log   *slog.Logger
+}
+
+// DefaultOptions returns the settings `shopguard demo` starts from.
+func DefaultOptions() Options {
+	return Options{
+		ShopAddr: "127.0.0.1:0",
+		Sim: SimConfig{Seed: 1, Duration: time.Minute, Rate: 20, Customers: 1500, Pace: 0.25,
+			DisputeShare: 0.9, DisputeDelay: 3 * time.Second},
+		Timeout: time.Second, CheckoutOnFailure: risk.ActionReview, PasswordCost: bcrypt.MinCost,
+		Out: io.Discard,
+	}
+}
+
+// Run plays a demo: it installs the baseline rules, starts the shop,
+// imports its customers and their past orders, runs the simulator, prints
+// progress and the results table to opts.Out, and exports the labelled
+// data if asked. It returns the report; ctx ending stops the run early
+// (the report covers what ran).
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	sg, err := client.New(opts.ShopguardURL, opts.APIKey, client.WithRetries(0))
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if err := InstallRules(ctx, sg); err != nil {
+		return nil, err
+	}
+	guard, err := NewGuard(GuardConfig{Timeout: opts.Timeout, CheckoutOnFailure: opts.CheckoutOnFailure}, sg)
+	if err != nil {
+		return nil, err
+	}
+	proc := NewProcessor()
+	catalog := NewCatalog()
+	prefix := "demo-" + strconv.FormatInt(time.Now().UnixMilli(), 36)
+	shop, err := NewShop(ShopConfig{Name: "Northwind Outfitters (demo)", OrderPrefix: prefix, TrustClientIPHeader: true,
+		PasswordCost: opts.PasswordCost, Log: opts.Log}, catalog, guard, proc)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", opts.ShopAddr)
+	if err != nil {
+		return nil, fmt.Errorf("demo: shop listen: %w", err)
+	}
+	srv := &http.Server{Handler: shop, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	shopURL := "http://" + ln.Addr().String()
+
+	simCfg := opts.Sim
+	simCfg.ShopURL = shopURL
+	sim, err := NewSim(simCfg, proc, nil)
+	if err != nil {
+		return nil, err
+	}
+	started := time.Now()
+	fmt.Fprintf(opts.Out, "Preparing the shop: %d customers and their last 60 days of orders...\n", simCfg.Customers)
+	if err := importAccounts(shop, sim); err != nil {
+		return nil, err
+	}
+	history := sim.History(catalog, time.Now())
+	if err := shop.ImportHistory(ctx, history, 4); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.Out, "Imported %d customers and %d past orders into shopguard in %s.\n",
+		simCfg.Customers, len(history), time.Since(started).Round(100*time.Millisecond))
+	if opts.Ready != nil {
+		opts.Ready(shopURL)
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	bg.Go(func() { every(runCtx, 200*time.Millisecond, func() { shop.ProcessChargebacks(ctx, time.Now()) }) })
+	bg.Go(func() { progress(runCtx, opts, sim, shop) })
+	runErr := sim.Run(ctx)
+	stop()
+	bg.Wait()
+	// Chargebacks arrive weeks after the fact in real life; deliver the
+	// rest now so that shopguard has every label.
+	shop.ProcessChargebacks(context.WithoutCancel(ctx), time.Now().Add(365*24*time.Hour))
+	if opts.LiveProgress {
+		fmt.Fprintln(opts.Out)
+	}
+
+	scs, _ := scenariosByName(simCfg.Scenarios)
+	orders := shop.Orders()
+	checkouts := sim.Checkouts()
+	reqs := sim.Requests()
+	rep := &Report{Seed: simCfg.Seed, Duration: sim.Elapsed(), Customers: simCfg.Customers, History: len(history),
+		Scenarios: buildReport(scs, reqs, checkouts, orders), Guard: guard.Stats()}
+	fmt.Fprintf(opts.Out, "\nResults after %s (seed %d):\n\n", rep.Duration.Round(time.Second), rep.Seed)
+	rep.WriteTable(opts.Out)
+	if opts.ExportDir != "" {
+		if err := Export(opts.ExportDir, exportRows(history, orders, checkouts), reqs); err != nil {
+			return rep, err
+		}
+		fmt.Fprintf(opts.Out, "Labelled data written to %s (transactions.jsonl, transactions.csv, requests.csv).\n", opts.ExportDir)
+	}
+	select {
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return rep, fmt.Errorf("demo: shop server: %w", err)
+		}
+	default:
+	}
+	return rep, runErr
+}
+
+// importAccounts moves the simulated customers into the shop, hashing
+// passwords on every core.
+func importAccounts(shop *Shop, sim *Sim) error {
+	accounts, passwords := sim.Accounts()
+	errs := make([]error, len(accounts))
+	var wg sync.WaitGroup
+	const workers = 4
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(accounts); i += workers {
+				errs[i] = shop.ImportAccount(accounts[i], passwords[i])
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}
+
+// progress prints a status line: rewritten every second on a terminal,
+// a new line every ten seconds otherwise.
+func progress(ctx context.Context, opts Options, sim *Sim, shop *Shop) {
+	interval := 10 * time.Second
+	if opts.LiveProgress {
+		interval = time.Second
+	}
+	every(ctx, interval, func() {
+		scs, _ := scenariosByName(opts.Sim.Scenarios)
+		res := buildReport(scs, sim.Requests(), sim.Checkouts(), shop.Orders())
+		var reqs, legit, legitStopped, attacks, attacksStopped int
+		for _, r := range res {
+			reqs += r.Requests
+			if r.Fraud {
+				attacks += r.Checkouts
+				attacksStopped += r.Stopped()
+			} else {
+				legit += r.Checkouts
+				legitStopped += r.Stopped()
+			}
+		}
+		line := fmt.Sprintf("[%3.0fs/%s] requests %d · legit checkouts %d (stopped %d) · attack checkouts %d (stopped %d)",
+			sim.Elapsed().Seconds(), opts.Sim.Duration, reqs, legit, legitStopped, attacks, attacksStopped)
+		if opts.LiveProgress {
+			fmt.Fprintf(opts.Out, "\r%-100s", line)
+		} else {
+			fmt.Fprintln(opts.Out, line)
+		}
+	})
+}

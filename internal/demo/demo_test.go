@@ -1,0 +1,180 @@
+package demo_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/app"
+	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/demo"
+)
+
+// startShopguard runs a real shopguard (SQLite in a temp dir) and returns
+// its URL and an all-scopes key for tenant demo.
+func startShopguard(t *testing.T) (string, string) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Storage.DataDir = t.TempDir()
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := a.CreateKey(ctx, "demo", "demo test", apikey.AllScopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		if err := a.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return srv.URL, key
+}
+
+// TestDemoCatchesAttacks runs a short seeded demo against a real shopguard
+// and checks the figures the README promises: card testing and stolen-card
+// use are caught, fewer than 1% of legitimate checkouts are stopped, no
+// request fails, and the export holds every transaction with its truth.
+func TestDemoCatchesAttacks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 15-second demo; skipped with -short")
+	}
+	url, key := startShopguard(t)
+	opts := demo.DefaultOptions()
+	opts.ShopguardURL, opts.APIKey = url, key
+	opts.Sim.Duration = 15 * time.Second
+	opts.Sim.Rate = 25
+	opts.Sim.Customers = 600
+	opts.Sim.Seed = 7
+	opts.Timeout = 5 * time.Second // the race detector slows everything down
+	opts.ExportDir = t.TempDir()
+	var out strings.Builder
+	opts.Out = &out
+	rep, err := demo.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	t.Logf("demo output:\n%s", out.String())
+
+	legit, _ := rep.Scenario("shoppers")
+	testing_, _ := rep.Scenario("card_testing")
+	stolen, _ := rep.Scenario("stolen_card")
+	if legit.Checkouts < 60 {
+		t.Errorf("only %d legitimate checkouts; the figures below need more", legit.Checkouts)
+	}
+	if share := legit.StoppedShare(); share >= 0.01 {
+		t.Errorf("legitimate checkouts stopped: %d of %d (%.2f%%), want < 1%%", legit.Stopped(), legit.Checkouts, 100*share)
+	}
+	if testing_.Checkouts < 15 || testing_.StoppedShare() < 0.7 {
+		t.Errorf("card testing: %d of %d checkouts stopped, want at least 70%% of at least 15", testing_.Stopped(), testing_.Checkouts)
+	}
+	if stolen.Checkouts < 8 || stolen.StoppedShare() < 0.75 {
+		t.Errorf("stolen cards: %d of %d checkouts stopped, want at least 75%% of at least 8", stolen.Stopped(), stolen.Checkouts)
+	}
+	for _, s := range rep.Scenarios {
+		if s.Errors > 0 {
+			t.Errorf("%s: %d requests failed or got a 5xx", s.Scenario, s.Errors)
+		}
+	}
+	if rep.Guard.Failures > 0 {
+		t.Errorf("%d calls to shopguard failed", rep.Guard.Failures)
+	}
+	for _, want := range []string{"shoppers (legit)", "card_testing (attack)", "stolen_card (attack)", "Legitimate checkouts wrongly stopped"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+
+	// The export holds every checkout with its ground truth, and shopguard
+	// has stored each of them.
+	rows := readJSONL(t, filepath.Join(opts.ExportDir, "transactions.jsonl"))
+	total := rep.History
+	for _, s := range rep.Scenarios {
+		total += s.Checkouts
+	}
+	if len(rows) != total {
+		t.Errorf("transactions.jsonl has %d rows, want %d (history + checkouts)", len(rows), total)
+	}
+	if rep.Guard.Imported != rep.History {
+		t.Errorf("imported %d past orders, generated %d", rep.Guard.Imported, rep.History)
+	}
+	c, err := client.New(url, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fraud int
+	for i, r := range rows {
+		if r.Label == "fraud" {
+			fraud++
+		}
+		if r.Label != "fraud" && r.Label != "legit" {
+			t.Errorf("row %d: label %q", i, r.Label)
+		}
+		if r.History {
+			continue
+		}
+		ev, err := c.Event(context.Background(), r.DecisionID)
+		switch {
+		case err != nil:
+			t.Errorf("row %d (order %s, decision %s): not stored in shopguard: %v", i, r.Transaction.ID, r.DecisionID, err)
+		case ev.ExternalID != r.Transaction.ID || string(ev.Assessment.Action) != r.Action:
+			t.Errorf("row %d: exported order %s action %s, stored %s action %s", i, r.Transaction.ID, r.Action, ev.ExternalID, ev.Assessment.Action)
+		}
+	}
+	if fraud != testing_.Checkouts+stolen.Checkouts {
+		t.Errorf("export has %d fraud rows, want %d", fraud, testing_.Checkouts+stolen.Checkouts)
+	}
+	f, err := os.Open(filepath.Join(opts.ExportDir, "requests.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reqs int
+	for _, s := range rep.Scenarios {
+		reqs += s.Requests
+	}
+	if len(recs) != reqs+1 {
+		t.Errorf("requests.csv has %d rows, want %d and a header", len(recs)-1, reqs)
+	}
+}
+
+func readJSONL(t *testing.T, path string) []demo.ExportedTransaction {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows []demo.ExportedTransaction
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r demo.ExportedTransaction
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		rows = append(rows, r)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}

@@ -1,0 +1,136 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+// Scorer is what the shop needs from shopguard's API (a *client.Client).
+type Scorer interface {
+	ScoreTransaction(ctx context.Context, t client.Transaction) (*client.Decision, error)
+	SendFeedback(ctx context.Context, f client.Feedback) (*client.Label, error)
+}
+
+// GuardConfig sets how the shop calls shopguard.
+type GuardConfig struct {
+	// Timeout bounds each call; a call that takes longer fails.
+	Timeout time.Duration
+	// CheckoutOnFailure is the action the shop takes when shopguard cannot
+	// answer a checkout in time: allow (fail open), review (hold the order)
+	// or block (fail closed).
+	CheckoutOnFailure risk.Action
+}
+
+// Verdict is the shop's decision at a checkpoint: shopguard's, or the
+// failure policy's when shopguard did not answer.
+type Verdict struct {
+	Action     risk.Action
+	Score      int
+	Reasons    []client.Reason
+	DecisionID string
+	// Fallback is set when shopguard failed and the policy decided; Err says why.
+	Fallback bool
+	Err      error
+}
+
+// GuardStats counts the shop's calls to shopguard.
+type GuardStats struct {
+	Calls     int
+	Failures  int // errors and timeouts
+	Timeouts  int
+	Fallbacks map[risk.Action]int
+	Feedback  int
+	// Imported counts past orders sent by Import.
+	Imported int
+	// FeedbackFailures counts labels that could not be delivered.
+	FeedbackFailures int
+}
+
+// Guard is the shop's side of the integration: it calls shopguard with a
+// timeout and applies the failure policy when shopguard is slow or down.
+type Guard struct {
+	cfg    GuardConfig
+	scorer Scorer
+
+	mu    sync.Mutex
+	stats GuardStats
+}
+
+// NewGuard returns a guard over scorer.
+func NewGuard(cfg GuardConfig, scorer Scorer) (*Guard, error) {
+	if cfg.Timeout <= 0 {
+		return nil, fmt.Errorf("demo: guard timeout must be positive, got %s", cfg.Timeout)
+	}
+	if !cfg.CheckoutOnFailure.Valid() {
+		return nil, fmt.Errorf("demo: checkout failure policy %q is not an action", cfg.CheckoutOnFailure)
+	}
+	return &Guard{cfg: cfg, scorer: scorer, stats: GuardStats{Fallbacks: map[risk.Action]int{}}}, nil
+}
+
+// Checkout asks shopguard about an order before the card is charged.
+func (g *Guard) Checkout(ctx context.Context, t client.Transaction) Verdict {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	d, err := g.scorer.ScoreTransaction(ctx, t)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stats.Calls++
+	if err != nil {
+		g.stats.Failures++
+		if errors.Is(err, context.DeadlineExceeded) {
+			g.stats.Timeouts++
+		}
+		g.stats.Fallbacks[g.cfg.CheckoutOnFailure]++
+		return Verdict{Action: g.cfg.CheckoutOnFailure, Fallback: true, Err: err}
+	}
+	return Verdict{Action: risk.Action(d.Action), Score: d.Score, Reasons: d.Reasons, DecisionID: d.ID}
+}
+
+// Import sends a past order to shopguard (no failure policy: the import
+// stops at the first error so that nothing is silently missing).
+func (g *Guard) Import(ctx context.Context, t client.Transaction) error {
+	if _, err := g.scorer.ScoreTransaction(ctx, t); err != nil {
+		return fmt.Errorf("demo: import order %s: %w", t.ID, err)
+	}
+	g.mu.Lock()
+	g.stats.Imported++
+	g.mu.Unlock()
+	return nil
+}
+
+// Label sends feedback about an order (a chargeback, say). Labels matter
+// for training, so a failure is counted and returned for the caller to log.
+func (g *Guard) Label(ctx context.Context, orderID, label, note string, at time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	_, err := g.scorer.SendFeedback(ctx, client.Feedback{
+		Kind: string(risk.EventTransaction), ExternalID: orderID, Label: label,
+		Source: "demo-shop", Note: note, OccurredAt: at,
+	})
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stats.Feedback++
+	if err != nil {
+		g.stats.FeedbackFailures++
+		return fmt.Errorf("demo: label %s %s: %w", orderID, label, err)
+	}
+	return nil
+}
+
+// Stats returns the counts so far.
+func (g *Guard) Stats() GuardStats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.stats
+	s.Fallbacks = make(map[risk.Action]int, len(g.stats.Fallbacks))
+	for k, v := range g.stats.Fallbacks {
+		s.Fallbacks[k] = v
+	}
+	return s
+}

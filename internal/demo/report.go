@@ -1,0 +1,182 @@
+package demo
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// ScenarioResult is what happened to one scenario's traffic.
+type ScenarioResult struct {
+	Scenario string `json:"scenario"`
+	Fraud    bool   `json:"fraud"`
+	Actors   int    `json:"actors"`
+	Requests int    `json:"requests"`
+	// Errors counts requests that failed or got a 5xx.
+	Errors    int `json:"errors"`
+	Checkouts int `json:"checkouts"`
+	// Allowed includes Declined: allowed by shopguard, refused by the bank.
+	Allowed    int `json:"allowed"`
+	Declined   int `json:"declined"`
+	Reviewed   int `json:"reviewed"`
+	Challenged int `json:"challenged"`
+	Blocked    int `json:"blocked"`
+	// AmountStopped is the value of the checkouts shopguard blocked, held or challenged.
+	AmountStopped int64 `json:"amount_stopped_minor"`
+	// AmountLost is the value of fraudulent orders paid and then disputed.
+	AmountLost int64 `json:"amount_lost_minor"`
+	// AmountPaid is the value of paid orders.
+	AmountPaid int64 `json:"amount_paid_minor"`
+}
+
+// Stopped is the number of checkouts shopguard blocked, held or challenged.
+func (r ScenarioResult) Stopped() int { return r.Reviewed + r.Challenged + r.Blocked }
+
+// StoppedShare is Stopped as a share of Checkouts (0 when there were none).
+func (r ScenarioResult) StoppedShare() float64 {
+	if r.Checkouts == 0 {
+		return 0
+	}
+	return float64(r.Stopped()) / float64(r.Checkouts)
+}
+
+// Report is the outcome of a demo run.
+type Report struct {
+	Seed      uint64           `json:"seed"`
+	Duration  time.Duration    `json:"duration_ns"`
+	Customers int              `json:"customers"`
+	History   int              `json:"history_orders"`
+	Scenarios []ScenarioResult `json:"scenarios"`
+	Guard     GuardStats       `json:"guard"`
+}
+
+// Scenario returns the result for a scenario name.
+func (r *Report) Scenario(name string) (ScenarioResult, bool) {
+	i := slices.IndexFunc(r.Scenarios, func(s ScenarioResult) bool { return s.Scenario == name })
+	if i < 0 {
+		return ScenarioResult{}, false
+	}
+	return r.Scenarios[i], true
+}
+
+// buildReport joins the simulator's ground truth with the shop's orders.
+func buildReport(scenarios []Scenario, reqs []RequestRecord, checkouts []CheckoutRecord, orders []Order) []ScenarioResult {
+	byName := map[string]*ScenarioResult{}
+	var out []*ScenarioResult
+	get := func(name string, fraud bool) *ScenarioResult {
+		if r, ok := byName[name]; ok {
+			return r
+		}
+		r := &ScenarioResult{Scenario: name, Fraud: fraud}
+		byName[name] = r
+		out = append(out, r)
+		return r
+	}
+	for _, sc := range scenarios {
+		get(sc.Name, sc.Fraud)
+	}
+	actors := map[string]map[string]bool{}
+	for _, q := range reqs {
+		r := get(q.Truth.Scenario, q.Truth.Fraud)
+		r.Requests++
+		if q.Status == 0 || q.Status >= 500 {
+			r.Errors++
+		}
+		if actors[r.Scenario] == nil {
+			actors[r.Scenario] = map[string]bool{}
+		}
+		actors[r.Scenario][q.Truth.Actor] = true
+	}
+	status := map[string]string{}
+	for _, o := range orders {
+		status[o.ID] = o.Status
+	}
+	for _, c := range checkouts {
+		r := get(c.Truth.Scenario, c.Truth.Fraud)
+		r.Checkouts++
+		st := c.Status
+		if s, ok := status[c.OrderID]; ok && s == StatusChargedBack {
+			st = StatusPaid // charged back after being paid
+		}
+		switch st {
+		case StatusPaid:
+			r.Allowed++
+			r.AmountPaid += c.AmountMinor
+			if c.Disputed {
+				r.AmountLost += c.AmountMinor
+			}
+		case StatusDeclined:
+			r.Allowed++
+			r.Declined++
+		case StatusHeld:
+			r.Reviewed++
+			r.AmountStopped += c.AmountMinor
+		case StatusChallenged:
+			r.Challenged++
+			r.AmountStopped += c.AmountMinor
+		case StatusBlocked:
+			r.Blocked++
+			r.AmountStopped += c.AmountMinor
+		}
+	}
+	res := make([]ScenarioResult, len(out))
+	for i, r := range out {
+		r.Actors = len(actors[r.Scenario])
+		res[i] = *r
+	}
+	return res
+}
+
+// WriteTable prints the results table and the summary lines.
+func (r *Report) WriteTable(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tactors\trequests\tcheckouts\tallowed\t(bank declined)\treviewed\tchallenged\tblocked\tstopped\tmoney stopped\tmoney lost\t")
+	for _, s := range r.Scenarios {
+		kind := "legit"
+		if s.Fraud {
+			kind = "attack"
+		}
+		fmt.Fprintf(tw, "%s (%s)\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%s\t%s\t\n", s.Scenario, kind, s.Actors, s.Requests,
+			s.Checkouts, s.Allowed, s.Declined, s.Reviewed, s.Challenged, s.Blocked, 100*s.StoppedShare(),
+			FormatMoney(s.AmountStopped), FormatMoney(s.AmountLost))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	var legit, attack ScenarioResult
+	for _, s := range r.Scenarios {
+		acc := &legit
+		if s.Fraud {
+			acc = &attack
+		}
+		acc.Checkouts += s.Checkouts
+		acc.Reviewed += s.Reviewed
+		acc.Challenged += s.Challenged
+		acc.Blocked += s.Blocked
+		acc.AmountStopped += s.AmountStopped
+		acc.AmountLost += s.AmountLost
+		acc.AmountPaid += s.AmountPaid
+		acc.Errors += s.Errors
+	}
+	fmt.Fprintf(w, "Legitimate checkouts wrongly stopped: %d of %d (%.2f%%), worth %s; legitimate sales: %s.\n",
+		legit.Stopped(), legit.Checkouts, 100*legit.StoppedShare(), FormatMoney(legit.AmountStopped), FormatMoney(legit.AmountPaid))
+	fmt.Fprintf(w, "Attack checkouts stopped: %d of %d (%.1f%%). Money saved: %s. Money lost to chargebacks: %s.\n",
+		attack.Stopped(), attack.Checkouts, 100*attack.StoppedShare(), FormatMoney(attack.AmountStopped), FormatMoney(attack.AmountLost))
+	g := r.Guard
+	var fb []string
+	for a, n := range g.Fallbacks {
+		fb = append(fb, fmt.Sprintf("%d × %s", n, a))
+	}
+	slices.Sort(fb)
+	fbText := "none"
+	if len(fb) > 0 {
+		fbText = strings.Join(fb, ", ")
+	}
+	fmt.Fprintf(w, "shopguard calls from the shop: %d checkouts (%d failed, %d timed out; failure policy applied: %s), %d labels sent (%d failed), %d past orders imported.\n",
+		g.Calls, g.Failures, g.Timeouts, fbText, g.Feedback, g.FeedbackFailures, g.Imported)
+	if legit.Errors+attack.Errors > 0 {
+		fmt.Fprintf(w, "Simulated requests that failed or got a 5xx from the shop: %d.\n", legit.Errors+attack.Errors)
+	}
+}
