@@ -268,7 +268,7 @@ func newVisitor(ctx context.Context, st *Stage, rng *rand.Rand, id int64, catalo
 	addr := randomAddress(rng, home)
 	if rng.Float64() < 0.6 {
 		form := map[string][]string{"email": {email}, "name": {titleCase(first) + " " + titleCase(last)},
-			"password": {fmt.Sprintf("new-pw-%x", rng.Uint64())},
+			"password":      {fmt.Sprintf("new-pw-%x", rng.Uint64())},
 			"address_line1": {addr.Line1}, "address_city": {addr.City}, "address_postal_code": {addr.PostalCode}, "address_country": {addr.Country}}
 		if resp, err := b.Post(ctx, "/signup", form); err != nil || resp.Status != 200 {
 			return
@@ -357,7 +357,7 @@ func stolenCardFraudster(ctx context.Context, st *Stage, rng *rand.Rand, id int6
 	drop := randomAddress(rng, home)
 	if rng.Float64() < 0.5 {
 		form := map[string][]string{"email": {email}, "name": {titleCase(first) + " " + titleCase(last)},
-			"password": {fmt.Sprintf("x-%x", rng.Uint64())},
+			"password":      {fmt.Sprintf("x-%x", rng.Uint64())},
 			"address_line1": {drop.Line1}, "address_city": {drop.City}, "address_postal_code": {drop.PostalCode}, "address_country": {drop.Country}}
 		if resp, err := b.Post(ctx, "/signup", form); err != nil || resp.Status != 200 {
 			return

@@ -192,7 +192,9 @@ func (s *Sim) Run(ctx context.Context) error {
 	s.start.Store(s.now().UnixNano())
 	var wg sync.WaitGroup
 	for i, sc := range scs {
-		wg.Go(func() { sc.Run(ctx, &Stage{sim: s, scenario: sc, rng: rand.New(rand.NewPCG(s.cfg.Seed, uint64(1000+i)))}) })
+		wg.Go(func() {
+			sc.Run(ctx, &Stage{sim: s, scenario: sc, rng: rand.New(rand.NewPCG(s.cfg.Seed, uint64(1000+i)))})
+		})
 	}
 	wg.Wait()
 	return nil
