@@ -207,6 +207,10 @@ func TestCLI(t *testing.T) {
 		{"bad scope", []string{"keys", "create", "--tenant", "t", "--scopes", "root", "--data", data}, 2, "unknown scope"},
 		{"config sample", []string{"config", "sample"}, 0, `addr: "127.0.0.1:8080"`},
 		{"config check missing file", []string{"config", "check", filepath.Join(data, "none.yaml")}, 1, "none.yaml"},
+		{"demo bad fail policy", []string{"demo", "--fail-policy", "shrug"}, 2, "--fail-policy"},
+		{"demo bad timeout", []string{"demo", "--timeout", "0s"}, 2, "--timeout"},
+		{"demo unknown scenario", []string{"demo", "--headless", "--scenarios", "card_testing,ddos"}, 1, `unknown scenario "ddos"`},
+		{"demo non-loopback shop", []string{"demo", "--headless", "--shop-addr", "0.0.0.0:0"}, 1, "only targets loopback"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -245,6 +249,59 @@ func TestCLI(t *testing.T) {
 		run(t, "keys", "revoke", fields[0], "--data", data)
 		if out := run(t, "keys", "list", "--data", data); strings.Contains(strings.Split(out, "\n")[1], " -") {
 			t.Errorf("revoked key not shown as revoked:\n%s", out)
+		}
+	})
+}
+
+// TestDemoCommand runs a short `shopguard demo` end to end, and one stopped
+// with Ctrl-C: both exit 0 and print the results table.
+func TestDemoCommand(t *testing.T) {
+	export := filepath.Join(t.TempDir(), "export")
+	cmd := exec.Command(binary, "demo", "--headless", "--duration", "4s", "--customers", "100", "--rate", "5", "--export", export)
+	cmd.Env = append(os.Environ(), "SHOPGUARD_CONFIG=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Demo shop:      http://127.0.0.1:", "shoppers (legit)", "card_testing (attack)", "stolen_card (attack)",
+		"Legitimate checkouts wrongly stopped", "Labelled data written to"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, f := range []string{"transactions.jsonl", "transactions.csv", "requests.csv"} {
+		if st, err := os.Stat(filepath.Join(export, f)); err != nil || st.Size() == 0 {
+			t.Errorf("export %s: %v", f, err)
+		}
+	}
+
+	t.Run("ctrl-c", func(t *testing.T) {
+		cmd := exec.Command(binary, "demo", "--headless", "--duration", "1m", "--customers", "50", "--rate", "5")
+		cmd.Env = append(os.Environ(), "SHOPGUARD_CONFIG=")
+		var buf syncBuffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(buf.String(), "Simulating") && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("demo after Ctrl-C: %v\n%s", err, buf.String())
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("demo did not stop after Ctrl-C:\n%s", buf.String())
+		}
+		if !strings.Contains(buf.String(), "Legitimate checkouts wrongly stopped") {
+			t.Errorf("no results table after Ctrl-C:\n%s", buf.String())
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +57,9 @@ with --data DIR it is kept (and reused by later runs).`,
 			if err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("log-level") && os.Getenv("SHOPGUARD_LOG_LEVEL") == "" {
+			if !cmd.Flags().Changed("log-level") && !slices.ContainsFunc(env.Environ, func(kv string) bool {
+				return strings.HasPrefix(kv, "SHOPGUARD_LOG_LEVEL=")
+			}) && g.configFile == "" {
 				cfg.Log.Level = "warn"
 			}
 			if !cmd.Flags().Changed("addr") {

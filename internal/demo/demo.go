@@ -89,6 +89,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The shop trusts the simulator's client-address header, so it must
+	// never listen beyond this machine.
+	host, _, err := net.SplitHostPort(opts.ShopAddr)
+	if err != nil {
+		return nil, fmt.Errorf("demo: shop address %q: %w", opts.ShopAddr, err)
+	}
+	if err := checkLoopback(host); err != nil {
+		return nil, fmt.Errorf("demo: shop address: %w", err)
+	}
 	ln, err := net.Listen("tcp", opts.ShopAddr)
 	if err != nil {
 		return nil, fmt.Errorf("demo: shop listen: %w", err)
