@@ -53,9 +53,38 @@ type Processor struct {
 	pending []Chargeback      // disputed, not yet delivered; sorted by DisputedAt
 }
 
-// NewProcessor returns an empty processor.
+// TestCard is a card anyone may use in the demo shop's checkout form.
+type TestCard struct {
+	Card
+	Label string
+}
+
+// NewProcessor returns a processor that knows only its test cards.
 func NewProcessor() *Processor {
-	return &Processor{cards: map[string]*Card{}, charges: map[string]Charge{}}
+	p := &Processor{cards: map[string]*Card{}, charges: map[string]Charge{}}
+	for _, tc := range testCardNumbers {
+		p.Issue(tc.number, tc.country, tc.declines)
+	}
+	return p
+}
+
+var testCardNumbers = []struct {
+	number, country, label string
+	declines               bool
+}{
+	{"4242424242424242", "DE", "Visa, issued in Germany, approved", false},
+	{"5555555555554444", "FR", "Mastercard, issued in France, approved", false},
+	{"4000000000000002", "DE", "Visa, issued in Germany, declined by the bank", true},
+}
+
+// TestCards returns the cards a person trying the shop can pay with.
+func (p *Processor) TestCards() []TestCard {
+	var out []TestCard
+	for _, tc := range testCardNumbers {
+		c := p.Issue(tc.number, tc.country, tc.declines)
+		out = append(out, TestCard{Card: c, Label: tc.label})
+	}
+	return out
 }
 
 // Issue registers a card and returns it with its token and fingerprint

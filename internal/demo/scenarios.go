@@ -267,10 +267,7 @@ func newVisitor(ctx context.Context, st *Stage, rng *rand.Rand, id int64, catalo
 	email := fmt.Sprintf("%s.%s.v%d@%s", first, last, id, pick(rng, home.Mail))
 	addr := randomAddress(rng, home)
 	if rng.Float64() < 0.6 {
-		form := map[string][]string{"email": {email}, "name": {titleCase(first) + " " + titleCase(last)},
-			"password":      {fmt.Sprintf("new-pw-%x", rng.Uint64())},
-			"address_line1": {addr.Line1}, "address_city": {addr.City}, "address_postal_code": {addr.PostalCode}, "address_country": {addr.Country}}
-		if resp, err := b.Post(ctx, "/signup", form); err != nil || resp.Status != 200 {
+		if resp, err := b.Signup(ctx, email, titleCase(first)+" "+titleCase(last), fmt.Sprintf("new-pw-%x", rng.Uint64()), addr); err != nil || resp.Status != 200 {
 			return
 		}
 		email = ""
@@ -356,10 +353,7 @@ func stolenCardFraudster(ctx context.Context, st *Stage, rng *rand.Rand, id int6
 	email := fmt.Sprintf("%s%s%d@%s", first, last, rng.IntN(1000), pick(rng, home.Mail))
 	drop := randomAddress(rng, home)
 	if rng.Float64() < 0.5 {
-		form := map[string][]string{"email": {email}, "name": {titleCase(first) + " " + titleCase(last)},
-			"password":      {fmt.Sprintf("x-%x", rng.Uint64())},
-			"address_line1": {drop.Line1}, "address_city": {drop.City}, "address_postal_code": {drop.PostalCode}, "address_country": {drop.Country}}
-		if resp, err := b.Post(ctx, "/signup", form); err != nil || resp.Status != 200 {
+		if resp, err := b.Signup(ctx, email, titleCase(first)+" "+titleCase(last), fmt.Sprintf("x-%x", rng.Uint64()), drop); err != nil || resp.Status != 200 {
 			return
 		}
 		email = ""

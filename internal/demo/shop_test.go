@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -375,4 +376,56 @@ func FuzzShopForms(f *testing.F) {
 			t.Fatalf("POST %s %q: redirect off the shop to %q", path, body, loc)
 		}
 	})
+}
+
+// TestShopPages renders every page a shopper sees.
+func TestShopPages(t *testing.T) {
+	sgURL, key := startShopguard(t)
+	ts := newTestShop(t, sgURL, key, 5*time.Second, risk.ActionReview)
+	b := ts.browser(t)
+	ts.post(t, b, "/cart", url.Values{"product": {"laptop"}, "quantity": {"1"}})
+	tests := []struct {
+		path string
+		want []string
+	}{
+		{"/", []string{"Laptop 14&#34;", "1,299.00 €", "Sticker pack", `href="/products/laptop"`}},
+		{"/?q=coffee", []string{"Coffee beans", `value="coffee"`}},
+		{"/products/laptop", []string{"16 GB memory", "No reviews yet", "Sign in</a> to write a review"}},
+		{"/cart", []string{"Laptop", "Go to checkout", `name="set"`}},
+		{"/checkout", []string{"•••• 4242", "declined by the bank", `name="billing_country"`, "Pay 1,299.00 €"}},
+		{"/login", []string{`name="password"`, "Create an account"}},
+		{"/signup", []string{`name="address_country"`, `autocomplete="new-password"`}},
+		{"/support", []string{`name="subject"`}},
+	}
+	for _, tc := range tests {
+		resp, err := b.Get(ts.srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d", tc.path, resp.StatusCode)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(body), w) {
+				t.Errorf("GET %s lacks %q", tc.path, w)
+			}
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+			t.Errorf("GET %s: Content-Security-Policy %q", tc.path, csp)
+		}
+	}
+	// The device cookie is HttpOnly and long-lived.
+	resp, _ := http.Get(ts.srv.URL + "/")
+	resp.Body.Close()
+	var found bool
+	for _, c := range resp.Cookies() {
+		if c.Name == demo.DeviceCookie {
+			found = c.HttpOnly && c.MaxAge > 365*24*3600
+		}
+	}
+	if !found {
+		t.Error("no HttpOnly, long-lived device cookie on the first visit")
+	}
 }

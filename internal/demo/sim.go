@@ -383,23 +383,33 @@ func (b *Browser) AddToCart(ctx context.Context, product string, qty int) (Respo
 	return b.Post(ctx, "/cart", url.Values{"product": {product}, "quantity": {fmt.Sprint(qty)}})
 }
 
+// Signup creates an account (and signs the browser in; the answer is the
+// page after the redirect, 200 on success).
+func (b *Browser) Signup(ctx context.Context, email, name, password string, a Address) (Response, error) {
+	v := url.Values{"email": {email}, "name": {name}, "password": {password}}
+	putAddress(v, "address", a)
+	return b.Post(ctx, "/signup", v)
+}
+
+// putAddress fills the form fields of an address.
+func putAddress(v url.Values, prefix string, a Address) {
+	v.Set(prefix+"_line1", a.Line1)
+	v.Set(prefix+"_city", a.City)
+	v.Set(prefix+"_postal_code", a.PostalCode)
+	v.Set(prefix+"_country", a.Country)
+}
+
 // checkoutForm fills the checkout form.
 func checkoutForm(email string, card Card, billing, shipping Address) url.Values {
 	v := url.Values{"card_token": {card.Token}}
 	if email != "" {
 		v.Set("email", email)
 	}
-	put := func(prefix string, a Address) {
-		v.Set(prefix+"_line1", a.Line1)
-		v.Set(prefix+"_city", a.City)
-		v.Set(prefix+"_postal_code", a.PostalCode)
-		v.Set(prefix+"_country", a.Country)
-	}
-	put("billing", billing)
+	putAddress(v, "billing", billing)
 	if shipping == billing {
 		v.Set("ship_to_billing", "1")
 	} else {
-		put("shipping", shipping)
+		putAddress(v, "shipping", shipping)
 	}
 	return v
 }

@@ -1,0 +1,109 @@
+package demo
+
+import (
+	"net/http"
+	"net/mail"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func (s *Shop) signup(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.render(w, r, http.StatusBadRequest, "signup", "Create an account", nil, map[string]string{"form": "unreadable form"})
+		return
+	}
+	email, name, password := strings.TrimSpace(r.PostForm.Get("email")), strings.TrimSpace(r.PostForm.Get("name")), r.PostForm.Get("password")
+	errs := map[string]string{}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+		errs["email"] = "enter an e-mail address such as ada@example.com"
+	}
+	if name == "" || len(name) > 100 {
+		errs["name"] = "enter your name (at most 100 characters)"
+	}
+	if len(password) < 10 || len(password) > 72 {
+		errs["password"] = "use 10 to 72 characters"
+	}
+	addr, addrErrs := addressFrom(r, "address")
+	for k, v := range addrErrs {
+		errs[k] = v
+	}
+	if len(errs) > 0 {
+		s.render(w, r, http.StatusBadRequest, "signup", "Create an account", nil, errs)
+		return
+	}
+	a := Account{Email: email, Name: name, CreatedAt: s.cfg.Now(), Address: addr}
+	if err := s.ImportAccount(a, password); err != nil {
+		s.render(w, r, http.StatusConflict, "signup", "Create an account", nil, map[string]string{"email": "an account with this e-mail exists; sign in instead"})
+		return
+	}
+	s.signIn(w, r, email)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Shop) login(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.render(w, r, http.StatusBadRequest, "login", "Sign in", nil, map[string]string{"form": "unreadable form"})
+		return
+	}
+	email, password := strings.TrimSpace(r.PostForm.Get("email")), r.PostForm.Get("password")
+	s.mu.Lock()
+	a := s.accounts[strings.ToLower(email)]
+	s.mu.Unlock()
+	var hash []byte
+	if a != nil {
+		hash = a.hash
+	} else {
+		hash = dummyHash(s.cfg.PasswordCost) // same work for unknown accounts: no user enumeration by timing
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || a == nil || len(password) > 72 {
+		s.render(w, r, http.StatusUnauthorized, "login", "Sign in", nil, map[string]string{"password": "e-mail or password is wrong"})
+		return
+	}
+	s.signIn(w, r, email)
+	next := r.PostForm.Get("next")
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		next = "/"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+var dummyHashes sync.Map // cost -> []byte
+
+func dummyHash(cost int) []byte {
+	if h, ok := dummyHashes.Load(cost); ok {
+		return h.([]byte)
+	}
+	h, _ := bcrypt.GenerateFromPassword([]byte("not-a-password-anyone-has"), cost)
+	dummyHashes.Store(cost, h)
+	return h
+}
+
+// signIn binds the session (a new one, against fixation) to the account,
+// keeping the cart.
+func (s *Shop) signIn(w http.ResponseWriter, r *http.Request, email string) {
+	oldID, old := s.session(w, r, false)
+	id := randomHex(16)
+	s.mu.Lock()
+	a := s.accounts[strings.ToLower(email)]
+	sess := &session{accountID: a.ID, cart: map[string]int{}}
+	if old != nil {
+		sess.cart = old.cart
+		delete(s.sessions, oldID)
+	}
+	s.sessions[id] = sess
+	s.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+}
+
+func (s *Shop) logout(w http.ResponseWriter, r *http.Request) {
+	if id, sess := s.session(w, r, false); sess != nil {
+		s.mu.Lock()
+		delete(s.sessions, id)
+		s.mu.Unlock()
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
