@@ -1,7 +1,10 @@
 # Convenience targets; the README's two commands are all you need.
-.PHONY: run test race vet staticcheck ci bench fuzz
+.PHONY: run serve test race vet staticcheck ci bench fuzz
 
 run:
+	go run ./cmd/shopguard demo
+
+serve:
 	go run ./cmd/shopguard serve
 
 test:
@@ -30,3 +33,4 @@ fuzz:
 	go test ./internal/rules -run '^$$' -fuzz FuzzNormalizeEntry -fuzztime $(FUZZTIME)
 	go test ./internal/features -run '^$$' -fuzz FuzzRestore -fuzztime $(FUZZTIME)
 	go test ./internal/config -run '^$$' -fuzz FuzzLoadFile -fuzztime $(FUZZTIME)
+	go test ./internal/demo -run '^$$' -fuzz FuzzShopForms -fuzztime $(FUZZTIME)

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,7 +77,24 @@ type customer struct {
 	Devices   []device
 	HomeIPs   []string
 	Activity  float64 // relative likelihood of starting a session
-	LastOrder time.Time
+	// lastCheckout is when the customer last went to checkout in this run
+	// (unix nanoseconds), so that a busy customer does not buy every minute.
+	lastCheckout atomic.Int64
+}
+
+// claimCheckout reports whether the customer may buy at now: not within
+// gap of their last checkout in this run. Sessions of one customer may run
+// at once, so the claim is atomic.
+func (c *customer) claimCheckout(now time.Time, gap time.Duration) bool {
+	for {
+		last := c.lastCheckout.Load()
+		if last != 0 && now.Sub(time.Unix(0, last)) < gap {
+			return false
+		}
+		if c.lastCheckout.CompareAndSwap(last, now.UnixNano()) {
+			return true
+		}
+	}
 }
 
 // population is the shop's customer base, generated from a seed.

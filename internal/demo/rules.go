@@ -23,7 +23,7 @@ func BaselineRules() []client.Rule {
 			Description: "card already used with another e-mail address ({{ features.card.emails_30d }} in 30 days), " +
 				"now by a guest or a new account on a new device"},
 		{Name: "foreign_card_new_customer", Kind: "transaction", Action: client.ActionReview,
-			Expression: "signals.card_shipping_country_mismatch && features.email.first_seen_days < 1 && amount >= 50",
+			Expression: "signals.card_shipping_country_mismatch && (user.guest || user.account_age_days < 1) && features.email.first_seen_days < 1 && amount >= 50",
 			Description: "customer never seen before ships {{ amount }} {{ currency }} to {{ shipping.country }} with a card issued in " +
 				"{{ payment.card_country }}"},
 	}

@@ -113,9 +113,6 @@ func (s *Sim) History(catalog *Catalog, now time.Time) []Order {
 				o.Items = append(o.Items, OrderItem{Product: p, Quantity: 1})
 				o.AmountMinor += p.PriceMinor
 			}
-			if at.After(c.LastOrder) {
-				c.LastOrder = at
-			}
 			out = append(out, o)
 		}
 	}
@@ -196,7 +193,8 @@ func returningCustomer(ctx context.Context, st *Stage, rng *rand.Rand, c *custom
 	}
 	b := st.NewBrowser(truth, dev.ID, ip, dev.UserAgent)
 	basket := shoppingBasket(rng)
-	if !browse(ctx, st, b, rng, basket) || rng.Float64() >= 0.5 {
+	// Half the sessions end in a purchase; nobody buys twice within an hour.
+	if !browse(ctx, st, b, rng, basket) || rng.Float64() >= 0.5 || !c.claimCheckout(st.sim.now(), time.Hour) {
 		return
 	}
 	for _, p := range basket {
@@ -222,7 +220,6 @@ func returningCustomer(ctx context.Context, st *Stage, rng *rand.Rand, c *custom
 	}
 	if rng.Float64() < 0.02 { // a new card of their own
 		card = st.sim.proc.Issue(cardNumber(rng, c.Country), c.Country.Code, false)
-		c.Cards = append(c.Cards, card)
 	}
 	shipping := c.Account.Address
 	switch x := rng.Float64(); {
@@ -296,6 +293,7 @@ func runCardTesting(ctx context.Context, st *Stage) {
 	truth := Truth{Actor: "card-tester-1", Scenario: "card_testing", Fraud: true}
 	var b *Browser
 	attempts := 40 + rng.IntN(20)
+	cartFull := false
 	for i := range attempts {
 		if i%15 == 0 { // a fresh browser profile now and then
 			ip := fmt.Sprintf("%d.%d.%d.%d", network[0], network[1], network[2], 2+rng.IntN(8))
@@ -303,17 +301,23 @@ func runCardTesting(ctx context.Context, st *Stage) {
 			if _, err := b.Get(ctx, "/products/sticker-pack"); err != nil {
 				return
 			}
+			cartFull = false
+		}
+		if !cartFull { // an accepted order empties the cart
 			if _, err := b.AddToCart(ctx, "sticker-pack", 1); err != nil {
 				return
 			}
+			cartFull = true
 		}
 		issuer := pickCountry(rng, append(countries[:len(countries):len(countries)], fraudCountries...))
 		card := st.sim.proc.Issue(cardNumber(rng, issuer), issuer.Code, rng.Float64() < 0.8)
 		email := fmt.Sprintf("%s%d@%s", pick(rng, firstNames), rng.IntN(100000), pick(rng, []string{"mailinator.com", "yopmail.com", "gmail.com", "outlook.com"}))
 		addr := randomAddress(rng, issuer)
-		if _, err := b.Checkout(ctx, rng, checkoutForm(email, card, addr, addr), 199); err != nil && errors.Is(err, ErrRequestBudget) {
+		rec, err := b.Checkout(ctx, rng, checkoutForm(email, card, addr, addr), 199)
+		if errors.Is(err, ErrRequestBudget) {
 			return
 		}
+		cartFull = rec.Status == StatusBlocked || rec.Status == StatusDeclined
 		if !sleep(ctx, time.Duration(150+rng.IntN(250))*time.Millisecond) {
 			return
 		}
