@@ -69,14 +69,14 @@ type device struct {
 
 // customer is a simulated legitimate customer of the shop.
 type customer struct {
-	Index     int
-	Account   Account
-	Password  string
-	Country   country
-	Cards     []Card
-	Devices   []device
-	HomeIPs   []string
-	Activity  float64 // relative likelihood of starting a session
+	Index    int
+	Account  Account
+	Password string
+	Country  country
+	Cards    []Card
+	Devices  []device
+	HomeIPs  []string
+	Activity float64 // relative likelihood of starting a session
 	// lastCheckout is when the customer last went to checkout in this run
 	// (unix nanoseconds), so that a busy customer does not buy every minute.
 	lastCheckout atomic.Int64
