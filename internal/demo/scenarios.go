@@ -88,7 +88,7 @@ func basketAmount(c *Catalog, items []string) int64 {
 }
 
 // History generates the orders the shop's existing customers placed over
-// the 60 days before now, oldest first: what a shop adopting shopguard
+// the 60 days before now, oldest first, with ids: what a shop adopting shopguard
 // imports so that its customers are known from the first minute.
 func (s *Sim) History(catalog *Catalog, now time.Time) []Order {
 	rng := rand.New(rand.NewPCG(s.cfg.Seed, 1))
@@ -117,6 +117,12 @@ func (s *Sim) History(catalog *Catalog, now time.Time) []Order {
 		}
 	}
 	slices.SortFunc(out, func(a, b Order) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	// Ids depend only on the seed: importing the same history into the same
+	// shopguard again (demo --data DIR, run twice) replays the first
+	// decisions instead of counting every past order twice.
+	for i := range out {
+		out[i].ID = fmt.Sprintf("hist-s%d-%06d", s.cfg.Seed, i+1)
+	}
 	return out
 }
 

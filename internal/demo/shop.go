@@ -253,7 +253,7 @@ func (s *Shop) ImportAccount(a Account, password string) error {
 }
 
 // ImportHistory sends the shop's past orders to shopguard, oldest first,
-// filling in each order's ID and Sent,
+// filling in each order's Sent (and ID where empty),
 // with a few concurrent calls: what a shop adopting shopguard does once so
 // that its customers and their cards are known from the first minute.
 func (s *Shop) ImportHistory(ctx context.Context, orders []Order, workers int) error {
@@ -279,7 +279,9 @@ func (s *Shop) ImportHistory(ctx context.Context, orders []Order, workers int) e
 feed:
 	for i := range orders {
 		o := &orders[i]
-		o.ID = fmt.Sprintf("%s-h%06d", s.cfg.OrderPrefix, i+1)
+		if o.ID == "" {
+			o.ID = fmt.Sprintf("%s-h%06d", s.cfg.OrderPrefix, i+1)
+		}
 		o.Status = StatusPaid
 		s.mu.Lock()
 		acct := accounts[o.AccountID]
