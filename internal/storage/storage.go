@@ -217,6 +217,12 @@ type Backend interface {
 	RuleStore
 	ListStore
 	KeyStore
+	UserStore
+	SessionStore
+	AuditLog
+	CaseStore
+	EventSearcher
+	StatsReader
 	// Ping reports whether the backend can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Close flushes pending writes and releases resources.

@@ -40,6 +40,7 @@ type Store struct {
 	entries   map[tenantID]map[string]struct{}
 	keys      []storage.APIKey
 	keyByHash map[string]int
+	analysts
 }
 
 // New returns an empty store.
@@ -52,6 +53,7 @@ func New() *Store {
 		lists:     map[tenantID]*storage.List{},
 		entries:   map[tenantID]map[string]struct{}{},
 		keyByHash: map[string]int{},
+		analysts:  newAnalysts(),
 	}
 }
 
@@ -83,6 +85,7 @@ func (s *Store) SaveEvent(_ context.Context, e *storage.Event) error {
 	s.events = append(s.events, c)
 	s.byID[tenantID{e.Tenant, e.ID}] = c
 	s.byExt[ek] = c
+	s.countMinute(c)
 	return nil
 }
 

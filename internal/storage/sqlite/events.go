@@ -143,6 +143,28 @@ func (s *Store) commit(batch []*saveReq) {
 			return
 		}
 	}
+	// Per-minute decision counts for the dashboard: one upsert per
+	// distinct (tenant, minute, kind, action, currency) of the batch.
+	sums := map[minuteKey]minuteSum{}
+	for _, r := range batch {
+		if r.err != nil {
+			continue
+		}
+		e := r.e
+		k := minuteKey{e.Tenant, unixMinute(e.ReceivedAt), string(e.Kind), string(e.Assessment.Action), e.Currency}
+		sum := sums[k]
+		sum.count++
+		sum.amount += e.AmountMinor
+		sums[k] = sum
+	}
+	upsert := tx.StmtContext(ctx, s.upsertMin)
+	for k, sum := range sums {
+		if _, err := upsert.ExecContext(ctx, k.tenant, k.minute, k.kind, k.action, k.currency, sum.count, sum.amount); err != nil {
+			tx.Rollback()
+			fail(err)
+			return
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		fail(err)
 		return

@@ -63,7 +63,7 @@ type Store struct {
 	batch int
 
 	// Statements of the hot path, prepared once.
-	insert, byID, byExt, labels *sql.Stmt
+	insert, upsertMin, byID, byExt, labels *sql.Stmt
 
 	// ckpt runs WAL checkpoints in the background, so that commits never
 	// wait for one (SQLite's automatic checkpoint runs inside a commit).
@@ -168,7 +168,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		db   *sql.DB
 		dst  **sql.Stmt
 		text string
-	}{{w, &s.insert, insertEvent}, {r, &s.byID, selectByID}, {r, &s.byExt, selectByExt}, {r, &s.labels, selectLabelsOf}} {
+	}{{w, &s.insert, insertEvent}, {w, &s.upsertMin, upsertMinute}, {r, &s.byID, selectByID}, {r, &s.byExt, selectByExt}, {r, &s.labels, selectLabelsOf}} {
 		if *p.dst, err = p.db.PrepareContext(ctx, p.text); err != nil {
 			r.Close()
 			w.Close()

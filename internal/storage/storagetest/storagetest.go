@@ -35,6 +35,12 @@ func Run(t *testing.T, open Opener) {
 		{"RuleSets", testRuleSets},
 		{"Lists", testLists},
 		{"Keys", testKeys},
+		{"Users", testUsers},
+		{"Sessions", testSessions},
+		{"Audit", testAudit},
+		{"Cases", testCases},
+		{"SearchEvents", testSearchEvents},
+		{"MinuteStats", testMinuteStats},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
