@@ -265,7 +265,9 @@ func testMinuteStats(t *testing.T, b storage.Backend) {
 		{Minute: base, Kind: risk.EventTransaction, Action: risk.ActionAllow, Currency: "EUR", Count: 2, AmountMinor: 3998},
 		{Minute: base.Add(time.Minute), Kind: risk.EventTransaction, Action: risk.ActionBlock, Currency: "EUR", Count: 1, AmountMinor: 1999},
 	}
-	if !slices.EqualFunc(got, want, func(a, b storage.MinuteStat) bool { return a.Minute.Equal(b.Minute) && a.Kind == b.Kind && a.Action == b.Action && a.Currency == b.Currency && a.Count == b.Count && a.AmountMinor == b.AmountMinor }) {
+	if !slices.EqualFunc(got, want, func(a, b storage.MinuteStat) bool {
+		return a.Minute.Equal(b.Minute) && a.Kind == b.Kind && a.Action == b.Action && a.Currency == b.Currency && a.Count == b.Count && a.AmountMinor == b.AmountMinor
+	}) {
 		t.Errorf("MinuteStats = %+v, want %+v", got, want)
 	}
 }
