@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/shopguard/shopguard/internal/api"
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/dashboard"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/features"
 	"github.com/shopguard/shopguard/internal/fraud"
@@ -63,6 +65,7 @@ type App struct {
 	metrics *telemetry.Metrics
 	auth    *apikey.Authenticator
 	api     *api.Server
+	dash    *dashboard.Server
 
 	snapMu sync.Mutex // one snapshot at a time
 }
@@ -85,6 +88,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.auth = apikey.NewAuthenticator(store, cfg.Server.KeyCacheTTL)
 	a.api = api.New(api.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, OpenAPI: docs.OpenAPI, Version: version()},
 		a.engine, a.auth, a.metrics, store, log)
+	a.dash, err = dashboard.New(dashboard.Config{SessionTTL: cfg.Server.SessionTTL}, a.engine, store, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -189,8 +197,21 @@ func (a *App) Snapshot(ctx context.Context) error {
 	return nil
 }
 
-// Handler returns the HTTP handler of the API.
-func (a *App) Handler() http.Handler { return a.api.Handler() }
+// Handler returns the HTTP handler of the API and the dashboard (under
+// /dashboard/; / redirects there).
+func (a *App) Handler() http.Handler {
+	apiHandler := a.api.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, dashboard.Prefix+"/"):
+			a.dash.ServeHTTP(w, r)
+		case (p == "/" || p == dashboard.Prefix) && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			http.Redirect(w, r, dashboard.Prefix+"/", http.StatusSeeOther)
+		default:
+			apiHandler.ServeHTTP(w, r)
+		}
+	})
+}
 
 // Engine returns the decision engine.
 func (a *App) Engine() *engine.Engine { return a.engine }
@@ -284,4 +305,32 @@ func (a *App) CreateKey(ctx context.Context, tenant, name string, scopes []apike
 		return "", fmt.Errorf("app: create key: %w", err)
 	}
 	return secret, nil
+}
+
+// CreateUser makes a dashboard user for tenant with a generated password,
+// or, if the user exists, gives it the role, a new password and enables
+// it. It returns the password (to show once).
+func (a *App) CreateUser(ctx context.Context, tenant, name, role string) (string, error) {
+	password := dashboard.NewPassword()
+	u, err := dashboard.NewUser(name, tenant, role, password, time.Now())
+	if err != nil {
+		return "", err
+	}
+	err = a.store.CreateUser(ctx, u)
+	if errors.Is(err, storage.ErrConflict) {
+		old, gerr := a.store.UserByName(ctx, name)
+		if gerr != nil || old.Tenant != tenant {
+			return "", fmt.Errorf("app: create user: %w", err)
+		}
+		old.Role, old.PasswordHash, old.DisabledAt = role, u.PasswordHash, time.Time{}
+		err = a.store.UpdateUser(ctx, old)
+	}
+	if err != nil {
+		return "", fmt.Errorf("app: create user: %w", err)
+	}
+	entry := storage.AuditEntry{Tenant: tenant, At: time.Now(), Actor: "cli", Action: "user.create", Target: name, Detail: "role " + role}
+	if err := a.store.AppendAudit(ctx, &entry); err != nil {
+		return "", fmt.Errorf("app: audit: %w", err)
+	}
+	return password, nil
 }

@@ -200,7 +200,9 @@ type keyStore interface {
 }
 
 // withStorage opens the configured storage for a short command.
-func withStorage(env *Env, g *globals, cmd *cobra.Command, fn func(context.Context, keyStore) error) error {
+// withStorage opens the configured storage and hands fn the role S of it
+// that the command needs (keyStore, userStore).
+func withStorage[S any](env *Env, g *globals, cmd *cobra.Command, fn func(context.Context, S) error) error {
 	cfg, err := g.load(env, cmd)
 	if err != nil {
 		return err
@@ -213,7 +215,11 @@ func withStorage(env *Env, g *globals, cmd *cobra.Command, fn func(context.Conte
 	if err != nil {
 		return err
 	}
-	return errors.Join(fn(ctx, st), st.Close())
+	role, ok := any(st).(S)
+	if !ok {
+		return errors.Join(fmt.Errorf("cli: the %s storage cannot serve this command", cfg.Storage.Driver), st.Close())
+	}
+	return errors.Join(fn(ctx, role), st.Close())
 }
 
 func newBacktest(env *Env, g *globals) *cobra.Command {

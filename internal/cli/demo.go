@@ -17,6 +17,7 @@ import (
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/app"
 	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/dashboard"
 	"github.com/shopguard/shopguard/internal/demo"
 	"github.com/shopguard/shopguard/internal/risk"
 )
@@ -95,6 +96,9 @@ with --data DIR it is kept (and reused by later runs).`,
 	return cmd
 }
 
+// demoUser is the dashboard admin the demo creates (its password is new each run).
+const demoUser = "demo-admin"
+
 func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options, headless bool) error {
 	log := logger(env, cfg)
 	tuneGC(log)
@@ -103,6 +107,10 @@ func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options
 		return err
 	}
 	key, err := a.CreateKey(ctx, "demo", "demo shop", apikey.AllScopes)
+	if err != nil {
+		return errors.Join(err, a.Close())
+	}
+	password, err := a.CreateUser(ctx, "demo", demoUser, dashboard.RoleAdmin)
 	if err != nil {
 		return errors.Join(err, a.Close())
 	}
@@ -122,7 +130,8 @@ func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options
 	opts.ShopguardURL, opts.APIKey = apiURL, key
 	opts.Out, opts.LiveProgress, opts.Log = env.Stdout, isTerminal(env.Stdout), log
 	opts.Ready = func(shopURL string) {
-		fmt.Fprintf(env.Stdout, "\n  Demo shop:      %s\n  shopguard API:  %s  (tenant demo, key %s)\n\n", shopURL, apiURL, key)
+		fmt.Fprintf(env.Stdout, "\n  Demo shop:      %s\n  Dashboard:      %s/dashboard/  (sign in as %s, password %s)\n  shopguard API:  %s  (tenant demo, key %s)\n\n",
+			shopURL, apiURL, demoUser, password, apiURL, key)
 		fmt.Fprintf(env.Stdout, "Simulating shoppers and attackers for %s; Ctrl-C stops early.\n", opts.Sim.Duration)
 		if !headless {
 			openBrowser(shopURL)

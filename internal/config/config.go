@@ -79,6 +79,8 @@ type Server struct {
 	// KeyCacheTTL is how long a verified API key is cached; 0 disables the
 	// cache. At most 10 minutes, so a revoked key stops working quickly.
 	KeyCacheTTL time.Duration `koanf:"key_cache_ttl"`
+	// SessionTTL is how long a dashboard sign-in lasts, 5m..30 days.
+	SessionTTL time.Duration `koanf:"session_ttl"`
 }
 
 // Storage configures where shopguard keeps events, decisions and state.
@@ -137,6 +139,7 @@ func Default() Config {
 			ShutdownTimeout:   30 * time.Second,
 			MaxBodyBytes:      1 << 20,
 			KeyCacheTTL:       10 * time.Second,
+			SessionTTL:        12 * time.Hour,
 		},
 		Storage: Storage{
 			Driver:      DriverSQLite,

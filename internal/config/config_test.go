@@ -30,6 +30,7 @@ func TestDefaultValues(t *testing.T) {
 		{"server.shutdown_timeout", c.Server.ShutdownTimeout, 30 * time.Second},
 		{"server.max_body_bytes", c.Server.MaxBodyBytes, int64(1 << 20)},
 		{"server.key_cache_ttl", c.Server.KeyCacheTTL, 10 * time.Second},
+		{"server.session_ttl", c.Server.SessionTTL, 12 * time.Hour},
 		{"storage.driver", c.Storage.Driver, "sqlite"},
 		{"storage.data_dir", c.Storage.DataDir, "./shopguard-data"},
 		{"storage.synchronous", c.Storage.Synchronous, "normal"},
@@ -125,7 +126,7 @@ func TestKeys(t *testing.T) {
 	if !slices.IsSorted(keys) {
 		t.Errorf("Keys() is not sorted: %v", keys)
 	}
-	if want := 14 + 3*len(risk.EventKinds) + 2; len(keys) != want {
+	if want := 15 + 3*len(risk.EventKinds) + 2; len(keys) != want {
 		t.Errorf("len(Keys()) = %d, want %d", len(keys), want)
 	}
 	for _, k := range []string{"server.addr", "storage.commit_batch", "decisions.thresholds.transaction.review", "log.format"} {

@@ -55,6 +55,8 @@ func fields() []field {
 			func(c *Config) *int64 { return &c.Server.MaxBodyBytes }),
 		durationField("server.key_cache_ttl", "How long a verified API key is cached; 0 disables the cache; at most 10m.",
 			func(c *Config) *time.Duration { return &c.Server.KeyCacheTTL }),
+		durationField("server.session_ttl", "How long a dashboard sign-in lasts (5m..720h).",
+			func(c *Config) *time.Duration { return &c.Server.SessionTTL }),
 		stringField("storage.driver", "Storage backend: sqlite or memory (nothing survives a restart).",
 			func(c *Config) *string { return &c.Storage.Driver }),
 		stringField("storage.data_dir", "Directory that holds the database; required for sqlite.",

@@ -101,6 +101,9 @@ func (c Config) problems() Problems {
 	if n := c.Server.MaxBodyBytes; n < minBodyBytes || n > maxBodyBytes {
 		add("server.max_body_bytes", "%d is outside %d..%d (1 KiB..64 MiB)", n, minBodyBytes, maxBodyBytes)
 	}
+	if d := c.Server.SessionTTL; d < 5*time.Minute || d > 30*24*time.Hour {
+		add("server.session_ttl", "%s is outside 5m0s..720h0m0s", d)
+	}
 	if d := c.Server.KeyCacheTTL; d < 0 || d > maxKeyCacheTTL {
 		add("server.key_cache_ttl", "%s is outside 0s..%s (0 disables the cache)", d, maxKeyCacheTTL)
 	}

@@ -32,6 +32,7 @@ func TestValidate(t *testing.T) {
 		{"body too small", func(c *Config) { c.Server.MaxBodyBytes = 1023 }, []Problem{{"server.max_body_bytes", "1023 is outside 1024..67108864"}}},
 		{"body too big", func(c *Config) { c.Server.MaxBodyBytes = 64<<20 + 1 }, []Problem{{"server.max_body_bytes", "is outside"}}},
 		{"key cache disabled", func(c *Config) { c.Server.KeyCacheTTL = 0 }, nil},
+		{"session too short", func(c *Config) { c.Server.SessionTTL = time.Minute }, []Problem{{"server.session_ttl", "1m0s is outside 5m0s..720h0m0s"}}},
 		{"key cache at maximum", func(c *Config) { c.Server.KeyCacheTTL = 10 * time.Minute }, nil},
 		{"key cache too long", func(c *Config) { c.Server.KeyCacheTTL = 11 * time.Minute }, []Problem{{"server.key_cache_ttl", "11m0s is outside 0s..10m0s"}}},
 		{"key cache negative", func(c *Config) { c.Server.KeyCacheTTL = -time.Second }, []Problem{{"server.key_cache_ttl", "is outside"}}},
@@ -105,7 +106,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 	wantKeys := []string{
 		"server.addr", "server.read_header_timeout", "server.read_timeout", "server.write_timeout",
-		"server.idle_timeout", "server.shutdown_timeout", "server.max_body_bytes", "storage.driver",
+		"server.idle_timeout", "server.shutdown_timeout", "server.max_body_bytes", "server.session_ttl", "storage.driver",
 		"storage.synchronous", "storage.commit_batch", "features.snapshot_interval", "log.level", "log.format",
 	}
 	if len(got) != len(wantKeys) {
