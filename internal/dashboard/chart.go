@@ -32,22 +32,22 @@ func (b minuteBar) total() int64 {
 // page's CSS colours it (classes act-allow, ...), so it needs no script or
 // inline style. Each bar has a <title> for a hover tooltip.
 func stackedBars(bars []minuteBar, title string) template.HTML {
-	const w, h, left, bottom, top = 720, 200, 44, 24, 10
+	const w, h, left, right, bottom, top = 720, 200, 44, 18, 24, 10
 	var peak int64 = 1
 	for _, b := range bars {
 		peak = max(peak, b.total())
 	}
 	peak = niceCeil(peak)
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" preserveAspectRatio="none">`, w, h, html.EscapeString(title))
+	fmt.Fprintf(&sb, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">`, w, h, html.EscapeString(title))
 	plotH := float64(h - bottom - top)
 	for i := 0; i <= 4; i++ { // grid lines and y labels
 		y := float64(top) + plotH*float64(i)/4
-		fmt.Fprintf(&sb, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, left, y, w, y)
+		fmt.Fprintf(&sb, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, left, y, w-right, y)
 		fmt.Fprintf(&sb, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%d</text>`, left-6, y+4, peak*int64(4-i)/4)
 	}
 	if len(bars) > 0 {
-		slot := float64(w-left) / float64(len(bars))
+		slot := float64(w-left-right) / float64(len(bars))
 		bw := max(1, slot*0.8)
 		for i, b := range bars {
 			x := float64(left) + slot*float64(i) + (slot-bw)/2

@@ -68,7 +68,7 @@ func (Kind) DefaultRules() []rules.Rule {
 	return []rules.Rule{
 		{Name: "card_testing", Kind: tx, Action: risk.ActionBlock,
 			Expression:  "amount < 5 && (features.device.cards_1h >= 4 || features.ip.cards_1h >= 6 || features.ip_prefix.cards_1h >= 10)",
-			Description: "card testing: {{ max(features.device.cards_1h, features.ip.cards_1h) }} different cards tried from this device or IP in the last hour with small amounts"},
+			Description: "card testing: {{ max(features.device.cards_1h, features.ip.cards_1h, features.ip_prefix.cards_1h) }} different cards tried from this device, IP or network in the last hour with small amounts"},
 		{Name: "many_cards_per_device", Kind: tx, Score: 40,
 			Expression:  "features.device.cards_24h >= 4 || features.ip.cards_24h >= 6",
 			Description: "{{ max(features.device.cards_24h, features.ip.cards_24h) }} different cards used from this device or IP in 24h"},
