@@ -56,6 +56,13 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Store is the storage the API uses directly: readiness and the audit log
+// (every change to rules and lists made through the API is recorded).
+type Store interface {
+	Pinger
+	AppendAudit(ctx context.Context, e *storage.AuditEntry) error
+}
+
 // Config configures the API server.
 type Config struct {
 	// MaxBodyBytes caps request bodies.
@@ -72,14 +79,14 @@ type Server struct {
 	eng     Engine
 	auth    Authenticator
 	metrics Metrics
-	ready   Pinger
+	ready   Store
 	log     *slog.Logger
 	mux     *http.ServeMux
 	now     func() time.Time
 }
 
 // New returns the API server.
-func New(cfg Config, eng Engine, auth Authenticator, metrics Metrics, ready Pinger, log *slog.Logger) *Server {
+func New(cfg Config, eng Engine, auth Authenticator, metrics Metrics, ready Store, log *slog.Logger) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -100,27 +107,48 @@ func (s *Server) routes() {
 	v1("POST /v1/feedback", apikey.ScopeFeedbackWrite, s.postFeedback)
 
 	v1("GET /v1/rules", apikey.ScopeRulesRead, s.getRules)
-	v1("POST /v1/rules", apikey.ScopeRulesWrite, s.postRule)
+	v1("POST /v1/rules", apikey.ScopeRulesWrite, s.audited("rule.create", s.postRule))
 	v1("POST /v1/rules/validate", apikey.ScopeRulesRead, s.validateRules)
 	v1("GET /v1/rules/versions/{version}", apikey.ScopeRulesRead, s.getRuleVersion)
 	v1("GET /v1/rules/{name}", apikey.ScopeRulesRead, s.getRule)
-	v1("PUT /v1/rules/{name}", apikey.ScopeRulesWrite, s.putRule)
-	v1("DELETE /v1/rules/{name}", apikey.ScopeRulesWrite, s.deleteRule)
+	v1("PUT /v1/rules/{name}", apikey.ScopeRulesWrite, s.audited("rule.put", s.putRule))
+	v1("DELETE /v1/rules/{name}", apikey.ScopeRulesWrite, s.audited("rule.delete", s.deleteRule))
 	v1("POST /v1/backtests", apikey.ScopeRulesRead, s.postBacktest)
 
 	v1("GET /v1/lists", apikey.ScopeRulesRead, s.getLists)
-	v1("POST /v1/lists", apikey.ScopeRulesWrite, s.postList)
+	v1("POST /v1/lists", apikey.ScopeRulesWrite, s.audited("list.create", s.postList))
 	v1("GET /v1/lists/{name}", apikey.ScopeRulesRead, s.getList)
-	v1("PATCH /v1/lists/{name}", apikey.ScopeRulesWrite, s.patchList)
-	v1("DELETE /v1/lists/{name}", apikey.ScopeRulesWrite, s.deleteList)
-	v1("POST /v1/lists/{name}/entries", apikey.ScopeRulesWrite, s.addEntries)
-	v1("DELETE /v1/lists/{name}/entries", apikey.ScopeRulesWrite, s.removeEntries)
+	v1("PATCH /v1/lists/{name}", apikey.ScopeRulesWrite, s.audited("list.update", s.patchList))
+	v1("DELETE /v1/lists/{name}", apikey.ScopeRulesWrite, s.audited("list.delete", s.deleteList))
+	v1("POST /v1/lists/{name}/entries", apikey.ScopeRulesWrite, s.audited("list.add", s.addEntries))
+	v1("DELETE /v1/lists/{name}/entries", apikey.ScopeRulesWrite, s.audited("list.remove", s.removeEntries))
 
 	s.mux.HandleFunc("GET /v1/openapi.yaml", s.openAPI)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	if s.metrics != nil {
 		s.mux.Handle("GET /metrics", s.metrics.Handler())
+	}
+}
+
+// audited records a successful change in the audit log: who (the key),
+// what and where. The change itself is already made; a failure to record
+// it is logged as an error, never reported to the caller as a failed change.
+func (s *Server) audited(action string, h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+		if err := h(w, r, key); err != nil {
+			return err
+		}
+		target := r.PathValue("name")
+		if target == "" {
+			target = r.URL.Path
+		}
+		e := storage.AuditEntry{Tenant: key.Tenant, At: s.now(), Actor: author(key), Action: action, Target: target,
+			Detail: r.Method + " " + r.URL.Path}
+		if err := s.ready.AppendAudit(r.Context(), &e); err != nil {
+			s.log.Error("audit entry lost", "action", action, "target", target, "error", err)
+		}
+		return nil
 	}
 }
 

@@ -132,6 +132,10 @@ func newKeys(env *Env, g *globals) *cobra.Command {
 				if err := st.CreateKey(ctx, rec); err != nil {
 					return err
 				}
+				if err := st.AppendAudit(ctx, &storage.AuditEntry{Tenant: tenant, At: time.Now(), Actor: "cli",
+					Action: "key.create", Target: rec.ID, Detail: name + ", scopes " + strings.Join(rec.Scopes, " ")}); err != nil {
+					return err
+				}
 				fmt.Fprintf(env.Stderr, "created key %s for tenant %s with scopes %s; store it now, it is not shown again:\n",
 					rec.ID, rec.Tenant, strings.Join(rec.Scopes, ","))
 				fmt.Fprintln(env.Stdout, secret)
@@ -183,6 +187,18 @@ func newKeys(env *Env, g *globals) *cobra.Command {
 				if err := st.RevokeKey(ctx, args[0], time.Now()); err != nil {
 					return err
 				}
+				keys, err := st.Keys(ctx, "")
+				if err != nil {
+					return err
+				}
+				for _, k := range keys {
+					if k.ID == args[0] {
+						if err := st.AppendAudit(ctx, &storage.AuditEntry{Tenant: k.Tenant, At: time.Now(), Actor: "cli",
+							Action: "key.revoke", Target: k.ID}); err != nil {
+							return err
+						}
+					}
+				}
 				fmt.Fprintf(env.Stdout, "revoked %s\n", args[0])
 				return nil
 			})
@@ -197,6 +213,7 @@ type keyStore interface {
 	CreateKey(ctx context.Context, k storage.APIKey) error
 	Keys(ctx context.Context, tenant string) ([]storage.APIKey, error)
 	RevokeKey(ctx context.Context, id string, at time.Time) error
+	AppendAudit(ctx context.Context, e *storage.AuditEntry) error
 }
 
 // withStorage opens the configured storage for a short command.

@@ -324,7 +324,7 @@ func TestReviewVerdictAndAudit(t *testing.T) {
 		t.Errorf("after the snooze: %s %+v, want allow", d2.Action, d2.Reasons)
 	}
 	_, audit := b.do("GET", "/dashboard/audit", nil)
-	for _, want := range []string{"verdict", "case.assign", "case.note", "list.add", "user:ana"} {
+	for _, want := range []string{"verdict", "case.assign", "case.note", "list.add", "user:ana", "rule.put", "api key sgk_"} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit log lacks %q", want)
 		}

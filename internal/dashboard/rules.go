@@ -45,8 +45,6 @@ type ruleFormView struct {
 	Examples []storage.Event
 }
 
-var periods = []struct{ Key, Text string }{{"1h", "last hour"}, {"24h", "last 24 hours"}, {"168h", "last 7 days"}, {"720h", "last 30 days"}}
-
 func (s *Server) ruleForm(w http.ResponseWriter, r *http.Request, sess *session) {
 	v := ruleFormView{Rule: rules.Rule{Kind: risk.EventTransaction, Mode: rules.ModeActive}, Outcome: "review",
 		Period: "24h", Kinds: s.eng.Kinds()}
