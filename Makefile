@@ -34,3 +34,4 @@ fuzz:
 	go test ./internal/features -run '^$$' -fuzz FuzzRestore -fuzztime $(FUZZTIME)
 	go test ./internal/config -run '^$$' -fuzz FuzzLoadFile -fuzztime $(FUZZTIME)
 	go test ./internal/demo -run '^$$' -fuzz FuzzShopForms -fuzztime $(FUZZTIME)
+	go test ./internal/dashboard -run '^$$' -fuzz FuzzDashboardInput -fuzztime $(FUZZTIME)
