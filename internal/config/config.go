@@ -24,6 +24,11 @@ const (
 	// EnvTestPrefix starts environment variables that belong to the test
 	// harness (e.g. SHOPGUARD_TEST_POSTGRES_URL); Load ignores them.
 	EnvTestPrefix = "SHOPGUARD_TEST_"
+	// EnvRequireBrowser, set to 1 (CI sets it), makes the browser tests
+	// fail instead of skipping when Chromium is missing; Load ignores it.
+	EnvRequireBrowser = "SHOPGUARD_REQUIRE_BROWSER"
+	// EnvScreenshots names a directory for the browser tests' screenshots; Load ignores it.
+	EnvScreenshots = "SHOPGUARD_SCREENSHOTS"
 )
 
 // The values the enumerated settings accept.

@@ -155,7 +155,7 @@ func (l *loader) readEnv(environ []string) (map[string]any, []string, error) {
 			})
 		},
 		TransformFunc: func(name, value string) (string, any) {
-			if name == EnvConfigFile || strings.HasPrefix(name, EnvTestPrefix) {
+			if name == EnvConfigFile || name == EnvRequireBrowser || name == EnvScreenshots || strings.HasPrefix(name, EnvTestPrefix) {
 				return "", nil
 			}
 			key, ok := l.envKeys[name]
@@ -284,7 +284,7 @@ func (l *loader) unknownEnvMessage(name string) string {
 	if s := closest(rest, names, max(2, len(rest)/3)); s != "" {
 		msg += fmt.Sprintf("; did you mean %s%s?", EnvPrefix, s)
 	}
-	return msg + fmt.Sprintf(" (besides config keys only %s and %s* are allowed)", EnvConfigFile, EnvTestPrefix)
+	return msg + fmt.Sprintf(" (besides config keys only %s, %s, %s and %s* are allowed)", EnvConfigFile, EnvRequireBrowser, EnvScreenshots, EnvTestPrefix)
 }
 
 // sourceOf returns where the value of key came from, or "" for a default.

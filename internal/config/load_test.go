@@ -112,6 +112,8 @@ func TestLoad(t *testing.T) {
 				"SHOPGUARD_CONFIG=/etc/shopguard.yaml",
 				"SHOPGUARD_TEST_POSTGRES_URL=postgres://localhost/test",
 				"SHOPGUARD_TEST_REDIS_URL=redis://localhost",
+				"SHOPGUARD_REQUIRE_BROWSER=1",
+				"SHOPGUARD_SCREENSHOTS=/tmp/shots",
 				"shopguard_server_addr=:1",
 				"OTHER_SHOPGUARD_SERVER_ADDR=:1",
 			},
@@ -218,7 +220,7 @@ func TestLoadProblems(t *testing.T) {
 			env:  []string{"SHOPGUARD_SERVER_ADRESS=:1", "SHOPGUARD_BOGUS=1", "SHOPGUARD_server_addr=:1"},
 			want: []Problem{
 				{"SHOPGUARD_SERVER_ADRESS", "unknown environment variable; did you mean SHOPGUARD_SERVER_ADDR?"},
-				{"SHOPGUARD_BOGUS", "unknown environment variable (besides config keys only SHOPGUARD_CONFIG and SHOPGUARD_TEST_* are allowed)"},
+				{"SHOPGUARD_BOGUS", "unknown environment variable (besides config keys only SHOPGUARD_CONFIG, SHOPGUARD_REQUIRE_BROWSER, SHOPGUARD_SCREENSHOTS and SHOPGUARD_TEST_* are allowed)"},
 				{"SHOPGUARD_server_addr", "did you mean SHOPGUARD_SERVER_ADDR?"},
 			},
 		},
