@@ -1,0 +1,284 @@
+package gbdt
+
+import (
+	"math"
+	"slices"
+	"sync"
+)
+
+// histBin sums the gradients, hessians and rows that fall in one bin.
+type histBin struct {
+	g, h float64
+	n    float64
+}
+
+// split is the best way found to split a leaf.
+type split struct {
+	ok          bool
+	gain        float64
+	feature     int
+	bin         int // left holds bins 1..bin
+	missingLeft bool
+}
+
+// openLeaf is a leaf of the tree being grown.
+type openLeaf struct {
+	rows  []int32 // this leaf's rows (a segment of the tree's row index)
+	depth int
+	g, h  float64
+	hist  [][]histBin // per feature; nil for features the tree may not use
+	best  split
+	node  int // index in the building tree
+}
+
+// bnode is a node of the tree being grown.
+type bnode struct {
+	leaf        bool
+	feature     int
+	bin         int
+	missingLeft bool
+	left, right int
+	value       float64
+	cover       float64
+}
+
+// grow builds tree number it on the current gradients.
+func (t *trainer) grow(it int) Tree {
+	t.gradients()
+	rows := make([]int32, 0, t.rows)
+	if t.p.Subsample < 1 {
+		for r := range t.rows {
+			if t.rng.Float64() < t.p.Subsample {
+				rows = append(rows, int32(r))
+			}
+		}
+	} else {
+		for r := range t.rows {
+			rows = append(rows, int32(r))
+		}
+	}
+	use := make([]bool, t.nf)
+	k := max(1, int(math.Ceil(t.p.ColSample*float64(t.nf))))
+	for _, f := range t.rng.Perm(t.nf)[:k] {
+		use[f] = true
+	}
+
+	root := &openLeaf{rows: rows, hist: t.histogram(rows, use)}
+	for _, r := range rows {
+		root.g += t.grad[r]
+		root.h += t.hess[r]
+	}
+	nodes := []bnode{{leaf: true, cover: root.h}}
+	t.findSplit(root, use)
+	open := []*openLeaf{root}
+	leaves := 1
+	for leaves < t.p.MaxLeaves {
+		// The open leaf whose best split gains most (first on ties).
+		bi := -1
+		for i, l := range open {
+			if l.best.ok && (bi < 0 || l.best.gain > open[bi].best.gain) {
+				bi = i
+			}
+		}
+		if bi < 0 {
+			break
+		}
+		l := open[bi]
+		open = slices.Delete(open, bi, bi+1)
+		left, right := t.splitLeaf(l, use)
+		n := &nodes[l.node]
+		n.leaf, n.feature, n.bin, n.missingLeft = false, l.best.feature, l.best.bin, l.best.missingLeft
+		n.left, n.right = len(nodes), len(nodes)+1
+		left.node, right.node = len(nodes), len(nodes)+1
+		nodes = append(nodes, bnode{leaf: true, cover: left.h}, bnode{leaf: true, cover: right.h})
+		for _, c := range []*openLeaf{left, right} {
+			if t.p.MaxDepth == 0 || c.depth < t.p.MaxDepth {
+				t.findSplit(c, use)
+			}
+			open = append(open, c)
+		}
+		l.hist = nil
+		leaves++
+	}
+	for _, l := range open {
+		nodes[l.node].value = -l.g / (l.h + t.p.L2) * t.p.LearningRate
+	}
+	return t.flatten(nodes)
+}
+
+// histogram builds the histograms of rows for the features in use, the
+// features spread over the threads (each feature's sums in row order, so
+// the result does not depend on scheduling).
+func (t *trainer) histogram(rows []int32, use []bool) [][]histBin {
+	hist := make([][]histBin, t.nf)
+	var feats []int
+	for f, u := range use {
+		if u {
+			feats = append(feats, f)
+			hist[f] = make([]histBin, t.bins.numBins(f))
+		}
+	}
+	work := func(fs []int) {
+		for _, f := range fs {
+			h, col := hist[f], t.data.cols[f]
+			for _, r := range rows {
+				b := &h[col[r]]
+				b.g += t.grad[r]
+				b.h += t.hess[r]
+				b.n++
+			}
+		}
+	}
+	if t.threads <= 1 || len(rows)*len(feats) < 1<<15 {
+		work(feats)
+		return hist
+	}
+	var wg sync.WaitGroup
+	for w := range t.threads {
+		var mine []int
+		for i := w; i < len(feats); i += t.threads {
+			mine = append(mine, feats[i])
+		}
+		wg.Go(func() { work(mine) })
+	}
+	wg.Wait()
+	return hist
+}
+
+// findSplit sets l.best to the best split of l over the features in use.
+func (t *trainer) findSplit(l *openLeaf, use []bool) {
+	p := t.p
+	l.best = split{}
+	parent := l.g * l.g / (l.h + p.L2)
+	n := float64(len(l.rows))
+	if n < 2*float64(p.MinDataInLeaf) {
+		return
+	}
+	for f := range t.nf {
+		if !use[f] {
+			continue
+		}
+		h := l.hist[f]
+		miss := h[0]
+		var gl, hl, nl float64
+		last := len(h) - 1
+		if miss.n == 0 {
+			last-- // with nothing missing, "all values left" leaves the right side empty
+		}
+		for b := 1; b <= last; b++ {
+			gl += h[b].g
+			hl += h[b].h
+			nl += h[b].n
+			for _, missLeft := range [2]bool{false, true} {
+				if missLeft && miss.n == 0 {
+					continue
+				}
+				GL, HL, NL := gl, hl, nl
+				if missLeft {
+					GL, HL, NL = gl+miss.g, hl+miss.h, nl+miss.n
+				}
+				GR, HR, NR := l.g-GL, l.h-HL, n-NL
+				if NL < float64(p.MinDataInLeaf) || NR < float64(p.MinDataInLeaf) || HL < p.MinHessian || HR < p.MinHessian {
+					continue
+				}
+				gain := GL*GL/(HL+p.L2) + GR*GR/(HR+p.L2) - parent
+				if gain > p.MinGain && (!l.best.ok || gain > l.best.gain) {
+					ml := missLeft
+					if miss.n == 0 {
+						ml = HL >= HR // unseen missing values follow the bigger side
+					}
+					l.best = split{ok: true, gain: gain, feature: f, bin: b, missingLeft: ml}
+				}
+			}
+		}
+	}
+}
+
+// splitLeaf partitions l's rows by its best split and returns the
+// children with their histograms (the smaller built, the larger by
+// subtraction).
+func (t *trainer) splitLeaf(l *openLeaf, use []bool) (*openLeaf, *openLeaf) {
+	s := l.best
+	col := t.data.cols[s.feature]
+	goesLeft := func(r int32) bool {
+		b := int(col[r])
+		if b == 0 {
+			return s.missingLeft
+		}
+		return b <= s.bin
+	}
+	// Stable partition into left then right, in place via a scratch copy.
+	rows := l.rows
+	scratch := make([]int32, 0, len(rows))
+	i := 0
+	for _, r := range rows {
+		if goesLeft(r) {
+			rows[i] = r
+			i++
+		} else {
+			scratch = append(scratch, r)
+		}
+	}
+	copy(rows[i:], scratch)
+	left := &openLeaf{rows: rows[:i], depth: l.depth + 1}
+	right := &openLeaf{rows: rows[i:], depth: l.depth + 1}
+	for _, c := range []*openLeaf{left, right} {
+		for _, r := range c.rows {
+			c.g += t.grad[r]
+			c.h += t.hess[r]
+		}
+	}
+	small, large := left, right
+	if len(right.rows) < len(left.rows) {
+		small, large = right, left
+	}
+	small.hist = t.histogram(small.rows, use)
+	large.hist = make([][]histBin, t.nf)
+	for f, ph := range l.hist {
+		if ph == nil {
+			continue
+		}
+		lh := make([]histBin, len(ph))
+		for b := range ph {
+			lh[b] = histBin{g: ph[b].g - small.hist[f][b].g, h: ph[b].h - small.hist[f][b].h, n: ph[b].n - small.hist[f][b].n}
+		}
+		large.hist[f] = lh
+	}
+	return left, right
+}
+
+// flatten turns the grown tree into the prediction layout: breadth first,
+// each node's children next to each other.
+func (t *trainer) flatten(b []bnode) Tree {
+	tree := Tree{Nodes: make([]Node, 0, len(b)), Cover: make([]float64, 0, len(b))}
+	queue := []int{0}
+	index := map[int]int{0: 0}
+	tree.Nodes = append(tree.Nodes, Node{})
+	tree.Cover = append(tree.Cover, b[0].cover)
+	for len(queue) > 0 {
+		bi := queue[0]
+		queue = queue[1:]
+		n := b[bi]
+		out := &tree.Nodes[index[bi]]
+		if n.leaf {
+			out.Threshold = n.value
+			continue
+		}
+		left := len(tree.Nodes)
+		out.Left = int32(left)
+		out.Feature = int32(n.feature)
+		if n.missingLeft {
+			out.Feature |= missingLeftBit
+		}
+		if edges := t.bins.Edges[n.feature]; n.bin-1 < len(edges) {
+			out.Threshold = edges[n.bin-1]
+		} else {
+			out.Threshold = math.Inf(1) // every value left, only missing ones right
+		}
+		index[n.left], index[n.right] = left, left+1
+		tree.Nodes = append(tree.Nodes, Node{}, Node{})
+		tree.Cover = append(tree.Cover, b[n.left].cover, b[n.right].cover)
+		queue = append(queue, n.left, n.right)
+	}
+	return tree
+}
