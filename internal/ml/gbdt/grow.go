@@ -19,6 +19,7 @@ type split struct {
 	feature     int
 	bin         int // left holds bins 1..bin
 	missingLeft bool
+	gl, hl      float64 // the left child's sums
 }
 
 // openLeaf is a leaf of the tree being grown.
@@ -92,7 +93,7 @@ func (t *trainer) grow(it int) Tree {
 		left.node, right.node = len(nodes), len(nodes)+1
 		nodes = append(nodes, bnode{leaf: true, cover: left.h}, bnode{leaf: true, cover: right.h})
 		for _, c := range []*openLeaf{left, right} {
-			if t.p.MaxDepth == 0 || c.depth < t.p.MaxDepth {
+			if c.depth < t.p.MaxDepth {
 				t.findSplit(c, use)
 			}
 			open = append(open, c)
@@ -187,7 +188,7 @@ func (t *trainer) findSplit(l *openLeaf, use []bool) {
 					if miss.n == 0 {
 						ml = HL >= HR // unseen missing values follow the bigger side
 					}
-					l.best = split{ok: true, gain: gain, feature: f, bin: b, missingLeft: ml}
+					l.best = split{ok: true, gain: gain, feature: f, bin: b, missingLeft: ml, gl: GL, hl: HL}
 				}
 			}
 		}
@@ -220,14 +221,8 @@ func (t *trainer) splitLeaf(l *openLeaf, use []bool) (*openLeaf, *openLeaf) {
 		}
 	}
 	copy(rows[i:], scratch)
-	left := &openLeaf{rows: rows[:i], depth: l.depth + 1}
-	right := &openLeaf{rows: rows[i:], depth: l.depth + 1}
-	for _, c := range []*openLeaf{left, right} {
-		for _, r := range c.rows {
-			c.g += t.grad[r]
-			c.h += t.hess[r]
-		}
-	}
+	left := &openLeaf{rows: rows[:i], depth: l.depth + 1, g: s.gl, h: s.hl}
+	right := &openLeaf{rows: rows[i:], depth: l.depth + 1, g: l.g - s.gl, h: l.h - s.hl}
 	small, large := left, right
 	if len(right.rows) < len(left.rows) {
 		small, large = right, left

@@ -21,7 +21,7 @@ type Params struct {
 	LearningRate float64
 	// MaxLeaves caps the leaves of a tree (grown best leaf first).
 	MaxLeaves int
-	// MaxDepth caps a tree's depth (0: no cap besides MaxLeaves).
+	// MaxDepth caps a tree's depth, 1..32.
 	MaxDepth int
 	// MinDataInLeaf is the fewest training rows a leaf may hold.
 	MinDataInLeaf int
@@ -66,6 +66,9 @@ func (p Params) withDefaults() Params {
 	if p.MaxLeaves == 0 {
 		p.MaxLeaves = d.MaxLeaves
 	}
+	if p.MaxDepth == 0 {
+		p.MaxDepth = d.MaxDepth
+	}
 	if p.MinDataInLeaf == 0 {
 		p.MinDataInLeaf = d.MinDataInLeaf
 	}
@@ -98,7 +101,7 @@ func (p Params) Validate() error {
 	check(p.Trees >= 1 && p.Trees <= 100_000, "trees %d outside 1..100000", p.Trees)
 	check(p.LearningRate > 0 && p.LearningRate <= 1, "learning rate %v outside (0, 1]", p.LearningRate)
 	check(p.MaxLeaves >= 2 && p.MaxLeaves <= 4096, "max leaves %d outside 2..4096", p.MaxLeaves)
-	check(p.MaxDepth >= 0 && p.MaxDepth <= 32, "max depth %d outside 0..32", p.MaxDepth)
+	check(p.MaxDepth >= 1 && p.MaxDepth <= 32, "max depth %d outside 1..32", p.MaxDepth)
 	check(p.MinDataInLeaf >= 1, "min data in leaf %d below 1", p.MinDataInLeaf)
 	check(p.L2 >= 0 && p.MinGain >= 0 && p.MinHessian >= 0, "l2, min gain and min hessian must not be negative")
 	check(p.Subsample > 0 && p.Subsample <= 1, "subsample %v outside (0, 1]", p.Subsample)
@@ -122,6 +125,7 @@ const MinClassRows = 10
 type Progress struct {
 	Tree      int
 	TrainLoss float64
+	// TrainLoss is the weighted log loss on the training rows.
 	// ValidLoss is NaN without a validation set.
 	ValidLoss float64
 	// Best is the tree count with the lowest validation loss so far.
@@ -190,7 +194,10 @@ func Train(ctx context.Context, p Params, train, valid *Dataset, progress func(P
 		tree := t.grow(it)
 		m.Trees = append(m.Trees, tree)
 		t.addTree(&tree)
-		pr := Progress{Tree: it + 1, TrainLoss: t.loss(), ValidLoss: math.NaN(), Best: it + 1, Elapsed: time.Since(start)}
+		pr := Progress{Tree: it + 1, TrainLoss: math.NaN(), ValidLoss: math.NaN(), Best: it + 1, Elapsed: time.Since(start)}
+		if progress != nil {
+			pr.TrainLoss = t.loss() // only when someone reads it: it costs a pass over every row
+		}
 		if valid != nil {
 			nf := len(valid.Features)
 			for r := range validRaw {
