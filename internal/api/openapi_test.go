@@ -83,6 +83,7 @@ var schemaTypes = map[string]reflect.Type{
 	"EnvFeatures":     reflect.TypeFor[fraud.FeatEnv](),
 	"EnvEntity":       reflect.TypeFor[fraud.Entity](),
 	"EnvSignals":      reflect.TypeFor[fraud.Signals](),
+	"EnvModel":        reflect.TypeFor[fraud.ModelEnv](),
 }
 
 // untypedSchemas are object schemas of answers the handlers build from maps.

@@ -34,6 +34,21 @@ type Env struct {
 	Items    *ItemsEnv `expr:"items" json:"items"`
 	Features *FeatEnv  `expr:"features" json:"features"`
 	Signals  *Signals  `expr:"signals" json:"signals"`
+	// Model is the learned model's view (score 0 and no version when the
+	// tenant has no model yet).
+	Model *ModelEnv `expr:"model" json:"model"`
+}
+
+// ModelEnv is what rules see of the model: model.score >= 80.
+type ModelEnv struct {
+	// Score is the model's calibrated fraud probability as 0-100.
+	Score   float64 `expr:"score" json:"score"`
+	Version string  `expr:"version" json:"version,omitempty"`
+}
+
+// SetModel records the model's score for the rules (the engine calls it).
+func (env *Env) SetModel(score float64, version string) {
+	env.Model.Score, env.Model.Version = score, version
 }
 
 // envBlock holds an Env and everything it points to, so a whole
@@ -46,6 +61,7 @@ type envBlock struct {
 	items             ItemsEnv
 	feat              FeatEnv
 	signals           Signals
+	model             ModelEnv
 	ents              [numSlots]Entity
 }
 
@@ -53,7 +69,7 @@ type envBlock struct {
 func NewEnv() *Env {
 	b := &envBlock{}
 	b.env.User, b.env.Payment, b.env.Billing, b.env.Shipping = &b.user, &b.pay, &b.billing, &b.shipping
-	b.env.Items, b.env.Features, b.env.Signals = &b.items, &b.feat, &b.signals
+	b.env.Items, b.env.Features, b.env.Signals, b.env.Model = &b.items, &b.feat, &b.signals, &b.model
 	f := &b.feat
 	f.User, f.Card, f.IP, f.IPPrefix = &b.ents[slotUser], &b.ents[slotCard], &b.ents[slotIP], &b.ents[slotIPPrefix]
 	f.Device, f.Email, f.Address, f.Merchant = &b.ents[slotDevice], &b.ents[slotEmail], &b.ents[slotAddress], &b.ents[slotMerchant]
@@ -311,14 +327,14 @@ func emailDomain(email string) string {
 // BuildEnv fills env (from NewEnv) from the transaction and from aggs, the
 // aggregates the feature store returned for Observations (same order).
 func (t *Transaction) BuildEnv(aggs []features.Aggregates, env *Env) {
-	user, pay, billing, shipping, items, feat, signals := env.User, env.Payment, env.Billing, env.Shipping, env.Items, env.Features, env.Signals
+	user, pay, billing, shipping, items, feat, signals, model := env.User, env.Payment, env.Billing, env.Shipping, env.Items, env.Features, env.Signals, env.Model
 	ents := feat.entities()
-	*user, *pay, *items, *signals = UserEnv{}, PayEnv{}, ItemsEnv{}, Signals{}
+	*user, *pay, *items, *signals, *model = UserEnv{}, PayEnv{}, ItemsEnv{}, Signals{}, ModelEnv{}
 	for _, e := range ents {
 		*e = Entity{}
 	}
 	*env = Env{
-		User: user, Payment: pay, Billing: billing, Shipping: shipping, Items: items, Features: feat, Signals: signals,
+		User: user, Payment: pay, Billing: billing, Shipping: shipping, Items: items, Features: feat, Signals: signals, Model: model,
 		ID:          t.ID,
 		AmountMinor: *t.AmountMinor,
 		Amount:      t.Amount(),

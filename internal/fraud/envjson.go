@@ -88,6 +88,11 @@ func (env *Env) AppendJSON(b []byte) []byte {
 	w.bool("card_billing_country_mismatch", s.CardBillingCountryMismatch, true)
 	w.bool("card_shipping_country_mismatch", s.CardShippingCountryMismatch, true)
 	w.close()
+
+	w.object("model")
+	w.float("score", env.Model.Score, false)
+	w.str("version", env.Model.Version, true)
+	w.close()
 	w.close()
 	return w.b
 }
