@@ -335,7 +335,9 @@ func (b *Browser) do(ctx context.Context, method, path string, form url.Values) 
 	resp, err := b.client.Do(req)
 	rec := RequestRecord{At: start, Truth: b.truth, Method: method, Path: path, ClientIP: b.IP, Latency: b.st.sim.now().Sub(start)}
 	if err != nil {
-		b.st.sim.record(rec)
+		if ctx.Err() == nil { // a request cut off by the end of the run is not a failure of the shop
+			b.st.sim.record(rec)
+		}
 		return Response{}, err
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)

@@ -63,6 +63,21 @@ type Kind interface {
 	DefaultRules() []rules.Rule
 }
 
+// Model is a trained model that scores an event kind before the rules run.
+type Model interface {
+	// Version names the model (recorded with every assessment it scored).
+	Version() string
+	// Assess returns the score (0-100) for a rule environment of the
+	// kind and, for high scores, the reasons.
+	Assess(env any) (score float64, reasons []risk.Reason)
+}
+
+// modelSetter is implemented by environments that show the model's score
+// to rules (model.score).
+type modelSetter interface {
+	SetModel(score float64, version string)
+}
+
 // Store is the storage the engine needs.
 type Store interface {
 	storage.EventWriter
@@ -296,6 +311,14 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 		return storage.Event{}, fmt.Errorf("engine: features: %w", err)
 	}
 	env := in.Env(sc.aggs)
+	var scored modelResult
+	if m := t.model(kind); m != nil {
+		scored.score, scored.reasons = m.Assess(env)
+		scored.version = m.Version()
+		if s, ok := env.(modelSetter); ok {
+			s.SetModel(scored.score, scored.version)
+		}
+	}
 
 	rs := t.rules.Load()
 	rs.Evaluate(kind, env, &sc.res)
@@ -304,8 +327,9 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 	}
 	sc.ents = in.Entities(sc.ents[:0])
 	sc.hits = t.lists.Load().Match(sc.ents, sc.hits[:0])
-	ass := compose(e.thresholds(kind), &sc.res, sc.hits)
+	ass := compose(e.thresholds(kind), &sc.res, sc.hits, scored)
 	ass.RulesVersion = rs.Version()
+	ass.ModelVersion = scored.version
 
 	envJSON, err := sc.encodeEnv(env)
 	if err != nil {
@@ -348,14 +372,27 @@ func (e *Engine) previous(ctx context.Context, tenantID string, in Input, payloa
 		LatencyMicros: old.LatencyMicros, Replayed: true}, true, nil
 }
 
-// compose turns rule matches and list hits into the assessment: the score
-// is the sum of matched active rules' points (clamped to 0..100) and maps to
+// modelResult is a model's verdict on one event.
+type modelResult struct {
+	score   float64
+	reasons []risk.Reason
+	version string
+}
+
+// compose turns the model's score, rule matches and list hits into the
+// assessment: the score is the model's score (0 without a model) plus the
+// matched active rules' points (clamped to 0..100) and maps to
 // an action through th; rules and lists that demand an action raise it to at
 // least that action; an allow rule or allow list wins over everything (as
 // in Stripe Radar, an explicit allow overrides block rules).
-func compose(th risk.Thresholds, res *rules.Result, hits []rules.Hit) risk.Assessment {
+func compose(th risk.Thresholds, res *rules.Result, hits []rules.Hit, model modelResult) risk.Assessment {
 	var a risk.Assessment
-	var score float64
+	score := model.score
+	if model.version != "" && model.score >= 1 {
+		a.Reasons = append(a.Reasons, risk.Reason{Code: "model", Weight: model.score,
+			Message: fmt.Sprintf("the model (%s) rates this %.0f out of 100", model.version, model.score)})
+	}
+	a.Reasons = append(a.Reasons, model.reasons...)
 	demanded := risk.ActionAllow
 	allowed := false
 	for _, m := range res.Active {

@@ -29,6 +29,53 @@ type tenant struct {
 	mu    sync.Mutex
 	rules atomic.Pointer[rules.Set]
 	lists atomic.Pointer[rules.Lists]
+	// models maps an event kind to the model that scores it (copy on write).
+	models atomic.Pointer[map[risk.EventKind]Model]
+}
+
+func (t *tenant) model(kind risk.EventKind) Model {
+	if m := t.models.Load(); m != nil {
+		return (*m)[kind]
+	}
+	return nil
+}
+
+// SetModel makes m the model that scores the tenant's events of kind
+// (nil removes it): its score feeds the rules (model.score) and adds to
+// the assessment's score, and its reasons join the rules'.
+func (e *Engine) SetModel(ctx context.Context, tenantID string, kind risk.EventKind, m Model) error {
+	t, err := e.tenant(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	next := map[risk.EventKind]Model{}
+	if cur := t.models.Load(); cur != nil {
+		for k, v := range *cur {
+			next[k] = v
+		}
+	}
+	if m == nil {
+		delete(next, kind)
+	} else {
+		next[kind] = m
+	}
+	t.models.Store(&next)
+	return nil
+}
+
+// ModelVersion returns the version of the model scoring the tenant's
+// events of kind, or "" without one.
+func (e *Engine) ModelVersion(ctx context.Context, tenantID string, kind risk.EventKind) (string, error) {
+	t, err := e.tenant(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	if m := t.model(kind); m != nil {
+		return m.Version(), nil
+	}
+	return "", nil
 }
 
 // Lists implements rules.ListSource: rules always see the current lists.
