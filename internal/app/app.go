@@ -85,6 +85,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		store.Close()
 		return nil, err
 	}
+	a.ReloadModels(ctx)
 	a.auth = apikey.NewAuthenticator(store, cfg.Server.KeyCacheTTL)
 	a.api = api.New(api.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, OpenAPI: docs.OpenAPI, Version: version()},
 		a.engine, a.auth, a.metrics, store, log)
@@ -271,13 +272,20 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	return err
 }
 
+// modelPoll is how often a running shopguard looks for a newly promoted model.
+const modelPoll = 15 * time.Second
+
 func (a *App) snapshotLoop(ctx context.Context) {
 	t := time.NewTicker(a.cfg.Features.SnapshotInterval)
 	defer t.Stop()
+	models := time.NewTicker(modelPoll)
+	defer models.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-models.C:
+			a.ReloadModels(ctx)
 		case <-t.C:
 			if err := a.Snapshot(context.Background()); err != nil {
 				a.log.Error("feature snapshot failed", "error", err)

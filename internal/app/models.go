@@ -1,0 +1,190 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/fraud"
+	"github.com/shopguard/shopguard/internal/ml/gbdt"
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+// Models live in the data directory: models/<tenant>/<kind>/<version>.sgm,
+// with the file "champion" naming the version that scores live.
+const (
+	modelsDir    = "models"
+	championFile = "champion"
+	modelExt     = ".sgm"
+)
+
+var versionRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// ModelRegistry keeps a data directory's trained models.
+type ModelRegistry struct {
+	root string
+}
+
+// NewModelRegistry returns the registry under dataDir.
+func NewModelRegistry(dataDir string) ModelRegistry {
+	return ModelRegistry{root: filepath.Join(dataDir, modelsDir)}
+}
+
+func (r ModelRegistry) dir(tenant string, kind risk.EventKind) string {
+	return filepath.Join(r.root, tenant, string(kind))
+}
+
+// NewVersion returns a version name for a model trained now.
+func NewVersion(kind risk.EventKind, now time.Time) string {
+	return string(kind) + "-" + now.UTC().Format("20060102t150405z")
+}
+
+// Save writes a model version (atomically) and returns its path.
+func (r ModelRegistry) Save(tenant string, kind risk.EventKind, version string, m *gbdt.Model) (string, error) {
+	if !versionRE.MatchString(version) {
+		return "", fmt.Errorf("app: model version %q: use lower-case letters, digits, . _ -", version)
+	}
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return "", err
+	}
+	dir := r.dir(tenant, kind)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("app: models: %w", err)
+	}
+	path := filepath.Join(dir, version+modelExt)
+	return path, writeAtomic(path, b)
+}
+
+func writeAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("app: %w", err)
+	}
+	if err := errors.Join(tmp.Sync(), tmp.Close()); err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	return nil
+}
+
+// Versions lists a tenant's model versions of kind, oldest first.
+func (r ModelRegistry) Versions(tenant string, kind risk.EventKind) ([]string, error) {
+	entries, err := os.ReadDir(r.dir(tenant, kind))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app: models: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if v, ok := strings.CutSuffix(e.Name(), modelExt); ok && !e.IsDir() {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Champion returns the version that scores live ("" for none).
+func (r ModelRegistry) Champion(tenant string, kind risk.EventKind) (string, error) {
+	b, err := os.ReadFile(filepath.Join(r.dir(tenant, kind), championFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("app: models: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// Load reads and checks one version.
+func (r ModelRegistry) Load(tenant string, kind risk.EventKind, version string) (*fraud.Model, error) {
+	if !versionRE.MatchString(version) {
+		return nil, fmt.Errorf("app: model version %q is not a version name", version)
+	}
+	b, err := os.ReadFile(filepath.Join(r.dir(tenant, kind), version+modelExt))
+	if err != nil {
+		return nil, fmt.Errorf("app: model %s: %w", version, err)
+	}
+	gm, err := gbdt.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("app: model %s: %w", version, err)
+	}
+	return fraud.NewModel(gm, version)
+}
+
+// Promote makes version the champion after checking that it loads.
+func (r ModelRegistry) Promote(tenant string, kind risk.EventKind, version string) error {
+	if _, err := r.Load(tenant, kind, version); err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(r.dir(tenant, kind), championFile), []byte(version+"\n"))
+}
+
+// Tenants lists the tenants with a models directory.
+func (r ModelRegistry) Tenants() ([]string, error) {
+	entries, err := os.ReadDir(r.root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app: models: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// ReloadModels installs every tenant's champion transaction model that
+// differs from what runs; a model that fails to load is logged and the
+// one running keeps scoring.
+func (a *App) ReloadModels(ctx context.Context) {
+	if a.cfg.Storage.DataDir == "" {
+		return
+	}
+	reg := NewModelRegistry(a.cfg.Storage.DataDir)
+	tenants, err := reg.Tenants()
+	if err != nil {
+		a.log.Error("models: list tenants", "error", err)
+		return
+	}
+	kind := risk.EventTransaction
+	for _, t := range tenants {
+		v, err := reg.Champion(t, kind)
+		if err != nil || v == "" {
+			continue
+		}
+		if cur, err := a.engine.ModelVersion(ctx, t, kind); err == nil && cur == v {
+			continue
+		}
+		m, err := reg.Load(t, kind, v)
+		if err != nil {
+			a.log.Error("models: champion not loaded; the running model (if any) keeps scoring", "tenant", t, "version", v, "error", err)
+			continue
+		}
+		if err := a.engine.SetModel(ctx, t, kind, m); err != nil {
+			a.log.Error("models: install", "tenant", t, "error", err)
+			continue
+		}
+		a.log.Info("models: champion scoring", "tenant", t, "kind", kind, "version", v)
+	}
+}

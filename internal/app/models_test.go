@@ -1,0 +1,92 @@
+package app_test
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/app"
+	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/fraud"
+	"github.com/shopguard/shopguard/internal/ml/gbdt"
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+// smallModel trains a quick model on the fraud inputs (random rows).
+func smallModel(t *testing.T) *gbdt.Model {
+	t.Helper()
+	names := fraud.ModelFeatureNames()
+	rng := rand.New(rand.NewPCG(1, 2))
+	d := &gbdt.Dataset{Features: names}
+	for range 600 {
+		for range names {
+			d.X = append(d.X, rng.Float64())
+		}
+		d.Y = append(d.Y, d.X[len(d.X)-len(names)] > 0.7)
+	}
+	m, err := gbdt.Train(context.Background(), gbdt.Params{Trees: 10, Seed: 1}, d, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestChampionModelScoresAndBrokenOnesAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	reg := app.NewModelRegistry(dir)
+	kind := risk.EventTransaction
+	v1 := app.NewVersion(kind, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if _, err := reg.Save("shop", kind, v1, smallModel(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Promote("shop", kind, v1); err != nil {
+		t.Fatal(err)
+	}
+	// A damaged file cannot be promoted.
+	bad := filepath.Join(dir, "models", "shop", "transaction", "transaction-broken.sgm")
+	if err := os.WriteFile(bad, []byte("SGGBDT garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Promote("shop", kind, "transaction-broken"); err == nil {
+		t.Error("a corrupt model was promoted")
+	}
+	if vs, _ := reg.Versions("shop", kind); len(vs) != 2 {
+		t.Errorf("versions %v", vs)
+	}
+
+	cfg := config.Default()
+	cfg.Storage.DataDir = dir
+	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := a.Engine().ModelVersion(context.Background(), "shop", kind); v != v1 {
+		a.Close()
+		t.Fatalf("champion scoring: %q, want %q", v, v1)
+	}
+	// Someone points the champion at the broken file by hand: the running
+	// model keeps scoring, and a fresh start has no model rather than a
+	// broken one.
+	if err := os.WriteFile(filepath.Join(dir, "models", "shop", "transaction", "champion"), []byte("transaction-broken\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.ReloadModels(context.Background())
+	if v, _ := a.Engine().ModelVersion(context.Background(), "shop", kind); v != v1 {
+		t.Errorf("after a broken promotion the running model is %q, want %q kept", v, v1)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a2, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("a broken champion stopped shopguard from starting: %v", err)
+	}
+	defer a2.Close()
+	if v, _ := a2.Engine().ModelVersion(context.Background(), "shop", kind); v != "" {
+		t.Errorf("a broken champion is scoring: %q", v)
+	}
+}

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/app"
+	"github.com/shopguard/shopguard/internal/fraud/offline"
+	"github.com/shopguard/shopguard/internal/ml/gbdt"
+	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/storage"
+)
+
+func newTrain(env *Env, g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "train", Short: "Train models on the labelled decisions in the data directory"}
+	var (
+		tenant  string
+		days    int
+		promote bool
+		params  = gbdt.Params{Trees: 500, LearningRate: 0.05, PositiveWeight: 5, EarlyStopping: 50, MaxLeaves: 31,
+			Subsample: 0.8, ColSample: 0.8, Seed: 1}
+	)
+	fraudCmd := &cobra.Command{
+		Use:   "fraud --tenant T [--days 90] [--promote]",
+		Short: "Train the transaction model on a tenant's stored decisions and labels",
+		Long: `train fraud reads the tenant's stored transaction decisions of the last --days
+(the features each decision saw, and the labels given since: fraud, chargeback and
+account takeover are positives), trains a gradient-boosted model, tests it on the
+newest quarter and saves it as a new version under the data directory. With
+--promote it becomes the champion that scores live (a running shopguard picks it
+up within 15 seconds); otherwise promote it later with 'shopguard models promote'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !apikey.ValidTenant(tenant) {
+				return usageError{fmt.Errorf("--tenant %q must be 1-64 characters of a-z, 0-9, '-' and '_'", tenant)}
+			}
+			if days < 1 || days > 3650 {
+				return usageError{fmt.Errorf("--days %d outside 1..3650", days)}
+			}
+			cfg, err := g.load(env, cmd)
+			if err != nil {
+				return err
+			}
+			return withStorage(env, g, cmd, func(ctx context.Context, st storage.EventScanner) error {
+				to := time.Now()
+				progress := func(p gbdt.Progress) {
+					if p.Tree%50 == 0 {
+						fmt.Fprintf(env.Stderr, "tree %4d  validation loss %.5f  best %d\n", p.Tree, p.ValidLoss, p.Best)
+					}
+				}
+				m, rep, err := offline.TrainFromEvents(ctx, st, tenant, to.AddDate(0, 0, -days), to, 0.25, params, progress)
+				if err != nil {
+					return err
+				}
+				reg := app.NewModelRegistry(cfg.Storage.DataDir)
+				version := app.NewVersion(risk.EventTransaction, to)
+				path, err := reg.Save(tenant, risk.EventTransaction, version, m)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintf(tw, "version\t%s\nfile\t%s\nevents\t%d (%d labelled fraud)\ntrained on\t%d (newest %d held out)\ntrees\t%d\ntest ROC AUC\t%.3f\ntest average precision\t%.3f\ntraining time\t%s\n",
+					version, path, rep.Events, rep.Positives, rep.TrainRows, rep.TestRows, rep.Trees, rep.AUC, rep.AP, rep.TrainTime.Round(time.Millisecond))
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				if promote {
+					if err := reg.Promote(tenant, risk.EventTransaction, version); err != nil {
+						return err
+					}
+					fmt.Fprintf(env.Stdout, "promoted %s: it scores %s's transactions from now on\n", version, tenant)
+				}
+				return nil
+			})
+		},
+	}
+	f := fraudCmd.Flags()
+	f.StringVar(&tenant, "tenant", "", "tenant whose decisions to learn from (required)")
+	f.IntVar(&days, "days", 90, "learn from the decisions of the last this many days")
+	f.BoolVar(&promote, "promote", false, "make the new model the champion at once")
+	f.IntVar(&params.Trees, "trees", params.Trees, "most trees (early stopping on the newest part of the training data)")
+	f.Float64Var(&params.LearningRate, "learning-rate", params.LearningRate, "shrinkage")
+	f.Uint64Var(&params.Seed, "seed", params.Seed, "seed")
+	_ = fraudCmd.MarkFlagRequired("tenant")
+	cmd.AddCommand(fraudCmd)
+	return cmd
+}
+
+func newModels(env *Env, g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "models", Short: "List and promote trained models"}
+	var tenant string
+	list := &cobra.Command{
+		Use:   "list --tenant T",
+		Short: "List a tenant's transaction model versions and the champion",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load(env, cmd)
+			if err != nil {
+				return err
+			}
+			reg := app.NewModelRegistry(cfg.Storage.DataDir)
+			vs, err := reg.Versions(tenant, risk.EventTransaction)
+			if err != nil {
+				return err
+			}
+			champ, err := reg.Champion(tenant, risk.EventTransaction)
+			if err != nil {
+				return err
+			}
+			for _, v := range vs {
+				mark := ""
+				if v == champ {
+					mark = "  (champion)"
+				}
+				fmt.Fprintln(env.Stdout, v+mark)
+			}
+			return nil
+		},
+	}
+	promote := &cobra.Command{
+		Use:   "promote --tenant T VERSION",
+		Short: "Make a model version the champion (checked to load first)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.load(env, cmd)
+			if err != nil {
+				return err
+			}
+			if err := app.NewModelRegistry(cfg.Storage.DataDir).Promote(tenant, risk.EventTransaction, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "promoted %s\n", args[0])
+			return nil
+		},
+	}
+	for _, c := range []*cobra.Command{list, promote} {
+		c.Flags().StringVar(&tenant, "tenant", "", "tenant (required)")
+		_ = c.MarkFlagRequired("tenant")
+	}
+	cmd.AddCommand(list, promote)
+	return cmd
+}
