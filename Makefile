@@ -35,3 +35,5 @@ fuzz:
 	go test ./internal/config -run '^$$' -fuzz FuzzLoadFile -fuzztime $(FUZZTIME)
 	go test ./internal/demo -run '^$$' -fuzz FuzzShopForms -fuzztime $(FUZZTIME)
 	go test ./internal/dashboard -run '^$$' -fuzz FuzzDashboardInput -fuzztime $(FUZZTIME)
+	go test ./internal/ml/gbdt -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	go test ./internal/fraud/offline -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)

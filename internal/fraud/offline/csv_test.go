@@ -47,3 +47,21 @@ func TestParseColumnMap(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: no CSV makes the loader panic; what it accepts is well formed.
+func FuzzParse(f *testing.F) {
+	f.Add(head + "1,2018-07-25 00:00:29,5,9,1.5,0\n")
+	f.Add(head + "1,2018-07-25T00:00:29Z,5,9,1e3,1\n2,\"2018-07-26\",\"x\",9,0,true\n")
+	f.Add("a,b\n1,2\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		txs, err := parse(strings.NewReader(data), "fuzz.csv", HandbookColumns)
+		if err != nil {
+			return
+		}
+		for _, tx := range txs {
+			if tx.ID == "" || tx.Customer == "" || tx.At.IsZero() || tx.Amount < 0 {
+				t.Fatalf("accepted a malformed row: %+v", tx)
+			}
+		}
+	})
+}
