@@ -18,10 +18,10 @@ import (
 func newEval(env *Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "eval", Short: "Evaluate shopguard's models on labelled data"}
 	var (
-		input, colMap, inputs, trainFrom, save string
-		given                                  []string
-		trainDays, delayDays, testDays, topK   int
-		params                                 = gbdt.Params{Trees: 1000, LearningRate: 0.05, PositiveWeight: 5, EarlyStopping: 50,
+		input, colMap, inputs, trainFrom, save, export string
+		given                                          []string
+		trainDays, delayDays, testDays, topK           int
+		params                                         = gbdt.Params{Trees: 1000, LearningRate: 0.05, PositiveWeight: 5, EarlyStopping: 50,
 			MaxLeaves: 31, Subsample: 0.8, ColSample: 0.8, Seed: 1}
 	)
 	fraud := &cobra.Command{
@@ -60,6 +60,14 @@ feature columns (--given; by default the handbook's 15), for comparisons.`,
 				return usageError{fmt.Errorf("--train-from %q: want a date such as 2018-07-25", trainFrom)}
 			}
 			p.TrainDays, p.DelayDays, p.TestDays, p.TopK = trainDays, delayDays, testDays, topK
+			if export != "" {
+				f, err := os.Create(export)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				p.Export = f
+			}
 			paths, err := inputFiles(input)
 			if err != nil {
 				return usageError{err}
@@ -125,6 +133,7 @@ feature columns (--given; by default the handbook's 15), for comparisons.`,
 	f.Float64Var(&params.PositiveWeight, "positive-weight", params.PositiveWeight, "weight of fraud rows (0: negatives/positives)")
 	f.Uint64Var(&params.Seed, "seed", params.Seed, "seed")
 	f.StringVar(&save, "save-model", "", "write the trained model to this file")
+	f.StringVar(&export, "export-features", "", "write the training and test rows (split, day, customer, label, features) as CSV, for baselines")
 	_ = fraud.MarkFlagRequired("input")
 	cmd.AddCommand(fraud)
 	return cmd

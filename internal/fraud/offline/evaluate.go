@@ -3,10 +3,14 @@ package offline
 import (
 	"cmp"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
+	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/shopguard/shopguard/internal/ml/gbdt"
@@ -26,6 +30,10 @@ type Protocol struct {
 	TopK int
 	// ValidShare of the training rows is held out for early stopping and calibration.
 	ValidShare float64
+	// Export, if set, receives every training and test row (after the
+	// protocol's filtering) as CSV: split, day, customer, label, then the
+	// features; baselines (bench/ml) train on exactly these rows.
+	Export io.Writer
 	// Inputs chooses the model's features: InputsStreaming (shopguard's
 	// own, from the raw columns), InputsGiven (the data set's precomputed
 	// Tx.Given columns) or InputsBoth.
@@ -95,6 +103,7 @@ func Evaluate(ctx context.Context, txs []Tx, p Protocol, params gbdt.Params, pro
 	}
 	nf := len(names)
 	trainFrom, trainTo := day(p.TrainFrom), day(p.TrainFrom).AddDate(0, 0, p.TrainDays)
+	exp := newExporter(p.Export, names)
 	fit := &gbdt.Dataset{Features: names}
 	valid := &gbdt.Dataset{Features: names}
 	known := map[string]bool{}
@@ -108,9 +117,11 @@ func Evaluate(ctx context.Context, txs []Tx, p Protocol, params gbdt.Params, pro
 			known[tx.Customer] = true
 		}
 		d := fit
+		split := "train"
 		if holdOut(tx.ID, p.ValidShare) {
-			d = valid
+			d, split = valid, "valid"
 		}
+		exp.row(split, tx, rows[i*nf:(i+1)*nf])
 		d.X = append(d.X, rows[i*nf:(i+1)*nf]...)
 		d.Y = append(d.Y, tx.Fraud)
 	}
@@ -152,6 +163,7 @@ func Evaluate(ctx context.Context, txs []Tx, p Protocol, params gbdt.Params, pro
 				continue
 			}
 			s := model.Probability(rows[i*nf : (i+1)*nf])
+			exp.row("test", tx, rows[i*nf:(i+1)*nf])
 			predicted++
 			res.Scores = append(res.Scores, s)
 			res.Labels = append(res.Labels, tx.Fraud)
@@ -196,6 +208,9 @@ func Evaluate(ctx context.Context, txs []Tx, p Protocol, params gbdt.Params, pro
 	if res.TestRows == 0 {
 		return nil, nil, fmt.Errorf("%w: no test transactions", ErrNoData)
 	}
+	if err := exp.flush(); err != nil {
+		return nil, nil, fmt.Errorf("offline: export: %w", err)
+	}
 	if res.AUC, err = metrics.AUC(res.Scores, res.Labels); err != nil {
 		return nil, nil, err
 	}
@@ -228,6 +243,48 @@ func withGiven(txs []Tx, rows []float64, in Inputs) ([]float64, []string, error)
 		out = append(out, tx.Given...)
 	}
 	return out, names, nil
+}
+
+// exporter writes rows for baselines; a nil writer writes nothing.
+type exporter struct {
+	w   *csv.Writer
+	rec []string
+}
+
+func newExporter(w io.Writer, names []string) *exporter {
+	if w == nil {
+		return &exporter{}
+	}
+	e := &exporter{w: csv.NewWriter(w)}
+	_ = e.w.Write(append([]string{"split", "day", "customer", "label"}, names...))
+	return e
+}
+
+func (e *exporter) row(split string, tx Tx, x []float64) {
+	if e.w == nil {
+		return
+	}
+	label := "0"
+	if tx.Fraud {
+		label = "1"
+	}
+	e.rec = append(e.rec[:0], split, day(tx.At).Format(time.DateOnly), tx.Customer, label)
+	for _, v := range x {
+		if math.IsNaN(v) {
+			e.rec = append(e.rec, "")
+		} else {
+			e.rec = append(e.rec, strconv.FormatFloat(v, 'g', -1, 64))
+		}
+	}
+	_ = e.w.Write(e.rec)
+}
+
+func (e *exporter) flush() error {
+	if e.w == nil {
+		return nil
+	}
+	e.w.Flush()
+	return e.w.Error()
 }
 
 // holdOut puts a fixed share of rows, by a hash of their id, in the
