@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/fraud"
+	"github.com/shopguard/shopguard/internal/fraud/offline"
 	"github.com/shopguard/shopguard/internal/ml/gbdt"
 	"github.com/shopguard/shopguard/internal/risk"
 )
@@ -187,4 +189,44 @@ func (a *App) ReloadModels(ctx context.Context) {
 		}
 		a.log.Info("models: champion scoring", "tenant", t, "kind", kind, "version", v)
 	}
+}
+
+// TrainModel trains the tenant's transaction model on its stored
+// decisions of the last days, saves it as a new version (when there is a
+// data directory) and, with promote, makes it score live at once.
+func (a *App) TrainModel(ctx context.Context, tenant string, days int, p gbdt.Params, promote bool) (string, offline.TrainReport, error) {
+	now := time.Now()
+	m, rep, err := offline.TrainFromEvents(ctx, a.store, tenant, now.AddDate(0, 0, -days), now.Add(time.Minute), 0.25, p, nil)
+	if err != nil {
+		return "", rep, err
+	}
+	version := NewVersion(risk.EventTransaction, now)
+	if a.cfg.Storage.DataDir != "" && a.cfg.Storage.Driver != config.DriverMemory {
+		reg := NewModelRegistry(a.cfg.Storage.DataDir)
+		if _, err := reg.Save(tenant, risk.EventTransaction, version, m); err != nil {
+			return "", rep, err
+		}
+		if promote {
+			if err := reg.Promote(tenant, risk.EventTransaction, version); err != nil {
+				return "", rep, err
+			}
+		}
+	}
+	if promote {
+		fm, err := fraud.NewModel(m, version)
+		if err != nil {
+			return "", rep, err
+		}
+		if err := a.engine.SetModel(ctx, tenant, risk.EventTransaction, fm); err != nil {
+			return "", rep, err
+		}
+	}
+	return version, rep, nil
+}
+
+// SmallDataParams are training settings for a shop with little labelled
+// history (hundreds of frauds at most): shallow trees, strong shrinkage.
+func SmallDataParams() gbdt.Params {
+	return gbdt.Params{Trees: 300, LearningRate: 0.05, MaxLeaves: 15, MinDataInLeaf: 5, PositiveWeight: 5,
+		EarlyStopping: 40, Subsample: 0.8, ColSample: 0.8, Seed: 1}
 }

@@ -31,6 +31,7 @@ func newDemo(env *Env, g *globals) *cobra.Command {
 		customers         int
 		scenarios         []string
 		headless          bool
+		withModel         bool
 		exportDir         string
 		shopAddr          string
 		failPolicy        string
@@ -77,7 +78,7 @@ with --data DIR it is kept (and reused by later runs).`,
 			opts := def
 			opts.Sim.Duration, opts.Sim.Seed, opts.Sim.Rate, opts.Sim.Customers, opts.Sim.Scenarios = duration, seed, rate, customers, scenarios
 			opts.Timeout, opts.CheckoutOnFailure, opts.ExportDir, opts.ShopAddr = timeout, policy, exportDir, shopAddr
-			return runDemo(cmd.Context(), env, cfg, opts, headless)
+			return runDemo(cmd.Context(), env, cfg, opts, headless, withModel)
 		},
 	}
 	f := cmd.Flags()
@@ -87,6 +88,7 @@ with --data DIR it is kept (and reused by later runs).`,
 	f.Float64Var(&rate, "rate", def.Sim.Rate, "legitimate shopping sessions started per second")
 	f.IntVar(&customers, "customers", def.Sim.Customers, "size of the shop's existing customer base")
 	f.BoolVar(&headless, "headless", false, "do not open the shop in a browser")
+	f.BoolVar(&withModel, "model", true, "train a model on the imported history (and its chargebacks) before the run; --model=false runs on rules alone")
 	f.StringVar(&exportDir, "export", "", "write the labelled transactions and requests to this directory")
 	f.StringVar(&shopAddr, "shop-addr", def.ShopAddr, "listen address of the demo shop (loopback)")
 	f.StringVar(&failPolicy, "fail-policy", string(def.CheckoutOnFailure), "what the shop does when shopguard does not answer a checkout: allow, review or block")
@@ -99,7 +101,7 @@ with --data DIR it is kept (and reused by later runs).`,
 // demoUser is the dashboard admin the demo creates (its password is new each run).
 const demoUser = "demo-admin"
 
-func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options, headless bool) error {
+func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options, headless, withModel bool) error {
 	log := logger(env, cfg)
 	tuneGC(log)
 	a, err := app.New(ctx, cfg, log)
@@ -128,6 +130,16 @@ func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options
 	}
 
 	opts.ShopguardURL, opts.APIKey = apiURL, key
+	if withModel {
+		opts.Train = func(ctx context.Context) (string, error) {
+			v, rep, err := a.TrainModel(ctx, "demo", 90, app.SmallDataParams(), true)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("Trained model %s on %d past orders (%d charged back) in %s; on the newest quarter it held out: ROC AUC %.3f, average precision %.3f.",
+				v, rep.Events, rep.Positives, rep.TrainTime.Round(time.Millisecond), rep.AUC, rep.AP), nil
+		}
+	}
 	opts.Out, opts.LiveProgress, opts.Log = env.Stdout, isTerminal(env.Stdout), log
 	opts.Ready = func(shopURL string) {
 		fmt.Fprintf(env.Stdout, "\n  Demo shop:      %s\n  Dashboard:      %s/dashboard/  (sign in as %s, password %s)\n  shopguard API:  %s  (tenant demo, key %s)\n\n",

@@ -42,6 +42,9 @@ type Options struct {
 	// LiveProgress rewrites one progress line (for a terminal) instead of
 	// printing a line every ten seconds.
 	LiveProgress bool
+	// Train, if set, is called once the history and its chargebacks are
+	// imported, to train and install a model; it returns a line to print.
+	Train func(ctx context.Context) (string, error)
 	// Ready, if set, is called with the shop's URL once it is listening.
 	Ready func(shopURL string)
 	Log   *slog.Logger
@@ -124,12 +127,34 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := importAccounts(shop, sim); err != nil {
 		return nil, err
 	}
-	history := sim.History(catalog, time.Now())
+	history, chargebacks := sim.History(catalog, time.Now())
 	if err := shop.ImportHistory(ctx, history, 4); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(opts.Out, "Imported %d customers and %d past orders into shopguard in %s.\n",
-		simCfg.Customers, len(history), time.Since(started).Round(100*time.Millisecond))
+	// The shop's chargeback records come with the history: they are the
+	// labels a model learns from.
+	byID := make(map[string]time.Time, len(history))
+	for _, o := range history {
+		byID[o.ID] = o.CreatedAt
+	}
+	for _, id := range chargebacks {
+		disputed := byID[id].Add(20 * 24 * time.Hour)
+		if now := time.Now(); disputed.After(now) {
+			disputed = now
+		}
+		if err := guard.Label(ctx, id, "chargeback", "imported chargeback", disputed); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(opts.Out, "Imported %d customers and %d past orders (%d charged back) into shopguard in %s.\n",
+		simCfg.Customers, len(history), len(chargebacks), time.Since(started).Round(100*time.Millisecond))
+	if opts.Train != nil {
+		summary, err := opts.Train(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("demo: train the model: %w", err)
+		}
+		fmt.Fprintln(opts.Out, summary)
+	}
 	if opts.Ready != nil {
 		opts.Ready(shopURL)
 	}

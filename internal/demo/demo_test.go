@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -23,6 +24,11 @@ import (
 // startShopguard runs a real shopguard (SQLite in a temp dir) and returns
 // its URL and an all-scopes key for tenant demo.
 func startShopguard(t *testing.T) (string, string) {
+	u, k, _ := startApp(t)
+	return u, k
+}
+
+func startApp(t *testing.T) (string, string, *app.App) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Storage.DataDir = t.TempDir()
@@ -42,7 +48,7 @@ func startShopguard(t *testing.T) (string, string) {
 			t.Error(err)
 		}
 	})
-	return srv.URL, key
+	return srv.URL, key, a
 }
 
 // TestDemoCatchesAttacks runs a short seeded demo against a real shopguard
@@ -53,9 +59,13 @@ func TestDemoCatchesAttacks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a 15-second demo; skipped with -short")
 	}
-	url, key := startShopguard(t)
+	url, key, a := startApp(t)
 	opts := demo.DefaultOptions()
 	opts.ShopguardURL, opts.APIKey = url, key
+	opts.Train = func(ctx context.Context) (string, error) {
+		v, rep, err := a.TrainModel(ctx, "demo", 90, app.SmallDataParams(), true)
+		return fmt.Sprintf("trained %s: %+v", v, rep), err
+	}
 	opts.Sim.Duration = 15 * time.Second
 	opts.Sim.Rate = 25
 	opts.Sim.Customers = 600
@@ -82,8 +92,13 @@ func TestDemoCatchesAttacks(t *testing.T) {
 	if testing_.Checkouts < 15 || testing_.StoppedShare() < 0.7 {
 		t.Errorf("card testing: %d of %d checkouts stopped, want at least 70%% of at least 15", testing_.Stopped(), testing_.Checkouts)
 	}
-	if stolen.Checkouts < 8 || stolen.StoppedShare() < 0.75 {
-		t.Errorf("stolen cards: %d of %d checkouts stopped, want at least 75%% of at least 8", stolen.Stopped(), stolen.Checkouts)
+	if stolen.Checkouts < 8 || stolen.StoppedShare() < 0.7 {
+		t.Errorf("stolen cards: %d of %d checkouts stopped, want at least 70%% of at least 8", stolen.Stopped(), stolen.Checkouts)
+	}
+	// The model, trained on the imported history and its chargebacks,
+	// stops stolen-card orders the rules let through, and no customer.
+	if stolen.ByModel < 1 || legit.ByModel > 0 {
+		t.Errorf("stopped only by the model: %d stolen-card and %d legitimate checkouts, want at least 1 and 0", stolen.ByModel, legit.ByModel)
 	}
 	for _, s := range rep.Scenarios {
 		if s.Errors > 0 {

@@ -30,6 +30,9 @@ type ScenarioResult struct {
 	AmountLost int64 `json:"amount_lost_minor"`
 	// AmountPaid is the value of paid orders.
 	AmountPaid int64 `json:"amount_paid_minor"`
+	// ByModel counts the stopped checkouts that the rules alone would
+	// have let through: only the model's score or rules on it stopped them.
+	ByModel int `json:"stopped_by_model"`
 }
 
 // Stopped is the number of checkouts shopguard blocked, held or challenged.
@@ -91,8 +94,10 @@ func buildReport(scenarios []Scenario, reqs []RequestRecord, checkouts []Checkou
 		actors[r.Scenario][q.Truth.Actor] = true
 	}
 	status := map[string]string{}
+	modelOnly := map[string]bool{}
 	for _, o := range orders {
 		status[o.ID] = o.Status
+		modelOnly[o.ID] = stoppedByModelOnly(o.Verdict)
 	}
 	for _, c := range checkouts {
 		r := get(c.Truth.Scenario, c.Truth.Fraud)
@@ -100,6 +105,9 @@ func buildReport(scenarios []Scenario, reqs []RequestRecord, checkouts []Checkou
 		st := c.Status
 		if s, ok := status[c.OrderID]; ok && s == StatusChargedBack {
 			st = StatusPaid // charged back after being paid
+		}
+		if (st == StatusHeld || st == StatusChallenged || st == StatusBlocked) && modelOnly[c.OrderID] {
+			r.ByModel++
 		}
 		switch st {
 		case StatusPaid:
@@ -130,17 +138,42 @@ func buildReport(scenarios []Scenario, reqs []RequestRecord, checkouts []Checkou
 	return res
 }
 
+// reviewThreshold is shopguard's default score for a review.
+const reviewThreshold = 50
+
+// stoppedByModelOnly reports whether a stop came only from the model: no
+// reason other than the model's (its score, its explanations, and the
+// demo's rules on model.score) demanded an action, and the rules' points
+// alone stay under the review threshold.
+func stoppedByModelOnly(v Verdict) bool {
+	var model float64
+	var fromModel bool
+	for _, r := range v.Reasons {
+		isModel := r.Code == "model" || strings.HasPrefix(r.Code, "model:") || strings.HasPrefix(r.Code, "rule:model_")
+		if r.Code == "model" {
+			model = r.Weight
+		}
+		if r.Action != "" {
+			if !isModel {
+				return false
+			}
+			fromModel = true
+		}
+	}
+	return fromModel || (model > 0 && float64(v.Score)-model < reviewThreshold)
+}
+
 // WriteTable prints the results table and the summary lines.
 func (r *Report) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tactors\trequests\tcheckouts\tallowed\t(bank declined)\treviewed\tchallenged\tblocked\tstopped\tmoney stopped\tmoney lost\t")
+	fmt.Fprintln(tw, "scenario\tactors\trequests\tcheckouts\tallowed\t(bank declined)\treviewed\tchallenged\tblocked\tstopped\t(by the model)\tmoney stopped\tmoney lost\t")
 	for _, s := range r.Scenarios {
 		kind := "legit"
 		if s.Fraud {
 			kind = "attack"
 		}
-		fmt.Fprintf(tw, "%s (%s)\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%s\t%s\t\n", s.Scenario, kind, s.Actors, s.Requests,
-			s.Checkouts, s.Allowed, s.Declined, s.Reviewed, s.Challenged, s.Blocked, 100*s.StoppedShare(),
+		fmt.Fprintf(tw, "%s (%s)\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%d\t%s\t%s\t\n", s.Scenario, kind, s.Actors, s.Requests,
+			s.Checkouts, s.Allowed, s.Declined, s.Reviewed, s.Challenged, s.Blocked, 100*s.StoppedShare(), s.ByModel,
 			FormatMoney(s.AmountStopped), FormatMoney(s.AmountLost))
 	}
 	tw.Flush()
@@ -159,11 +192,14 @@ func (r *Report) WriteTable(w io.Writer) {
 		acc.AmountLost += s.AmountLost
 		acc.AmountPaid += s.AmountPaid
 		acc.Errors += s.Errors
+		acc.ByModel += s.ByModel
 	}
 	fmt.Fprintf(w, "Legitimate checkouts wrongly stopped: %d of %d (%.2f%%), worth %s; legitimate sales: %s.\n",
 		legit.Stopped(), legit.Checkouts, 100*legit.StoppedShare(), FormatMoney(legit.AmountStopped), FormatMoney(legit.AmountPaid))
 	fmt.Fprintf(w, "Attack checkouts stopped: %d of %d (%.1f%%). Money saved: %s. Money lost to chargebacks: %s.\n",
 		attack.Stopped(), attack.Checkouts, 100*attack.StoppedShare(), FormatMoney(attack.AmountStopped), FormatMoney(attack.AmountLost))
+	fmt.Fprintf(w, "Stopped only thanks to the model (the rules alone would have let them through): %d attack and %d legitimate checkouts.\n",
+		attack.ByModel, legit.ByModel)
 	g := r.Guard
 	var fb []string
 	for a, n := range g.Fallbacks {

@@ -13,7 +13,9 @@ type RuleSetter interface {
 }
 
 // BaselineRules are the rules the demo tenant adds to shopguard's defaults
-// (which already catch card testing): the obvious signs of a stolen card.
+// (which already catch card testing): the obvious signs of a stolen card,
+// and what to do with the model's probability of fraud (which is 0 while
+// the tenant has no model): review from 15%, block from 60%.
 // They are deliberately plain rules; the learned model of a later release
 // should beat them, and the demo's table will show by how much.
 func BaselineRules() []client.Rule {
@@ -22,6 +24,12 @@ func BaselineRules() []client.Rule {
 			Expression: "!features.card.new && features.card.emails_30d >= 2 && (user.guest || user.account_age_days < 1) && features.device.first_seen_days < 1",
 			Description: "card already used with another e-mail address ({{ features.card.emails_30d }} in 30 days), " +
 				"now by a guest or a new account on a new device"},
+		{Name: "model_review", Kind: "transaction", Action: client.ActionReview,
+			Expression:  "model.score >= 15",
+			Description: "the model puts the chance of fraud at {{ model.score }}%"},
+		{Name: "model_block", Kind: "transaction", Action: client.ActionBlock,
+			Expression:  "model.score >= 60",
+			Description: "the model puts the chance of fraud at {{ model.score }}%"},
 		{Name: "foreign_card_new_customer", Kind: "transaction", Action: client.ActionReview,
 			Expression: "signals.card_shipping_country_mismatch && (user.guest || user.account_age_days < 1) && features.email.first_seen_days < 1 && amount >= 50",
 			Description: "customer never seen before ships {{ amount }} {{ currency }} to {{ shipping.country }} with a card issued in " +

@@ -87,43 +87,109 @@ func basketAmount(c *Catalog, items []string) int64 {
 	return total
 }
 
-// History generates the orders the shop's existing customers placed over
-// the 60 days before now, oldest first, with ids: what a shop adopting shopguard
-// imports so that its customers are known from the first minute.
-func (s *Sim) History(catalog *Catalog, now time.Time) []Order {
+// History generates the orders the shop took over the 60 days before now,
+// oldest first, with ids: what a shop adopting shopguard imports so that
+// its customers are known from the first minute. Besides the customers'
+// own orders (a few as guests) it holds new visitors' guest orders and the
+// stolen-card orders the shop was hit by; chargebacks returns the ids of
+// those, whose cardholders disputed them.
+func (s *Sim) History(catalog *Catalog, now time.Time) (orders []Order, chargebacks []string) {
 	rng := rand.New(rand.NewPCG(s.cfg.Seed, 1))
 	var out []Order
+	var fraud []bool
+	when := func() time.Time { return now.Add(-time.Duration(rng.Int64N(int64(60 * 24 * time.Hour)))) }
+	fill := func(o *Order, items []string) {
+		for _, id := range items {
+			p, _ := catalog.Product(id)
+			o.Items = append(o.Items, OrderItem{Product: p, Quantity: 1})
+			o.AmountMinor += p.PriceMinor
+		}
+	}
 	for _, c := range s.pop.customers {
 		n := int(math.Round(c.Activity * 1.2 * rng.Float64() * 2))
 		for range n {
-			at := now.Add(-time.Duration(rng.Int64N(int64(60 * 24 * time.Hour))))
+			at := when()
 			if at.Before(c.Account.CreatedAt) {
 				continue
 			}
-			items := shoppingBasket(rng)
 			o := Order{CreatedAt: at, AccountID: c.Account.ID, Email: c.Account.Email, Card: c.Cards[0],
 				Billing: c.Account.Address, Shipping: c.Account.Address, IP: c.HomeIPs[0]}
+			if rng.Float64() < 0.05 {
+				o.AccountID = "" // a guest checkout by a customer who did not sign in
+			}
 			if len(c.Cards) > 1 && rng.Float64() < 0.3 {
 				o.Card = c.Cards[1]
 			}
 			dev := pick(rng, c.Devices)
 			o.DeviceID, o.UserAgent = dev.ID, dev.UserAgent
-			for _, id := range items {
-				p, _ := catalog.Product(id)
-				o.Items = append(o.Items, OrderItem{Product: p, Quantity: 1})
-				o.AmountMinor += p.PriceMinor
-			}
-			out = append(out, o)
+			fill(&o, shoppingBasket(rng))
+			out, fraud = append(out, o), append(fraud, false)
 		}
 	}
-	slices.SortFunc(out, func(a, b Order) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	// New visitors who bought as guests, with their own cards.
+	for i := range len(s.pop.customers) / 8 {
+		home := pickCountry(rng, countries)
+		dev := newDevice(rng, rng.Float64() < 0.55)
+		addr := randomAddress(rng, home)
+		o := Order{CreatedAt: when(), Email: fmt.Sprintf("guest%d@%s", i, pick(rng, home.Mail)),
+			Card:    s.proc.Issue(cardNumber(rng, home), home.Code, false),
+			Billing: addr, Shipping: addr, IP: randomIP(rng, home.Octet), DeviceID: dev.ID, UserAgent: dev.UserAgent}
+		fill(&o, shoppingBasket(rng))
+		out, fraud = append(out, o), append(fraud, false)
+	}
+	// Stolen cards: resellable goods, fresh devices and e-mails, drop addresses.
+	for i := range len(s.pop.customers) / 40 {
+		o := pastFraud(rng, s, i, when())
+		fill(&o, fraudBasket(rng))
+		out, fraud = append(out, o), append(fraud, true)
+	}
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return out[a].CreatedAt.Compare(out[b].CreatedAt) })
+	orders = make([]Order, len(out))
 	// Ids depend only on the seed: importing the same history into the same
 	// shopguard again (demo --data DIR, run twice) replays the first
 	// decisions instead of counting every past order twice.
-	for i := range out {
-		out[i].ID = fmt.Sprintf("hist-s%d-%06d", s.cfg.Seed, i+1)
+	for i, j := range idx {
+		orders[i] = out[j]
+		orders[i].ID = fmt.Sprintf("hist-s%d-%06d", s.cfg.Seed, i+1)
+		if fraud[j] {
+			chargebacks = append(chargebacks, orders[i].ID)
+		}
 	}
-	return out
+	return orders, chargebacks
+}
+
+// fraudBasket is what card fraudsters buy: goods that resell.
+func fraudBasket(rng *rand.Rand) []string {
+	loot := []string{pick(rng, treats)}
+	if rng.Float64() < 0.4 {
+		loot = append(loot, pick(rng, treats))
+	}
+	return loot
+}
+
+// pastFraud is a stolen-card order of the shop's past: either a customer's
+// card used from abroad, or a card stolen elsewhere used from inside the
+// country with a local drop address (the kind rules miss).
+func pastFraud(rng *rand.Rand, s *Sim, i int, at time.Time) Order {
+	dev := newDevice(rng, rng.Float64() < 0.4)
+	first, last := pick(rng, firstNames), pick(rng, lastNames)
+	o := Order{CreatedAt: at, DeviceID: dev.ID, UserAgent: dev.UserAgent}
+	if rng.Float64() < 0.5 {
+		victim := s.pop.customers[rng.IntN(len(s.pop.customers))]
+		home := pickCountry(rng, fraudCountries)
+		o.Card, o.Billing, o.Shipping = victim.Cards[0], victim.Account.Address, randomAddress(rng, home)
+		o.IP, o.Email = randomIP(rng, home.Octet), fmt.Sprintf("%s%s%d@%s", first, last, i, pick(rng, home.Mail))
+	} else {
+		c := pickCountry(rng, countries)
+		o.Card = s.proc.Issue(cardNumber(rng, c), c.Code, false)
+		o.Billing, o.Shipping = randomAddress(rng, c), randomAddress(rng, c)
+		o.IP, o.Email = randomIP(rng, c.Octet), fmt.Sprintf("%s.%s.%d@%s", first, last, 9000+i, pick(rng, c.Mail))
+	}
+	return o
 }
 
 // Accounts returns the simulated customers' accounts and passwords, for
@@ -349,20 +415,26 @@ func runStolenCard(ctx context.Context, st *Stage) {
 
 func stolenCardFraudster(ctx context.Context, st *Stage, rng *rand.Rand, id int64, victim *customer) {
 	home := pickCountry(rng, fraudCountries)
+	// A careful fraudster (4 in 10) uses a card stolen elsewhere, issued in
+	// one of the shop's countries, through a proxy in that country, and
+	// ships to a local drop: nothing the baseline rules look for.
+	careful := rng.Float64() < 0.4
+	card := victim.Cards[0]
+	if careful {
+		home = pickCountry(rng, countries)
+		card = st.sim.proc.Issue(cardNumber(rng, home), home.Code, false)
+	}
 	truth := Truth{Actor: fmt.Sprintf("fraudster-%d", id), Scenario: "stolen_card", Fraud: true}
 	dev := newDevice(rng, rng.Float64() < 0.4)
 	b := st.NewBrowser(truth, "", randomIP(rng, home.Octet), dev.UserAgent)
-	loot := []string{pick(rng, treats)}
-	if rng.Float64() < 0.4 {
-		loot = append(loot, pick(rng, treats))
-	}
+	loot := fraudBasket(rng)
 	if !browse(ctx, st, b, rng, loot) {
 		return
 	}
 	first, last := pick(rng, firstNames), pick(rng, lastNames)
 	email := fmt.Sprintf("%s%s%d@%s", first, last, rng.IntN(1000), pick(rng, home.Mail))
 	drop := randomAddress(rng, home)
-	if rng.Float64() < 0.5 {
+	if !careful && rng.Float64() < 0.5 {
 		if resp, err := b.Signup(ctx, email, titleCase(first)+" "+titleCase(last), fmt.Sprintf("x-%x", rng.Uint64()), drop); err != nil || resp.Status != 200 {
 			return
 		}
@@ -378,10 +450,10 @@ func stolenCardFraudster(ctx context.Context, st *Stage, rng *rand.Rand, id int6
 		return
 	}
 	billing := victim.Account.Address // from the phishing kit
-	if rng.Float64() < 0.35 {
+	if careful || rng.Float64() < 0.35 {
 		billing = drop
 	}
-	rec, err := b.Checkout(ctx, rng, checkoutForm(email, victim.Cards[0], billing, drop), basketAmount(catalog, loot))
+	rec, err := b.Checkout(ctx, rng, checkoutForm(email, card, billing, drop), basketAmount(catalog, loot))
 	if err != nil || rec.Status == StatusPaid || rng.Float64() >= 0.5 {
 		return
 	}
@@ -397,5 +469,5 @@ func stolenCardFraudster(ctx context.Context, st *Stage, rng *rand.Rand, id int6
 	if _, err := b.AddToCart(ctx, "gift-card-50", 1); err != nil {
 		return
 	}
-	_, _ = b.Checkout(ctx, rng, checkoutForm(email, victim.Cards[0], billing, drop), basketAmount(catalog, []string{"gift-card-50"}))
+	_, _ = b.Checkout(ctx, rng, checkoutForm(email, card, billing, drop), basketAmount(catalog, []string{"gift-card-50"}))
 }

@@ -64,7 +64,8 @@ func TestPopulationIsDeterministic(t *testing.T) {
 		for _, c := range s.pop.customers {
 			emails = append(emails, c.Account.Email+" "+c.Cards[0].Token+" "+c.Devices[0].ID)
 		}
-		return emails, s.History(NewCatalog(), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		h, _ := s.History(NewCatalog(), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		return emails, h
 	}
 	a, ha := gen()
 	b, hb := gen()
