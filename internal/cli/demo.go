@@ -19,6 +19,7 @@ import (
 	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/dashboard"
 	"github.com/shopguard/shopguard/internal/demo"
+	"github.com/shopguard/shopguard/internal/ml/gbdt"
 	"github.com/shopguard/shopguard/internal/risk"
 )
 
@@ -133,6 +134,9 @@ func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options
 	if withModel {
 		opts.Train = func(ctx context.Context) (string, error) {
 			v, rep, err := a.TrainModel(ctx, "demo", 90, app.SmallDataParams(), true)
+			if errors.Is(err, gbdt.ErrTooFewPositives) {
+				return fmt.Sprintf("Not enough labelled history to train a model (%d chargebacks); running on rules alone.", rep.Positives), nil
+			}
 			if err != nil {
 				return "", err
 			}
