@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -141,21 +142,10 @@ type signInView struct {
 
 // safeNext keeps a redirect target inside the dashboard.
 func safeNext(next string) string {
-	if len(next) > len(Prefix) && next[:len(Prefix)+1] == Prefix+"/" && !containsAny(next, "\\\r\n") && (len(next) < 2 || next[1] != '/') {
+	if strings.HasPrefix(next, Prefix+"/") && !strings.ContainsAny(next, "\\\r\n") {
 		return next
 	}
 	return Prefix + "/"
-}
-
-func containsAny(s, chars string) bool {
-	for _, c := range chars {
-		for _, d := range s {
-			if c == d {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func clientIP(r *http.Request) string {
