@@ -322,7 +322,13 @@ func (b *Browser) do(ctx context.Context, method, path string, form url.Values) 
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err := ctx.Err(); err != nil {
+		return Response{}, err // the run is over: start nothing new
+	}
+	// A request already under way finishes even when the run ends (bounded
+	// by the client's timeout), so that the shop's orders and the
+	// simulator's records always match.
+	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), method, u.String(), body)
 	if err != nil {
 		return Response{}, err
 	}
