@@ -77,13 +77,9 @@ feature columns (--given; by default the handbook's 15), for comparisons.`,
 				return err
 			}
 			fmt.Fprintf(env.Stderr, "loaded %d transactions from %d files\n", len(txs), len(paths))
-			progress := func(pr gbdt.Progress) {
-				if pr.Tree%25 == 0 {
-					fmt.Fprintf(env.Stderr, "tree %4d  train loss %.5f  validation loss %.5f  best %d  %s\n",
-						pr.Tree, pr.TrainLoss, pr.ValidLoss, pr.Best, pr.Elapsed.Round(time.Millisecond))
-				}
-			}
+			progress, done := treeProgress(env.Stderr, params.Trees)
 			res, model, err := offline.Evaluate(cmd.Context(), txs, p, params, progress)
+			done()
 			if err != nil {
 				return err
 			}

@@ -48,12 +48,9 @@ up within 15 seconds); otherwise promote it later with 'shopguard models promote
 			}
 			return withStorage(env, g, cmd, func(ctx context.Context, st storage.EventScanner) error {
 				to := time.Now()
-				progress := func(p gbdt.Progress) {
-					if p.Tree%50 == 0 {
-						fmt.Fprintf(env.Stderr, "tree %4d  validation loss %.5f  best %d\n", p.Tree, p.ValidLoss, p.Best)
-					}
-				}
+				progress, done := treeProgress(env.Stderr, params.Trees)
 				m, rep, err := offline.TrainFromEvents(ctx, st, tenant, to.AddDate(0, 0, -days), to, 0.25, params, progress)
+				done()
 				if err != nil {
 					return err
 				}
