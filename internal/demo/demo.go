@@ -128,7 +128,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	history, chargebacks := sim.History(catalog, time.Now())
-	if err := shop.ImportHistory(ctx, history, 4); err != nil {
+	// One order at a time: the same features, so the same model, every run.
+	if err := shop.ImportHistory(ctx, history, 1); err != nil {
 		return nil, err
 	}
 	// The shop's chargeback records come with the history: they are the

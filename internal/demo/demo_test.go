@@ -68,7 +68,7 @@ func TestDemoCatchesAttacks(t *testing.T) {
 	}
 	opts.Sim.Duration = 15 * time.Second
 	opts.Sim.Rate = 25
-	opts.Sim.Customers = 600
+	opts.Sim.Customers = 1000
 	opts.Sim.Seed = 7
 	opts.Timeout = 5 * time.Second // the race detector slows everything down
 	opts.ExportDir = t.TempDir()

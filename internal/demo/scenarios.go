@@ -91,7 +91,7 @@ func basketAmount(c *Catalog, items []string) int64 {
 // oldest first, with ids: what a shop adopting shopguard imports so that
 // its customers are known from the first minute. Besides the customers'
 // own orders (a few as guests) it holds new visitors' guest orders and the
-// stolen-card orders the shop was hit by; chargebacks returns the ids of
+// stolen-card orders the shop was hit by (one per 20 customers); chargebacks returns the ids of
 // those, whose cardholders disputed them.
 func (s *Sim) History(catalog *Catalog, now time.Time) (orders []Order, chargebacks []string) {
 	rng := rand.New(rand.NewPCG(s.cfg.Seed, 1))
@@ -138,7 +138,7 @@ func (s *Sim) History(catalog *Catalog, now time.Time) (orders []Order, chargeba
 		out, fraud = append(out, o), append(fraud, false)
 	}
 	// Stolen cards: resellable goods, fresh devices and e-mails, drop addresses.
-	for i := range len(s.pop.customers) / 40 {
+	for i := range len(s.pop.customers) / 20 {
 		o := pastFraud(rng, s, i, when())
 		fill(&o, fraudBasket(rng))
 		out, fraud = append(out, o), append(fraud, true)

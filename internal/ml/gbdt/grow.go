@@ -66,8 +66,8 @@ func (t *trainer) grow(it int) Tree {
 
 	root := &openLeaf{rows: rows, hist: t.histogram(rows, use)}
 	for _, r := range rows {
-		root.g += t.grad[r]
-		root.h += t.hess[r]
+		root.g += t.gh[r].g
+		root.h += t.gh[r].h
 	}
 	nodes := []bnode{{leaf: true, cover: root.h}}
 	t.findSplit(root, use)
@@ -101,8 +101,18 @@ func (t *trainer) grow(it int) Tree {
 		l.hist = nil
 		leaves++
 	}
+	// The rows the tree was grown on know their leaf: add its value to their
+	// scores here; addTree walks the tree only for the rows left out.
+	for i := range t.sampled {
+		t.sampled[i] = false
+	}
 	for _, l := range open {
-		nodes[l.node].value = -l.g / (l.h + t.p.L2) * t.p.LearningRate
+		v := -l.g / (l.h + t.p.L2) * t.p.LearningRate
+		nodes[l.node].value = v
+		for _, r := range l.rows {
+			t.raw[r] += v
+			t.sampled[r] = true
+		}
 	}
 	return t.flatten(nodes)
 }
@@ -124,8 +134,9 @@ func (t *trainer) histogram(rows []int32, use []bool) [][]histBin {
 			h, col := hist[f], t.data.cols[f]
 			for _, r := range rows {
 				b := &h[col[r]]
-				b.g += t.grad[r]
-				b.h += t.hess[r]
+				gh := t.gh[r]
+				b.g += gh.g
+				b.h += gh.h
 				b.n++
 			}
 		}

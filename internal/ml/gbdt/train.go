@@ -187,6 +187,7 @@ func Train(ctx context.Context, p Params, train, valid *Dataset, progress func(P
 	}
 	start := time.Now()
 	bestLoss, best := math.Inf(1), 0
+	var bestRaw []float64
 	for it := range p.Trees {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -206,6 +207,7 @@ func Train(ctx context.Context, p Params, train, valid *Dataset, progress func(P
 			pr.ValidLoss = weightedLogLoss(validRaw, valid.Y, valid.Weight, p.PositiveWeight)
 			if pr.ValidLoss < bestLoss-1e-12 {
 				bestLoss, best = pr.ValidLoss, it+1
+				bestRaw = append(bestRaw[:0], validRaw...) // the scores calibration fits
 			}
 			pr.Best = best
 		}
@@ -220,13 +222,8 @@ func Train(ctx context.Context, p Params, train, valid *Dataset, progress func(P
 		m.Trees = m.Trees[:best]
 	}
 	m.Calibration = Calibration{A: 1, B: 0}
-	if valid != nil {
-		raw := make([]float64, valid.Rows())
-		nf := len(valid.Features)
-		for r := range raw {
-			raw[r] = m.Raw(valid.X[r*nf : (r+1)*nf])
-		}
-		m.Calibration = fitPlatt(raw, valid.Y)
+	if valid != nil && best > 0 {
+		m.Calibration = fitPlatt(bestRaw, valid.Y)
 	}
 	return m, nil
 }
@@ -251,6 +248,9 @@ func weightedLogLoss(raw []float64, y []bool, w []float64, posWeight float64) fl
 	return sum / tw
 }
 
+// gradPair is a row's gradient and hessian of the loss.
+type gradPair struct{ g, h float64 }
+
 // trainer holds the state of one training run.
 type trainer struct {
 	p       Params
@@ -259,10 +259,10 @@ type trainer struct {
 	data    binned
 	nf      int
 	rows    int
-	weight  []float64 // per row, positive weight applied
-	raw     []float64 // current raw score per row
-	grad    []float64
-	hess    []float64
+	weight  []float64  // per row, positive weight applied
+	raw     []float64  // current raw score per row
+	gh      []gradPair // per row, side by side for the histogram loop
+	sampled []bool     // rows the latest tree was grown on (their scores are already updated)
 	rng     *rand.Rand
 	threads int
 }
@@ -284,8 +284,8 @@ func newTrainer(p Params, d *Dataset) *trainer {
 		t.weight[i] = w
 	}
 	t.raw = make([]float64, t.rows)
-	t.grad = make([]float64, t.rows)
-	t.hess = make([]float64, t.rows)
+	t.gh = make([]gradPair, t.rows)
+	t.sampled = make([]bool, t.rows)
 	return t
 }
 
@@ -318,17 +318,19 @@ func (t *trainer) gradients() {
 				y = 1
 			}
 			w := t.weight[i]
-			t.grad[i] = w * (p - y)
-			t.hess[i] = math.Max(w*p*(1-p), 1e-16)
+			t.gh[i] = gradPair{g: w * (p - y), h: math.Max(w*p*(1-p), 1e-16)}
 		}
 	})
 }
 
-// addTree adds a new tree's output to every training row's raw score.
+// addTree adds a new tree's output to the raw score of every training row
+// it was not grown on (grow has updated the others).
 func (t *trainer) addTree(tree *Tree) {
 	t.parallel(t.rows, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			t.raw[r] += tree.predict(t.d.X[r*t.nf : (r+1)*t.nf])
+			if !t.sampled[r] {
+				t.raw[r] += tree.predict(t.d.X[r*t.nf : (r+1)*t.nf])
+			}
 		}
 	})
 }
