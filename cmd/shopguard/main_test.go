@@ -210,6 +210,8 @@ func TestCLI(t *testing.T) {
 		{"train without tenant", []string{"train", "fraud"}, 1, `required flag(s) "tenant" not set`},
 		{"train with nothing to learn from", []string{"train", "fraud", "--tenant", "shop", "--data", data}, 1, "too few positive and negative rows"},
 		{"models promote unknown", []string{"models", "promote", "--tenant", "shop", "--data", data, "transaction-nope"}, 1, "transaction-nope"},
+		{"models challenge without version", []string{"models", "challenge", "--tenant", "shop", "--data", data}, 2, "name a VERSION or give --stop"},
+		{"models compare without challenger", []string{"models", "compare", "--tenant", "shop", "--data", data}, 1, "no challenger"},
 		{"eval without input", []string{"eval", "fraud"}, 1, `required flag(s) "input" not set`},
 		{"eval bad inputs", []string{"eval", "fraud", "--input", data, "--inputs", "everything"}, 2, "--inputs"},
 		{"eval empty directory", []string{"eval", "fraud", "--input", data}, 2, "no .csv or .csv.gz files"},

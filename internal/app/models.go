@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/fraud"
 	"github.com/shopguard/shopguard/internal/fraud/offline"
 	"github.com/shopguard/shopguard/internal/ml/gbdt"
@@ -21,9 +22,10 @@ import (
 // Models live in the data directory: models/<tenant>/<kind>/<version>.sgm,
 // with the file "champion" naming the version that scores live.
 const (
-	modelsDir    = "models"
-	championFile = "champion"
-	modelExt     = ".sgm"
+	modelsDir      = "models"
+	championFile   = "champion"
+	challengerFile = "challenger"
+	modelExt       = ".sgm"
 )
 
 var versionRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
@@ -104,7 +106,32 @@ func (r ModelRegistry) Versions(tenant string, kind risk.EventKind) ([]string, e
 
 // Champion returns the version that scores live ("" for none).
 func (r ModelRegistry) Champion(tenant string, kind risk.EventKind) (string, error) {
-	b, err := os.ReadFile(filepath.Join(r.dir(tenant, kind), championFile))
+	return r.pointer(tenant, kind, championFile)
+}
+
+// Challenger returns the version that scores in shadow ("" for none).
+func (r ModelRegistry) Challenger(tenant string, kind risk.EventKind) (string, error) {
+	return r.pointer(tenant, kind, challengerFile)
+}
+
+// Challenge makes version score in shadow beside the champion ("" stops
+// the challenger), after checking that it loads.
+func (r ModelRegistry) Challenge(tenant string, kind risk.EventKind, version string) error {
+	path := filepath.Join(r.dir(tenant, kind), challengerFile)
+	if version == "" {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("app: models: %w", err)
+		}
+		return nil
+	}
+	if _, err := r.Load(tenant, kind, version); err != nil {
+		return err
+	}
+	return writeAtomic(path, []byte(version+"\n"))
+}
+
+func (r ModelRegistry) pointer(tenant string, kind risk.EventKind, file string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(r.dir(tenant, kind), file))
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
@@ -130,12 +157,19 @@ func (r ModelRegistry) Load(tenant string, kind risk.EventKind, version string) 
 	return fraud.NewModel(gm, version)
 }
 
-// Promote makes version the champion after checking that it loads.
+// Promote makes version the champion after checking that it loads; a
+// challenger promoted stops being the challenger.
 func (r ModelRegistry) Promote(tenant string, kind risk.EventKind, version string) error {
 	if _, err := r.Load(tenant, kind, version); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(r.dir(tenant, kind), championFile), []byte(version+"\n"))
+	if err := writeAtomic(filepath.Join(r.dir(tenant, kind), championFile), []byte(version+"\n")); err != nil {
+		return err
+	}
+	if c, _ := r.Challenger(tenant, kind); c == version {
+		return r.Challenge(tenant, kind, "")
+	}
+	return nil
 }
 
 // Tenants lists the tenants with a models directory.
@@ -156,9 +190,9 @@ func (r ModelRegistry) Tenants() ([]string, error) {
 	return out, nil
 }
 
-// ReloadModels installs every tenant's champion transaction model that
-// differs from what runs; a model that fails to load is logged and the
-// one running keeps scoring.
+// ReloadModels installs every tenant's champion and challenger
+// transaction models that differ from what runs; a model that fails to
+// load is logged and the one running keeps scoring.
 func (a *App) ReloadModels(ctx context.Context) {
 	if a.cfg.Storage.DataDir == "" {
 		return
@@ -171,23 +205,40 @@ func (a *App) ReloadModels(ctx context.Context) {
 	}
 	kind := risk.EventTransaction
 	for _, t := range tenants {
-		v, err := reg.Champion(t, kind)
-		if err != nil || v == "" {
-			continue
+		for _, slot := range []struct {
+			role    string
+			pointer func(string, risk.EventKind) (string, error)
+			running func(context.Context, string, risk.EventKind) (string, error)
+			install func(context.Context, string, risk.EventKind, engine.Model) error
+		}{
+			{"champion", reg.Champion, a.engine.ModelVersion, a.engine.SetModel},
+			{"challenger", reg.Challenger, a.engine.ChallengerVersion, a.engine.SetChallenger},
+		} {
+			v, err := slot.pointer(t, kind)
+			if err != nil {
+				continue
+			}
+			cur, err := slot.running(ctx, t, kind)
+			if err != nil || cur == v {
+				continue
+			}
+			if v == "" { // a challenger was stopped
+				if err := slot.install(ctx, t, kind, nil); err != nil {
+					a.log.Error("models: remove", "tenant", t, "role", slot.role, "error", err)
+				}
+				continue
+			}
+			m, err := reg.Load(t, kind, v)
+			if err != nil {
+				a.log.Error("models: not loaded; the running model (if any) keeps scoring", "tenant", t, "role", slot.role, "version", v, "error", err)
+				continue
+			}
+			if err := slot.install(ctx, t, kind, m); err != nil {
+				a.log.Error("models: install", "tenant", t, "role", slot.role, "error", err)
+				continue
+			}
+			a.log.Info("models: scoring", "tenant", t, "kind", kind, "role", slot.role, "version", v)
 		}
-		if cur, err := a.engine.ModelVersion(ctx, t, kind); err == nil && cur == v {
-			continue
-		}
-		m, err := reg.Load(t, kind, v)
-		if err != nil {
-			a.log.Error("models: champion not loaded; the running model (if any) keeps scoring", "tenant", t, "version", v, "error", err)
-			continue
-		}
-		if err := a.engine.SetModel(ctx, t, kind, m); err != nil {
-			a.log.Error("models: install", "tenant", t, "error", err)
-			continue
-		}
-		a.log.Info("models: champion scoring", "tenant", t, "kind", kind, "version", v)
 	}
 }
 

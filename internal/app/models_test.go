@@ -90,3 +90,46 @@ func TestChampionModelScoresAndBrokenOnesAreRefused(t *testing.T) {
 		t.Errorf("a broken champion is scoring: %q", v)
 	}
 }
+
+func TestChallengerScoresInShadowThenIsPromoted(t *testing.T) {
+	dir := t.TempDir()
+	reg := app.NewModelRegistry(dir)
+	kind := risk.EventTransaction
+	for _, v := range []string{"transaction-v1", "transaction-v2"} {
+		if _, err := reg.Save("shop", kind, v, smallModel(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := reg.Promote("shop", kind, "transaction-v1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Challenge("shop", kind, "transaction-nope"); err == nil {
+		t.Error("a missing model became the challenger")
+	}
+	if err := reg.Challenge("shop", kind, "transaction-v2"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Storage.DataDir = dir
+	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx := context.Background()
+	versions := func() (string, string) {
+		m, _ := a.Engine().ModelVersion(ctx, "shop", kind)
+		c, _ := a.Engine().ChallengerVersion(ctx, "shop", kind)
+		return m, c
+	}
+	if m, c := versions(); m != "transaction-v1" || c != "transaction-v2" {
+		t.Fatalf("champion %q, challenger %q", m, c)
+	}
+	if err := reg.Promote("shop", kind, "transaction-v2"); err != nil {
+		t.Fatal(err)
+	}
+	a.ReloadModels(ctx)
+	if m, c := versions(); m != "transaction-v2" || c != "" {
+		t.Errorf("after promoting the challenger: champion %q, challenger %q", m, c)
+	}
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -89,7 +90,7 @@ up within 15 seconds); otherwise promote it later with 'shopguard models promote
 }
 
 func newModels(env *Env, g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "models", Short: "List and promote trained models"}
+	cmd := &cobra.Command{Use: "models", Short: "List, challenge, compare and promote trained models"}
 	var tenant string
 	list := &cobra.Command{
 		Use:   "list --tenant T",
@@ -135,10 +136,75 @@ func newModels(env *Env, g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	for _, c := range []*cobra.Command{list, promote} {
+	challenge := &cobra.Command{
+		Use:   "challenge --tenant T VERSION|--stop",
+		Short: "Let a model version score in shadow beside the champion (checked to load first)",
+		Args:  cobra.RangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			stop, _ := cmd.Flags().GetBool("stop")
+			if stop == (len(args) == 1) {
+				return usageError{errors.New("name a VERSION or give --stop")}
+			}
+			cfg, err := g.load(env, cmd)
+			if err != nil {
+				return err
+			}
+			version := ""
+			if !stop {
+				version = args[0]
+			}
+			if err := app.NewModelRegistry(cfg.Storage.DataDir).Challenge(tenant, risk.EventTransaction, version); err != nil {
+				return err
+			}
+			if stop {
+				fmt.Fprintln(env.Stdout, "challenger stopped")
+			} else {
+				fmt.Fprintf(env.Stdout, "%s scores in shadow from now on; compare it with 'shopguard models compare'\n", version)
+			}
+			return nil
+		},
+	}
+	challenge.Flags().Bool("stop", false, "stop the challenger")
+	var days int
+	compare := &cobra.Command{
+		Use:   "compare --tenant T [--days 30]",
+		Short: "Compare the champion and the challenger on the labelled decisions both scored",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load(env, cmd)
+			if err != nil {
+				return err
+			}
+			ch, err := app.NewModelRegistry(cfg.Storage.DataDir).Challenger(tenant, risk.EventTransaction)
+			if err != nil {
+				return err
+			}
+			if ch == "" {
+				return errors.New("no challenger: start one with 'shopguard models challenge'")
+			}
+			return withStorage(env, g, cmd, func(ctx context.Context, st storage.EventScanner) error {
+				to := time.Now()
+				c, err := offline.CompareModels(ctx, st, tenant, ch, to.AddDate(0, 0, -days), to)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprintf(tw, "model\tversion\tROC AUC\taverage precision\t\n")
+				fmt.Fprintf(tw, "champion\t%s\t%.3f\t%.3f\t\n", c.Champion, c.ChampionAUC, c.ChampionAP)
+				fmt.Fprintf(tw, "challenger\t%s\t%.3f\t%.3f\t\n", c.Challenger, c.ChallengerAUC, c.ChallengerAP)
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "on %d decisions both scored, %d labelled fraud\n", c.Events, c.Positives)
+				return nil
+			})
+		},
+	}
+	compare.Flags().IntVar(&days, "days", 30, "compare on the decisions of the last this many days")
+	for _, c := range []*cobra.Command{list, promote, challenge, compare} {
 		c.Flags().StringVar(&tenant, "tenant", "", "tenant (required)")
 		_ = c.MarkFlagRequired("tenant")
 	}
-	cmd.AddCommand(list, promote)
+	cmd.AddCommand(list, promote, challenge, compare)
 	return cmd
 }

@@ -72,6 +72,10 @@ type Model interface {
 	Assess(env any) (score float64, reasons []risk.Reason)
 }
 
+// ChallengerCode starts the code of the shadow reason that records a
+// challenger model's score (its weight).
+const ChallengerCode = "challenger:"
+
 // modelSetter is implemented by environments that show the model's score
 // to rules (model.score).
 type modelSetter interface {
@@ -330,6 +334,11 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 	ass := compose(e.thresholds(kind), &sc.res, sc.hits, scored)
 	ass.RulesVersion = rs.Version()
 	ass.ModelVersion = scored.version
+	if c := t.challenger(kind); c != nil {
+		cs, _ := c.Assess(env)
+		ass.Shadow = append(ass.Shadow, risk.Reason{Code: ChallengerCode + c.Version(), Weight: cs,
+			Message: fmt.Sprintf("challenger model %s rates this %.0f out of 100", c.Version(), cs)})
+	}
 
 	envJSON, err := sc.encodeEnv(env)
 	if err != nil {

@@ -29,14 +29,54 @@ type tenant struct {
 	mu    sync.Mutex
 	rules atomic.Pointer[rules.Set]
 	lists atomic.Pointer[rules.Lists]
-	// models maps an event kind to the model that scores it (copy on write).
-	models atomic.Pointer[map[risk.EventKind]Model]
+	// models maps an event kind to the model that scores it, challengers
+	// to the models scoring in shadow beside it (copy on write).
+	models      atomic.Pointer[map[risk.EventKind]Model]
+	challengers atomic.Pointer[map[risk.EventKind]Model]
 }
 
 func (t *tenant) model(kind risk.EventKind) Model {
 	if m := t.models.Load(); m != nil {
 		return (*m)[kind]
 	}
+	return nil
+}
+
+func (t *tenant) challenger(kind risk.EventKind) Model {
+	if m := t.challengers.Load(); m != nil {
+		return (*m)[kind]
+	}
+	return nil
+}
+
+// setIn replaces kind's model in a copy-on-write map (nil removes it).
+func setIn(p *atomic.Pointer[map[risk.EventKind]Model], kind risk.EventKind, m Model) {
+	next := map[risk.EventKind]Model{}
+	if cur := p.Load(); cur != nil {
+		for k, v := range *cur {
+			next[k] = v
+		}
+	}
+	if m == nil {
+		delete(next, kind)
+	} else {
+		next[kind] = m
+	}
+	p.Store(&next)
+}
+
+// SetChallenger makes m score the tenant's events of kind in shadow (nil
+// removes it): its score is recorded with each assessment as the shadow
+// reason "challenger:<version>" and changes nothing, so that it can be
+// compared with the champion on the same traffic before a promotion.
+func (e *Engine) SetChallenger(ctx context.Context, tenantID string, kind risk.EventKind, m Model) error {
+	t, err := e.tenant(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	setIn(&t.challengers, kind, m)
 	return nil
 }
 
@@ -50,18 +90,7 @@ func (e *Engine) SetModel(ctx context.Context, tenantID string, kind risk.EventK
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	next := map[risk.EventKind]Model{}
-	if cur := t.models.Load(); cur != nil {
-		for k, v := range *cur {
-			next[k] = v
-		}
-	}
-	if m == nil {
-		delete(next, kind)
-	} else {
-		next[kind] = m
-	}
-	t.models.Store(&next)
+	setIn(&t.models, kind, m)
 	return nil
 }
 
@@ -73,6 +102,19 @@ func (e *Engine) ModelVersion(ctx context.Context, tenantID string, kind risk.Ev
 		return "", err
 	}
 	if m := t.model(kind); m != nil {
+		return m.Version(), nil
+	}
+	return "", nil
+}
+
+// ChallengerVersion returns the version of the model scoring the tenant's
+// events of kind in shadow, or "" without one.
+func (e *Engine) ChallengerVersion(ctx context.Context, tenantID string, kind risk.EventKind) (string, error) {
+	t, err := e.tenant(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	if m := t.challenger(kind); m != nil {
 		return m.Version(), nil
 	}
 	return "", nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/fraud"
 	"github.com/shopguard/shopguard/internal/ml/gbdt"
 	"github.com/shopguard/shopguard/internal/ml/metrics"
@@ -85,4 +86,67 @@ func TrainFromEvents(ctx context.Context, scan storage.EventScanner, tenant stri
 	rep.AUC, _ = metrics.AUC(scores, test.Y) // undefined (0) when the test part has one class
 	rep.AP, _ = metrics.AveragePrecision(scores, test.Y)
 	return m, rep, nil
+}
+
+// Comparison is how the champion and a challenger ranked the same labelled
+// decisions.
+type Comparison struct {
+	Champion, Challenger string
+	// Events were scored by both; Positives of them are labelled bad.
+	Events, Positives           int
+	ChampionAUC, ChampionAP     float64
+	ChallengerAUC, ChallengerAP float64
+}
+
+// CompareModels measures the champion (the assessment's model score) and
+// the challenger (its shadow reason) on the tenant's stored transaction
+// decisions between from and to that both scored, against their labels.
+func CompareModels(ctx context.Context, scan storage.EventScanner, tenant, challenger string, from, to time.Time) (Comparison, error) {
+	c := Comparison{Challenger: challenger}
+	var champ, chall []float64
+	var labels []bool
+	err := scan.ScanEvents(ctx, storage.EventQuery{Tenant: tenant, Kind: risk.EventTransaction, From: from, To: to}, func(ev *storage.Event) error {
+		a := ev.Assessment
+		if a.ModelVersion == "" {
+			return nil
+		}
+		cs, ok := -1.0, false
+		for _, r := range a.Shadow {
+			if r.Code == engine.ChallengerCode+challenger {
+				cs, ok = r.Weight, true
+			}
+		}
+		if !ok {
+			return nil
+		}
+		ms := 0.0
+		for _, r := range a.Reasons {
+			if r.Code == "model" {
+				ms = r.Weight
+			}
+		}
+		c.Champion = a.ModelVersion
+		bad := false
+		for _, l := range ev.Labels {
+			bad = bad || badLabels[l.Label]
+		}
+		champ, chall, labels = append(champ, ms), append(chall, cs), append(labels, bad)
+		return nil
+	})
+	if err != nil {
+		return c, err
+	}
+	c.Events = len(labels)
+	for _, l := range labels {
+		if l {
+			c.Positives++
+		}
+	}
+	if c.ChampionAUC, err = metrics.AUC(champ, labels); err != nil {
+		return c, fmt.Errorf("offline: compare over %d decisions: %w", c.Events, err)
+	}
+	c.ChampionAP, _ = metrics.AveragePrecision(champ, labels)
+	c.ChallengerAUC, _ = metrics.AUC(chall, labels)
+	c.ChallengerAP, _ = metrics.AveragePrecision(chall, labels)
+	return c, nil
 }

@@ -117,4 +117,43 @@ func TestTrainFromDecisionsAndScoreLive(t *testing.T) {
 	if bad.Score >= 90 && bad.Action != risk.ActionBlock {
 		t.Errorf("rule on model.score did not fire: %s", bad.Action)
 	}
+
+	// A challenger scores in shadow beside the champion; after more
+	// labelled traffic the two are compared on the same decisions.
+	m2, _, err := TrainFromEvents(ctx, store, "shop", start.Add(-time.Hour), time.Now().Add(time.Hour), 0.25,
+		gbdt.Params{Trees: 50, LearningRate: 0.2, MaxLeaves: 4, MinDataInLeaf: 10, Seed: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	challenger, err := fraud.NewModel(m2, "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.SetChallenger(ctx, "shop", risk.EventTransaction, challenger); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Now().Add(-30 * time.Minute)
+	for i := range 400 {
+		bad := rng.Float64() < 0.1
+		d, err := eng.Decide(ctx, "shop", order(200000+i, from.Add(time.Duration(i)*time.Second), bad))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.ModelVersion != "v1" {
+			t.Fatalf("model version %q while a challenger runs", d.ModelVersion)
+		}
+		if bad {
+			if _, err := eng.AddFeedback(ctx, "shop", engine.Feedback{EventID: d.ID, Label: "fraud"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cmp, err := CompareModels(ctx, store, "shop", "v2", from.Add(-time.Second), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", cmp)
+	if cmp.Events != 400 || cmp.Champion != "v1" || cmp.ChampionAUC < 0.9 || cmp.ChallengerAUC < 0.9 || cmp.Positives == 0 {
+		t.Errorf("comparison %+v: want 400 decisions scored by both, and both models good", cmp)
+	}
 }
