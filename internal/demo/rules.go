@@ -15,7 +15,7 @@ type RuleSetter interface {
 // BaselineRules are the rules the demo tenant adds to shopguard's defaults
 // (which already catch card testing): the obvious signs of a stolen card,
 // and what to do with the model's probability of fraud (which is 0 while
-// the tenant has no model): review from 15%, block from 60%.
+// the tenant has no model): review from 40%, block from 80%.
 // They are deliberately plain rules; the learned model of a later release
 // should beat them, and the demo's table will show by how much.
 func BaselineRules() []client.Rule {
@@ -25,10 +25,10 @@ func BaselineRules() []client.Rule {
 			Description: "card already used with another e-mail address ({{ features.card.emails_30d }} in 30 days), " +
 				"now by a guest or a new account on a new device"},
 		{Name: "model_review", Kind: "transaction", Action: client.ActionReview,
-			Expression:  "model.score >= 15",
+			Expression:  "model.score >= 40",
 			Description: "the model puts the chance of fraud at {{ model.score }}%"},
 		{Name: "model_block", Kind: "transaction", Action: client.ActionBlock,
-			Expression:  "model.score >= 60",
+			Expression:  "model.score >= 80",
 			Description: "the model puts the chance of fraud at {{ model.score }}%"},
 		{Name: "foreign_card_new_customer", Kind: "transaction", Action: client.ActionReview,
 			Expression: "signals.card_shipping_country_mismatch && (user.guest || user.account_age_days < 1) && features.email.first_seen_days < 1 && amount >= 50",
