@@ -287,3 +287,10 @@ func (c *Client) RemoveListValues(ctx context.Context, name string, values ...st
 func (c *Client) Ready(ctx context.Context) error {
 	return c.do(ctx, http.MethodGet, "/readyz", nil, nil, false)
 }
+
+// PromoteModel makes a trained model version the champion that scores the
+// tenant's events of kind ("transaction").
+func (c *Client) PromoteModel(ctx context.Context, kind, version string) (*Champion, error) {
+	var out Champion
+	return &out, c.do(ctx, http.MethodPost, "/v1/models/"+url.PathEscape(kind)+"/promote", map[string]string{"version": version}, &out, true)
+}

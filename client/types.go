@@ -255,3 +255,9 @@ type ListUpdate struct {
 	Effect      *string `json:"effect,omitempty"`
 	Description *string `json:"description,omitempty"`
 }
+
+// Champion is the model version scoring a kind of event.
+type Champion struct {
+	Kind    string `json:"kind"`
+	Version string `json:"version"`
+}

@@ -84,6 +84,8 @@ var schemaTypes = map[string]reflect.Type{
 	"EnvEntity":       reflect.TypeFor[fraud.Entity](),
 	"EnvSignals":      reflect.TypeFor[fraud.Signals](),
 	"EnvModel":        reflect.TypeFor[fraud.ModelEnv](),
+	"Promotion":       reflect.TypeFor[Promotion](),
+	"Champion":        reflect.TypeFor[Champion](),
 }
 
 // untypedSchemas are object schemas of answers the handlers build from maps.

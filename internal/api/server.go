@@ -80,6 +80,7 @@ type Server struct {
 	auth    Authenticator
 	metrics Metrics
 	ready   Store
+	models  ModelAdmin
 	log     *slog.Logger
 	mux     *http.ServeMux
 	now     func() time.Time
@@ -123,6 +124,8 @@ func (s *Server) routes() {
 	v1("POST /v1/lists/{name}/entries", apikey.ScopeRulesWrite, s.audited("list.add", s.addEntries))
 	v1("DELETE /v1/lists/{name}/entries", apikey.ScopeRulesWrite, s.audited("list.remove", s.removeEntries))
 
+	v1("POST /v1/models/{kind}/promote", apikey.ScopeRulesWrite, s.audited("model.promote", s.promoteModel))
+
 	s.mux.HandleFunc("GET /v1/openapi.yaml", s.openAPI)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
@@ -151,6 +154,10 @@ func (s *Server) audited(action string, h handlerFunc) handlerFunc {
 		return nil
 	}
 }
+
+// SetModelAdmin lets the API promote trained models (without it, the
+// promotion route answers 409).
+func (s *Server) SetModelAdmin(m ModelAdmin) { s.models = m }
 
 // Handler returns the server's root handler with recovery, request ids,
 // metrics and JSON 404/405 answers.

@@ -89,6 +89,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.auth = apikey.NewAuthenticator(store, cfg.Server.KeyCacheTTL)
 	a.api = api.New(api.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, OpenAPI: docs.OpenAPI, Version: version()},
 		a.engine, a.auth, a.metrics, store, log)
+	if cfg.Storage.Driver != config.DriverMemory && cfg.Storage.DataDir != "" {
+		a.api.SetModelAdmin(a)
+	}
 	a.dash, err = dashboard.New(dashboard.Config{SessionTTL: cfg.Server.SessionTTL}, a.engine, store, log)
 	if err != nil {
 		store.Close()

@@ -17,6 +17,7 @@ import (
 	"github.com/shopguard/shopguard/internal/fraud/offline"
 	"github.com/shopguard/shopguard/internal/ml/gbdt"
 	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/storage"
 )
 
 // Models live in the data directory: models/<tenant>/<kind>/<version>.sgm,
@@ -280,4 +281,21 @@ func (a *App) TrainModel(ctx context.Context, tenant string, days int, p gbdt.Pa
 func SmallDataParams() gbdt.Params {
 	return gbdt.Params{Trees: 300, LearningRate: 0.05, MaxLeaves: 15, MinDataInLeaf: 5, PositiveWeight: 5,
 		EarlyStopping: 40, Subsample: 0.8, ColSample: 0.8, Seed: 1}
+}
+
+// PromoteModel makes a saved model version the tenant's champion for kind
+// and installs it at once (the API's promotion).
+func (a *App) PromoteModel(ctx context.Context, tenant string, kind risk.EventKind, version string) error {
+	if !versionRE.MatchString(version) {
+		return fmt.Errorf("%w: model version %q", storage.ErrNotFound, version)
+	}
+	reg := NewModelRegistry(a.cfg.Storage.DataDir)
+	if err := reg.Promote(tenant, kind, version); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%w: model version %q", storage.ErrNotFound, version)
+		}
+		return fmt.Errorf("%w: model version %q does not load: %v", storage.ErrConflict, version, err)
+	}
+	a.ReloadModels(ctx)
+	return nil
 }

@@ -2,13 +2,19 @@ package app_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/app"
 	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/fraud"
@@ -131,5 +137,79 @@ func TestChallengerScoresInShadowThenIsPromoted(t *testing.T) {
 	a.ReloadModels(ctx)
 	if m, c := versions(); m != "transaction-v2" || c != "" {
 		t.Errorf("after promoting the challenger: champion %q, challenger %q", m, c)
+	}
+}
+
+func TestPromoteThroughTheAPI(t *testing.T) {
+	dir := t.TempDir()
+	reg := app.NewModelRegistry(dir)
+	if _, err := reg.Save("shop", risk.EventTransaction, "transaction-v1", smallModel(t)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Storage.DataDir = dir
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	key, err := a.CreateKey(ctx, "shop", "t", apikey.AllScopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readOnly, err := a.CreateKey(ctx, "shop", "t", []apikey.Scope{apikey.ScopeRulesRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	post := func(k, path, body string) (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+k)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	tests := []struct {
+		name, key, path, body string
+		status                int
+		want                  string
+	}{
+		{"unknown version", key, "/v1/models/transaction/promote", `{"version":"transaction-nope"}`, 404, "not_found"},
+		{"empty version", key, "/v1/models/transaction/promote", `{"version":""}`, 400, `"field":"version"`},
+		{"unknown field", key, "/v1/models/transaction/promote", `{"version":"transaction-v1","force":true}`, 400, "force"},
+		{"unknown kind", key, "/v1/models/refund/promote", `{"version":"transaction-v1"}`, 404, "kind"},
+		{"without rules:write", readOnly, "/v1/models/transaction/promote", `{"version":"transaction-v1"}`, 403, "rules:write"},
+		{"promoted", key, "/v1/models/transaction/promote", `{"version":"transaction-v1"}`, 200, `"version":"transaction-v1"`},
+	}
+	for _, tc := range tests {
+		status, body := post(tc.key, tc.path, tc.body)
+		if status != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d %s, want %d with %q", tc.name, status, body, tc.status, tc.want)
+		}
+	}
+	if v, _ := a.Engine().ModelVersion(ctx, "shop", risk.EventTransaction); v != "transaction-v1" {
+		t.Errorf("after the API promotion the model is %q", v)
+	}
+	if c, _ := reg.Champion("shop", risk.EventTransaction); c != "transaction-v1" {
+		t.Errorf("champion file says %q", c)
+	}
+	// The Go client does the same.
+	cl, err := client.New(srv.URL, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := cl.PromoteModel(ctx, "transaction", "transaction-v1")
+	if err != nil || ch.Version != "transaction-v1" || ch.Kind != "transaction" {
+		t.Errorf("client promotion: %+v, %v", ch, err)
+	}
+	if _, err := cl.PromoteModel(ctx, "transaction", "transaction-nope"); !client.IsStatus(err, 404) {
+		t.Errorf("client promotion of an unknown version: %v", err)
 	}
 }
