@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/shopguard/shopguard/client"
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/app"
+	"github.com/shopguard/shopguard/internal/app/apptest"
 	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/fraud"
 	"github.com/shopguard/shopguard/internal/ml/gbdt"
@@ -146,24 +146,10 @@ func TestPromoteThroughTheAPI(t *testing.T) {
 	if _, err := reg.Save("shop", risk.EventTransaction, "transaction-v1", smallModel(t)); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default()
-	cfg.Storage.DataDir = dir
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	key, err := a.CreateKey(ctx, "shop", "t", apikey.AllScopes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readOnly, err := a.CreateKey(ctx, "shop", "t", []apikey.Scope{apikey.ScopeRulesRead})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	defer srv.Close()
+	a, srv := apptest.Start(t, dir)
+	key := apptest.Key(t, a, "shop")
+	readOnly := apptest.Key(t, a, "shop", apikey.ScopeRulesRead)
 	post := func(k, path, body string) (int, string) {
 		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+k)

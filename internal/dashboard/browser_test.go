@@ -13,7 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/app/apptest"
 	"github.com/shopguard/shopguard/internal/demo"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
@@ -49,10 +49,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	ctx := context.Background()
 
 	// Live data: a short seeded demo against this shopguard.
-	key, err := e.app.CreateKey(ctx, "demo", "demo", apikey.AllScopes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := apptest.Key(t, e.app, "demo")
 	opts := demo.DefaultOptions()
 	opts.ShopguardURL, opts.APIKey = e.srv.URL, key
 	opts.Sim.Duration, opts.Sim.Customers, opts.Sim.Rate, opts.Sim.Seed = 12*time.Second, 300, 15, 3

@@ -13,7 +13,9 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -208,11 +210,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, v view) 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if len(v.Errors) > 0 {
-		fields := make([]string, 0, len(v.Errors))
-		for f := range v.Errors {
-			fields = append(fields, f)
-		}
-		w.Header().Set("X-Error-Fields", strings.Join(sortedStrings(fields), ","))
+		w.Header().Set("X-Error-Fields", strings.Join(slices.Sorted(maps.Keys(v.Errors)), ","))
 	}
 	w.WriteHeader(status)
 	t := s.pages[name]

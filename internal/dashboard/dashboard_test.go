@@ -3,7 +3,6 @@ package dashboard_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -14,9 +13,8 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/client"
-	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/app"
-	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/app/apptest"
 )
 
 // env is a running shopguard (SQLite in a temp dir) with the API and the dashboard.
@@ -27,20 +25,8 @@ type env struct {
 
 func start(t testing.TB) *env {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Storage.DataDir = t.TempDir()
-	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{app: a, srv: httptest.NewServer(a.Handler())}
-	t.Cleanup(func() {
-		e.srv.Close()
-		if err := a.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return e
+	a, srv := apptest.Start(t, "")
+	return &env{app: a, srv: srv}
 }
 
 // user creates a dashboard user and returns its password.
@@ -56,11 +42,7 @@ func (e *env) user(t testing.TB, tenant, name, role string) string {
 // apiClient returns a Go client with an all-scopes key for tenant.
 func (e *env) apiClient(t testing.TB, tenant string) *client.Client {
 	t.Helper()
-	key, err := e.app.CreateKey(context.Background(), tenant, "test", apikey.AllScopes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(e.srv.URL, key)
+	c, err := client.New(e.srv.URL, apptest.Key(t, e.app, tenant))
 	if err != nil {
 		t.Fatal(err)
 	}

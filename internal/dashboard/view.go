@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,11 +55,6 @@ var funcs = template.FuncMap{
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
-
-func sortedStrings(s []string) []string {
-	slices.Sort(s)
-	return s
-}
 
 // formatMoney formats minor units of a currency, assuming two decimals
 // (the dashboard's summary view; exact exponents live in the engine).

@@ -6,8 +6,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +13,8 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/client"
-	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/app"
-	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/app/apptest"
 	"github.com/shopguard/shopguard/internal/demo"
 )
 
@@ -30,25 +27,8 @@ func startShopguard(t *testing.T) (string, string) {
 
 func startApp(t *testing.T) (string, string, *app.App) {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Storage.DataDir = t.TempDir()
-	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := a.CreateKey(ctx, "demo", "demo test", apikey.AllScopes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		if err := a.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return srv.URL, key, a
+	a, srv := apptest.Start(t, "")
+	return srv.URL, apptest.Key(t, a, "demo"), a
 }
 
 // TestDemoCatchesAttacks runs a short seeded demo against a real shopguard

@@ -155,7 +155,7 @@ func checkLoopback(host string) error {
 // loopbackDialer re-checks every connection's address, so that no
 // redirect or DNS answer can take the simulator off the machine.
 func loopbackDialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
-	d := &net.Dialer{Timeout: 5 * time.Second, Control: nil}
+	d := &net.Dialer{Timeout: 5 * time.Second}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
@@ -193,7 +193,7 @@ func (s *Sim) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i, sc := range scs {
 		wg.Go(func() {
-			sc.Run(ctx, &Stage{sim: s, scenario: sc, rng: rand.New(rand.NewPCG(s.cfg.Seed, uint64(1000+i)))})
+			sc.Run(ctx, &Stage{sim: s, rng: rand.New(rand.NewPCG(s.cfg.Seed, uint64(1000+i)))})
 		})
 	}
 	wg.Wait()
@@ -217,11 +217,10 @@ func (s *Sim) Checkouts() []CheckoutRecord {
 // Stage is what a running scenario works with: the population, the
 // processor, new actors and the clock of the run.
 type Stage struct {
-	sim      *Sim
-	scenario Scenario
-	rng      *rand.Rand
-	actors   atomic.Int64
-	wg       sync.WaitGroup
+	sim    *Sim
+	rng    *rand.Rand
+	actors atomic.Int64
+	wg     sync.WaitGroup
 }
 
 // Rand is the scenario's own random source (use it from one goroutine).
