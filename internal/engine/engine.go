@@ -44,10 +44,17 @@ type Input interface {
 	Observations(tenant string, buf []features.Observation) []features.Observation
 	// Entities appends the entities lists are matched against.
 	Entities(buf []risk.Entity) []risk.Entity
+	// LabelScope is the feature-store scope in which the engine counts, per
+	// entity of Observations, the fraud labels of earlier events as they
+	// become known ("" when the kind keeps no label counts).
+	LabelScope() string
 	// Env returns the rule environment built from aggs, the feature store's
-	// answer to Observations (same order). It must be JSON-encodable and of
-	// the type Kind.NewEnv returns.
-	Env(aggs []features.Aggregates) any
+	// answer to Observations (same order), and labels, the label counts of
+	// the same keys in LabelScope (nil when LabelScope is ""): Count is the
+	// number of labels that changed the entity's fraud count, Sum the net
+	// number of its events known to be fraud. The environment must be
+	// JSON-encodable and of the type Kind.NewEnv returns.
+	Env(aggs, labels []features.Aggregates) any
 }
 
 // Kind describes an event kind to the engine.
@@ -140,6 +147,10 @@ type Engine struct {
 
 	recent *recentIDs
 
+	// labelMu serialises feedback, so that two labels of the same event
+	// cannot both count it as a new fraud.
+	labelMu sync.Mutex
+
 	scratch sync.Pool
 }
 
@@ -159,14 +170,16 @@ type Decision struct {
 
 // scratch holds per-decision buffers, pooled to keep the hot path cheap.
 type scratch struct {
-	obs  []features.Observation
-	aggs []features.Aggregates
-	ents []risk.Entity
-	hits []rules.Hit
-	res  rules.Result
-	buf  bytes.Buffer
-	envB bytes.Buffer
-	envA []byte
+	obs    []features.Observation
+	aggs   []features.Aggregates
+	lkeys  []features.Key
+	labels []features.Aggregates
+	ents   []risk.Entity
+	hits   []rules.Hit
+	res    rules.Result
+	buf    bytes.Buffer
+	envB   bytes.Buffer
+	envA   []byte
 }
 
 // JSONAppender is implemented by environments that encode themselves
@@ -314,7 +327,18 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 	if err := e.feats.Observe(ctx, at, sc.obs, sc.aggs); err != nil {
 		return storage.Event{}, fmt.Errorf("engine: features: %w", err)
 	}
-	env := in.Env(sc.aggs)
+	var labels []features.Aggregates
+	if scope := in.LabelScope(); scope != "" {
+		sc.lkeys = labelKeys(sc.obs, scope, sc.lkeys[:0])
+		if cap(sc.labels) < len(sc.lkeys) {
+			sc.labels = make([]features.Aggregates, len(sc.lkeys))
+		}
+		labels = sc.labels[:len(sc.lkeys)]
+		if err := e.feats.Read(ctx, at, sc.lkeys, nil, labels); err != nil {
+			return storage.Event{}, fmt.Errorf("engine: label features: %w", err)
+		}
+	}
+	env := in.Env(sc.aggs, labels)
 	var scored modelResult
 	if m := t.model(kind); m != nil {
 		scored.score, scored.reasons = m.Assess(env)

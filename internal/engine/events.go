@@ -110,22 +110,35 @@ func (e *Engine) AddFeedback(ctx context.Context, tenantID string, f Feedback) (
 	if err != nil {
 		return storage.Label{}, err
 	}
-	id := f.EventID
-	if id == "" {
-		ev, err := e.store.EventByExternalID(ctx, tenantID, f.Kind, f.ExternalID)
-		if err != nil {
-			return storage.Label{}, fmt.Errorf("engine: feedback: %w", err)
-		}
-		id = ev.ID
+	// The gate keeps the label and its feature counts together in
+	// snapshots; labelMu makes reading the event's earlier labels and
+	// adding this one atomic.
+	e.gate.RLock()
+	defer e.gate.RUnlock()
+	e.labelMu.Lock()
+	defer e.labelMu.Unlock()
+	var ev storage.Event
+	if f.EventID != "" {
+		ev, err = e.store.Event(ctx, tenantID, f.EventID)
+	} else {
+		ev, err = e.store.EventByExternalID(ctx, tenantID, f.Kind, f.ExternalID)
+	}
+	if err != nil {
+		return storage.Label{}, fmt.Errorf("engine: feedback: %w", err)
 	}
 	source := f.Source
 	if source == "" {
 		source = "api"
 	}
-	l := storage.Label{Tenant: tenantID, EventID: id, Label: label, Source: source, Note: f.Note,
+	l := storage.Label{Tenant: tenantID, EventID: ev.ID, Label: label, Source: source, Note: f.Note,
 		OccurredAt: at, CreatedAt: now.UTC().Truncate(time.Microsecond)}
 	if err := e.store.AddLabel(ctx, &l); err != nil {
 		return storage.Label{}, fmt.Errorf("engine: feedback: %w", err)
+	}
+	// The label is stored: a failure to count it must not fail the call
+	// (a restart replays it).
+	if _, err := e.countLabel(ctx, &ev, ev.Labels, l); err != nil {
+		e.log.Warn("label not counted in the features", "tenant", tenantID, "event", ev.ID, "error", err)
 	}
 	return l, nil
 }

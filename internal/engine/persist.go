@@ -23,7 +23,12 @@ type Snapshotter interface {
 	Restore(r io.Reader) error
 }
 
-const snapshotMagic = "SGSNAP01"
+// Snapshot headers: the magic, then the last event's sequence number and
+// (since version 02) the last label's ID the snapshot includes.
+const (
+	snapshotMagicV1 = "SGSNAP01"
+	snapshotMagic   = "SGSNAP02"
+)
 
 // WriteSnapshot writes the feature store's state together with the
 // sequence number of the last stored event it includes. Decisions pause
@@ -34,8 +39,12 @@ func (e *Engine) WriteSnapshot(ctx context.Context, w io.Writer) (seq int64, err
 		return 0, ErrNoSnapshots
 	}
 	var buf bytes.Buffer
+	var labelID int64
 	e.gate.Lock()
 	seq, err = e.store.MaxSeq(ctx)
+	if err == nil {
+		labelID, err = e.store.MaxLabelID(ctx)
+	}
 	if err == nil {
 		err = snap.Snapshot(&buf)
 	}
@@ -43,9 +52,10 @@ func (e *Engine) WriteSnapshot(ctx context.Context, w io.Writer) (seq int64, err
 	if err != nil {
 		return 0, fmt.Errorf("engine: snapshot: %w", err)
 	}
-	var head [len(snapshotMagic) + 8]byte
+	var head [len(snapshotMagic) + 16]byte
 	copy(head[:], snapshotMagic)
 	binary.BigEndian.PutUint64(head[len(snapshotMagic):], uint64(seq))
+	binary.BigEndian.PutUint64(head[len(snapshotMagic)+8:], uint64(labelID))
 	if _, err := w.Write(head[:]); err != nil {
 		return 0, fmt.Errorf("engine: snapshot: %w", err)
 	}
@@ -61,6 +71,10 @@ type RestoreStats struct {
 	SnapshotSeq int64
 	// Replayed is how many stored events were replayed after it.
 	Replayed int
+	// SnapshotLabelID is the last label the snapshot covered and
+	// ReplayedLabels how many labels after it changed fraud counts.
+	SnapshotLabelID int64
+	ReplayedLabels  int
 	// Skipped counts stored events that could not be replayed.
 	Skipped  int
 	Duration time.Duration
@@ -84,10 +98,19 @@ func (e *Engine) Restore(ctx context.Context, r io.Reader) (RestoreStats, error)
 		if _, err := io.ReadFull(br, head[:]); err != nil {
 			return st, fmt.Errorf("engine: restore: snapshot header: %w", err)
 		}
-		if string(head[:len(snapshotMagic)]) != snapshotMagic {
+		st.SnapshotSeq = int64(binary.BigEndian.Uint64(head[len(snapshotMagic):]))
+		switch string(head[:len(snapshotMagic)]) {
+		case snapshotMagic:
+			var id [8]byte
+			if _, err := io.ReadFull(br, id[:]); err != nil {
+				return st, fmt.Errorf("engine: restore: snapshot header: %w", err)
+			}
+			st.SnapshotLabelID = int64(binary.BigEndian.Uint64(id[:]))
+		case snapshotMagicV1:
+			// Written before labels were counted: replay them all.
+		default:
 			return st, fmt.Errorf("engine: restore: not a shopguard snapshot")
 		}
-		st.SnapshotSeq = int64(binary.BigEndian.Uint64(head[len(snapshotMagic):]))
 		if err := snap.Restore(br); err != nil {
 			return st, fmt.Errorf("engine: restore: %w", err)
 		}
@@ -113,6 +136,9 @@ func (e *Engine) Restore(ctx context.Context, r io.Reader) (RestoreStats, error)
 		st.Replayed++
 		return nil
 	})
+	if err == nil {
+		st.ReplayedLabels, err = e.replayLabels(ctx, st.SnapshotLabelID)
+	}
 	st.Duration = time.Since(start)
 	if err != nil {
 		return st, fmt.Errorf("engine: restore: replay: %w", err)

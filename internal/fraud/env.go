@@ -176,6 +176,15 @@ type Entity struct {
 	Emails30d    int64 `expr:"emails_30d" json:"emails_30d,omitempty"`
 	Addresses24h int64 `expr:"addresses_24h" json:"addresses_24h,omitempty"`
 	Addresses30d int64 `expr:"addresses_30d" json:"addresses_30d,omitempty"`
+
+	// Frauds7d and Frauds30d count the entity's earlier transactions known
+	// to be fraud (labelled fraud, chargeback or account takeover and not
+	// cleared since), by when shopguard learned it: only what was known at
+	// the time of this transaction counts.
+	Frauds7d  int64 `expr:"frauds_7d" json:"frauds_7d,omitempty"`
+	Frauds30d int64 `expr:"frauds_30d" json:"frauds_30d,omitempty"`
+	// FraudShare30d is Frauds30d over the entity's transactions in 30 days (at most 1).
+	FraudShare30d float64 `expr:"fraud_share_30d" json:"fraud_share_30d,omitempty"`
 }
 
 // Signals are derived facts rules often need.
@@ -324,9 +333,13 @@ func emailDomain(email string) string {
 	return ""
 }
 
+// LabelScope is the feature-store scope of transactions' label counts.
+const LabelScope = "transaction_labels"
+
 // BuildEnv fills env (from NewEnv) from the transaction and from aggs, the
-// aggregates the feature store returned for Observations (same order).
-func (t *Transaction) BuildEnv(aggs []features.Aggregates, env *Env) {
+// aggregates the feature store returned for Observations, and labels, the
+// label counts of the same keys in LabelScope (same order; nil for none).
+func (t *Transaction) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 	user, pay, billing, shipping, items, feat, signals, model := env.User, env.Payment, env.Billing, env.Shipping, env.Items, env.Features, env.Signals, env.Model
 	ents := feat.entities()
 	*user, *pay, *items, *signals, *model = UserEnv{}, PayEnv{}, ItemsEnv{}, Signals{}, ModelEnv{}
@@ -375,6 +388,9 @@ func (t *Transaction) BuildEnv(aggs []features.Aggregates, env *Env) {
 		a := &aggs[i]
 		i++
 		fillEntity(ents[s], a, s, t.at, env.Amount)
+		if i-1 < len(labels) {
+			fillLabels(ents[s], &labels[i-1])
+		}
 		if s == slotUser {
 			userAgg = a
 		}
@@ -441,6 +457,16 @@ func fillEntity(e *Entity, a *features.Aggregates, s slot, at time.Time, amount 
 		case risk.EntityAddress:
 			e.Addresses24h, e.Addresses30d = day, month
 		}
+	}
+}
+
+// fillLabels sets the entity's counts of known frauds from its label
+// aggregates (Sum is the net number of events known to be fraud).
+func fillLabels(e *Entity, l *features.Aggregates) {
+	e.Frauds7d = max(0, int64(math.Round(l.Sum[features.W7d])))
+	e.Frauds30d = max(0, int64(math.Round(l.Sum[features.W30d])))
+	if e.Count30d > 0 {
+		e.FraudShare30d = round3(min(1, float64(e.Frauds30d)/float64(e.Count30d)))
 	}
 }
 

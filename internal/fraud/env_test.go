@@ -41,7 +41,7 @@ func score(t *testing.T, store features.Store, tx *Transaction) *Env {
 	if err := store.Observe(context.Background(), tx.Time(), obs, aggs); err != nil {
 		t.Fatal(err)
 	}
-	return tx.Env(aggs).(*Env)
+	return tx.Env(aggs, nil).(*Env)
 }
 
 func TestEnvHistory(t *testing.T) {

@@ -138,6 +138,9 @@ var entityFields = [...]struct {
 	{"emails_30d", 'i', func(e *Entity) float64 { return float64(e.Emails30d) }, func(e *Entity, v float64) { e.Emails30d = int64(v) }},
 	{"addresses_24h", 'i', func(e *Entity) float64 { return float64(e.Addresses24h) }, func(e *Entity, v float64) { e.Addresses24h = int64(v) }},
 	{"addresses_30d", 'i', func(e *Entity) float64 { return float64(e.Addresses30d) }, func(e *Entity, v float64) { e.Addresses30d = int64(v) }},
+	{"frauds_7d", 'i', func(e *Entity) float64 { return float64(e.Frauds7d) }, func(e *Entity, v float64) { e.Frauds7d = int64(v) }},
+	{"frauds_30d", 'i', func(e *Entity) float64 { return float64(e.Frauds30d) }, func(e *Entity, v float64) { e.Frauds30d = int64(v) }},
+	{"fraud_share_30d", 'f', func(e *Entity) float64 { return e.FraudShare30d }, func(e *Entity, v float64) { e.FraudShare30d = v }},
 }
 
 func b2f(b bool) float64 {

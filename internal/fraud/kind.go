@@ -52,10 +52,14 @@ func (t *Transaction) OccurredAt() time.Time { return t.at }
 // Money returns the amount in minor units and the currency.
 func (t *Transaction) Money() (int64, string) { return *t.AmountMinor, t.Currency }
 
-// Env builds the rule environment (a *Env) from the feature aggregates.
-func (t *Transaction) Env(aggs []features.Aggregates) any {
+// LabelScope returns LabelScope: transactions count their entities' known frauds.
+func (t *Transaction) LabelScope() string { return LabelScope }
+
+// Env builds the rule environment (a *Env) from the feature aggregates and
+// label counts.
+func (t *Transaction) Env(aggs, labels []features.Aggregates) any {
 	env := NewEnv()
-	t.BuildEnv(aggs, env)
+	t.BuildEnv(aggs, labels, env)
 	return env
 }
 
@@ -99,6 +103,15 @@ func (Kind) DefaultRules() []rules.Rule {
 		{Name: "accounts_per_device", Kind: tx, Score: 20,
 			Expression:  "features.device.users_24h >= 3",
 			Description: "{{ features.device.users_24h }} customer accounts ordered from this device in 24h"},
+		// A card's own holder keeps using it after disputing a stranger's
+		// charge until the bank replaces it: a known fraud alone does not
+		// stop an order, it adds to the other signals.
+		{Name: "known_fraud_card", Kind: tx, Score: 45,
+			Expression:  "features.card.frauds_30d >= 1",
+			Description: "card has {{ features.card.frauds_30d }} earlier orders known to be fraud (chargebacks, analysts' verdicts) in 30 days"},
+		{Name: "known_fraud_customer_or_device", Kind: tx, Score: 30,
+			Expression:  "features.user.frauds_30d >= 1 || features.device.frauds_30d >= 1 || features.email.frauds_30d >= 1",
+			Description: "customer, device or e-mail has {{ max(features.user.frauds_30d, features.device.frauds_30d, features.email.frauds_30d) }} earlier orders known to be fraud in 30 days"},
 		{Name: "reshipping_address", Kind: tx, Score: 20,
 			Expression:  "features.address.cards_24h >= 4",
 			Description: "{{ features.address.cards_24h }} different cards shipped to this address in 24h"},

@@ -82,23 +82,48 @@ var modelFeatures = func() []modelFeature {
 		{"device", func(f *FeatEnv) *Entity { return f.Device }}, {"email", func(f *FeatEnv) *Entity { return f.Email }},
 		{"address", func(f *FeatEnv) *Entity { return f.Address }}} {
 		for _, m := range entityMetrics {
-			get, metric, says, name := m.get, m.metric, m.says, ent.name
-			entOf := ent.get
-			fs = append(fs, modelFeature{
-				name: "features." + name + "." + metric,
-				get: func(e *Env) float64 {
-					x := entOf(e.Features)
-					if !x.Present {
-						return math.NaN()
-					}
-					return get(x)
-				},
-				says: func(v float64) string { return fmt.Sprintf(says, entityWord(name), num(v)) },
-			})
+			fs = append(fs, entityFeature(ent.name, ent.get, m.metric, m.get, m.says))
+		}
+	}
+	// Appended later: what is known of each entity's earlier frauds.
+	for _, ent := range []struct {
+		name string
+		get  func(*FeatEnv) *Entity
+	}{{"user", func(f *FeatEnv) *Entity { return f.User }}, {"card", func(f *FeatEnv) *Entity { return f.Card }},
+		{"ip", func(f *FeatEnv) *Entity { return f.IP }}, {"ip_prefix", func(f *FeatEnv) *Entity { return f.IPPrefix }},
+		{"device", func(f *FeatEnv) *Entity { return f.Device }}, {"email", func(f *FeatEnv) *Entity { return f.Email }},
+		{"address", func(f *FeatEnv) *Entity { return f.Address }}, {"merchant", func(f *FeatEnv) *Entity { return f.Merchant }}} {
+		for _, m := range labelMetrics {
+			fs = append(fs, entityFeature(ent.name, ent.get, m.metric, m.get, m.says))
 		}
 	}
 	return fs
 }()
+
+// labelMetrics are the per-entity inputs from fraud labels known at scoring time.
+var labelMetrics = []struct {
+	metric string
+	get    func(*Entity) float64
+	says   string
+}{
+	{"frauds_30d", func(e *Entity) float64 { return float64(e.Frauds30d) }, "%s has %s earlier orders known to be fraud (30 days)"},
+	{"fraud_share_30d", func(e *Entity) float64 { return e.FraudShare30d }, "%s: share %s of its orders in 30 days known to be fraud"},
+}
+
+// entityFeature is the model input metric of the entity called name.
+func entityFeature(name string, entOf func(*FeatEnv) *Entity, metric string, get func(*Entity) float64, says string) modelFeature {
+	return modelFeature{
+		name: "features." + name + "." + metric,
+		get: func(e *Env) float64 {
+			x := entOf(e.Features)
+			if !x.Present {
+				return math.NaN()
+			}
+			return get(x)
+		},
+		says: func(v float64) string { return fmt.Sprintf(says, entityWord(name), num(v)) },
+	}
+}
 
 func flag(text string) func(float64) string {
 	return func(v float64) string {
@@ -154,9 +179,11 @@ type Model struct {
 	explainFrom float64
 }
 
-// NewModel wraps a trained model; its features must be ModelFeatureNames.
+// NewModel wraps a trained model; its features must be ModelFeatureNames
+// or, for a model trained by an earlier version, a prefix of them.
 func NewModel(gb *gbdt.Model, version string) (*Model, error) {
-	if !slices.Equal(gb.Features, ModelFeatureNames()) {
+	names := ModelFeatureNames()
+	if len(gb.Features) == 0 || len(gb.Features) > len(names) || !slices.Equal(gb.Features, names[:len(gb.Features)]) {
 		return nil, fmt.Errorf("%w (%d inputs, want %d)", ErrModelFeatures, len(gb.Features), len(modelFeatures))
 	}
 	return &Model{gb: gb, version: version, explainFrom: 30}, nil
@@ -172,7 +199,7 @@ func (m *Model) Assess(env any) (float64, []risk.Reason) {
 	if !ok {
 		return 0, nil
 	}
-	var buf [128]float64
+	var buf [160]float64
 	row := ModelRow(e, buf[:0])
 	score := math.Round(100*m.gb.Probability(row)*10) / 10
 	if score < m.explainFrom {

@@ -161,6 +161,12 @@ type LabelStore interface {
 	// AddLabel attaches l to its event and sets l.ID; it returns an error
 	// wrapping ErrNotFound when the tenant has no such event.
 	AddLabel(ctx context.Context, l *Label) error
+	// LabelsAfter calls fn for every label of every tenant with ID > id,
+	// in ID order (the order they were added); replay after a restart uses
+	// it. fn must not keep the label after it returns.
+	LabelsAfter(ctx context.Context, id int64, fn func(*Label) error) error
+	// MaxLabelID returns the highest label ID added so far (0 when none).
+	MaxLabelID(ctx context.Context) (int64, error)
 }
 
 // RuleStore keeps every version of every tenant's rules.

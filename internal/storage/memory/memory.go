@@ -4,6 +4,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -215,6 +216,41 @@ func (s *Store) AddLabel(_ context.Context, l *storage.Label) error {
 	l.ID = s.labelSeq
 	s.labels[k] = append(s.labels[k], *l)
 	return nil
+}
+
+// LabelsAfter implements storage.LabelStore.
+func (s *Store) LabelsAfter(ctx context.Context, id int64, fn func(*storage.Label) error) error {
+	s.mu.RLock()
+	if err := s.check(); err != nil {
+		s.mu.RUnlock()
+		return err
+	}
+	var out []storage.Label
+	for _, ls := range s.labels {
+		for _, l := range ls {
+			if l.ID > id {
+				out = append(out, l)
+			}
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b storage.Label) int { return cmp.Compare(a.ID, b.ID) })
+	for i := range out {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(&out[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MaxLabelID implements storage.LabelStore.
+func (s *Store) MaxLabelID(context.Context) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.labelSeq, s.check()
 }
 
 // SaveRuleSet implements storage.RuleStore.

@@ -361,6 +361,47 @@ func (s *Store) MaxSeq(ctx context.Context) (int64, error) {
 	return n.Int64, nil
 }
 
+// LabelsAfter implements storage.LabelStore.
+func (s *Store) LabelsAfter(ctx context.Context, id int64, fn func(*storage.Label) error) error {
+	if err := s.isClosed(); err != nil {
+		return err
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT id, tenant, event_id, label, source, note, occurred_at, created_at
+		FROM labels WHERE id > ? ORDER BY id`, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: replay labels: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l storage.Label
+		var label string
+		var occ, cre int64
+		if err := rows.Scan(&l.ID, &l.Tenant, &l.EventID, &label, &l.Source, &l.Note, &occ, &cre); err != nil {
+			return fmt.Errorf("sqlite: replay labels: %w", err)
+		}
+		l.Label, l.OccurredAt, l.CreatedAt = risk.Label(label), fromMicros(occ), fromMicros(cre)
+		if err := fn(&l); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: replay labels: %w", err)
+	}
+	return nil
+}
+
+// MaxLabelID implements storage.LabelStore.
+func (s *Store) MaxLabelID(ctx context.Context) (int64, error) {
+	if err := s.isClosed(); err != nil {
+		return 0, err
+	}
+	var n sql.NullInt64
+	if err := s.read.QueryRowContext(ctx, "SELECT MAX(id) FROM labels").Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: max label id: %w", err)
+	}
+	return n.Int64, nil
+}
+
 // AddLabel implements storage.LabelStore.
 func (s *Store) AddLabel(ctx context.Context, l *storage.Label) error {
 	if err := s.isClosed(); err != nil {

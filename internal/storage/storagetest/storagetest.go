@@ -342,6 +342,38 @@ func testLabels(t *testing.T, b storage.Backend) {
 	if string(gj) != string(wj) {
 		t.Errorf("labels = %s, want %s", gj, wj)
 	}
+
+	// Replay after a restart reads labels of every tenant in ID order.
+	e2 := NewEvent("t2", "ev_2", "ord_2", base)
+	mustSave(t, b, &e2)
+	other := storage.Label{Tenant: "t2", EventID: "ev_2", Label: risk.LabelLegit, Source: "api", OccurredAt: base, CreatedAt: base.Add(50 * time.Hour)}
+	if err := b.AddLabel(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, other)
+	if maxID, err := b.MaxLabelID(ctx); err != nil || maxID != other.ID {
+		t.Errorf("MaxLabelID = %d, %v; want %d", maxID, err, other.ID)
+	}
+	for _, after := range []int{0, 1, 3} {
+		var from int64
+		if after > 0 {
+			from = want[after-1].ID
+		}
+		replayed := []storage.Label{}
+		if err := b.LabelsAfter(ctx, from, func(l *storage.Label) error { replayed = append(replayed, *l); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		rj, _ := json.Marshal(replayed)
+		wj, _ := json.Marshal(want[after:])
+		if string(rj) != string(wj) {
+			t.Errorf("LabelsAfter(%d) = %s, want %s", from, rj, wj)
+		}
+		for i, l := range replayed {
+			if l.Tenant != want[after+i].Tenant {
+				t.Errorf("LabelsAfter(%d)[%d].Tenant = %q, want %q", from, i, l.Tenant, want[after+i].Tenant)
+			}
+		}
+	}
 }
 
 func testRuleSets(t *testing.T, b storage.Backend) {

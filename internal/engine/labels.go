@@ -1,0 +1,123 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/features"
+	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/storage"
+)
+
+// labelKeys appends the label-count keys of obs: the same entities, in
+// the label scope.
+func labelKeys(obs []features.Observation, scope string, buf []features.Key) []features.Key {
+	for _, o := range obs {
+		k := o.Key
+		k.Scope = scope
+		buf = append(buf, k)
+	}
+	return buf
+}
+
+// fraudVerdict says what a label means for fraud counting: fraud (true),
+// legitimate (false), or nothing (ok false: spam, abuse).
+func fraudVerdict(l risk.Label) (fraud, ok bool) {
+	switch l {
+	case risk.LabelFraud, risk.LabelChargeback, risk.LabelAccountTakeover:
+		return true, true
+	case risk.LabelLegit, risk.LabelFalsePositive:
+		return false, true
+	}
+	return false, false
+}
+
+// labelDelta is how adding l changes the number of the event's entities'
+// events known to be fraud: +1 when l first marks the event fraud, -1 when
+// it clears an earlier fraud verdict, 0 otherwise. prior are the event's
+// labels; only those added before l (lower ID, or all when l has no ID
+// yet) count.
+func labelDelta(prior []storage.Label, l storage.Label) float64 {
+	was := false
+	for _, p := range prior {
+		if l.ID != 0 && p.ID >= l.ID {
+			continue
+		}
+		if f, ok := fraudVerdict(p.Label); ok {
+			was = f
+		}
+	}
+	now, ok := fraudVerdict(l.Label)
+	switch {
+	case !ok || now == was:
+		return 0
+	case now:
+		return 1
+	default:
+		return -1
+	}
+}
+
+// countLabel records in the feature store what label l says about the
+// fraud count of ev's entities, at the time the label was recorded (when
+// it became known). prior are ev's labels. It does nothing for kinds that
+// keep no label counts or labels that change nothing, and reports whether
+// it counted anything.
+func (e *Engine) countLabel(ctx context.Context, ev *storage.Event, prior []storage.Label, l storage.Label) (bool, error) {
+	delta := labelDelta(prior, l)
+	if delta == 0 {
+		return false, nil
+	}
+	k, ok := e.kinds[ev.Kind]
+	if !ok {
+		return false, nil
+	}
+	in, err := k.Decode(ev.Payload)
+	if err != nil {
+		return false, fmt.Errorf("engine: label of event %s: %w", ev.ID, err)
+	}
+	scope := in.LabelScope()
+	if scope == "" {
+		return false, nil
+	}
+	obs := in.Observations(ev.Tenant, nil)
+	for i := range obs {
+		obs[i] = features.Observation{Key: obs[i].Key, Amount: delta}
+		obs[i].Key.Scope = scope
+	}
+	at := l.CreatedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	return true, e.feats.Apply(ctx, at, obs)
+}
+
+// replayLabels counts every label added after id, in order, as
+// AddFeedback did (Restore uses it).
+func (e *Engine) replayLabels(ctx context.Context, id int64) (n int, err error) {
+	var labels []storage.Label
+	if err := e.store.LabelsAfter(ctx, id, func(l *storage.Label) error {
+		if _, ok := fraudVerdict(l.Label); ok {
+			labels = append(labels, *l)
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	for _, l := range labels {
+		ev, err := e.store.Event(ctx, l.Tenant, l.EventID)
+		if err != nil {
+			return n, fmt.Errorf("label %d: %w", l.ID, err)
+		}
+		counted, err := e.countLabel(ctx, &ev, ev.Labels, l)
+		if err != nil {
+			e.log.Warn("stored label cannot be replayed", "label", l.ID, "event", l.EventID, "error", err)
+			continue
+		}
+		if counted {
+			n++
+		}
+	}
+	return n, nil
+}
