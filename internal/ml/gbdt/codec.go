@@ -180,6 +180,7 @@ func Decode(data []byte) (*Model, error) {
 	if len(r) != 0 {
 		return nil, corrupt("%d bytes after the last tree", len(r))
 	}
+	m.compile()
 	return m, nil
 }
 

@@ -66,11 +66,18 @@ type Model struct {
 	Calibration Calibration
 	// Params are the settings it was trained with (for the record).
 	Params Params
+
+	// fast is Trees compiled for prediction (nil for a Model built by
+	// hand; Raw then walks Trees).
+	fast *compiled
 }
 
 // Raw returns the model's raw score (log-odds before calibration) for x,
 // which holds one value per feature (NaN for missing). It does not allocate.
 func (m *Model) Raw(x []float64) float64 {
+	if m.fast != nil {
+		return m.Base + m.fast.raw(x)
+	}
 	s := m.Base
 	for i := range m.Trees {
 		s += m.Trees[i].predict(x)

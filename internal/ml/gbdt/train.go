@@ -225,6 +225,7 @@ func Train(ctx context.Context, p Params, train, valid *Dataset, progress func(P
 	if valid != nil && best > 0 {
 		m.Calibration = fitPlatt(bestRaw, valid.Y)
 	}
+	m.compile()
 	return m, nil
 }
 
