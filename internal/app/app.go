@@ -25,6 +25,7 @@ import (
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/features"
 	"github.com/shopguard/shopguard/internal/fraud"
+	"github.com/shopguard/shopguard/internal/geo"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
 	"github.com/shopguard/shopguard/internal/storage"
@@ -62,6 +63,7 @@ type App struct {
 	store   storage.Backend
 	feats   *features.Memory
 	engine  *engine.Engine
+	geo     *geo.DB // nil-safe: knows nothing without databases
 	metrics *telemetry.Metrics
 	auth    *apikey.Authenticator
 	api     *api.Server
@@ -76,13 +78,21 @@ func Version() string { return version() }
 // New opens storage, restores the feature store (snapshot plus replay of
 // later events) and builds the engine and API. Close releases it all.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	gdb, err := geo.Open(cfg.Geo.Paths()...)
+	if err != nil {
+		return nil, fmt.Errorf("app: geolocation (geo.country_db, geo.asn_db): %w", err)
+	}
+	if paths := cfg.Geo.Paths(); len(paths) > 0 {
+		log.Info("geolocation databases opened", "databases", gdb.Describe())
+	}
 	store, err := OpenStorage(ctx, cfg)
 	if err != nil {
+		gdb.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, store: store, metrics: telemetry.NewMetrics()}
+	a := &App{cfg: cfg, log: log, store: store, geo: gdb, metrics: telemetry.NewMetrics()}
 	if err := a.restore(ctx); err != nil {
-		store.Close()
+		a.closeAll()
 		return nil, err
 	}
 	a.ReloadModels(ctx)
@@ -94,10 +104,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.dash, err = dashboard.New(dashboard.Config{SessionTTL: cfg.Server.SessionTTL}, a.engine, store, log)
 	if err != nil {
-		store.Close()
+		a.closeAll()
 		return nil, err
 	}
 	return a, nil
+}
+
+// closeAll releases storage and the geolocation databases.
+func (a *App) closeAll() error {
+	return errors.Join(a.store.Close(), a.geo.Close())
 }
 
 // buildEngine makes a fresh feature store and an engine over it.
@@ -107,11 +122,16 @@ func (a *App) buildEngine() error {
 		thresholds[k] = a.cfg.Decisions.For(k)
 	}
 	a.feats = features.NewMemory(features.MemoryConfig{})
+	var locator engine.Locator
+	if len(a.cfg.Geo.Paths()) > 0 {
+		locator = a.geo
+	}
 	eng, err := engine.New(engine.Config{
 		Thresholds:   thresholds,
 		BuiltinLists: rules.BuiltinLists(),
 		Logger:       a.log,
 		Observer:     a.metrics,
+		Geo:          locator,
 	}, a.store, a.feats, fraud.Kind{})
 	if err != nil {
 		return err
@@ -303,7 +323,7 @@ func (a *App) Close() error {
 	if serr != nil {
 		a.log.Error("final feature snapshot failed; features will be rebuilt from events on start", "error", serr)
 	}
-	return errors.Join(serr, a.store.Close())
+	return errors.Join(serr, a.closeAll())
 }
 
 // CreateKey makes and stores a new API key for tenant and returns its secret.

@@ -29,6 +29,11 @@ func start(t *testing.T, dataDir string) *env {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Storage.DataDir = dataDir
+	return startConfig(t, cfg)
+}
+
+func startConfig(t *testing.T, cfg config.Config) *env {
+	t.Helper()
 	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

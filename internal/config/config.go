@@ -58,6 +58,7 @@ type Config struct {
 	Server    Server    `koanf:"server"`
 	Storage   Storage   `koanf:"storage"`
 	Features  Features  `koanf:"features"`
+	Geo       Geo       `koanf:"geo"`
 	Decisions Decisions `koanf:"decisions"`
 	Log       Log       `koanf:"log"`
 }
@@ -110,6 +111,28 @@ type Features struct {
 	// SnapshotInterval is how often the in-memory feature store is
 	// persisted; at least one second.
 	SnapshotInterval time.Duration `koanf:"snapshot_interval"`
+}
+
+// Geo names the IP geolocation databases (MaxMind-format .mmdb files the
+// operator downloads: GeoLite2-Country/City/ASN or the CC0 ip-location-db
+// files). Empty paths mean no geolocation: IP country and network owner
+// stay unknown.
+type Geo struct {
+	// CountryDB gives each IP address its country.
+	CountryDB string `koanf:"country_db"`
+	// ASNDB gives each IP address its autonomous system (network owner).
+	ASNDB string `koanf:"asn_db"`
+}
+
+// Paths returns the configured database paths.
+func (g Geo) Paths() []string {
+	var out []string
+	for _, p := range []string{g.CountryDB, g.ASNDB} {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Decisions configures how scores become actions.

@@ -69,6 +69,10 @@ func fields() []field {
 			func(c *Config) *time.Duration { return &c.Storage.CommitDelay }),
 		durationField("features.snapshot_interval", "How often the in-memory feature store is persisted (at least 1s).",
 			func(c *Config) *time.Duration { return &c.Features.SnapshotInterval }),
+		stringField("geo.country_db", "MaxMind-format .mmdb file giving IP countries (GeoLite2-Country or -City, or ip-location-db's country file); empty: none.",
+			func(c *Config) *string { return &c.Geo.CountryDB }),
+		stringField("geo.asn_db", "MaxMind-format .mmdb file giving IP networks' owners (GeoLite2-ASN or ip-location-db's asn file); empty: none.",
+			func(c *Config) *string { return &c.Geo.ASNDB }),
 	}
 	for _, k := range risk.EventKinds {
 		fs = append(fs,
@@ -92,6 +96,7 @@ func sectionDocs() map[string]string {
 		"server":      "HTTP server of the risk API and the dashboard.",
 		"storage":     "Where events, decisions and state are kept.",
 		"features":    "Feature store (velocity counters and profiles).",
+		"geo":         "IP geolocation from .mmdb files you download (none ships with shopguard).",
 		"decisions":   "How scores (0-100) become actions.",
 		thresholdsKey: "Per event kind: a score at or above block blocks, at or above challenge\nchallenges, at or above review reviews; lower scores are allowed.\nEach value lies in 1..101 (101 disables the action) and review <= challenge <= block.\nAn entry may give only some of the three; the others keep their defaults.",
 		"log":         "Logging.",

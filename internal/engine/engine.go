@@ -11,11 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/shopguard/shopguard/internal/features"
+	"github.com/shopguard/shopguard/internal/geo"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
 	"github.com/shopguard/shopguard/internal/storage"
@@ -55,6 +57,17 @@ type Input interface {
 	// number of its events known to be fraud. The environment must be
 	// JSON-encodable and of the type Kind.NewEnv returns.
 	Env(aggs, labels []features.Aggregates) any
+}
+
+// Locator says where an IP address is routed from (a *geo.DB).
+type Locator interface {
+	Lookup(ip netip.Addr) geo.Location
+}
+
+// Locatable is an input that carries an IP address: the engine has it
+// located before its features and environment are computed.
+type Locatable interface {
+	Locate(l Locator)
 }
 
 // Kind describes an event kind to the engine.
@@ -118,6 +131,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Observer, if set, is told of every decision.
 	Observer Observer
+	// Geo, if set, locates the IP addresses of Locatable inputs.
+	Geo Locator
 	// RecentIDs is how many recently assessed event ids are remembered to
 	// recognise retries without a storage query (default 1,048,576; about
 	// 40 MB).
@@ -319,6 +334,9 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 	defer e.gate.RUnlock()
 	kind := in.Kind()
 	at := in.OccurredAt()
+	if l, ok := in.(Locatable); ok && e.cfg.Geo != nil {
+		l.Locate(e.cfg.Geo)
+	}
 	sc.obs = in.Observations(tenantID, sc.obs[:0])
 	if cap(sc.aggs) < len(sc.obs) {
 		sc.aggs = make([]features.Aggregates, len(sc.obs))

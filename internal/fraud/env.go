@@ -25,6 +25,12 @@ type Env struct {
 	DeviceID    string  `expr:"device_id" json:"device_id,omitempty"`
 	UserAgent   string  `expr:"user_agent" json:"user_agent,omitempty"`
 	MerchantID  string  `expr:"merchant_id" json:"merchant_id,omitempty"`
+	// IPCountry (ISO 3166-1 alpha-2), IPASN and IPASOrg say where the IP
+	// address is routed from, from the configured geolocation databases
+	// ("" and 0 when unknown).
+	IPCountry string `expr:"ip_country" json:"ip_country,omitempty"`
+	IPASN     int64  `expr:"ip_asn" json:"ip_asn,omitempty"`
+	IPASOrg   string `expr:"ip_as_org" json:"ip_as_org,omitempty"`
 	// The nested parts are pointers, all allocated by NewEnv in one block,
 	// so that rules reading features.card.count_1h do not copy structs.
 	User     *UserEnv  `expr:"user" json:"user"`
@@ -202,6 +208,10 @@ type Signals struct {
 	BillingShippingCountryMismatch bool `expr:"billing_shipping_country_mismatch" json:"billing_shipping_country_mismatch,omitempty"`
 	CardBillingCountryMismatch     bool `expr:"card_billing_country_mismatch" json:"card_billing_country_mismatch,omitempty"`
 	CardShippingCountryMismatch    bool `expr:"card_shipping_country_mismatch" json:"card_shipping_country_mismatch,omitempty"`
+	// IP*CountryMismatch compare the IP address's country with the card's
+	// and the shipping country, true only when both are known.
+	IPCardCountryMismatch     bool `expr:"ip_card_country_mismatch" json:"ip_card_country_mismatch,omitempty"`
+	IPShippingCountryMismatch bool `expr:"ip_shipping_country_mismatch" json:"ip_shipping_country_mismatch,omitempty"`
 }
 
 // slot identifies an entity of a transaction in the observation list.
@@ -299,7 +309,7 @@ func (t *Transaction) Observations(tenant string, buf []features.Observation) []
 
 // Entities appends the entities list matching looks at: every entity the
 // transaction carries plus the pseudo-entities "bin" and "country" (card,
-// billing and shipping countries).
+// billing and shipping countries, and the IP address's once located).
 func (t *Transaction) Entities(buf []risk.Entity) []risk.Entity {
 	vals := t.values()
 	for s := range numSlots {
@@ -322,6 +332,9 @@ func (t *Transaction) Entities(buf []risk.Entity) []risk.Entity {
 		if a != nil && a.Country != "" {
 			buf = append(buf, risk.Entity{Kind: "country", Value: a.Country})
 		}
+	}
+	if t.loc.Country != "" {
+		buf = append(buf, risk.Entity{Kind: "country", Value: t.loc.Country})
 	}
 	return buf
 }
@@ -358,6 +371,9 @@ func (t *Transaction) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 		DeviceID:    t.DeviceID,
 		UserAgent:   t.UserAgent,
 		MerchantID:  t.MerchantID,
+		IPCountry:   t.loc.Country,
+		IPASN:       int64(t.loc.ASN),
+		IPASOrg:     t.loc.ASOrg,
 	}
 	env.User.AccountAgeDays = -1
 	env.User.Guest = true
@@ -420,6 +436,9 @@ func (t *Transaction) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 	sig.BillingShippingCountryMismatch = bill != "" && ship != "" && bill != ship
 	sig.CardBillingCountryMismatch = card != "" && bill != "" && card != bill
 	sig.CardShippingCountryMismatch = card != "" && ship != "" && card != ship
+	ipc := env.IPCountry
+	sig.IPCardCountryMismatch = ipc != "" && card != "" && ipc != card
+	sig.IPShippingCountryMismatch = ipc != "" && ship != "" && ipc != ship
 }
 
 func fillEntity(e *Entity, a *features.Aggregates, s slot, at time.Time, amount float64) {

@@ -26,6 +26,9 @@ func (env *Env) AppendJSON(b []byte) []byte {
 	w.str("device_id", env.DeviceID, true)
 	w.str("user_agent", env.UserAgent, true)
 	w.str("merchant_id", env.MerchantID, true)
+	w.str("ip_country", env.IPCountry, true)
+	w.int("ip_asn", env.IPASN, true)
+	w.str("ip_as_org", env.IPASOrg, true)
 
 	w.object("user")
 	w.str("id", env.User.ID, true)
@@ -87,6 +90,8 @@ func (env *Env) AppendJSON(b []byte) []byte {
 	w.bool("billing_shipping_country_mismatch", s.BillingShippingCountryMismatch, true)
 	w.bool("card_billing_country_mismatch", s.CardBillingCountryMismatch, true)
 	w.bool("card_shipping_country_mismatch", s.CardShippingCountryMismatch, true)
+	w.bool("ip_card_country_mismatch", s.IPCardCountryMismatch, true)
+	w.bool("ip_shipping_country_mismatch", s.IPShippingCountryMismatch, true)
 	w.close()
 
 	w.object("model")

@@ -14,8 +14,9 @@ import (
 )
 
 var (
-	_ engine.Kind  = Kind{}
-	_ engine.Input = (*Transaction)(nil)
+	_ engine.Kind      = Kind{}
+	_ engine.Input     = (*Transaction)(nil)
+	_ engine.Locatable = (*Transaction)(nil)
 )
 
 // Kind registers transactions with the engine.
@@ -51,6 +52,14 @@ func (t *Transaction) OccurredAt() time.Time { return t.at }
 
 // Money returns the amount in minor units and the currency.
 func (t *Transaction) Money() (int64, string) { return *t.AmountMinor, t.Currency }
+
+// Locate records where the transaction's IP address is (the engine calls
+// it when geolocation databases are configured).
+func (t *Transaction) Locate(l engine.Locator) {
+	if t.ip.IsValid() {
+		t.loc = l.Lookup(t.ip)
+	}
+}
 
 // LabelScope returns LabelScope: transactions count their entities' known frauds.
 func (t *Transaction) LabelScope() string { return LabelScope }

@@ -85,7 +85,12 @@ var modelFeatures = func() []modelFeature {
 			fs = append(fs, entityFeature(ent.name, ent.get, m.metric, m.get, m.says))
 		}
 	}
-	// Appended later: what is known of each entity's earlier frauds.
+	// Appended later: where the IP address is, then what is known of each
+	// entity's earlier frauds.
+	fs = append(fs,
+		modelFeature{"signals.ip_card_country_mismatch", func(e *Env) float64 { return b2f(e.Signals.IPCardCountryMismatch) }, flag("IP address in another country than the card's")},
+		modelFeature{"signals.ip_shipping_country_mismatch", func(e *Env) float64 { return b2f(e.Signals.IPShippingCountryMismatch) }, flag("IP address in another country than the shipping address")},
+	)
 	for _, ent := range []struct {
 		name string
 		get  func(*FeatEnv) *Entity

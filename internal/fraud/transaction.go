@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/shopguard/shopguard/internal/geo"
 	"github.com/shopguard/shopguard/internal/reference"
 	"github.com/shopguard/shopguard/internal/risk"
 )
@@ -53,6 +54,7 @@ type Transaction struct {
 	at                    time.Time
 	userCreated           time.Time
 	ip                    netip.Addr
+	loc                   geo.Location // where ip is, once Locate ran
 	exponent              int
 	billingID, shippingID string
 	vals                  [numSlots]string // see values

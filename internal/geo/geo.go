@@ -29,6 +29,7 @@ import (
 	"sync"
 
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
+	"github.com/oschwald/maxminddb-golang/v2/mmdbdata"
 )
 
 // ErrInvalidDatabase reports that a file is not a readable MaxMind DB file.
@@ -62,20 +63,12 @@ const (
 	probeMaxRecords = 2048
 )
 
-// countryLayout says where a database keeps the country code.
-type countryLayout uint8
-
-const (
-	countryNone   countryLayout = iota
-	countryNested               // country.iso_code, registered_country.iso_code (GeoIP2)
-	countryFlat                 // country_code (ip-location-db)
-)
-
-// source is one opened database file and the fields it was found to carry.
+// source is one opened database file and the kinds of field it was found to
+// carry.
 type source struct {
 	path     string
 	reader   *maxminddb.Reader
-	country  countryLayout
+	country  bool
 	asn      bool
 	ipv4Only bool
 }
@@ -88,7 +81,9 @@ type source struct {
 // configured.
 type DB struct {
 	sources []source
-	pools   recordPools
+	// records holds *record values for reuse: Result.Decode takes an
+	// interface, so a record would otherwise escape to the heap per lookup.
+	records sync.Pool
 }
 
 // Open opens each path as a MaxMind DB file and learns which fields it
@@ -145,14 +140,8 @@ func openSource(path string) (source, error) {
 		_ = r.Close()
 		return source{}, fmt.Errorf("%w: %s: %w", ErrInvalidDatabase, path, err)
 	}
-	switch {
-	case fields.nested:
-		src.country = countryNested
-	case fields.flat:
-		src.country = countryFlat
-	}
-	src.asn = fields.asn
-	if src.country == countryNone && !src.asn {
+	src.country, src.asn = fields.country, fields.asn
+	if !src.country && !src.asn {
 		_ = r.Close()
 		return source{}, fmt.Errorf(
 			"%w: %s: database type %q, %s (want country.iso_code, "+
@@ -172,10 +161,10 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// probeFields records which known fields the probed records carried.
+// probeFields records which kinds of field the probed records carried.
 type probeFields struct {
-	nested, flat, asn bool
-	records           int
+	country, asn bool
+	records      int
 }
 
 // summary describes what probing saw, for error messages.
@@ -187,9 +176,10 @@ func (p probeFields) summary() string {
 }
 
 // probe walks the first networks of the search tree and checks which known
-// fields their records carry. Networks without data and IPv4 aliases are
-// visited too, so that every step of the walk is counted against
-// probeMaxLeaves, however the tree is shaped.
+// fields their records carry. A field counts only when it holds a usable
+// value (a two-letter country code, a non-zero 32-bit ASN). Networks without
+// data and IPv4 aliases are visited too, so that every step of the walk is
+// counted against probeMaxLeaves, however the tree is shaped.
 func probe(r *maxminddb.Reader) (probeFields, error) {
 	var p probeFields
 	leaves := 0
@@ -208,40 +198,17 @@ func probe(r *maxminddb.Reader) (probeFields, error) {
 		if p.records > probeMaxRecords {
 			break
 		}
-		p.observe(res)
-		if (p.nested || p.flat) && p.asn {
+		var rec record
+		if res.Decode(&rec) != nil {
+			continue // a malformed record; Lookup treats it as unknown
+		}
+		p.country = p.country || rec.countryCode() != ""
+		p.asn = p.asn || rec.asnumber() != 0
+		if p.country && p.asn {
 			break
 		}
 	}
 	return p, nil
-}
-
-// observe notes the known fields of one record. A field counts only when it
-// decodes to a usable value; malformed or mistyped values are ignored here,
-// and Lookup treats them as unknown.
-func (p *probeFields) observe(res maxminddb.Result) {
-	var code *string
-	if !p.nested {
-		if res.DecodePath(&code, "country", "iso_code") == nil && code != nil && normalizeCountry(*code) != "" {
-			p.nested = true
-		}
-		code = nil
-		if res.DecodePath(&code, "registered_country", "iso_code") == nil && code != nil && normalizeCountry(*code) != "" {
-			p.nested = true
-		}
-	}
-	if !p.flat {
-		code = nil
-		if res.DecodePath(&code, "country_code") == nil && code != nil && normalizeCountry(*code) != "" {
-			p.flat = true
-		}
-	}
-	if !p.asn {
-		var asn *uint64
-		if res.DecodePath(&asn, "autonomous_system_number") == nil && asn != nil && *asn > 0 && *asn <= math.MaxUint32 {
-			p.asn = true
-		}
-	}
 }
 
 // Close releases every opened file. After Close the DB must not be used.
@@ -267,7 +234,7 @@ func (db *DB) HasCountry() bool {
 		return false
 	}
 	for _, s := range db.sources {
-		if s.country != countryNone {
+		if s.country {
 			return true
 		}
 	}
@@ -299,11 +266,8 @@ func (db *DB) Describe() string {
 			b.WriteString("; ")
 		}
 		var kinds []string
-		switch s.country {
-		case countryNested:
+		if s.country {
 			kinds = append(kinds, "country")
-		case countryFlat:
-			kinds = append(kinds, "country (country_code)")
 		}
 		if s.asn {
 			kinds = append(kinds, "asn")
@@ -335,7 +299,7 @@ func (db *DB) Lookup(ip netip.Addr) Location {
 	}
 	for i := range db.sources {
 		s := &db.sources[i]
-		wantCountry := loc.Country == "" && s.country != countryNone
+		wantCountry := loc.Country == "" && s.country
 		wantASN := loc.ASN == 0 && s.asn
 		if !wantCountry && !wantASN {
 			continue
@@ -343,15 +307,31 @@ func (db *DB) Lookup(ip netip.Addr) Location {
 		if s.ipv4Only && !ip.Is4() {
 			continue
 		}
-		got := s.lookup(ip, &db.pools)
-		if wantCountry {
-			loc.Country = got.Country
+		res := s.reader.Lookup(ip)
+		if !res.Found() {
+			continue
 		}
-		if wantASN {
-			loc.ASN, loc.ASOrg = got.ASN, got.ASOrg
+		rec := db.record()
+		if res.Decode(rec) == nil {
+			if wantCountry {
+				loc.Country = rec.countryCode()
+			}
+			if asn := rec.asnumber(); wantASN && asn != 0 {
+				loc.ASN, loc.ASOrg = asn, rec.asOrg
+			}
 		}
+		*rec = record{}
+		db.records.Put(rec)
 	}
 	return loc
+}
+
+// record returns a zeroed record from the pool.
+func (db *DB) record() *record {
+	if rec, ok := db.records.Get().(*record); ok {
+		return rec
+	}
+	return new(record)
 }
 
 // routable reports whether ip could be in a geolocation database at all.
@@ -360,137 +340,136 @@ func routable(ip netip.Addr) bool {
 		ip.IsLinkLocalUnicast() || ip.IsMulticast())
 }
 
-// lookup decodes the record for ip from one file, into the smallest struct
-// that holds the fields the file provides. A record that does not decode is
-// treated as unknown.
-func (s *source) lookup(ip netip.Addr, pools *recordPools) Location {
-	res := s.reader.Lookup(ip)
-	if !res.Found() {
-		return Location{}
+// record is the part of a database record that Lookup needs, in either
+// layout. It decodes itself in one pass over the record's map, skipping
+// every other field; a known field holding a value of an unexpected kind is
+// skipped too, so one odd field does not hide the others.
+type record struct {
+	country     string // country.iso_code (GeoIP2)
+	registered  string // registered_country.iso_code (GeoIP2)
+	flatCountry string // country_code (ip-location-db)
+	asn         uint64 // autonomous_system_number
+	asOrg       string // autonomous_system_organization
+}
+
+var _ mmdbdata.CursorUnmarshaler = (*record)(nil)
+
+// countryCode returns the record's country: country.iso_code, else
+// registered_country.iso_code (GeoLite2 leaves country empty for some
+// networks, such as satellite providers), else country_code.
+func (r *record) countryCode() string {
+	for _, code := range [...]string{r.country, r.registered, r.flatCountry} {
+		if c := normalizeCountry(code); c != "" {
+			return c
+		}
 	}
-	switch {
-	case s.country == countryNested && s.asn:
-		return pools.nestedASN.decode(res)
-	case s.country == countryNested:
-		return pools.nested.decode(res)
-	case s.country == countryFlat && s.asn:
-		return pools.flatASN.decode(res)
-	case s.country == countryFlat:
-		return pools.flat.decode(res)
-	default:
-		return pools.asn.decode(res)
+	return ""
+}
+
+// asnumber returns the record's ASN, or 0 when it is missing or does not
+// fit in 32 bits.
+func (r *record) asnumber() uint32 {
+	if r.asn > math.MaxUint32 {
+		return 0
 	}
+	return uint32(r.asn)
 }
 
-// recordPools keeps decoded records for reuse: the reader decodes through
-// reflection, so a record would otherwise escape to the heap on every lookup.
-type recordPools struct {
-	nested    recordPool[nestedRecord, *nestedRecord]
-	nestedASN recordPool[nestedASNRecord, *nestedASNRecord]
-	flat      recordPool[flatRecord, *flatRecord]
-	flatASN   recordPool[flatASNRecord, *flatASNRecord]
-	asn       recordPool[asnRecord, *asnRecord]
-}
-
-// record is a struct that a database record decodes into.
-type record[T any] interface {
-	*T
-	location() Location
-}
-
-// recordPool is a pool of records of one type.
-type recordPool[T any, P record[T]] struct {
-	pool sync.Pool
-}
-
-// decode decodes res into a pooled T and returns what it says.
-func (p *recordPool[T, P]) decode(res maxminddb.Result) Location {
-	rec, _ := p.pool.Get().(P)
-	if rec == nil {
-		rec = new(T)
+// UnmarshalMaxMindDBCursor decodes a record from the map at cursor and
+// returns the cursor after it. The reader calls it from Result.Decode.
+// The traversal is bounded: two map levels, and skipping a value walks only
+// its own bytes, never following pointers.
+func (r *record) UnmarshalMaxMindDBCursor(cursor mmdbdata.Cursor) (mmdbdata.Cursor, error) {
+	entries, err := cursor.Map()
+	if err != nil {
+		return mmdbdata.Cursor{}, mmdbdata.NormalizeUnmarshalError[record](err)
 	}
-	var loc Location
-	if err := res.Decode(rec); err == nil {
-		loc = rec.location()
+	var next mmdbdata.Cursor
+	for {
+		key, value, ok := entries.Next(next)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "country":
+			r.country, next, err = readISOCode(value)
+		case "registered_country":
+			r.registered, next, err = readISOCode(value)
+		case "country_code":
+			r.flatCountry, next, err = readString(value)
+		case "autonomous_system_number":
+			r.asn, next, err = readUint(value)
+		case "autonomous_system_organization":
+			r.asOrg, next, err = readString(value)
+		default:
+			next, err = value.Skip()
+		}
+		if err != nil {
+			return mmdbdata.Cursor{}, err
+		}
 	}
-	*rec = *new(T)
-	p.pool.Put(rec)
-	return loc
+	return entries.End()
 }
 
-// isoCode is the part of a GeoIP2 country object that is needed.
-type isoCode struct {
-	ISOCode string `maxminddb:"iso_code"`
-}
-
-// nestedRecord is a GeoLite2/GeoIP2 Country or City record.
-type nestedRecord struct {
-	Country           isoCode `maxminddb:"country"`
-	RegisteredCountry isoCode `maxminddb:"registered_country"`
-}
-
-func (r *nestedRecord) location() Location {
-	return Location{Country: nestedCountry(r.Country, r.RegisteredCountry)}
-}
-
-// nestedASNRecord is a GeoIP2-style record that also carries ASN fields.
-type nestedASNRecord struct {
-	Country           isoCode `maxminddb:"country"`
-	RegisteredCountry isoCode `maxminddb:"registered_country"`
-	ASN               uint32  `maxminddb:"autonomous_system_number"`
-	ASOrg             string  `maxminddb:"autonomous_system_organization"`
-}
-
-func (r *nestedASNRecord) location() Location {
-	return withASN(Location{Country: nestedCountry(r.Country, r.RegisteredCountry)}, r.ASN, r.ASOrg)
-}
-
-// flatRecord is an ip-location-db country (or city) record.
-type flatRecord struct {
-	CountryCode string `maxminddb:"country_code"`
-}
-
-func (r *flatRecord) location() Location {
-	return Location{Country: normalizeCountry(r.CountryCode)}
-}
-
-// flatASNRecord is an ip-location-db-style record with both kinds of field.
-type flatASNRecord struct {
-	CountryCode string `maxminddb:"country_code"`
-	ASN         uint32 `maxminddb:"autonomous_system_number"`
-	ASOrg       string `maxminddb:"autonomous_system_organization"`
-}
-
-func (r *flatASNRecord) location() Location {
-	return withASN(Location{Country: normalizeCountry(r.CountryCode)}, r.ASN, r.ASOrg)
-}
-
-// asnRecord is a GeoLite2-ASN, GeoIP2-ISP or ip-location-db asn record.
-type asnRecord struct {
-	ASN   uint32 `maxminddb:"autonomous_system_number"`
-	ASOrg string `maxminddb:"autonomous_system_organization"`
-}
-
-func (r *asnRecord) location() Location {
-	return withASN(Location{}, r.ASN, r.ASOrg)
-}
-
-// nestedCountry returns the country, falling back to the registered country
-// (GeoLite2 leaves country empty for some networks, e.g. satellite providers).
-func nestedCountry(country, registered isoCode) string {
-	if c := normalizeCountry(country.ISOCode); c != "" {
-		return c
+// readISOCode reads the iso_code of a GeoIP2 country object at cursor; a
+// value that is not a map yields "".
+func readISOCode(cursor mmdbdata.Cursor) (string, mmdbdata.Cursor, error) {
+	if kind, err := cursor.Kind(); err != nil || kind != mmdbdata.KindMap {
+		next, err := skip(cursor, err)
+		return "", next, err
 	}
-	return normalizeCountry(registered.ISOCode)
+	entries, err := cursor.Map()
+	if err != nil {
+		return "", mmdbdata.Cursor{}, err
+	}
+	var (
+		code string
+		next mmdbdata.Cursor
+	)
+	for {
+		key, value, ok := entries.Next(next)
+		if !ok {
+			break
+		}
+		if string(key) == "iso_code" {
+			code, next, err = readString(value)
+		} else {
+			next, err = value.Skip()
+		}
+		if err != nil {
+			return "", mmdbdata.Cursor{}, err
+		}
+	}
+	next, err = entries.End()
+	return code, next, err
 }
 
-// withASN sets the autonomous system on loc; the organisation only comes
-// with a known number.
-func withASN(loc Location, asn uint32, org string) Location {
-	if asn != 0 {
-		loc.ASN, loc.ASOrg = asn, org
+// readString reads the string at cursor; a value of another kind yields "".
+func readString(cursor mmdbdata.Cursor) (string, mmdbdata.Cursor, error) {
+	if kind, err := cursor.Kind(); err != nil || kind != mmdbdata.KindString {
+		next, err := skip(cursor, err)
+		return "", next, err
 	}
-	return loc
+	return cursor.ReadString()
+}
+
+// readUint reads the unsigned integer at cursor; a value of another kind
+// yields 0.
+func readUint(cursor mmdbdata.Cursor) (uint64, mmdbdata.Cursor, error) {
+	kind, err := cursor.Kind()
+	if err != nil || (kind != mmdbdata.KindUint16 && kind != mmdbdata.KindUint32 && kind != mmdbdata.KindUint64) {
+		next, err := skip(cursor, err)
+		return 0, next, err
+	}
+	return cursor.ReadUint()
+}
+
+// skip skips the value at cursor, unless finding its kind already failed.
+func skip(cursor mmdbdata.Cursor, kindErr error) (mmdbdata.Cursor, error) {
+	if kindErr != nil {
+		return mmdbdata.Cursor{}, kindErr
+	}
+	return cursor.Skip()
 }
 
 // normalizeCountry returns code as an upper-case ISO 3166-1 alpha-2 code, or

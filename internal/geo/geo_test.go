@@ -3,12 +3,16 @@ package geo_test
 import (
 	"errors"
 	"io/fs"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/shopguard/shopguard/internal/geo"
 	"github.com/shopguard/shopguard/internal/geo/geotest"
@@ -21,6 +25,7 @@ var networks = []geotest.Network{
 	{CIDR: "198.51.100.0/24", RegisteredCountry: "US", ASN: 64501, ASOrg: "Example Satellite"},
 	{CIDR: "192.0.2.0/25", Country: "fr", ASN: 64502},
 	{CIDR: "192.0.2.128/25", Country: "ZZ"},
+	{CIDR: "192.88.99.0/24", Country: "DE", ASN: 64503, ASOrg: "Example Hosting GmbH"},
 	{CIDR: "2001:db8::/32", Country: "JP", ASN: 4200000001, ASOrg: "Example IPv6 Carrier"},
 	{CIDR: "10.0.0.0/8", Country: "IT", ASN: 64999, ASOrg: "Private"},
 }
@@ -55,7 +60,10 @@ func TestLookupLayouts(t *testing.T) {
 		us = geo.Location{Country: "US", ASN: 64501, ASOrg: "Example Satellite"}
 		fr = geo.Location{Country: "FR", ASN: 64502}
 		zz = geo.Location{}
-		jp = geo.Location{Country: "JP", ASN: 4200000001, ASOrg: "Example IPv6 Carrier"}
+		// de2 shares its country with de, so the writer stores that
+		// record part once and points to it.
+		de2 = geo.Location{Country: "DE", ASN: 64503, ASOrg: "Example Hosting GmbH"}
+		jp  = geo.Location{Country: "JP", ASN: 4200000001, ASOrg: "Example IPv6 Carrier"}
 	)
 	asnOnly := func(l geo.Location) geo.Location { l.Country = ""; return l }
 	countryOnly := func(l geo.Location) geo.Location { return country(l.Country) }
@@ -84,6 +92,7 @@ func TestLookupLayouts(t *testing.T) {
 			{"198.51.100.1", want(us)},
 			{"192.0.2.1", want(fr)},
 			{"192.0.2.200", want(zz)},
+			{"192.88.99.1", want(de2)},
 			{"2001:db8::1", v6},
 			{"2001:db8:ffff::1", v6},
 			{"8.8.8.8", geo.Location{}},
@@ -203,6 +212,63 @@ func TestLookupCombinesFiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLookupToleratesOddFields checks that a known field holding a value of
+// an unexpected kind is ignored without hiding the record's other fields.
+func TestLookupToleratesOddFields(t *testing.T) {
+	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "odd", IncludeReservedNetworks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := map[string]mmdbtype.Map{
+		"203.0.113.0/24": {
+			"country":                        mmdbtype.String("FR"), // a string, not a map
+			"registered_country":             mmdbtype.Slice{mmdbtype.String("FR")},
+			"country_code":                   mmdbtype.String("AT"),
+			"autonomous_system_number":       mmdbtype.String("AS64500"),
+			"autonomous_system_organization": mmdbtype.Uint32(7),
+		},
+		"198.51.100.0/24": {
+			"country":                        mmdbtype.Map{"iso_code": mmdbtype.Uint16(276), "names": mmdbtype.Map{}},
+			"autonomous_system_number":       mmdbtype.Uint64(64501),
+			"autonomous_system_organization": mmdbtype.String("Wide ASN"),
+		},
+		"192.0.2.0/24": {
+			"autonomous_system_number": mmdbtype.Uint64(1 << 40), // does not fit 32 bits
+			"country_code":             mmdbtype.String("CH"),
+		},
+	}
+	for cidr, rec := range records {
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tree.Insert(n, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "odd.mmdb")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tree.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := open(t, path)
+	for ip, want := range map[string]geo.Location{
+		"203.0.113.1":  {Country: "AT"},
+		"198.51.100.1": {ASN: 64501, ASOrg: "Wide ASN"},
+		"192.0.2.1":    {Country: "CH"},
+	} {
+		if got := db.Lookup(netip.MustParseAddr(ip)); got != want {
+			t.Errorf("Lookup(%s) = %+v, want %+v", ip, got, want)
+		}
 	}
 }
 
