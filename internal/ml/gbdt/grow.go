@@ -27,7 +27,7 @@ type openLeaf struct {
 	rows  []int32 // this leaf's rows (a segment of the tree's row index)
 	depth int
 	g, h  float64
-	hist  [][]histBin // per feature; nil for features the tree may not use
+	hist  *histSet // nil once split (its children took it over)
 	best  split
 	node  int // index in the building tree
 }
@@ -98,7 +98,6 @@ func (t *trainer) grow(it int) Tree {
 			}
 			open = append(open, c)
 		}
-		l.hist = nil
 		leaves++
 	}
 	// The rows the tree was grown on know their leaf: add its value to their
@@ -107,6 +106,10 @@ func (t *trainer) grow(it int) Tree {
 		t.sampled[i] = false
 	}
 	for _, l := range open {
+		if l.hist != nil {
+			t.freeHists = append(t.freeHists, l.hist)
+			l.hist = nil
+		}
 		v := -l.g / (l.h + t.p.L2) * t.p.LearningRate
 		nodes[l.node].value = v
 		for _, r := range l.rows {
@@ -117,24 +120,40 @@ func (t *trainer) grow(it int) Tree {
 	return t.flatten(nodes)
 }
 
+// histSet is one leaf's histograms: every feature's bins in one block.
+type histSet struct {
+	all  []histBin   // feature after feature
+	feat [][]histBin // feat[f] is feature f's part of all
+}
+
 // histogram builds the histograms of rows for the features in use, the
 // features spread over the threads (each feature's sums in row order, so
 // the result does not depend on scheduling).
-func (t *trainer) histogram(rows []int32, use []bool) [][]histBin {
-	hist := make([][]histBin, t.nf)
-	var feats []int
+func (t *trainer) histogram(rows []int32, use []bool) *histSet {
+	hist := t.newHist()
+	feats := t.feats[:0]
 	for f, u := range use {
 		if u {
 			feats = append(feats, f)
-			hist[f] = make([]histBin, t.bins.numBins(f))
+			clear(hist.feat[f])
 		}
+	}
+	t.feats = feats
+	// The rows' gradients gathered in row order once, so that every
+	// feature's pass reads them sequentially (LightGBM's ordered gradients).
+	if cap(t.ordered) < len(rows) {
+		t.ordered = make([]gradPair, len(rows))
+	}
+	ordered := t.ordered[:len(rows)]
+	for i, r := range rows {
+		ordered[i] = t.gh[r]
 	}
 	work := func(fs []int) {
 		for _, f := range fs {
-			h, col := hist[f], t.data.cols[f]
-			for _, r := range rows {
+			h, col := hist.feat[f], t.data.cols[f]
+			for i, r := range rows {
 				b := &h[col[r]]
-				gh := t.gh[r]
+				gh := &ordered[i]
 				b.g += gh.g
 				b.h += gh.h
 				b.n++
@@ -157,6 +176,28 @@ func (t *trainer) histogram(rows []int32, use []bool) [][]histBin {
 	return hist
 }
 
+// newHist returns a set of histograms (one per feature, whatever its
+// contents), reusing those of finished trees and leaves: a tree needs one
+// per leaf, and allocating them anew costs more than filling them.
+func (t *trainer) newHist() *histSet {
+	if n := len(t.freeHists); n > 0 {
+		h := t.freeHists[n-1]
+		t.freeHists = t.freeHists[:n-1]
+		return h
+	}
+	if t.histOff == nil {
+		t.histOff = make([]int, t.nf+1)
+		for f := range t.nf {
+			t.histOff[f+1] = t.histOff[f] + t.bins.numBins(f)
+		}
+	}
+	h := &histSet{all: make([]histBin, t.histOff[t.nf]), feat: make([][]histBin, t.nf)}
+	for f := range t.nf {
+		h.feat[f] = h.all[t.histOff[f]:t.histOff[f+1]:t.histOff[f+1]]
+	}
+	return h
+}
+
 // findSplit sets l.best to the best split of l over the features in use.
 func (t *trainer) findSplit(l *openLeaf, use []bool) {
 	p := t.p
@@ -170,7 +211,7 @@ func (t *trainer) findSplit(l *openLeaf, use []bool) {
 		if !use[f] {
 			continue
 		}
-		h := l.hist[f]
+		h := l.hist.feat[f]
 		miss := h[0]
 		var gl, hl, nl float64
 		last := len(h) - 1
@@ -212,19 +253,24 @@ func (t *trainer) findSplit(l *openLeaf, use []bool) {
 func (t *trainer) splitLeaf(l *openLeaf, use []bool) (*openLeaf, *openLeaf) {
 	s := l.best
 	col := t.data.cols[s.feature]
-	goesLeft := func(r int32) bool {
-		b := int(col[r])
-		if b == 0 {
-			return s.missingLeft
-		}
-		return b <= s.bin
+	// Bin 0 (missing) goes where the split sends missing values: map it
+	// past the last bin when they go right, so one comparison decides.
+	missing := 0
+	if !s.missingLeft {
+		missing = maxBins + 1
 	}
-	// Stable partition into left then right, in place via a scratch copy.
+	bin := s.bin
+	// Stable partition into left then right, in place via a scratch copy
+	// (kept for the next split).
 	rows := l.rows
-	scratch := make([]int32, 0, len(rows))
+	scratch := t.scratch[:0]
 	i := 0
 	for _, r := range rows {
-		if goesLeft(r) {
+		b := int(col[r])
+		if b == 0 {
+			b = missing
+		}
+		if b <= bin {
 			rows[i] = r
 			i++
 		} else {
@@ -232,6 +278,7 @@ func (t *trainer) splitLeaf(l *openLeaf, use []bool) (*openLeaf, *openLeaf) {
 		}
 	}
 	copy(rows[i:], scratch)
+	t.scratch = scratch
 	left := &openLeaf{rows: rows[:i], depth: l.depth + 1, g: s.gl, h: s.hl}
 	right := &openLeaf{rows: rows[i:], depth: l.depth + 1, g: l.g - s.gl, h: l.h - s.hl}
 	small, large := left, right
@@ -239,16 +286,19 @@ func (t *trainer) splitLeaf(l *openLeaf, use []bool) (*openLeaf, *openLeaf) {
 		small, large = right, left
 	}
 	small.hist = t.histogram(small.rows, use)
-	large.hist = make([][]histBin, t.nf)
-	for f, ph := range l.hist {
-		if ph == nil {
+	// The larger child's histograms are the parent's minus the smaller
+	// child's, computed in the parent's place (it needs them no more).
+	large.hist, l.hist = l.hist, nil
+	for f, u := range use {
+		if !u {
 			continue
 		}
-		lh := make([]histBin, len(ph))
-		for b := range ph {
-			lh[b] = histBin{g: ph[b].g - small.hist[f][b].g, h: ph[b].h - small.hist[f][b].h, n: ph[b].n - small.hist[f][b].n}
+		lh, sh := large.hist.feat[f], small.hist.feat[f]
+		for b := range lh {
+			lh[b].g -= sh[b].g
+			lh[b].h -= sh[b].h
+			lh[b].n -= sh[b].n
 		}
-		large.hist[f] = lh
 	}
 	return left, right
 }

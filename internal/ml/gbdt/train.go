@@ -201,9 +201,11 @@ func Train(ctx context.Context, p Params, train, valid *Dataset, progress func(P
 		}
 		if valid != nil {
 			nf := len(valid.Features)
-			for r := range validRaw {
-				validRaw[r] += tree.predict(valid.X[r*nf : (r+1)*nf])
-			}
+			t.parallel(len(validRaw), func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					validRaw[r] += tree.predict(valid.X[r*nf : (r+1)*nf])
+				}
+			})
 			pr.ValidLoss = weightedLogLoss(validRaw, valid.Y, valid.Weight, p.PositiveWeight)
 			if pr.ValidLoss < bestLoss-1e-12 {
 				bestLoss, best = pr.ValidLoss, it+1
@@ -263,9 +265,16 @@ type trainer struct {
 	weight  []float64  // per row, positive weight applied
 	raw     []float64  // current raw score per row
 	gh      []gradPair // per row, side by side for the histogram loop
-	sampled []bool     // rows the latest tree was grown on (their scores are already updated)
-	rng     *rand.Rand
-	threads int
+	ordered []gradPair // scratch: gh of one leaf's rows, in their order
+	scratch []int32    // scratch: the right side of a partition
+	// freeHists are histogram sets no leaf uses any more, for reuse;
+	// histOff[f] is where feature f's bins start in a set.
+	freeHists []*histSet
+	histOff   []int
+	feats     []int  // scratch: the features in use
+	sampled   []bool // rows the latest tree was grown on (their scores are already updated)
+	rng       *rand.Rand
+	threads   int
 }
 
 func newTrainer(p Params, d *Dataset) *trainer {
