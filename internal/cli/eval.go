@@ -36,7 +36,10 @@ precision@K counts a caught customer once). It prints ROC AUC, average
 precision and card precision@K, per day and overall.
 
 With --inputs given (or both) the model uses the data set's own precomputed
-feature columns (--given; by default the handbook's 15), for comparisons.`,
+feature columns (--given; by default the handbook's 15), for comparisons.
+With --inputs live it uses the live transaction model's inputs, computed by the
+code live decisions run (customer as the user, terminal as the merchant, fraud
+labels counted per entity when revealed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cols, err := offline.ParseColumnMap(colMap)
@@ -50,10 +53,12 @@ feature columns (--given; by default the handbook's 15), for comparisons.`,
 				p.Inputs = offline.InputsGiven
 			case "both":
 				p.Inputs = offline.InputsBoth
+			case "live":
+				p.Inputs = offline.InputsLive
 			default:
-				return usageError{fmt.Errorf("--inputs %q: use streaming, given or both", inputs)}
+				return usageError{fmt.Errorf("--inputs %q: use streaming, given, both or live", inputs)}
 			}
-			if p.Inputs != offline.InputsStreaming {
+			if p.Inputs == offline.InputsGiven || p.Inputs == offline.InputsBoth {
 				cols.Given = given
 			}
 			if p.TrainFrom, err = time.Parse(time.DateOnly, trainFrom); err != nil {
@@ -116,7 +121,7 @@ feature columns (--given; by default the handbook's 15), for comparisons.`,
 	f := fraud.Flags()
 	f.StringVar(&input, "input", "", "a directory of .csv/.csv.gz files, or a comma-separated list of files (required)")
 	f.StringVar(&colMap, "map", "", "column mapping, e.g. id=TRANSACTION_ID,time=TX_DATETIME,user=CUSTOMER_ID,merchant=TERMINAL_ID,amount=TX_AMOUNT,label=TX_FRAUD (the default)")
-	f.StringVar(&inputs, "inputs", "streaming", "model features: streaming (shopguard's own, from the raw columns), given (the data set's --given columns) or both")
+	f.StringVar(&inputs, "inputs", "streaming", "model features: streaming (shopguard's own, from the raw columns), given (the data set's --given columns), both, or live (the live transaction model's inputs, computed by the live decision code)")
 	f.StringSliceVar(&given, "given", offline.HandbookFeatures, "precomputed feature columns for --inputs given|both")
 	f.StringVar(&trainFrom, "train-from", "2018-07-25", "first training day (UTC)")
 	f.IntVar(&trainDays, "train-days", 7, "training days")

@@ -347,7 +347,7 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 	}
 	var labels []features.Aggregates
 	if scope := in.LabelScope(); scope != "" {
-		sc.lkeys = labelKeys(sc.obs, scope, sc.lkeys[:0])
+		sc.lkeys = LabelKeys(sc.obs, scope, sc.lkeys[:0])
 		if cap(sc.labels) < len(sc.lkeys) {
 			sc.labels = make([]features.Aggregates, len(sc.lkeys))
 		}

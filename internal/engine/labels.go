@@ -10,9 +10,10 @@ import (
 	"github.com/shopguard/shopguard/internal/storage"
 )
 
-// labelKeys appends the label-count keys of obs: the same entities, in
-// the label scope.
-func labelKeys(obs []features.Observation, scope string, buf []features.Key) []features.Key {
+// LabelKeys appends the label-count keys of obs: the same entities, in
+// the label scope. Decisions read them; offline replays use it to read
+// exactly what a live decision reads.
+func LabelKeys(obs []features.Observation, scope string, buf []features.Key) []features.Key {
 	for _, o := range obs {
 		k := o.Key
 		k.Scope = scope
@@ -77,20 +78,32 @@ func (e *Engine) countLabel(ctx context.Context, ev *storage.Event, prior []stor
 	if err != nil {
 		return false, fmt.Errorf("engine: label of event %s: %w", ev.ID, err)
 	}
-	scope := in.LabelScope()
-	if scope == "" {
+	obs := LabelObservations(in, ev.Tenant, delta)
+	if obs == nil {
 		return false, nil
-	}
-	obs := in.Observations(ev.Tenant, nil)
-	for i := range obs {
-		obs[i] = features.Observation{Key: obs[i].Key, Amount: delta}
-		obs[i].Key.Scope = scope
 	}
 	at := l.CreatedAt
 	if at.IsZero() {
 		at = time.Now()
 	}
 	return true, e.feats.Apply(ctx, at, obs)
+}
+
+// LabelObservations returns the feature-store observations that add delta
+// known frauds to every entity of in (nil when its kind keeps no label
+// counts). Feedback records them when a label arrives; offline replays
+// use it to count labels exactly as live traffic does.
+func LabelObservations(in Input, tenant string, delta float64) []features.Observation {
+	scope := in.LabelScope()
+	if scope == "" {
+		return nil
+	}
+	obs := in.Observations(tenant, nil)
+	for i := range obs {
+		obs[i] = features.Observation{Key: obs[i].Key, Amount: delta}
+		obs[i].Key.Scope = scope
+	}
+	return obs
 }
 
 // replayLabels counts every label added after id, in order, as

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shopguard/shopguard/internal/fraud"
 	"github.com/shopguard/shopguard/internal/ml/gbdt"
 	"github.com/shopguard/shopguard/internal/ml/metrics"
 )
@@ -36,7 +37,7 @@ type Protocol struct {
 	Export io.Writer
 	// Inputs chooses the model's features: InputsStreaming (shopguard's
 	// own, from the raw columns), InputsGiven (the data set's precomputed
-	// Tx.Given columns) or InputsBoth.
+	// Tx.Given columns), InputsBoth, or InputsLive (the live model's).
 	Inputs Inputs
 }
 
@@ -48,6 +49,9 @@ const (
 	InputsStreaming Inputs = iota
 	InputsGiven
 	InputsBoth
+	// InputsLive are the live model's inputs (fraud.ModelFeatureNames),
+	// computed by the code live decisions run (ReplayLive).
+	InputsLive
 )
 
 // HandbookProtocol is the handbook's baseline split: train 2018-07-25 to
@@ -89,13 +93,21 @@ func Evaluate(ctx context.Context, txs []Tx, p Protocol, params gbdt.Params, pro
 	}
 	res := &Result{}
 	start := time.Now()
-	rows, err := Replay(ctx, txs, time.Duration(p.DelayDays)*24*time.Hour)
+	delay := time.Duration(p.DelayDays) * 24 * time.Hour
+	var rows []float64
+	var err error
+	names := FeatureNames
+	if p.Inputs == InputsLive {
+		rows, err = ReplayLive(ctx, txs, delay)
+		names = fraud.ModelFeatureNames()
+	} else {
+		rows, err = Replay(ctx, txs, delay)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	res.ReplayTime = time.Since(start)
-	names := FeatureNames
-	if p.Inputs != InputsStreaming {
+	if p.Inputs == InputsGiven || p.Inputs == InputsBoth {
 		rows, names, err = withGiven(txs, rows, p.Inputs)
 		if err != nil {
 			return nil, nil, err
