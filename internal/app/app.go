@@ -275,6 +275,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		defer close(snapDone)
 		a.snapshotLoop(ctx)
 	}()
+	retrainDone := make(chan struct{})
+	go func() {
+		defer close(retrainDone)
+		a.retrainLoop(ctx)
+	}()
 
 	select {
 	case err = <-errc:
@@ -289,6 +294,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		<-errc
 	}
 	<-snapDone
+	<-retrainDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -313,6 +319,26 @@ func (a *App) snapshotLoop(ctx context.Context) {
 			if err := a.Snapshot(context.Background()); err != nil {
 				a.log.Error("feature snapshot failed", "error", err)
 			}
+		}
+	}
+}
+
+// retrainLoop runs Retrain every models.retrain_interval (not at all when
+// it is 0) until ctx ends; a retraining in progress stops with ctx.
+func (a *App) retrainLoop(ctx context.Context) {
+	every := a.cfg.Models.RetrainInterval
+	if every <= 0 {
+		return
+	}
+	a.log.Info("models: scheduled retraining", "every", every, "days", a.cfg.Models.RetrainDays, "promote", a.cfg.Models.Promote)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.Retrain(ctx)
 		}
 	}
 }

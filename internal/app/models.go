@@ -248,7 +248,7 @@ func (a *App) ReloadModels(ctx context.Context) {
 // data directory) and, with promote, makes it score live at once.
 func (a *App) TrainModel(ctx context.Context, tenant string, days int, p gbdt.Params, promote bool) (string, offline.TrainReport, error) {
 	now := time.Now()
-	m, rep, err := offline.TrainFromEvents(ctx, a.store, tenant, now.AddDate(0, 0, -days), now.Add(time.Minute), 0.25, p, nil)
+	m, rep, err := offline.TrainFromEvents(ctx, a.store, tenant, now.AddDate(0, 0, -days), now.Add(time.Minute), 0.25, p, nil, nil)
 	if err != nil {
 		return "", rep, err
 	}
@@ -274,6 +274,122 @@ func (a *App) TrainModel(ctx context.Context, tenant string, days int, p gbdt.Pa
 		}
 	}
 	return version, rep, nil
+}
+
+// TrainParams are the settings `train fraud` and scheduled retraining use
+// unless told otherwise.
+func TrainParams() gbdt.Params {
+	return gbdt.Params{Trees: 500, LearningRate: 0.05, PositiveWeight: 5, EarlyStopping: 50, MaxLeaves: 31,
+		Subsample: 0.8, ColSample: 0.8, Seed: 1}
+}
+
+// RetrainResult says what one tenant's scheduled retraining did.
+type RetrainResult struct {
+	Tenant string
+	// Version is the new model ("" when none was trained: see Err);
+	// Champion the version it was measured against ("" for none).
+	Version, Champion string
+	Report            offline.TrainReport
+	// Promoted is true when Version became the champion, false when it
+	// scores in shadow as the challenger.
+	Promoted bool
+	Err      error
+}
+
+// Retrain trains a new transaction model for every tenant with an API key
+// on its labelled decisions of the last models.retrain_days, saves it, and
+// by models.promote makes it the champion or the challenger. With
+// if_better the new model and the champion are measured on the same
+// newest labelled decisions (which the new model did not train on); it is
+// promoted when its average precision is at least the champion's. A tenant
+// with too few labelled frauds gets Err (wrapping gbdt.ErrTooFewPositives)
+// and keeps its models.
+func (a *App) Retrain(ctx context.Context) []RetrainResult {
+	keys, err := a.store.Keys(ctx, "")
+	if err != nil {
+		a.log.Error("models: retrain: list tenants", "error", err)
+		return nil
+	}
+	var tenants []string
+	for _, k := range keys {
+		if !slices.Contains(tenants, k.Tenant) {
+			tenants = append(tenants, k.Tenant)
+		}
+	}
+	slices.Sort(tenants)
+	var out []RetrainResult
+	for _, t := range tenants {
+		if ctx.Err() != nil {
+			break
+		}
+		r := a.retrainTenant(ctx, t)
+		out = append(out, r)
+		switch {
+		case errors.Is(r.Err, gbdt.ErrTooFewPositives):
+			a.log.Info("models: not retrained: too few labelled frauds", "tenant", t, "error", r.Err)
+			continue
+		case r.Err != nil:
+			a.log.Error("models: retrain failed; the running models keep scoring", "tenant", t, "error", r.Err)
+			continue
+		}
+		role := "challenger"
+		if r.Promoted {
+			role = "champion"
+		}
+		a.log.Info("models: retrained", "tenant", t, "version", r.Version, "role", role, "ap", r.Report.AP,
+			"champion", r.Champion, "champion_ap", r.Report.BaselineAP, "events", r.Report.Events, "frauds", r.Report.Positives)
+		detail := fmt.Sprintf("role %s; AUC %.3f AP %.3f on %d test decisions", role, r.Report.AUC, r.Report.AP, r.Report.TestRows)
+		if r.Report.HasBaseline {
+			detail += fmt.Sprintf("; champion %s: AUC %.3f AP %.3f", r.Champion, r.Report.BaselineAUC, r.Report.BaselineAP)
+		}
+		if err := a.store.AppendAudit(ctx, &storage.AuditEntry{Tenant: t, At: time.Now().UTC(), Actor: "scheduler",
+			Action: "model.retrain", Target: r.Version, Detail: detail}); err != nil {
+			a.log.Error("models: audit", "tenant", t, "error", err)
+		}
+	}
+	a.ReloadModels(ctx)
+	return out
+}
+
+func (a *App) retrainTenant(ctx context.Context, tenant string) RetrainResult {
+	r := RetrainResult{Tenant: tenant}
+	if a.cfg.Storage.DataDir == "" || a.cfg.Storage.Driver == config.DriverMemory {
+		r.Err = errors.New("app: retraining needs a data directory for the models")
+		return r
+	}
+	reg := NewModelRegistry(a.cfg.Storage.DataDir)
+	kind := risk.EventTransaction
+	var baseline *gbdt.Model
+	if v, err := reg.Champion(tenant, kind); err == nil && v != "" {
+		if m, err := reg.Load(tenant, kind, v); err == nil {
+			baseline, r.Champion = m.GBDT(), v
+		}
+	}
+	now := time.Now()
+	m, rep, err := offline.TrainFromEvents(ctx, a.store, tenant, now.AddDate(0, 0, -a.cfg.Models.RetrainDays), now.Add(time.Minute),
+		0.25, TrainParams(), baseline, nil)
+	r.Report = rep
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.Version = NewVersion(kind, now)
+	if _, err := reg.Save(tenant, kind, r.Version, m); err != nil {
+		r.Err = err
+		return r
+	}
+	switch a.cfg.Models.Promote {
+	case config.PromoteAlways:
+		r.Promoted = true
+	case config.PromoteIfBetter:
+		r.Promoted = baseline == nil || rep.AP >= rep.BaselineAP
+	}
+	if r.Promoted {
+		r.Err = reg.Promote(tenant, kind, r.Version)
+	} else {
+		r.Err = reg.Challenge(tenant, kind, r.Version)
+	}
+	return r
 }
 
 // SmallDataParams are training settings for a shop with little labelled

@@ -12,7 +12,6 @@ import (
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/app"
 	"github.com/shopguard/shopguard/internal/fraud/offline"
-	"github.com/shopguard/shopguard/internal/ml/gbdt"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/storage"
 )
@@ -23,8 +22,7 @@ func newTrain(env *Env, g *globals) *cobra.Command {
 		tenant  string
 		days    int
 		promote bool
-		params  = gbdt.Params{Trees: 500, LearningRate: 0.05, PositiveWeight: 5, EarlyStopping: 50, MaxLeaves: 31,
-			Subsample: 0.8, ColSample: 0.8, Seed: 1}
+		params  = app.TrainParams()
 	)
 	fraudCmd := &cobra.Command{
 		Use:   "fraud --tenant T [--days 90] [--promote]",
@@ -50,7 +48,7 @@ up within 15 seconds); otherwise promote it later with 'shopguard models promote
 			return withStorage(env, g, cmd, func(ctx context.Context, st storage.EventScanner) error {
 				to := time.Now()
 				progress, done := treeProgress(env.Stderr, params.Trees)
-				m, rep, err := offline.TrainFromEvents(ctx, st, tenant, to.AddDate(0, 0, -days), to, 0.25, params, progress)
+				m, rep, err := offline.TrainFromEvents(ctx, st, tenant, to.AddDate(0, 0, -days), to, 0.25, params, nil, progress)
 				done()
 				if err != nil {
 					return err

@@ -59,6 +59,7 @@ type Config struct {
 	Storage   Storage   `koanf:"storage"`
 	Features  Features  `koanf:"features"`
 	Geo       Geo       `koanf:"geo"`
+	Models    Models    `koanf:"models"`
 	Decisions Decisions `koanf:"decisions"`
 	Log       Log       `koanf:"log"`
 }
@@ -135,6 +136,28 @@ func (g Geo) Paths() []string {
 	return out
 }
 
+// Models configures scheduled retraining of the transaction model.
+type Models struct {
+	// RetrainInterval is how often serve retrains every tenant's model on
+	// its labelled decisions; 0 disables it (at least 1h otherwise).
+	RetrainInterval time.Duration `koanf:"retrain_interval"`
+	// RetrainDays is how many days of decisions a retraining learns from.
+	RetrainDays int `koanf:"retrain_days"`
+	// Promote says what becomes of a retrained model: PromoteIfBetter,
+	// PromoteAlways or PromoteNever (it scores in shadow as the challenger).
+	Promote string `koanf:"promote"`
+}
+
+// Promotion policies for retrained models.
+const (
+	// PromoteIfBetter makes the new model the champion when its average
+	// precision on the newest labelled decisions is at least the
+	// champion's on the same decisions; otherwise it becomes the challenger.
+	PromoteIfBetter = "if_better"
+	PromoteAlways   = "always"
+	PromoteNever    = "never"
+)
+
 // Decisions configures how scores become actions.
 type Decisions struct {
 	// Thresholds maps an event kind (a name risk.ParseEventKind accepts) to
@@ -178,6 +201,10 @@ func Default() Config {
 		},
 		Features: Features{
 			SnapshotInterval: 5 * time.Minute,
+		},
+		Models: Models{
+			RetrainDays: 90,
+			Promote:     PromoteIfBetter,
 		},
 		Decisions: Decisions{Thresholds: thresholds},
 		Log: Log{

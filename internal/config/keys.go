@@ -73,6 +73,12 @@ func fields() []field {
 			func(c *Config) *string { return &c.Geo.CountryDB }),
 		stringField("geo.asn_db", "MaxMind-format .mmdb file giving IP networks' owners (GeoLite2-ASN or ip-location-db's asn file); empty: none.",
 			func(c *Config) *string { return &c.Geo.ASNDB }),
+		durationField("models.retrain_interval", "How often serve retrains each tenant's transaction model on its labelled decisions; 0 disables (at least 1h).",
+			func(c *Config) *time.Duration { return &c.Models.RetrainInterval }),
+		intField("models.retrain_days", "Days of decisions a retraining learns from (1..3650).",
+			func(c *Config) *int { return &c.Models.RetrainDays }),
+		stringField("models.promote", "What a retrained model becomes: if_better (champion when its average precision on the newest decisions matches or beats the champion's, else challenger), always, or never (challenger).",
+			func(c *Config) *string { return &c.Models.Promote }),
 	}
 	for _, k := range risk.EventKinds {
 		fs = append(fs,
@@ -97,6 +103,7 @@ func sectionDocs() map[string]string {
 		"storage":     "Where events, decisions and state are kept.",
 		"features":    "Feature store (velocity counters and profiles).",
 		"geo":         "IP geolocation from .mmdb files you download (none ships with shopguard).",
+		"models":      "Scheduled retraining of the transaction model.",
 		"decisions":   "How scores (0-100) become actions.",
 		thresholdsKey: "Per event kind: a score at or above block blocks, at or above challenge\nchallenges, at or above review reviews; lower scores are allowed.\nEach value lies in 1..101 (101 disables the action) and review <= challenge <= block.\nAn entry may give only some of the three; the others keep their defaults.",
 		"log":         "Logging.",

@@ -127,6 +127,15 @@ func (c Config) problems() Problems {
 	if d := c.Features.SnapshotInterval; d < minSnapshotEvery {
 		add("features.snapshot_interval", "%s is shorter than the minimum of %s", d, minSnapshotEvery)
 	}
+	if d := c.Models.RetrainInterval; d != 0 && d < time.Hour {
+		add("models.retrain_interval", "%s: use 0 (off) or at least 1h0m0s", d)
+	}
+	if n := c.Models.RetrainDays; n < 1 || n > 3650 {
+		add("models.retrain_days", "%d is outside 1..3650", n)
+	}
+	if msg := oneOf(c.Models.Promote, PromoteIfBetter, PromoteAlways, PromoteNever); msg != "" {
+		add("models.promote", "%s", msg)
+	}
 
 	kinds := make([]string, 0, len(c.Decisions.Thresholds))
 	for k := range c.Decisions.Thresholds {

@@ -48,6 +48,12 @@ func TestValidate(t *testing.T) {
 		{"commit delay too long", func(c *Config) { c.Storage.CommitDelay = time.Second }, []Problem{{"storage.commit_delay", "outside 0..10ms"}}},
 		{"snapshot at minimum", func(c *Config) { c.Features.SnapshotInterval = time.Second }, nil},
 		{"snapshot too often", func(c *Config) { c.Features.SnapshotInterval = 999 * time.Millisecond }, []Problem{{"features.snapshot_interval", "shorter than the minimum of 1s"}}},
+		{"retraining daily", func(c *Config) { c.Models.RetrainInterval = 24 * time.Hour }, nil},
+		{"retraining too often", func(c *Config) { c.Models.RetrainInterval = 30 * time.Minute },
+			[]Problem{{"models.retrain_interval", "30m0s: use 0 (off) or at least 1h0m0s"}}},
+		{"retraining window empty", func(c *Config) { c.Models.RetrainDays = 0 }, []Problem{{"models.retrain_days", "0 is outside 1..3650"}}},
+		{"promotion policy", func(c *Config) { c.Models.Promote = "sometimes" },
+			[]Problem{{"models.promote", `"sometimes" is not one of if_better, always, never`}}},
 		{"threshold 101 disables", func(c *Config) {
 			c.Decisions.Thresholds["login"] = risk.Thresholds{Review: 101, Challenge: 101, Block: 101}
 		}, nil},
@@ -107,7 +113,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	wantKeys := []string{
 		"server.addr", "server.read_header_timeout", "server.read_timeout", "server.write_timeout",
 		"server.idle_timeout", "server.shutdown_timeout", "server.max_body_bytes", "server.session_ttl", "storage.driver",
-		"storage.synchronous", "storage.commit_batch", "features.snapshot_interval", "log.level", "log.format",
+		"storage.synchronous", "storage.commit_batch", "features.snapshot_interval", "models.retrain_days", "models.promote",
+		"log.level", "log.format",
 	}
 	if len(got) != len(wantKeys) {
 		t.Errorf("got %d problems, want %d:\n%v", len(got), len(wantKeys), err)

@@ -197,6 +197,9 @@ func NewModel(gb *gbdt.Model, version string) (*Model, error) {
 // Version names the model.
 func (m *Model) Version() string { return m.version }
 
+// GBDT returns the trained trees the model scores with.
+func (m *Model) GBDT() *gbdt.Model { return m.gb }
+
 // Assess returns the model's score (0-100) for env (a *Env) and, when the
 // score is at least 30, the inputs that raised it most as reasons.
 func (m *Model) Assess(env any) (float64, []risk.Reason) {

@@ -26,6 +26,10 @@ type TrainReport struct {
 	// which the model did not see.
 	AUC, AP   float64
 	TrainTime time.Duration
+	// BaselineAUC and BaselineAP are the baseline model's figures on the
+	// same test events (when one was given: HasBaseline).
+	HasBaseline             bool
+	BaselineAUC, BaselineAP float64
 }
 
 // TrainFromEvents trains the transaction model on the tenant's stored
@@ -33,8 +37,10 @@ type TrainReport struct {
 // (the same features the live path computes). Events labelled fraud,
 // chargeback or account takeover are positives; all others negatives (a
 // shop labels what went wrong). The newest testShare of the events tests
-// the model; the model is then returned as trained on the rest.
-func TrainFromEvents(ctx context.Context, scan storage.EventScanner, tenant string, from, to time.Time, testShare float64, p gbdt.Params, progress func(gbdt.Progress)) (*gbdt.Model, TrainReport, error) {
+// the model; the model is then returned as trained on the rest. A
+// baseline model (the champion, say; nil for none) is measured on the same
+// test events, so the two can be compared fairly.
+func TrainFromEvents(ctx context.Context, scan storage.EventScanner, tenant string, from, to time.Time, testShare float64, p gbdt.Params, baseline *gbdt.Model, progress func(gbdt.Progress)) (*gbdt.Model, TrainReport, error) {
 	names := fraud.ModelFeatureNames()
 	var rows []float64
 	var labels []bool
@@ -85,6 +91,15 @@ func TrainFromEvents(ctx context.Context, scan storage.EventScanner, tenant stri
 	}
 	rep.AUC, _ = metrics.AUC(scores, test.Y) // undefined (0) when the test part has one class
 	rep.AP, _ = metrics.AveragePrecision(scores, test.Y)
+	if baseline != nil && len(baseline.Features) <= nf {
+		// An older model reads a prefix of today's inputs.
+		for i := range scores {
+			scores[i] = baseline.Raw(test.X[i*nf : (i+1)*nf])
+		}
+		rep.HasBaseline = true
+		rep.BaselineAUC, _ = metrics.AUC(scores, test.Y)
+		rep.BaselineAP, _ = metrics.AveragePrecision(scores, test.Y)
+	}
 	return m, rep, nil
 }
 

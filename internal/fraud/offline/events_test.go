@@ -73,7 +73,7 @@ func TestTrainFromDecisionsAndScoreLive(t *testing.T) {
 		}
 	}
 	m, rep, err := TrainFromEvents(ctx, store, "shop", start.Add(-time.Hour), time.Now().Add(time.Hour), 0.25,
-		gbdt.Params{Trees: 200, LearningRate: 0.1, MinDataInLeaf: 10, Seed: 1}, nil)
+		gbdt.Params{Trees: 200, LearningRate: 0.1, MinDataInLeaf: 10, Seed: 1}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,10 +120,15 @@ func TestTrainFromDecisionsAndScoreLive(t *testing.T) {
 
 	// A challenger scores in shadow beside the champion; after more
 	// labelled traffic the two are compared on the same decisions.
-	m2, _, err := TrainFromEvents(ctx, store, "shop", start.Add(-time.Hour), time.Now().Add(time.Hour), 0.25,
-		gbdt.Params{Trees: 50, LearningRate: 0.2, MaxLeaves: 4, MinDataInLeaf: 10, Seed: 2}, nil)
+	m2, rep2, err := TrainFromEvents(ctx, store, "shop", start.Add(-time.Hour), time.Now().Add(time.Hour), 0.25,
+		gbdt.Params{Trees: 50, LearningRate: 0.2, MaxLeaves: 4, MinDataInLeaf: 10, Seed: 2}, m, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The champion is measured on the challenger's test events: the two
+	// newest decisions joined them, so its figures are close to its own.
+	if !rep2.HasBaseline || rep2.BaselineAUC < 0.9 || rep2.BaselineAP <= 0 {
+		t.Errorf("baseline figures %+v", rep2)
 	}
 	challenger, err := fraud.NewModel(m2, "v2")
 	if err != nil {
