@@ -11,6 +11,8 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -171,6 +173,19 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 func (c *Client) ScoreTransaction(ctx context.Context, t Transaction) (*Decision, error) {
 	var d Decision
 	return &d, c.do(ctx, http.MethodPost, "/v1/transactions", t, &d, true)
+}
+
+// ScoreLogin assesses a login attempt: allow, challenge (step-up) or block.
+func (c *Client) ScoreLogin(ctx context.Context, l Login) (*Decision, error) {
+	var d Decision
+	return &d, c.do(ctx, http.MethodPost, "/v1/logins", l, &d, true)
+}
+
+// PasswordHashPrefix returns the first 5 hex characters of the SHA-1 of
+// password, the only part of a password Login ever carries.
+func PasswordHashPrefix(password string) string {
+	sum := sha1.Sum([]byte(password))
+	return hex.EncodeToString(sum[:])[:5]
 }
 
 // Event returns a stored event with its decision, features and labels.

@@ -5,6 +5,37 @@ import (
 	"time"
 )
 
+// Login outcomes.
+const (
+	LoginAttempt     = "attempt" // before the password is checked
+	LoginSuccess     = "success"
+	LoginBadPassword = "bad_password"
+	LoginUnknownUser = "unknown_user"
+	LoginMFAFailed   = "mfa_failed"
+	LoginLocked      = "locked"
+)
+
+// Login is a login attempt to score (POST /v1/logins). Never put the
+// password in it: for password-spraying detection send PasswordHashPrefix.
+type Login struct {
+	// ID is the shop's id for this attempt (the idempotency key).
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	// UserID is the account when one matches; otherwise set Identifier.
+	UserID string `json:"user_id,omitempty"`
+	// Identifier is what was typed when no account matches (shopguard
+	// keeps only its hash).
+	Identifier string `json:"identifier,omitempty"`
+	IP         string `json:"ip"`
+	UserAgent  string `json:"user_agent,omitempty"`
+	DeviceID   string `json:"device_id,omitempty"`
+	// Outcome is LoginAttempt before the password check, else the result.
+	Outcome string `json:"outcome"`
+	// PasswordHashPrefix is the first 5 hex characters of the SHA-1 of the
+	// typed password (see PasswordHashPrefix).
+	PasswordHashPrefix string `json:"password_hash_prefix,omitempty"`
+}
+
 // Transaction is an order or payment attempt to score (POST /v1/transactions).
 // Never put a card number, CVV or password in it: cards are identified by
 // the payment processor's fingerprint or token plus BIN and last four digits.

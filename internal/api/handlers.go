@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shopguard/shopguard/internal/account"
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/fraud"
@@ -38,6 +39,17 @@ func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request, key api
 		return err
 	}
 	return s.decide(w, r, key, &tx)
+}
+
+func (s *Server) postLogin(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	var l account.Login
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &l); err != nil {
+		return err
+	}
+	if err := l.Validate(s.now()); err != nil {
+		return err
+	}
+	return s.decide(w, r, key, &l)
 }
 
 // decide runs the engine on a validated input and writes the decision.

@@ -24,6 +24,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/shopguard/shopguard/docs"
+	"github.com/shopguard/shopguard/internal/account"
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/fraud"
@@ -46,6 +47,7 @@ var scopeIdents = map[string]apikey.Scope{
 // they describe; their property names must equal the types' JSON fields.
 var schemaTypes = map[string]reflect.Type{
 	"Transaction":     reflect.TypeFor[fraud.Transaction](),
+	"Login":           reflect.TypeFor[account.Login](),
 	"TransactionUser": reflect.TypeFor[fraud.User](),
 	"Payment":         reflect.TypeFor[fraud.Payment](),
 	"Address":         reflect.TypeFor[fraud.Address](),
@@ -766,6 +768,36 @@ func TestOpenAPIRuleEnvironment(t *testing.T) {
 		}
 	}
 
+	// The login rule environment: documented fields, entities and metrics
+	// equal account.Env's.
+	login := mapAt(doc, at+"/x-rule-environment/login")
+	if login == nil {
+		t.Fatalf("%s/x-rule-environment/login is missing", at)
+	}
+	loginDoc := map[string]string{}
+	for _, f := range entries(login["fields"]) {
+		name, _ := f["name"].(string)
+		loginDoc[name], _ = f["type"].(string)
+	}
+	for _, e := range sortedKeysOf(mapAt(login, "/entities/names")) {
+		for _, m := range entries(mapAt(login, "/entities")["metrics"]) {
+			name, _ := m["name"].(string)
+			loginDoc["features."+e+"."+name], _ = m["type"].(string)
+		}
+	}
+	loginWant := map[string]string{}
+	exprLeaves(reflect.TypeFor[account.Env](), "", loginWant)
+	for _, name := range sortedKeysOf(loginWant) {
+		if got, ok := loginDoc[name]; !ok || got != loginWant[name] {
+			t.Errorf("login rule field %s (%s) is documented as %q", name, loginWant[name], got)
+		}
+	}
+	for _, name := range sortedKeysOf(loginDoc) {
+		if _, ok := loginWant[name]; !ok {
+			t.Errorf("x-rule-environment/login documents %s, which account.Env does not have", name)
+		}
+	}
+
 	builtin := entries(env["builtin_lists"])
 	if len(builtin) != 1 || builtin[0]["name"] != reference.DisposableDomainsListName || builtin[0]["kind"] != string(rules.ListEmailDomain) {
 		t.Errorf("builtin_lists = %v, want the %s list of kind %s", builtin, reference.DisposableDomainsListName, rules.ListEmailDomain)
@@ -812,9 +844,9 @@ func TestOpenAPIExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schemas := rules.Schemas{fraud.Kind{}.Kind(): fraud.Kind{}.NewEnv()}
+	schemas := rules.Schemas{fraud.Kind{}.Kind(): fraud.Kind{}.NewEnv(), account.LoginKind{}.Kind(): account.LoginKind{}.NewEnv()}
 	defaults := map[string]rules.Rule{}
-	for _, r := range (fraud.Kind{}).DefaultRules() {
+	for _, r := range append((fraud.Kind{}).DefaultRules(), account.LoginKind{}.DefaultRules()...) {
 		defaults[r.Name] = r
 	}
 	compile := func(where string, rs []rules.Rule) {
@@ -853,6 +885,10 @@ func TestOpenAPIExamples(t *testing.T) {
 			case *fraud.Transaction:
 				if err := v.Validate(time.Now()); err != nil {
 					t.Errorf("%s is not a valid transaction: %v", where, err)
+				}
+			case *account.Login:
+				if err := v.Validate(time.Now()); err != nil {
+					t.Errorf("%s is not a valid login: %v", where, err)
 				}
 			case *rules.Rule:
 				compile(where, []rules.Rule{*v})

@@ -104,6 +104,7 @@ func (s *Server) routes() {
 		s.mux.Handle(pattern, s.authenticated(scope, h))
 	}
 	v1("POST /v1/transactions", apikey.ScopeEventsWrite, s.postTransaction)
+	v1("POST /v1/logins", apikey.ScopeEventsWrite, s.postLogin)
 	v1("GET /v1/events/{id}", apikey.ScopeEventsRead, s.getEvent)
 	v1("POST /v1/feedback", apikey.ScopeFeedbackWrite, s.postFeedback)
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/docs"
+	"github.com/shopguard/shopguard/internal/account"
 	"github.com/shopguard/shopguard/internal/api"
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/config"
@@ -132,7 +133,7 @@ func (a *App) buildEngine() error {
 		Logger:       a.log,
 		Observer:     a.metrics,
 		Geo:          locator,
-	}, a.store, a.feats, fraud.Kind{})
+	}, a.store, a.feats, fraud.Kind{}, account.LoginKind{})
 	if err != nil {
 		return err
 	}

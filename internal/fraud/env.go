@@ -265,7 +265,7 @@ func (t *Transaction) computeValues() {
 		v[slotCard] = t.Payment.CardFingerprint
 	}
 	v[slotIP] = t.IP
-	v[slotIPPrefix] = ipPrefix(t.ip)
+	v[slotIPPrefix] = risk.IPPrefix(t.ip)
 	v[slotDevice] = t.DeviceID
 	v[slotAddress] = t.shippingID
 	v[slotMerchant] = t.MerchantID

@@ -27,8 +27,6 @@ const (
 	maxFutureSkew  = 24 * time.Hour
 )
 
-var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-
 // PaymentMethods lists the accepted payment.method values.
 var PaymentMethods = []string{"card", "wallet", "paypal", "bank_transfer", "bnpl", "cod", "gift_card", "crypto", "other"}
 
@@ -116,7 +114,7 @@ func (t *Transaction) normalize() []error {
 	}
 	add(text("id", t.ID, 128, true))
 	var err *risk.FieldError
-	t.at, err = timestamp("created_at", t.CreatedAt, true)
+	t.at, err = risk.ParseTimestamp("created_at", t.CreatedAt, true)
 	add(err)
 	if err == nil {
 		// One spelling per instant, so a retry with another offset is the same transaction.
@@ -140,21 +138,17 @@ func (t *Transaction) normalize() []error {
 		add(text("user.id", u.ID, 128, false))
 		u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 		add(email("user.email", u.Email))
-		t.userCreated, err = timestamp("user.created_at", u.CreatedAt, false)
+		t.userCreated, err = risk.ParseTimestamp("user.created_at", u.CreatedAt, false)
 		add(err)
 		if err == nil && !t.userCreated.IsZero() {
 			u.CreatedAt = t.userCreated.Format(time.RFC3339Nano)
 		}
 	}
 	t.IP = strings.TrimSpace(t.IP)
-	if t.IP != "" {
-		ip, perr := netip.ParseAddr(t.IP)
-		if perr != nil || ip.Zone() != "" {
-			add(risk.Invalid("ip", "%q is not an IPv4 or IPv6 address", t.IP))
-		} else {
-			t.ip = ip.Unmap()
-			t.IP = t.ip.String()
-		}
+	t.ip, err = risk.ParseIP("ip", t.IP, false)
+	add(err)
+	if t.ip.IsValid() {
+		t.IP = t.ip.String()
 	}
 	add(text("device_id", t.DeviceID, 128, false))
 	add(text("user_agent", t.UserAgent, 1024, false))
@@ -250,23 +244,6 @@ func text(field, v string, max int, required bool) *risk.FieldError {
 		return nil
 	}
 	return risk.CheckText(field, v, max)
-}
-
-func timestamp(field, v string, required bool) (time.Time, *risk.FieldError) {
-	if v == "" {
-		if required {
-			return time.Time{}, risk.Missing(field)
-		}
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return time.Time{}, risk.Invalid(field, "%q is not an RFC 3339 timestamp like 2026-03-01T12:00:00Z", v)
-	}
-	if t.Before(earliest) {
-		return time.Time{}, risk.Invalid(field, "lies before 2000-01-01")
-	}
-	return t.UTC().Truncate(time.Microsecond), nil
 }
 
 func email(field, v string) *risk.FieldError {
@@ -370,14 +347,3 @@ func appendFolded(b []byte, s string) []byte {
 }
 
 // ipPrefix returns the /24 (IPv4) or /48 (IPv6) network holding ip.
-func ipPrefix(ip netip.Addr) string {
-	if !ip.IsValid() {
-		return ""
-	}
-	bits := 48
-	if ip.Is4() {
-		bits = 24
-	}
-	p, _ := ip.Prefix(bits)
-	return p.String()
-}

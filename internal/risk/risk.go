@@ -8,7 +8,9 @@ package risk
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -283,6 +285,58 @@ func Invalid(field, format string, args ...any) *FieldError {
 // Missing returns a FieldError with code "missing_field".
 func Missing(field string) *FieldError {
 	return &FieldError{Field: field, Code: "missing_field", Message: "is required"}
+}
+
+// Earliest is the earliest event time accepted anywhere (2000-01-01 UTC).
+var Earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ParseTimestamp parses an RFC 3339 timestamp field, truncated to
+// microseconds in UTC; "" is Missing when required, else the zero time.
+func ParseTimestamp(field, v string, required bool) (time.Time, *FieldError) {
+	if v == "" {
+		if required {
+			return time.Time{}, Missing(field)
+		}
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, Invalid(field, "%q is not an RFC 3339 timestamp like 2026-03-01T12:00:00Z", v)
+	}
+	if t.Before(Earliest) {
+		return time.Time{}, Invalid(field, "lies before 2000-01-01")
+	}
+	return t.UTC().Truncate(time.Microsecond), nil
+}
+
+// ParseIP parses an IPv4 or IPv6 address field (no zone), IPv4-mapped
+// addresses unmapped; "" is Missing when required, else the zero Addr.
+func ParseIP(field, v string, required bool) (netip.Addr, *FieldError) {
+	if v == "" {
+		if required {
+			return netip.Addr{}, Missing(field)
+		}
+		return netip.Addr{}, nil
+	}
+	ip, err := netip.ParseAddr(v)
+	if err != nil || ip.Zone() != "" {
+		return netip.Addr{}, Invalid(field, "%q is not an IPv4 or IPv6 address", v)
+	}
+	return ip.Unmap(), nil
+}
+
+// IPPrefix returns the network an address belongs to for counting: its
+// /24 (IPv4) or /48 (IPv6), "" for the zero Addr.
+func IPPrefix(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return ""
+	}
+	bits := 48
+	if ip.Is4() {
+		bits = 24
+	}
+	p, _ := ip.Prefix(bits)
+	return p.String()
 }
 
 // CheckText checks a free-text field: valid UTF-8, no control characters

@@ -1,0 +1,260 @@
+package account
+
+import (
+	"github.com/shopguard/shopguard/internal/features"
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+// Entity kinds that exist only for logins.
+const (
+	// kindAccountIP is one account tried from one IP address.
+	kindAccountIP risk.EntityKind = "account_ip"
+	// kindPassword is a password, known by its hash's first 5 hex characters.
+	kindPassword risk.EntityKind = "password_prefix"
+	// kindCountry is a country, as a distinct-count dimension.
+	kindCountry risk.EntityKind = "country"
+	// kindUnknownFromIP counts, per IP, attempts on accounts that do not exist.
+	kindUnknownFromIP risk.EntityKind = "ip_unknown_accounts"
+)
+
+// scope is the feature-store scope of login keys.
+const scope = string(risk.EventLogin)
+
+// slot is one key of a login's observations.
+type slot int
+
+const (
+	slotAccount slot = iota
+	slotIP
+	slotIPPrefix
+	slotDevice
+	slotAccountIP
+	slotPassword
+	slotUnknown
+	numSlots
+)
+
+// distinctWindows are the windows whose distinct counts Entity reports.
+var distinctWindows = features.Windows(features.W1h, features.W24h)
+
+// keys returns the key of each slot ("" values are left out).
+func (l *Login) keys(tenant string) [numSlots]features.Key {
+	prefix := risk.IPPrefix(l.ip)
+	var pw string
+	if l.PasswordHashPrefix != "" {
+		pw = l.PasswordHashPrefix
+	}
+	var dev string
+	if l.DeviceID != "" {
+		dev = l.DeviceID
+	}
+	k := func(sc string, kind risk.EntityKind, v string) features.Key {
+		return features.Key{Tenant: tenant, Scope: sc, Kind: kind, Value: v}
+	}
+	return [numSlots]features.Key{
+		slotAccount:   k(scope, risk.EntityUser, l.account()),
+		slotIP:        k(scope, risk.EntityIP, l.IP),
+		slotIPPrefix:  k(scope, risk.EntityIPPrefix, prefix),
+		slotDevice:    k(scope, risk.EntityDevice, dev),
+		slotAccountIP: k(scope, kindAccountIP, l.account()+"|"+l.IP),
+		slotPassword:  k(scope, kindPassword, pw),
+		slotUnknown:   k(scope, kindUnknownFromIP, l.IP),
+	}
+}
+
+// Observations appends the attempt's feature-store observations for
+// tenant, one per key in slot order (skipping a missing device or
+// password prefix). Amounts count failures; the unknown-account key counts
+// attempts on accounts that do not exist.
+func (l *Login) Observations(tenant string, buf []features.Observation) []features.Observation {
+	keys := l.keys(tenant)
+	failed := 0.0
+	if l.Failed() {
+		failed = 1
+	}
+	acct := features.Dim{Kind: risk.EntityUser, Value: l.account()}
+	for s := range numSlots {
+		k := keys[s]
+		if k.Value == "" {
+			continue
+		}
+		o := features.Observation{Key: k, Amount: failed, DistinctWindows: distinctWindows}
+		switch s {
+		case slotAccount:
+			o.Distinct = [features.MaxDistinct]features.Dim{
+				{Kind: risk.EntityIP, Value: l.IP}, {Kind: risk.EntityDevice, Value: l.DeviceID},
+				{Kind: risk.EntityIPPrefix, Value: keys[slotIPPrefix].Value}, {Kind: kindCountry, Value: l.loc.Country}}
+		case slotIP:
+			o.Distinct = [features.MaxDistinct]features.Dim{acct, {Kind: risk.EntityDevice, Value: l.DeviceID}}
+		case slotIPPrefix, slotPassword:
+			o.Distinct = [features.MaxDistinct]features.Dim{acct}
+		case slotDevice:
+			o.Distinct = [features.MaxDistinct]features.Dim{acct, {Kind: risk.EntityIP, Value: l.IP}}
+		case slotUnknown:
+			o.Amount = 0
+			if l.Outcome == OutcomeUnknownUser {
+				o.Amount = 1
+			}
+		}
+		buf = append(buf, o)
+	}
+	return buf
+}
+
+// Env is what a login rule sees. Field names (the expr and json tags) are
+// the names rules use, e.g. `features.ip.accounts_1h >= 10`.
+type Env struct {
+	ID          string `expr:"id" json:"id"`
+	Outcome     string `expr:"outcome" json:"outcome"`
+	UserID      string `expr:"user_id" json:"user_id,omitempty"`
+	KnownUser   bool   `expr:"known_user" json:"known_user,omitempty"`
+	IP          string `expr:"ip" json:"ip"`
+	IPPrefix    string `expr:"ip_prefix" json:"ip_prefix"`
+	IPCountry   string `expr:"ip_country" json:"ip_country,omitempty"`
+	IPASN       int64  `expr:"ip_asn" json:"ip_asn,omitempty"`
+	DeviceID    string `expr:"device_id" json:"device_id,omitempty"`
+	UserAgent   string `expr:"user_agent" json:"user_agent,omitempty"`
+	HourUTC     int    `expr:"hour_utc" json:"hour_utc"`
+	PasswordSet bool   `expr:"password_prefix_given" json:"password_prefix_given,omitempty"`
+
+	Features *Features `expr:"features" json:"features"`
+	Signals  *Signals  `expr:"signals" json:"signals"`
+}
+
+// Features holds the login history of every entity of the attempt.
+type Features struct {
+	Account   *Entity `expr:"account" json:"account"`
+	IP        *Entity `expr:"ip" json:"ip"`
+	IPPrefix  *Entity `expr:"ip_prefix" json:"ip_prefix"`
+	Device    *Entity `expr:"device" json:"device"`
+	AccountIP *Entity `expr:"account_ip" json:"account_ip"`
+	Password  *Entity `expr:"password" json:"password"`
+}
+
+// Entity is one entity's login history, the current attempt included.
+type Entity struct {
+	Present bool `expr:"present" json:"present,omitempty"`
+	// New is true when shopguard had never seen the entity log in before.
+	New bool `expr:"new" json:"new,omitempty"`
+
+	Attempts1m  int64 `expr:"attempts_1m" json:"attempts_1m,omitempty"`
+	Attempts1h  int64 `expr:"attempts_1h" json:"attempts_1h,omitempty"`
+	Attempts24h int64 `expr:"attempts_24h" json:"attempts_24h,omitempty"`
+	Failures1m  int64 `expr:"failures_1m" json:"failures_1m,omitempty"`
+	Failures1h  int64 `expr:"failures_1h" json:"failures_1h,omitempty"`
+	Failures24h int64 `expr:"failures_24h" json:"failures_24h,omitempty"`
+
+	// Distinct accounts tried (IP, network, device, password).
+	Accounts1h  int64 `expr:"accounts_1h" json:"accounts_1h,omitempty"`
+	Accounts24h int64 `expr:"accounts_24h" json:"accounts_24h,omitempty"`
+	// Distinct IPs, devices, networks and countries (account; IPs also device).
+	IPs1h        int64 `expr:"ips_1h" json:"ips_1h,omitempty"`
+	IPs24h       int64 `expr:"ips_24h" json:"ips_24h,omitempty"`
+	Devices1h    int64 `expr:"devices_1h" json:"devices_1h,omitempty"`
+	Devices24h   int64 `expr:"devices_24h" json:"devices_24h,omitempty"`
+	Networks24h  int64 `expr:"networks_24h" json:"networks_24h,omitempty"`
+	Countries24h int64 `expr:"countries_24h" json:"countries_24h,omitempty"`
+
+	// Compromised30d counts the entity's earlier logins labelled
+	// account_takeover or fraud, by when the label arrived.
+	Compromised30d int64 `expr:"compromised_30d" json:"compromised_30d,omitempty"`
+}
+
+// Signals are derived facts login rules often need.
+type Signals struct {
+	// New*ForUser are true when an account with earlier logins logs in from
+	// a device, IP, network (/24 or /48) or country it never used before.
+	NewDeviceForUser  bool `expr:"new_device_for_user" json:"new_device_for_user,omitempty"`
+	NewIPForUser      bool `expr:"new_ip_for_user" json:"new_ip_for_user,omitempty"`
+	NewNetworkForUser bool `expr:"new_network_for_user" json:"new_network_for_user,omitempty"`
+	NewCountryForUser bool `expr:"new_country_for_user" json:"new_country_for_user,omitempty"`
+	// UnknownAccountsIP1h counts attempts from this IP on accounts that do
+	// not exist in the last hour (credential stuffing with a leaked list).
+	UnknownAccountsIP1h int64 `expr:"unknown_accounts_ip_1h" json:"unknown_accounts_ip_1h,omitempty"`
+	// FailureRateIP1h is the IP's failed share of attempts in the last hour.
+	FailureRateIP1h float64 `expr:"failure_rate_ip_1h" json:"failure_rate_ip_1h,omitempty"`
+}
+
+// NewEnv returns an empty environment with every nested part allocated.
+func NewEnv() *Env {
+	return &Env{Features: &Features{Account: &Entity{}, IP: &Entity{}, IPPrefix: &Entity{}, Device: &Entity{},
+		AccountIP: &Entity{}, Password: &Entity{}}, Signals: &Signals{}}
+}
+
+// Env builds the rule environment (a *Env) from the feature aggregates
+// and label counts, both in Observations order.
+func (l *Login) Env(aggs, labels []features.Aggregates) any {
+	env := NewEnv()
+	l.BuildEnv(aggs, labels, env)
+	return env
+}
+
+// BuildEnv fills env (from NewEnv) from the attempt, aggs (the feature
+// store's answer to Observations) and labels (the same keys' label
+// counts; nil for none).
+func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
+	f, sig := env.Features, env.Signals
+	*f.Account, *f.IP, *f.IPPrefix, *f.Device, *f.AccountIP, *f.Password = Entity{}, Entity{}, Entity{}, Entity{}, Entity{}, Entity{}
+	*sig = Signals{}
+	*env = Env{Features: f, Signals: sig,
+		ID: l.ID, Outcome: l.Outcome, UserID: l.UserID, KnownUser: l.UserID != "",
+		IP: l.IP, IPPrefix: risk.IPPrefix(l.ip), IPCountry: l.loc.Country, IPASN: int64(l.loc.ASN),
+		DeviceID: l.DeviceID, UserAgent: l.UserAgent, HourUTC: l.at.Hour(), PasswordSet: l.PasswordHashPrefix != "",
+	}
+	ents := [numSlots]*Entity{slotAccount: f.Account, slotIP: f.IP, slotIPPrefix: f.IPPrefix, slotDevice: f.Device,
+		slotAccountIP: f.AccountIP, slotPassword: f.Password}
+	keys := l.keys("")
+	i := 0
+	var account *features.Aggregates
+	for s := range numSlots {
+		if keys[s].Value == "" {
+			continue
+		}
+		if i >= len(aggs) {
+			break
+		}
+		a := &aggs[i]
+		if s == slotUnknown {
+			sig.UnknownAccountsIP1h = int64(a.Sum[features.W1h])
+		} else {
+			fill(ents[s], s, a)
+			if i < len(labels) {
+				ents[s].Compromised30d = max(0, int64(labels[i].Sum[features.W30d]))
+			}
+		}
+		if s == slotAccount {
+			account = a
+		}
+		i++
+	}
+	if ip := f.IP; ip.Attempts1h > 0 {
+		sig.FailureRateIP1h = float64(ip.Failures1h) / float64(ip.Attempts1h)
+	}
+	if account != nil && !account.New {
+		sig.NewIPForUser = account.NewValue[0]
+		sig.NewDeviceForUser = l.DeviceID != "" && account.NewValue[1]
+		sig.NewNetworkForUser = account.NewValue[2]
+		sig.NewCountryForUser = l.loc.Country != "" && account.NewValue[3]
+	}
+}
+
+func fill(e *Entity, s slot, a *features.Aggregates) {
+	const h, d = features.W1h, features.W24h
+	e.Present, e.New = true, a.New
+	e.Attempts1m, e.Attempts1h, e.Attempts24h = a.Count[features.W1m], a.Count[h], a.Count[d]
+	e.Failures1m, e.Failures1h, e.Failures24h = int64(a.Sum[features.W1m]), int64(a.Sum[h]), int64(a.Sum[d])
+	switch s {
+	case slotAccount:
+		e.IPs1h, e.IPs24h = a.Distinct[0][h], a.Distinct[0][d]
+		e.Devices1h, e.Devices24h = a.Distinct[1][h], a.Distinct[1][d]
+		e.Networks24h, e.Countries24h = a.Distinct[2][d], a.Distinct[3][d]
+	case slotIP:
+		e.Accounts1h, e.Accounts24h = a.Distinct[0][h], a.Distinct[0][d]
+		e.Devices1h, e.Devices24h = a.Distinct[1][h], a.Distinct[1][d]
+	case slotIPPrefix, slotPassword:
+		e.Accounts1h, e.Accounts24h = a.Distinct[0][h], a.Distinct[0][d]
+	case slotDevice:
+		e.Accounts1h, e.Accounts24h = a.Distinct[0][h], a.Distinct[0][d]
+		e.IPs1h, e.IPs24h = a.Distinct[1][h], a.Distinct[1][d]
+	}
+}

@@ -1,0 +1,237 @@
+// Package account protects customer accounts: it assesses login attempts
+// (brute force on one account or from one address, credential stuffing,
+// password spraying, logins from a new device or network) through the
+// engine's one decision path.
+package account
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/engine"
+	"github.com/shopguard/shopguard/internal/geo"
+	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/rules"
+)
+
+// Login outcomes: the shop may ask before checking the password
+// (OutcomeAttempt, pre-authentication risk) and again with the result.
+const (
+	OutcomeAttempt     = "attempt"
+	OutcomeSuccess     = "success"
+	OutcomeBadPassword = "bad_password"
+	OutcomeUnknownUser = "unknown_user"
+	OutcomeMFAFailed   = "mfa_failed"
+	OutcomeLocked      = "locked"
+)
+
+// Outcomes lists the accepted outcome values.
+var Outcomes = []string{OutcomeAttempt, OutcomeSuccess, OutcomeBadPassword, OutcomeUnknownUser, OutcomeMFAFailed, OutcomeLocked}
+
+// identifierHashPrefix marks an identifier stored as its hash.
+const identifierHashPrefix = "sha256:"
+
+const maxFutureSkew = 24 * time.Hour
+
+// Login is a login attempt as the shop sends it to POST /v1/logins.
+// Passwords never appear; for password-spraying detection the shop may
+// send the first 5 hex characters of the password's SHA-1.
+type Login struct {
+	ID        string `json:"id"`
+	CreatedAt string `json:"created_at"`
+	// UserID is the account the attempt is for, when it exists.
+	UserID string `json:"user_id,omitempty"`
+	// Identifier is what was typed (e-mail or user name). It is kept only
+	// as a hash ("sha256:..."), which counts attempts on accounts that do
+	// not exist without storing what attackers typed.
+	Identifier         string `json:"identifier,omitempty"`
+	IP                 string `json:"ip"`
+	UserAgent          string `json:"user_agent,omitempty"`
+	DeviceID           string `json:"device_id,omitempty"`
+	Outcome            string `json:"outcome"`
+	PasswordHashPrefix string `json:"password_hash_prefix,omitempty"`
+
+	// Filled by Validate or Decode.
+	at  time.Time
+	ip  netip.Addr
+	loc geo.Location
+}
+
+// Validate checks every field against now (created_at may not lie more
+// than a day in the future), normalises values, hashes the identifier and
+// returns every problem as joined *risk.FieldError.
+func (l *Login) Validate(now time.Time) error {
+	errs := l.normalize()
+	if !l.at.IsZero() && l.at.After(now.Add(maxFutureSkew)) {
+		errs = append(errs, risk.Invalid("created_at", "lies more than 24h in the future"))
+	}
+	return errors.Join(errs...)
+}
+
+// normalize checks and normalises everything that does not depend on the
+// current time; stored payloads are decoded through it again on replay.
+func (l *Login) normalize() []error {
+	var errs []error
+	add := func(e *risk.FieldError) {
+		if e != nil {
+			errs = append(errs, e)
+		}
+	}
+	if l.ID == "" {
+		add(risk.Missing("id"))
+	} else {
+		add(risk.CheckText("id", l.ID, 128))
+	}
+	var err *risk.FieldError
+	l.at, err = risk.ParseTimestamp("created_at", l.CreatedAt, true)
+	add(err)
+	if err == nil {
+		l.CreatedAt = l.at.Format(time.RFC3339Nano)
+	}
+	add(risk.CheckText("user_id", l.UserID, 128))
+	add(risk.CheckText("identifier", l.Identifier, 320))
+	if l.UserID == "" && l.Identifier == "" {
+		add(&risk.FieldError{Field: "user_id", Code: "missing_field", Message: "give user_id, or identifier (what was typed) when no account matches"})
+	}
+	if l.Identifier != "" && !strings.HasPrefix(l.Identifier, identifierHashPrefix) {
+		sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(l.Identifier))))
+		l.Identifier = identifierHashPrefix + hex.EncodeToString(sum[:16])
+	}
+	l.IP = strings.TrimSpace(l.IP)
+	l.ip, err = risk.ParseIP("ip", l.IP, true)
+	add(err)
+	if l.ip.IsValid() {
+		l.IP = l.ip.String()
+	}
+	add(risk.CheckText("user_agent", l.UserAgent, 1024))
+	add(risk.CheckText("device_id", l.DeviceID, 128))
+	l.Outcome = strings.ToLower(strings.TrimSpace(l.Outcome))
+	switch {
+	case l.Outcome == "":
+		add(risk.Missing("outcome"))
+	case !contains(Outcomes, l.Outcome):
+		add(risk.Invalid("outcome", "%q is not one of %s", l.Outcome, strings.Join(Outcomes, ", ")))
+	}
+	l.PasswordHashPrefix = strings.ToLower(strings.TrimSpace(l.PasswordHashPrefix))
+	if p := l.PasswordHashPrefix; p != "" && (len(p) != 5 || !isHex(p)) {
+		add(risk.Invalid("password_hash_prefix", "must be the first 5 hex characters of the password's SHA-1"))
+	}
+	return errs
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Failed reports whether the outcome is a failed login.
+func (l *Login) Failed() bool {
+	switch l.Outcome {
+	case OutcomeBadPassword, OutcomeUnknownUser, OutcomeMFAFailed, OutcomeLocked:
+		return true
+	}
+	return false
+}
+
+// account is the key the attempt counts against: the user id, or the
+// identifier's hash when no account matched.
+func (l *Login) account() string {
+	if l.UserID != "" {
+		return l.UserID
+	}
+	return l.Identifier
+}
+
+var (
+	_ engine.Kind      = LoginKind{}
+	_ engine.Input     = (*Login)(nil)
+	_ engine.Locatable = (*Login)(nil)
+)
+
+// LoginKind registers logins with the engine.
+type LoginKind struct{}
+
+// Kind returns risk.EventLogin.
+func (LoginKind) Kind() risk.EventKind { return risk.EventLogin }
+
+// NewEnv returns a new, fully allocated *Env.
+func (LoginKind) NewEnv() any { return NewEnv() }
+
+// Decode parses a stored login payload without the checks that depend on
+// the current time.
+func (LoginKind) Decode(payload []byte) (engine.Input, error) {
+	var l Login
+	if err := json.Unmarshal(payload, &l); err != nil {
+		return nil, fmt.Errorf("account: decode login: %w", err)
+	}
+	if err := errors.Join(l.normalize()...); err != nil {
+		return nil, fmt.Errorf("account: decode login: %w", err)
+	}
+	return &l, nil
+}
+
+// DefaultRules returns the login rules every new tenant starts with.
+func (LoginKind) DefaultRules() []rules.Rule { return defaultRules() }
+
+// Kind returns risk.EventLogin.
+func (l *Login) Kind() risk.EventKind { return risk.EventLogin }
+
+// ExternalID returns the shop's id for the attempt.
+func (l *Login) ExternalID() string { return l.ID }
+
+// OccurredAt returns created_at.
+func (l *Login) OccurredAt() time.Time { return l.at }
+
+// Money returns nothing: a login involves no money.
+func (l *Login) Money() (int64, string) { return 0, "" }
+
+// LabelScope is where account_takeover and fraud labels on logins count
+// per entity (an IP or device that took over accounts before).
+func (l *Login) LabelScope() string { return LabelScope }
+
+// LabelScope is the feature-store scope of logins' label counts.
+const LabelScope = "login_labels"
+
+// Locate records where the IP address is (the engine calls it when
+// geolocation databases are configured).
+func (l *Login) Locate(loc engine.Locator) {
+	if l.ip.IsValid() {
+		l.loc = loc.Lookup(l.ip)
+	}
+}
+
+// Entities appends what lists are matched against: account, IP, network,
+// device and the IP's country when known.
+func (l *Login) Entities(buf []risk.Entity) []risk.Entity {
+	if l.UserID != "" {
+		buf = append(buf, risk.Entity{Kind: risk.EntityUser, Value: l.UserID})
+	}
+	buf = append(buf, risk.Entity{Kind: risk.EntityIP, Value: l.IP}, risk.Entity{Kind: risk.EntityIPPrefix, Value: risk.IPPrefix(l.ip)})
+	if l.DeviceID != "" {
+		buf = append(buf, risk.Entity{Kind: risk.EntityDevice, Value: l.DeviceID})
+	}
+	if l.loc.Country != "" {
+		buf = append(buf, risk.Entity{Kind: "country", Value: l.loc.Country})
+	}
+	return buf
+}

@@ -1,0 +1,259 @@
+package account_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/account"
+	"github.com/shopguard/shopguard/internal/engine"
+	"github.com/shopguard/shopguard/internal/features"
+	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/rules"
+	"github.com/shopguard/shopguard/internal/storage/memory"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func TestValidate(t *testing.T) {
+	valid := `{"id":"l1","created_at":"2026-03-01T12:00:00Z","user_id":"u1","ip":"203.0.113.7","outcome":"success"}`
+	tests := []struct {
+		name, doc string
+		fields    []string // fields named by the errors (nil: valid)
+	}{
+		{"valid", valid, nil},
+		{"identifier only", `{"id":"l1","created_at":"2026-03-01T12:00:00Z","identifier":"Ana@Example.com","ip":"203.0.113.7","outcome":"unknown_user"}`, nil},
+		{"nothing", `{}`, []string{"id", "created_at", "user_id", "ip", "outcome"}},
+		{"bad ip", strings.Replace(valid, "203.0.113.7", "300.1.1.1", 1), []string{"ip"}},
+		{"ip with zone", strings.Replace(valid, "203.0.113.7", "fe80::1%eth0", 1), []string{"ip"}},
+		{"bad outcome", strings.Replace(valid, `"success"`, `"maybe"`, 1), []string{"outcome"}},
+		{"bad time", strings.Replace(valid, "2026-03-01T12:00:00Z", "yesterday", 1), []string{"created_at"}},
+		{"future", strings.Replace(valid, "2026-03-01T12:00:00Z", "2026-03-05T12:00:00Z", 1), []string{"created_at"}},
+		{"ancient", strings.Replace(valid, "2026-03-01T12:00:00Z", "1999-12-31T23:00:00Z", 1), []string{"created_at"}},
+		{"long user agent", strings.Replace(valid, `"outcome"`, `"user_agent":"`+strings.Repeat("a", 1025)+`","outcome"`, 1), []string{"user_agent"}},
+		{"control character", strings.Replace(valid, `"u1"`, `"u\u0001"`, 1), []string{"user_id"}},
+		{"password prefix too short", strings.Replace(valid, `"outcome"`, `"password_hash_prefix":"abc","outcome"`, 1), []string{"password_hash_prefix"}},
+		{"password prefix not hex", strings.Replace(valid, `"outcome"`, `"password_hash_prefix":"abcdg","outcome"`, 1), []string{"password_hash_prefix"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var l account.Login
+			if err := json.Unmarshal([]byte(tc.doc), &l); err != nil {
+				t.Fatal(err)
+			}
+			err := l.Validate(t0)
+			var got []string
+			for _, e := range flatten(err) {
+				var fe *risk.FieldError
+				if !errors.As(e, &fe) {
+					t.Fatalf("error %v is not a *risk.FieldError", e)
+				}
+				got = append(got, fe.Field)
+			}
+			if !slices.Equal(got, tc.fields) {
+				t.Errorf("fields %v, want %v (%v)", got, tc.fields, err)
+			}
+		})
+	}
+}
+
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func TestIdentifierIsStoredHashed(t *testing.T) {
+	var l account.Login
+	if err := json.Unmarshal([]byte(`{"id":"l1","created_at":"2026-03-01T12:00:00Z","identifier":" Ana@Example.com ","ip":"::ffff:203.0.113.7","outcome":"UNKNOWN_USER"}`), &l); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Validate(t0); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(l.Identifier, "sha256:") || strings.Contains(l.Identifier, "ana") || l.IP != "203.0.113.7" || l.Outcome != "unknown_user" {
+		t.Errorf("normalised login %+v", l)
+	}
+	// The same address typed differently counts as the same account, and a
+	// stored (hashed) payload decodes to the same thing.
+	var again account.Login
+	_ = json.Unmarshal([]byte(`{"id":"l2","created_at":"2026-03-01T12:00:00Z","identifier":"ana@example.com","ip":"203.0.113.7","outcome":"unknown_user"}`), &again)
+	if err := again.Validate(t0); err != nil || again.Identifier != l.Identifier {
+		t.Errorf("identifier hash %q vs %q (%v)", again.Identifier, l.Identifier, err)
+	}
+	payload, _ := json.Marshal(&l)
+	in, err := account.LoginKind{}.Decode(payload)
+	if err != nil || in.(*account.Login).Identifier != l.Identifier {
+		t.Errorf("decoded %+v, %v", in, err)
+	}
+}
+
+// harness is an engine with the login kind over in-memory storage.
+type harness struct {
+	t   *testing.T
+	eng *engine.Engine
+	now time.Time
+	n   int
+}
+
+func newHarness(t *testing.T) *harness {
+	h := &harness{t: t, now: t0}
+	eng, err := engine.New(engine.Config{BuiltinLists: rules.BuiltinLists(), Now: func() time.Time { return h.now }},
+		memory.New(), features.NewMemory(features.MemoryConfig{}), account.LoginKind{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = eng
+	return h
+}
+
+// login assesses one attempt a few seconds after the previous one.
+func (h *harness) login(user, identifier, ip, device, outcome, password string) engine.Decision {
+	h.t.Helper()
+	h.n++
+	h.now = h.now.Add(5 * time.Second)
+	l := &account.Login{ID: fmt.Sprintf("l%d", h.n), CreatedAt: h.now.Format(time.RFC3339Nano), UserID: user, Identifier: identifier,
+		IP: ip, DeviceID: device, Outcome: outcome, PasswordHashPrefix: password}
+	if err := l.Validate(h.now); err != nil {
+		h.t.Fatal(err)
+	}
+	d, err := h.eng.Decide(context.Background(), "shop", l)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return d
+}
+
+func has(d engine.Decision, rule string) bool {
+	return slices.ContainsFunc(d.Reasons, func(r risk.Reason) bool { return r.Code == "rule:"+rule })
+}
+
+func TestBruteForceBlocksTheAttackerNotTheCustomer(t *testing.T) {
+	h := newHarness(t)
+	h.login("u1", "", "198.51.100.1", "home", account.OutcomeSuccess, "")
+	var d engine.Decision
+	for range 5 {
+		d = h.login("u1", "", "203.0.113.66", "bot", account.OutcomeBadPassword, "")
+	}
+	if d.Action != risk.ActionBlock || !has(d, "account_ip_brute_force") {
+		t.Errorf("5th failure from one IP: %s %v", d.Action, d.Reasons)
+	}
+	// The customer, from home, is not locked out.
+	if d := h.login("u1", "", "198.51.100.1", "home", account.OutcomeAttempt, ""); d.Action != risk.ActionAllow {
+		t.Errorf("the real customer after the attack: %s %v", d.Action, d.Reasons)
+	}
+	// Failures spread over many IPs: step-up, not a block.
+	for i := range 15 {
+		d = h.login("u1", "", fmt.Sprintf("192.0.2.%d", i), "bot", account.OutcomeBadPassword, "")
+	}
+	if !has(d, "account_brute_force") || d.Action == risk.ActionBlock {
+		t.Errorf("distributed brute force: %s %v", d.Action, d.Reasons)
+	}
+}
+
+func TestCredentialStuffing(t *testing.T) {
+	h := newHarness(t)
+	var d engine.Decision
+	for i := range 10 {
+		outcome, user, ident := account.OutcomeBadPassword, fmt.Sprintf("u%d", i), ""
+		if i%2 == 0 {
+			outcome, user, ident = account.OutcomeUnknownUser, "", fmt.Sprintf("victim%d@example.com", i)
+		}
+		d = h.login(user, ident, "203.0.113.9", "", outcome, "")
+	}
+	if d.Action != risk.ActionBlock || !has(d, "credential_stuffing_ip") || !has(d, "unknown_accounts_from_ip") {
+		t.Errorf("10 accounts from one IP: %s %v", d.Action, d.Reasons)
+	}
+	// Another IP is unaffected.
+	if d := h.login("u100", "", "198.51.100.200", "", account.OutcomeAttempt, ""); d.Action != risk.ActionAllow {
+		t.Errorf("a bystander: %s %v", d.Action, d.Reasons)
+	}
+}
+
+func TestPasswordSpraying(t *testing.T) {
+	h := newHarness(t)
+	var d engine.Decision
+	for i := range 10 {
+		d = h.login(fmt.Sprintf("u%d", i), "", fmt.Sprintf("192.0.%d.%d", i, i), "", account.OutcomeBadPassword, "7c4a8")
+	}
+	if d.Action != risk.ActionBlock || !has(d, "password_spraying") {
+		t.Errorf("one password on 10 accounts: %s %v", d.Action, d.Reasons)
+	}
+}
+
+func TestNewDeviceAndNetwork(t *testing.T) {
+	h := newHarness(t)
+	for range 3 {
+		if d := h.login("u1", "", "198.51.100.7", "phone", account.OutcomeSuccess, ""); d.Action != risk.ActionAllow {
+			t.Fatalf("usual login: %s %v", d.Action, d.Reasons)
+		}
+	}
+	if d := h.login("u1", "", "198.51.100.8", "phone", account.OutcomeAttempt, ""); d.Action != risk.ActionAllow {
+		t.Errorf("same device, neighbouring IP: %s %v", d.Action, d.Reasons)
+	}
+	d := h.login("u1", "", "203.0.113.50", "laptop-x", account.OutcomeAttempt, "")
+	if d.Action != risk.ActionChallenge || !has(d, "new_device_and_network") {
+		t.Errorf("new device and network: %s %v", d.Action, d.Reasons)
+	}
+	// A brand-new account has no history to differ from.
+	if d := h.login("u2", "", "203.0.113.51", "laptop-y", account.OutcomeSuccess, ""); d.Action != risk.ActionAllow {
+		t.Errorf("first login of a new account: %s %v", d.Action, d.Reasons)
+	}
+}
+
+// TestTakeoverLabelsMarkTheSource checks that an account_takeover label on
+// a login counts against its IP and device for later logins.
+func TestTakeoverLabelsMarkTheSource(t *testing.T) {
+	h := newHarness(t)
+	d := h.login("u1", "", "203.0.113.77", "evil", account.OutcomeSuccess, "")
+	if _, err := h.eng.AddFeedback(context.Background(), "shop", engine.Feedback{EventID: d.ID, Label: string(risk.LabelAccountTakeover)}); err != nil {
+		t.Fatal(err)
+	}
+	d = h.login("u2", "", "203.0.113.77", "other", account.OutcomeAttempt, "")
+	if !has(d, "compromising_source") {
+		t.Errorf("login from an IP that took over an account: %s %v", d.Action, d.Reasons)
+	}
+}
+
+func FuzzDecodeLogin(f *testing.F) {
+	f.Add([]byte(`{"id":"l1","created_at":"2026-03-01T12:00:00Z","user_id":"u1","ip":"203.0.113.7","outcome":"success"}`))
+	f.Add([]byte(`{"id":"l1","created_at":"2026-03-01T12:00:00+02:00","identifier":"a@b.c","ip":"::1","outcome":"unknown_user","password_hash_prefix":"ABCDE"}`))
+	f.Add([]byte(`{"ip":"1.2.3.4%x","outcome":5}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var l account.Login
+		if json.Unmarshal(data, &l) != nil {
+			return
+		}
+		err := l.Validate(t0)
+		for _, e := range flatten(err) {
+			var fe *risk.FieldError
+			if !errors.As(e, &fe) || fe.Field == "" {
+				t.Fatalf("error %v names no field", e)
+			}
+		}
+		if err != nil {
+			return
+		}
+		// A valid login survives storage: its payload decodes again to the same login.
+		payload, _ := json.Marshal(&l)
+		in, derr := account.LoginKind{}.Decode(payload)
+		if derr != nil {
+			t.Fatalf("stored payload %s does not decode: %v", payload, derr)
+		}
+		again, _ := json.Marshal(in)
+		if string(again) != string(payload) {
+			t.Fatalf("payload changed on decode:\n%s\n%s", payload, again)
+		}
+		_ = l.Observations("t", nil)
+		_ = l.Env(nil, nil)
+	})
+}

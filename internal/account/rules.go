@@ -1,0 +1,49 @@
+package account
+
+import (
+	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/rules"
+)
+
+// defaultRules are the login rules a new tenant starts with. Blocks fall
+// on what the attacker controls (an IP on one account, an IP or password
+// tried across many accounts), never on the account itself: a flood on one
+// account gets step-up challenges, so it cannot lock the real customer out.
+func defaultRules() []rules.Rule {
+	login := risk.EventLogin
+	return []rules.Rule{
+		{Name: "account_ip_brute_force", Kind: login, Action: risk.ActionBlock,
+			Expression:  "features.account_ip.failures_1h >= 5",
+			Description: "{{ features.account_ip.failures_1h }} failed logins on this account from this IP in an hour: this IP is blocked for this account only"},
+		{Name: "account_brute_force", Kind: login, Score: 70,
+			Expression:  "features.account.failures_1h >= 15",
+			Description: "{{ features.account.failures_1h }} failed logins on this account in an hour from {{ features.account.ips_1h }} IPs: step-up instead of a lockout"},
+		{Name: "ip_brute_force", Kind: login, Action: risk.ActionBlock,
+			Expression:  "features.ip.failures_1h >= 50",
+			Description: "{{ features.ip.failures_1h }} failed logins from this IP in an hour"},
+		{Name: "credential_stuffing_ip", Kind: login, Action: risk.ActionBlock,
+			Expression:  "features.ip.accounts_1h >= 10 && features.ip.failures_1h >= 10",
+			Description: "{{ features.ip.accounts_1h }} accounts tried from this IP in an hour, {{ features.ip.failures_1h }} failed: credential stuffing"},
+		{Name: "credential_stuffing_network", Kind: login, Score: 60,
+			Expression:  "features.ip_prefix.accounts_1h >= 40 && features.ip_prefix.failures_1h >= 40",
+			Description: "{{ features.ip_prefix.accounts_1h }} accounts tried from network {{ ip_prefix }} in an hour, {{ features.ip_prefix.failures_1h }} failed"},
+		{Name: "unknown_accounts_from_ip", Kind: login, Score: 60,
+			Expression:  "signals.unknown_accounts_ip_1h >= 5",
+			Description: "{{ signals.unknown_accounts_ip_1h }} attempts on accounts that do not exist from this IP in an hour: a leaked list being tried"},
+		{Name: "login_accounts_per_device", Kind: login, Score: 60,
+			Expression:  "features.device.accounts_24h >= 5",
+			Description: "{{ features.device.accounts_24h }} accounts tried from this device in 24h"},
+		{Name: "password_spraying", Kind: login, Action: risk.ActionBlock,
+			Expression:  "features.password.accounts_1h >= 10",
+			Description: "the same password tried on {{ features.password.accounts_1h }} accounts in an hour: password spraying"},
+		{Name: "new_device_and_network", Kind: login, Score: 70,
+			Expression:  "known_user && signals.new_device_for_user && signals.new_network_for_user",
+			Description: "a known customer from a device and a network never seen with this account"},
+		{Name: "login_new_country", Kind: login, Score: 40,
+			Expression:  "known_user && signals.new_country_for_user",
+			Description: "first login of this account from {{ ip_country }}"},
+		{Name: "compromising_source", Kind: login, Score: 70,
+			Expression:  "features.ip.compromised_30d >= 1 || features.device.compromised_30d >= 1",
+			Description: "this IP or device took over accounts before (account_takeover labels in 30 days)"},
+	}
+}

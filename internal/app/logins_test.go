@@ -1,0 +1,55 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopguard/shopguard/client"
+)
+
+// TestLoginsEndToEnd scores login attempts through the API: credential
+// stuffing from one address is blocked while a customer elsewhere gets in,
+// the typed identifier is not stored, and bad input is a 400 naming the field.
+func TestLoginsEndToEnd(t *testing.T) {
+	e := start(t, t.TempDir())
+	c := e.client(t, "shop")
+	ctx := context.Background()
+	now := time.Now().UTC().Add(-time.Minute)
+
+	var last *client.Decision
+	for i := range 12 {
+		d, err := c.ScoreLogin(ctx, client.Login{ID: fmt.Sprintf("stuff-%d", i), CreatedAt: now.Add(time.Duration(i) * time.Second),
+			Identifier: fmt.Sprintf("victim%d@example.com", i), IP: "203.0.113.99", Outcome: client.LoginUnknownUser,
+			PasswordHashPrefix: client.PasswordHashPrefix("hunter2")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = d
+	}
+	if last.Kind != "login" || last.Action != client.ActionBlock {
+		t.Errorf("12th stuffing attempt: %+v", last)
+	}
+	ev, err := c.Event(ctx, last.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(ev.Payload), "victim11") || !strings.Contains(string(ev.Payload), "sha256:") {
+		t.Errorf("stored payload keeps the typed identifier: %s", ev.Payload)
+	}
+	ok, err := c.ScoreLogin(ctx, client.Login{ID: "ana-1", CreatedAt: now.Add(time.Minute), UserID: "u_ana", IP: "198.51.100.4",
+		DeviceID: "ana-phone", Outcome: client.LoginSuccess})
+	if err != nil || ok.Action != client.ActionAllow {
+		t.Errorf("a customer from home: %+v, %v", ok, err)
+	}
+
+	_, err = c.ScoreLogin(ctx, client.Login{ID: "bad-1", CreatedAt: now, UserID: "u1", IP: "not-an-ip", Outcome: client.LoginSuccess})
+	wantStatus(t, err, http.StatusBadRequest, "ip")
+	_, err = c.ScoreLogin(ctx, client.Login{ID: "bad-2", CreatedAt: now, IP: "198.51.100.4", Outcome: client.LoginSuccess})
+	wantStatus(t, err, http.StatusBadRequest, "user_id")
+	_, err = c.ScoreLogin(ctx, client.Login{ID: "bad-3", CreatedAt: now, UserID: "u1", IP: "198.51.100.4", Outcome: "maybe"})
+	wantStatus(t, err, http.StatusBadRequest, "outcome")
+}
