@@ -128,6 +128,9 @@ func (e *Engine) Restore(ctx context.Context, r io.Reader) (RestoreStats, error)
 			st.Skipped++
 			return nil
 		}
+		if l, ok := in.(Locatable); ok && e.cfg.Geo != nil {
+			l.Locate(e.cfg.Geo) // as the live decision did (logins count countries)
+		}
 		obs = in.Observations(ev.Tenant, obs[:0])
 		if err := e.feats.Apply(ctx, in.OccurredAt(), obs); err != nil {
 			return err
