@@ -19,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -186,6 +187,30 @@ func (c *Client) ScoreLogin(ctx context.Context, l Login) (*Decision, error) {
 func PasswordHashPrefix(password string) string {
 	sum := sha1.Sum([]byte(password))
 	return hex.EncodeToString(sum[:])[:5]
+}
+
+// PasswordRange returns the SHA-1 suffixes (35 upper-case hex characters)
+// of the known-bad passwords whose hash starts with prefix (5 hex
+// characters): the k-anonymity query behind KnownBadPassword.
+func (c *Client) PasswordRange(ctx context.Context, prefix string) ([]string, error) {
+	var r struct {
+		Suffixes []string `json:"suffixes"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v1/passwords/range/"+url.PathEscape(prefix), nil, &r, true)
+	return r.Suffixes, err
+}
+
+// KnownBadPassword reports whether password is on shopguard's list of
+// common and breached passwords. Only the first 5 hex characters of its
+// SHA-1 are sent; the comparison happens here.
+func (c *Client) KnownBadPassword(ctx context.Context, password string) (bool, error) {
+	sum := sha1.Sum([]byte(password))
+	h := strings.ToUpper(hex.EncodeToString(sum[:]))
+	suffixes, err := c.PasswordRange(ctx, h[:5])
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(suffixes, h[5:]), nil
 }
 
 // Event returns a stored event with its decision, features and labels.

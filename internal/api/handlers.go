@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopguard/shopguard/internal/account"
@@ -50,6 +51,29 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request, key apikey.Ke
 		return err
 	}
 	return s.decide(w, r, key, &l)
+}
+
+// passwordRange is the answer to a password range query.
+type passwordRange struct {
+	Prefix   string   `json:"prefix"`
+	Suffixes []string `json:"suffixes"`
+}
+
+func (s *Server) getPasswordRange(w http.ResponseWriter, r *http.Request, _ apikey.Key) error {
+	if s.cfg.Passwords == nil {
+		return fmt.Errorf("%w: no password list is loaded", storage.ErrNotFound)
+	}
+	prefix := r.PathValue("prefix")
+	suffixes, err := s.cfg.Passwords.Range(prefix)
+	if err != nil {
+		return err
+	}
+	if suffixes == nil {
+		suffixes = []string{}
+	}
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	writeJSON(w, http.StatusOK, passwordRange{Prefix: strings.ToUpper(prefix), Suffixes: suffixes})
+	return nil
 }
 
 // decide runs the engine on a validated input and writes the decision.

@@ -48,6 +48,7 @@ var scopeIdents = map[string]apikey.Scope{
 var schemaTypes = map[string]reflect.Type{
 	"Transaction":     reflect.TypeFor[fraud.Transaction](),
 	"Login":           reflect.TypeFor[account.Login](),
+	"PasswordRange":   reflect.TypeFor[passwordRange](),
 	"TransactionUser": reflect.TypeFor[fraud.User](),
 	"Payment":         reflect.TypeFor[fraud.Payment](),
 	"Address":         reflect.TypeFor[fraud.Address](),

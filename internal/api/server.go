@@ -71,6 +71,14 @@ type Config struct {
 	OpenAPI []byte
 	// Version is shopguard's version, reported by /healthz.
 	Version string
+	// Passwords answers GET /v1/passwords/range/{prefix} (nil: 404).
+	Passwords PasswordRanges
+}
+
+// PasswordRanges answers k-anonymity range queries over known-bad
+// passwords (an *account.Passwords).
+type PasswordRanges interface {
+	Range(prefix string) ([]string, error)
 }
 
 // Server is the HTTP API.
@@ -105,6 +113,7 @@ func (s *Server) routes() {
 	}
 	v1("POST /v1/transactions", apikey.ScopeEventsWrite, s.postTransaction)
 	v1("POST /v1/logins", apikey.ScopeEventsWrite, s.postLogin)
+	v1("GET /v1/passwords/range/{prefix}", apikey.ScopeEventsWrite, s.getPasswordRange)
 	v1("GET /v1/events/{id}", apikey.ScopeEventsRead, s.getEvent)
 	v1("POST /v1/feedback", apikey.ScopeFeedbackWrite, s.postFeedback)
 

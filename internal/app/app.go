@@ -27,6 +27,7 @@ import (
 	"github.com/shopguard/shopguard/internal/features"
 	"github.com/shopguard/shopguard/internal/fraud"
 	"github.com/shopguard/shopguard/internal/geo"
+	"github.com/shopguard/shopguard/internal/reference"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
 	"github.com/shopguard/shopguard/internal/storage"
@@ -98,7 +99,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.ReloadModels(ctx)
 	a.auth = apikey.NewAuthenticator(store, cfg.Server.KeyCacheTTL)
-	a.api = api.New(api.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, OpenAPI: docs.OpenAPI, Version: version()},
+	a.api = api.New(api.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, OpenAPI: docs.OpenAPI, Version: version(),
+		Passwords: account.NewPasswords(reference.CommonPasswords())},
 		a.engine, a.auth, a.metrics, store, log)
 	if cfg.Storage.Driver != config.DriverMemory && cfg.Storage.DataDir != "" {
 		a.api.SetModelAdmin(a)

@@ -46,6 +46,15 @@ func TestLoginsEndToEnd(t *testing.T) {
 		t.Errorf("a customer from home: %+v, %v", ok, err)
 	}
 
+	// Known-bad passwords by k-anonymity: only a 5-character prefix is sent.
+	for pw, want := range map[string]bool{"password": true, "iloveyou": true, "9f2c41d7 correct horse battery": false} {
+		if got, err := c.KnownBadPassword(ctx, pw); err != nil || got != want {
+			t.Errorf("KnownBadPassword(%q) = %v, %v; want %v", pw, got, err, want)
+		}
+	}
+	_, err = c.PasswordRange(ctx, "5baa")
+	wantStatus(t, err, http.StatusBadRequest, "prefix")
+
 	_, err = c.ScoreLogin(ctx, client.Login{ID: "bad-1", CreatedAt: now, UserID: "u1", IP: "not-an-ip", Outcome: client.LoginSuccess})
 	wantStatus(t, err, http.StatusBadRequest, "ip")
 	_, err = c.ScoreLogin(ctx, client.Login{ID: "bad-2", CreatedAt: now, IP: "198.51.100.4", Outcome: client.LoginSuccess})

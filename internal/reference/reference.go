@@ -49,6 +49,21 @@ func DisposableEmailDomains() []string {
 	return out
 }
 
+//go:embed data/common-passwords.json
+var commonPasswordsJSON []byte
+
+// CommonPasswords returns the shipped list of common passwords, most
+// common first (zxcvbn's password list, 49,233 entries, MIT; see
+// data/common-passwords.LICENSE).
+func CommonPasswords() []string {
+	var out []string
+	if err := json.Unmarshal(commonPasswordsJSON, &out); err != nil {
+		// The file is embedded at build time and checked by a test.
+		panic(fmt.Sprintf("reference: embedded common-passwords.json: %v", err))
+	}
+	return out
+}
+
 // LoadDomainList reads a replacement domain list from path: either a JSON
 // array of strings or plain text with one domain per line ('#' comments allowed).
 func LoadDomainList(path string) ([]string, error) {

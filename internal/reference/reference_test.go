@@ -38,6 +38,13 @@ func TestDisposableDomains(t *testing.T) {
 	}
 }
 
+func TestCommonPasswords(t *testing.T) {
+	p := CommonPasswords()
+	if len(p) != 49233 || p[0] != "123456" || !slices.Contains(p, "password") {
+		t.Errorf("shipped list has %d passwords, first %q", len(p), p[0])
+	}
+}
+
 func TestLoadDomainList(t *testing.T) {
 	dir := t.TempDir()
 	js := filepath.Join(dir, "a.json")
