@@ -182,6 +182,13 @@ func (c *Client) ScoreLogin(ctx context.Context, l Login) (*Decision, error) {
 	return &d, c.do(ctx, http.MethodPost, "/v1/logins", l, &d, true)
 }
 
+// ScoreSignup assesses a new account (fake sign-ups: throw-away addresses,
+// numbered address series, many accounts from one device or IP).
+func (c *Client) ScoreSignup(ctx context.Context, s Signup) (*Decision, error) {
+	var d Decision
+	return &d, c.do(ctx, http.MethodPost, "/v1/signups", s, &d, true)
+}
+
 // PasswordHashPrefix returns the first 5 hex characters of the SHA-1 of
 // password, the only part of a password Login ever carries.
 func PasswordHashPrefix(password string) string {

@@ -36,6 +36,19 @@ type Login struct {
 	PasswordHashPrefix string `json:"password_hash_prefix,omitempty"`
 }
 
+// Signup is a new account to score (POST /v1/signups).
+type Signup struct {
+	// ID is the shop's id for this sign-up (the idempotency key).
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	UserID    string    `json:"user_id,omitempty"`
+	Email     string    `json:"email"`
+	IP        string    `json:"ip"`
+	DeviceID  string    `json:"device_id,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	Name      string    `json:"name,omitempty"`
+}
+
 // Transaction is an order or payment attempt to score (POST /v1/transactions).
 // Never put a card number, CVV or password in it: cards are identified by
 // the payment processor's fingerprint or token plus BIN and last four digits.

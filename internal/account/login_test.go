@@ -108,7 +108,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, now: t0}
 	eng, err := engine.New(engine.Config{BuiltinLists: rules.BuiltinLists(), Now: func() time.Time { return h.now }},
-		memory.New(), features.NewMemory(features.MemoryConfig{}), account.LoginKind{})
+		memory.New(), features.NewMemory(features.MemoryConfig{}), account.LoginKind{}, account.SignupKind{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,17 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request, key apikey.Ke
 	return s.decide(w, r, key, &l)
 }
 
+func (s *Server) postSignup(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	var su account.Signup
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &su); err != nil {
+		return err
+	}
+	if err := su.Validate(s.now()); err != nil {
+		return err
+	}
+	return s.decide(w, r, key, &su)
+}
+
 // passwordRange is the answer to a password range query.
 type passwordRange struct {
 	Prefix   string   `json:"prefix"`

@@ -49,6 +49,7 @@ var schemaTypes = map[string]reflect.Type{
 	"Transaction":     reflect.TypeFor[fraud.Transaction](),
 	"Login":           reflect.TypeFor[account.Login](),
 	"PasswordRange":   reflect.TypeFor[passwordRange](),
+	"Signup":          reflect.TypeFor[account.Signup](),
 	"TransactionUser": reflect.TypeFor[fraud.User](),
 	"Payment":         reflect.TypeFor[fraud.Payment](),
 	"Address":         reflect.TypeFor[fraud.Address](),
@@ -769,33 +770,36 @@ func TestOpenAPIRuleEnvironment(t *testing.T) {
 		}
 	}
 
-	// The login rule environment: documented fields, entities and metrics
-	// equal account.Env's.
-	login := mapAt(doc, at+"/x-rule-environment/login")
-	if login == nil {
-		t.Fatalf("%s/x-rule-environment/login is missing", at)
-	}
-	loginDoc := map[string]string{}
-	for _, f := range entries(login["fields"]) {
-		name, _ := f["name"].(string)
-		loginDoc[name], _ = f["type"].(string)
-	}
-	for _, e := range sortedKeysOf(mapAt(login, "/entities/names")) {
-		for _, m := range entries(mapAt(login, "/entities")["metrics"]) {
-			name, _ := m["name"].(string)
-			loginDoc["features."+e+"."+name], _ = m["type"].(string)
+	// The login and signup rule environments: documented fields, entities
+	// and metrics equal the Go types'.
+	for kind, typ := range map[string]reflect.Type{"login": reflect.TypeFor[account.Env](), "signup": reflect.TypeFor[account.SignupEnv]()} {
+		kenv := mapAt(doc, at+"/x-rule-environment/"+kind)
+		if kenv == nil {
+			t.Errorf("%s/x-rule-environment/%s is missing", at, kind)
+			continue
 		}
-	}
-	loginWant := map[string]string{}
-	exprLeaves(reflect.TypeFor[account.Env](), "", loginWant)
-	for _, name := range sortedKeysOf(loginWant) {
-		if got, ok := loginDoc[name]; !ok || got != loginWant[name] {
-			t.Errorf("login rule field %s (%s) is documented as %q", name, loginWant[name], got)
+		got := map[string]string{}
+		for _, f := range entries(kenv["fields"]) {
+			name, _ := f["name"].(string)
+			got[name], _ = f["type"].(string)
 		}
-	}
-	for _, name := range sortedKeysOf(loginDoc) {
-		if _, ok := loginWant[name]; !ok {
-			t.Errorf("x-rule-environment/login documents %s, which account.Env does not have", name)
+		for _, e := range sortedKeysOf(mapAt(kenv, "/entities/names")) {
+			for _, m := range entries(mapAt(kenv, "/entities")["metrics"]) {
+				name, _ := m["name"].(string)
+				got["features."+e+"."+name], _ = m["type"].(string)
+			}
+		}
+		want := map[string]string{}
+		exprLeaves(typ, "", want)
+		for _, name := range sortedKeysOf(want) {
+			if g, ok := got[name]; !ok || g != want[name] {
+				t.Errorf("%s rule field %s (%s) is documented as %q", kind, name, want[name], g)
+			}
+		}
+		for _, name := range sortedKeysOf(got) {
+			if _, ok := want[name]; !ok {
+				t.Errorf("x-rule-environment/%s documents %s, which %v does not have", kind, name, typ)
+			}
 		}
 	}
 
@@ -845,9 +849,10 @@ func TestOpenAPIExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schemas := rules.Schemas{fraud.Kind{}.Kind(): fraud.Kind{}.NewEnv(), account.LoginKind{}.Kind(): account.LoginKind{}.NewEnv()}
+	schemas := rules.Schemas{fraud.Kind{}.Kind(): fraud.Kind{}.NewEnv(), account.LoginKind{}.Kind(): account.LoginKind{}.NewEnv(),
+		account.SignupKind{}.Kind(): account.SignupKind{}.NewEnv()}
 	defaults := map[string]rules.Rule{}
-	for _, r := range append((fraud.Kind{}).DefaultRules(), account.LoginKind{}.DefaultRules()...) {
+	for _, r := range slices.Concat((fraud.Kind{}).DefaultRules(), account.LoginKind{}.DefaultRules(), account.SignupKind{}.DefaultRules()) {
 		defaults[r.Name] = r
 	}
 	compile := func(where string, rs []rules.Rule) {
@@ -890,6 +895,10 @@ func TestOpenAPIExamples(t *testing.T) {
 			case *account.Login:
 				if err := v.Validate(time.Now()); err != nil {
 					t.Errorf("%s is not a valid login: %v", where, err)
+				}
+			case *account.Signup:
+				if err := v.Validate(time.Now()); err != nil {
+					t.Errorf("%s is not a valid sign-up: %v", where, err)
 				}
 			case *rules.Rule:
 				compile(where, []rules.Rule{*v})

@@ -135,7 +135,7 @@ func (a *App) buildEngine() error {
 		Logger:       a.log,
 		Observer:     a.metrics,
 		Geo:          locator,
-	}, a.store, a.feats, fraud.Kind{}, account.LoginKind{})
+	}, a.store, a.feats, fraud.Kind{}, account.LoginKind{}, account.SignupKind{})
 	if err != nil {
 		return err
 	}

@@ -61,4 +61,19 @@ func TestLoginsEndToEnd(t *testing.T) {
 	wantStatus(t, err, http.StatusBadRequest, "user_id")
 	_, err = c.ScoreLogin(ctx, client.Login{ID: "bad-3", CreatedAt: now, UserID: "u1", IP: "198.51.100.4", Outcome: "maybe"})
 	wantStatus(t, err, http.StatusBadRequest, "outcome")
+
+	// Sign-ups: a numbered series of addresses is blocked at the fifth.
+	var su *client.Decision
+	for i := range 5 {
+		su, err = c.ScoreSignup(ctx, client.Signup{ID: fmt.Sprintf("su-%d", i), CreatedAt: now, Email: fmt.Sprintf("Promo.Hunter%d@Example.com", 200+i),
+			IP: fmt.Sprintf("192.0.2.%d", i), DeviceID: fmt.Sprintf("d%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if su.Kind != "signup" || su.Action != client.ActionBlock {
+		t.Errorf("5th patterned sign-up: %+v", su)
+	}
+	_, err = c.ScoreSignup(ctx, client.Signup{ID: "su-bad", CreatedAt: now, Email: "not-an-address", IP: "192.0.2.1"})
+	wantStatus(t, err, http.StatusBadRequest, "email")
 }

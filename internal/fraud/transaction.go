@@ -137,7 +137,7 @@ func (t *Transaction) normalize() []error {
 	if u := t.User; u != nil {
 		add(text("user.id", u.ID, 128, false))
 		u.Email = strings.ToLower(strings.TrimSpace(u.Email))
-		add(email("user.email", u.Email))
+		add(risk.CheckEmail("user.email", u.Email))
 		t.userCreated, err = risk.ParseTimestamp("user.created_at", u.CreatedAt, false)
 		add(err)
 		if err == nil && !t.userCreated.IsZero() {
@@ -244,21 +244,6 @@ func text(field, v string, max int, required bool) *risk.FieldError {
 		return nil
 	}
 	return risk.CheckText(field, v, max)
-}
-
-func email(field, v string) *risk.FieldError {
-	if v == "" {
-		return nil
-	}
-	if e := text(field, v, 254, false); e != nil {
-		return e
-	}
-	at := strings.LastIndexByte(v, '@')
-	if at < 1 || at == len(v)-1 || strings.ContainsAny(v, " \t<>()[],;:\\\"") ||
-		!strings.Contains(v[at+1:], ".") || strings.HasPrefix(v[at+1:], ".") || strings.HasSuffix(v, ".") {
-		return risk.Invalid(field, "%q is not an e-mail address", v)
-	}
-	return nil
 }
 
 func country(field, v string) *risk.FieldError {

@@ -339,6 +339,24 @@ func IPPrefix(ip netip.Addr) string {
 	return p.String()
 }
 
+// CheckEmail checks an e-mail address field (already trimmed and
+// lower-cased by the caller): at most 254 bytes, one local part and a
+// dotted domain, no spaces or characters mail systems reject. "" is fine.
+func CheckEmail(field, v string) *FieldError {
+	if v == "" {
+		return nil
+	}
+	if e := CheckText(field, v, 254); e != nil {
+		return e
+	}
+	at := strings.LastIndexByte(v, '@')
+	if at < 1 || at == len(v)-1 || strings.ContainsAny(v, " \t<>()[],;:\\\"") ||
+		!strings.Contains(v[at+1:], ".") || strings.HasPrefix(v[at+1:], ".") || strings.HasSuffix(v, ".") {
+		return Invalid(field, "%q is not an e-mail address", v)
+	}
+	return nil
+}
+
 // CheckText checks a free-text field: valid UTF-8, no control characters
 // and at most max bytes. It returns nil when the text is fine (or empty).
 func CheckText(field, v string, max int) *FieldError {
