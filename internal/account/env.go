@@ -1,6 +1,11 @@
 package account
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"math"
+	"strconv"
+
 	"github.com/shopguard/shopguard/internal/features"
 	"github.com/shopguard/shopguard/internal/risk"
 )
@@ -15,6 +20,13 @@ const (
 	kindCountry risk.EntityKind = "country"
 	// kindUnknownFromIP counts, per IP, attempts on accounts that do not exist.
 	kindUnknownFromIP risk.EntityKind = "ip_unknown_accounts"
+	// kindUserAgent is a User-Agent string (by its hash).
+	kindUserAgent risk.EntityKind = "user_agent"
+	// kindASN is an autonomous system (known with geo.asn_db).
+	kindASN risk.EntityKind = "asn"
+	// kindShop is every login of the tenant: the baseline that distributed
+	// attacks raise.
+	kindShop risk.EntityKind = "shop"
 )
 
 // scope is the feature-store scope of login keys.
@@ -31,6 +43,9 @@ const (
 	slotAccountIP
 	slotPassword
 	slotUnknown
+	slotUserAgent
+	slotASN
+	slotShop
 	numSlots
 )
 
@@ -59,6 +74,9 @@ func (l *Login) keys(tenant string) [numSlots]features.Key {
 		slotAccountIP: k(scope, kindAccountIP, l.account()+"|"+l.IP),
 		slotPassword:  k(scope, kindPassword, pw),
 		slotUnknown:   k(scope, kindUnknownFromIP, l.IP),
+		slotUserAgent: k(scope, kindUserAgent, uaKey(l.UserAgent)),
+		slotASN:       k(scope, kindASN, asnKey(l.loc.ASN)),
+		slotShop:      k(scope, kindShop, "all"),
 	}
 }
 
@@ -86,7 +104,7 @@ func (l *Login) Observations(tenant string, buf []features.Observation) []featur
 				{Kind: risk.EntityIPPrefix, Value: keys[slotIPPrefix].Value}, {Kind: kindCountry, Value: l.loc.Country}}
 		case slotIP:
 			o.Distinct = [features.MaxDistinct]features.Dim{acct, {Kind: risk.EntityDevice, Value: l.DeviceID}}
-		case slotIPPrefix, slotPassword:
+		case slotIPPrefix, slotPassword, slotUserAgent, slotASN:
 			o.Distinct = [features.MaxDistinct]features.Dim{acct}
 		case slotDevice:
 			o.Distinct = [features.MaxDistinct]features.Dim{acct, {Kind: risk.EntityIP, Value: l.IP}}
@@ -99,6 +117,22 @@ func (l *Login) Observations(tenant string, buf []features.Observation) []featur
 		buf = append(buf, o)
 	}
 	return buf
+}
+
+// uaKey is the key of a User-Agent: a hash, so long strings cost no more.
+func uaKey(ua string) string {
+	if ua == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(ua))
+	return hex.EncodeToString(sum[:12])
+}
+
+func asnKey(asn uint32) string {
+	if asn == 0 {
+		return ""
+	}
+	return strconv.FormatUint(uint64(asn), 10)
 }
 
 // Env is what a login rule sees. Field names (the expr and json tags) are
@@ -129,6 +163,11 @@ type Features struct {
 	Device    *Entity `expr:"device" json:"device"`
 	AccountIP *Entity `expr:"account_ip" json:"account_ip"`
 	Password  *Entity `expr:"password" json:"password"`
+	// UserAgent and ASN attribute distributed attacks to a client type or a
+	// network operator; Shop is every login of the shop.
+	UserAgent *Entity `expr:"user_agent" json:"user_agent"`
+	ASN       *Entity `expr:"asn" json:"asn"`
+	Shop      *Entity `expr:"shop" json:"shop"`
 }
 
 // Entity is one entity's login history, the current attempt included.
@@ -173,12 +212,17 @@ type Signals struct {
 	UnknownAccountsIP1h int64 `expr:"unknown_accounts_ip_1h" json:"unknown_accounts_ip_1h,omitempty"`
 	// FailureRateIP1h is the IP's failed share of attempts in the last hour.
 	FailureRateIP1h float64 `expr:"failure_rate_ip_1h" json:"failure_rate_ip_1h,omitempty"`
+	// ShopFailureRate1h and ShopFailureRate24h are the failed share of all
+	// the shop's login attempts: a distributed, low-and-slow attack raises
+	// the last hour above the day's baseline.
+	ShopFailureRate1h  float64 `expr:"shop_failure_rate_1h" json:"shop_failure_rate_1h,omitempty"`
+	ShopFailureRate24h float64 `expr:"shop_failure_rate_24h" json:"shop_failure_rate_24h,omitempty"`
 }
 
 // NewEnv returns an empty environment with every nested part allocated.
 func NewEnv() *Env {
 	return &Env{Features: &Features{Account: &Entity{}, IP: &Entity{}, IPPrefix: &Entity{}, Device: &Entity{},
-		AccountIP: &Entity{}, Password: &Entity{}}, Signals: &Signals{}}
+		AccountIP: &Entity{}, Password: &Entity{}, UserAgent: &Entity{}, ASN: &Entity{}, Shop: &Entity{}}, Signals: &Signals{}}
 }
 
 // Env builds the rule environment (a *Env) from the feature aggregates
@@ -194,7 +238,9 @@ func (l *Login) Env(aggs, labels []features.Aggregates) any {
 // counts; nil for none).
 func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 	f, sig := env.Features, env.Signals
-	*f.Account, *f.IP, *f.IPPrefix, *f.Device, *f.AccountIP, *f.Password = Entity{}, Entity{}, Entity{}, Entity{}, Entity{}, Entity{}
+	for _, e := range []*Entity{f.Account, f.IP, f.IPPrefix, f.Device, f.AccountIP, f.Password, f.UserAgent, f.ASN, f.Shop} {
+		*e = Entity{}
+	}
 	*sig = Signals{}
 	*env = Env{Features: f, Signals: sig,
 		ID: l.ID, Outcome: l.Outcome, UserID: l.UserID, KnownUser: l.UserID != "",
@@ -202,7 +248,7 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 		DeviceID: l.DeviceID, UserAgent: l.UserAgent, HourUTC: l.at.Hour(), PasswordSet: l.PasswordHashPrefix != "",
 	}
 	ents := [numSlots]*Entity{slotAccount: f.Account, slotIP: f.IP, slotIPPrefix: f.IPPrefix, slotDevice: f.Device,
-		slotAccountIP: f.AccountIP, slotPassword: f.Password}
+		slotAccountIP: f.AccountIP, slotPassword: f.Password, slotUserAgent: f.UserAgent, slotASN: f.ASN, slotShop: f.Shop}
 	keys := l.keys("")
 	i := 0
 	var account *features.Aggregates
@@ -227,15 +273,23 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 		}
 		i++
 	}
-	if ip := f.IP; ip.Attempts1h > 0 {
-		sig.FailureRateIP1h = float64(ip.Failures1h) / float64(ip.Attempts1h)
-	}
+	sig.FailureRateIP1h = rate(f.IP.Failures1h, f.IP.Attempts1h)
+	sig.ShopFailureRate1h = rate(f.Shop.Failures1h, f.Shop.Attempts1h)
+	sig.ShopFailureRate24h = rate(f.Shop.Failures24h, f.Shop.Attempts24h)
 	if account != nil && !account.New {
 		sig.NewIPForUser = account.NewValue[0]
 		sig.NewDeviceForUser = l.DeviceID != "" && account.NewValue[1]
 		sig.NewNetworkForUser = account.NewValue[2]
 		sig.NewCountryForUser = l.loc.Country != "" && account.NewValue[3]
 	}
+}
+
+// rate returns num/den rounded to three decimals, 0 without attempts.
+func rate(num, den int64) float64 {
+	if den == 0 {
+		return 0
+	}
+	return math.Round(float64(num)/float64(den)*1000) / 1000
 }
 
 func fill(e *Entity, s slot, a *features.Aggregates) {
@@ -251,7 +305,7 @@ func fill(e *Entity, s slot, a *features.Aggregates) {
 	case slotIP:
 		e.Accounts1h, e.Accounts24h = a.Distinct[0][h], a.Distinct[0][d]
 		e.Devices1h, e.Devices24h = a.Distinct[1][h], a.Distinct[1][d]
-	case slotIPPrefix, slotPassword:
+	case slotIPPrefix, slotPassword, slotUserAgent, slotASN:
 		e.Accounts1h, e.Accounts24h = a.Distinct[0][h], a.Distinct[0][d]
 	case slotDevice:
 		e.Accounts1h, e.Accounts24h = a.Distinct[0][h], a.Distinct[0][d]

@@ -257,3 +257,52 @@ func FuzzDecodeLogin(f *testing.F) {
 		_ = l.Env(nil, nil)
 	})
 }
+
+// TestDistributedStuffing: a day of ordinary logins sets the shop's
+// baseline failure rate; then one client (a User-Agent) fails on many
+// accounts from many addresses, each too slow to trip the per-IP rules.
+func TestDistributedStuffing(t *testing.T) {
+	h := newHarness(t)
+	loginUA := func(user, ip, ua, outcome string) engine.Decision {
+		h.t.Helper()
+		h.n++
+		l := &account.Login{ID: fmt.Sprintf("l%d", h.n), CreatedAt: h.now.Format(time.RFC3339Nano), UserID: user,
+			IP: ip, UserAgent: ua, Outcome: outcome}
+		if err := l.Validate(h.now); err != nil {
+			h.t.Fatal(err)
+		}
+		d, err := h.eng.Decide(context.Background(), "shop", l)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		return d
+	}
+	browser := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+	for i := range 600 { // 23 hours of customers, one in 20 mistyping
+		h.now = h.now.Add(138 * time.Second)
+		outcome := account.OutcomeSuccess
+		if i%20 == 0 {
+			outcome = account.OutcomeBadPassword
+		}
+		loginUA(fmt.Sprintf("c%d", i%200), fmt.Sprintf("198.51.%d.%d", i%100, i%200), browser, outcome)
+	}
+	var d engine.Decision
+	for i := range 80 { // then an hour: 80 accounts, 80 addresses, one bot
+		h.now = h.now.Add(40 * time.Second)
+		d = loginUA(fmt.Sprintf("c%d", i), fmt.Sprintf("192.0.2.%d", i), "python-requests/2.31", account.OutcomeBadPassword)
+		if i < 40 && has(d, "distributed_stuffing_user_agent") {
+			t.Fatalf("attempt %d already flagged: %v", i, d.Reasons)
+		}
+	}
+	if !has(d, "distributed_stuffing_user_agent") {
+		t.Errorf("80 accounts failing from one client: %s %v", d.Action, d.Reasons)
+	}
+	if has(d, "credential_stuffing_ip") || has(d, "ip_brute_force") {
+		t.Errorf("per-IP rules fired on one attempt per IP: %v", d.Reasons)
+	}
+	// Customers' ordinary browser is not blamed.
+	h.now = h.now.Add(time.Second)
+	if d := loginUA("c7", "198.51.100.77", browser, account.OutcomeSuccess); has(d, "distributed_stuffing_user_agent") {
+		t.Errorf("a customer's login: %v", d.Reasons)
+	}
+}
