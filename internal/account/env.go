@@ -49,6 +49,62 @@ const (
 	numSlots
 )
 
+// The account's confirmed history lives in its own scope: a device,
+// network, IP or country joins it only with a successful sign-in (which the
+// shop reports after any step-up), never with an attempt, a failure or a
+// challenge, so an attacker who retries after a challenge is still new.
+const scopeKnown = "login_known"
+
+// Confirmed-history keys, read before an attempt (PeekKeys) and recorded
+// by a success (Observations).
+const (
+	knownAccount = iota
+	knownDevice
+	knownNetwork
+	knownIP
+	knownCountry
+	numKnown
+)
+
+// knownKeys returns the account's confirmed-history keys for this attempt
+// (a key with an empty value does not apply).
+func (l *Login) knownKeys(tenant string) [numKnown]features.Key {
+	acct := l.account()
+	k := func(kind risk.EntityKind, v string) features.Key {
+		if v == "" {
+			return features.Key{}
+		}
+		return features.Key{Tenant: tenant, Scope: scopeKnown, Kind: kind, Value: acct + "|" + v}
+	}
+	return [numKnown]features.Key{
+		knownAccount: {Tenant: tenant, Scope: scopeKnown, Kind: risk.EntityUser, Value: acct},
+		knownDevice:  k(risk.EntityDevice, l.DeviceID),
+		knownNetwork: k(risk.EntityIPPrefix, risk.IPPrefix(l.ip)),
+		knownIP:      k(risk.EntityIP, l.IP),
+		knownCountry: k(kindCountry, l.loc.Country),
+	}
+}
+
+// PeekKeys appends the account's confirmed-history keys (all numKnown of
+// them; an inapplicable one reads as unknown).
+func (l *Login) PeekKeys(tenant string, buf []features.Key) []features.Key {
+	for _, k := range l.knownKeys(tenant) {
+		if k.Value == "" {
+			k = features.Key{Tenant: tenant, Scope: scopeKnown, Kind: "none", Value: "-"}
+		}
+		buf = append(buf, k)
+	}
+	return buf
+}
+
+// SetPeeks keeps what the engine read for PeekKeys.
+func (l *Login) SetPeeks(aggs []features.Aggregates) {
+	l.peeked = len(aggs) == numKnown
+	if l.peeked {
+		copy(l.peeks[:], aggs)
+	}
+}
+
 // distinctWindows are the windows whose distinct counts Entity reports.
 var distinctWindows = features.Windows(features.W1h, features.W24h)
 
@@ -115,6 +171,13 @@ func (l *Login) Observations(tenant string, buf []features.Observation) []featur
 			}
 		}
 		buf = append(buf, o)
+	}
+	if l.Outcome == OutcomeSuccess {
+		for _, k := range l.knownKeys(tenant) {
+			if k.Value != "" {
+				buf = append(buf, features.Observation{Key: k})
+			}
+		}
 	}
 	return buf
 }
@@ -201,8 +264,9 @@ type Entity struct {
 
 // Signals are derived facts login rules often need.
 type Signals struct {
-	// New*ForUser are true when an account with earlier logins logs in from
-	// a device, IP, network (/24 or /48) or country it never used before.
+	// New*ForUser are true when an account with confirmed sign-ins (outcome
+	// success) logs in from a device, IP, network (/24 or /48) or country
+	// none of them used; attempts, failures and challenges never confirm.
 	NewDeviceForUser  bool `expr:"new_device_for_user" json:"new_device_for_user,omitempty"`
 	NewIPForUser      bool `expr:"new_ip_for_user" json:"new_ip_for_user,omitempty"`
 	NewNetworkForUser bool `expr:"new_network_for_user" json:"new_network_for_user,omitempty"`
@@ -251,7 +315,6 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 		slotAccountIP: f.AccountIP, slotPassword: f.Password, slotUserAgent: f.UserAgent, slotASN: f.ASN, slotShop: f.Shop}
 	keys := l.keys("")
 	i := 0
-	var account *features.Aggregates
 	for s := range numSlots {
 		if keys[s].Value == "" {
 			continue
@@ -268,19 +331,18 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 				ents[s].Compromised30d = max(0, int64(labels[i].Sum[features.W30d]))
 			}
 		}
-		if s == slotAccount {
-			account = a
-		}
 		i++
 	}
 	sig.FailureRateIP1h = rate(f.IP.Failures1h, f.IP.Attempts1h)
 	sig.ShopFailureRate1h = rate(f.Shop.Failures1h, f.Shop.Attempts1h)
 	sig.ShopFailureRate24h = rate(f.Shop.Failures24h, f.Shop.Attempts24h)
-	if account != nil && !account.New {
-		sig.NewIPForUser = account.NewValue[0]
-		sig.NewDeviceForUser = l.DeviceID != "" && account.NewValue[1]
-		sig.NewNetworkForUser = account.NewValue[2]
-		sig.NewCountryForUser = l.loc.Country != "" && account.NewValue[3]
+	// Against the account's confirmed history as it was before this
+	// attempt (an account without a confirmed sign-in has none to differ from).
+	if p := &l.peeks; l.peeked && !p[knownAccount].New {
+		sig.NewIPForUser = p[knownIP].New
+		sig.NewDeviceForUser = l.DeviceID != "" && p[knownDevice].New
+		sig.NewNetworkForUser = p[knownNetwork].New
+		sig.NewCountryForUser = l.loc.Country != "" && p[knownCountry].New
 	}
 }
 

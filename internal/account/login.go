@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/internal/engine"
+	"github.com/shopguard/shopguard/internal/features"
 	"github.com/shopguard/shopguard/internal/geo"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
@@ -61,6 +62,10 @@ type Login struct {
 	at  time.Time
 	ip  netip.Addr
 	loc geo.Location
+	// peeks are the account's confirmed history (see PeekKeys), as the
+	// engine read it before this attempt; peeked says it did.
+	peeks  [numKnown]features.Aggregates
+	peeked bool
 }
 
 // Validate checks every field against now (created_at may not lie more
@@ -166,6 +171,7 @@ var (
 	_ engine.Kind      = LoginKind{}
 	_ engine.Input     = (*Login)(nil)
 	_ engine.Locatable = (*Login)(nil)
+	_ engine.Peeker    = (*Login)(nil)
 )
 
 // LoginKind registers logins with the engine.

@@ -151,12 +151,17 @@ func TestBruteForceBlocksTheAttackerNotTheCustomer(t *testing.T) {
 	if d := h.login("u1", "", "198.51.100.1", "home", account.OutcomeAttempt, ""); d.Action != risk.ActionAllow {
 		t.Errorf("the real customer after the attack: %s %v", d.Action, d.Reasons)
 	}
-	// Failures spread over many IPs: step-up, not a block.
+	// Failures spread over many IPs from a device and networks the account
+	// never confirmed: stopped; the customer's own device and network
+	// still only get a step-up, never a lockout.
 	for i := range 15 {
 		d = h.login("u1", "", fmt.Sprintf("192.0.2.%d", i), "bot", account.OutcomeBadPassword, "")
 	}
-	if !has(d, "account_brute_force") || d.Action == risk.ActionBlock {
+	if !has(d, "account_brute_force") || d.Action == risk.ActionAllow {
 		t.Errorf("distributed brute force: %s %v", d.Action, d.Reasons)
+	}
+	if d := h.login("u1", "", "198.51.100.1", "home", account.OutcomeAttempt, ""); d.Action == risk.ActionBlock || !has(d, "account_brute_force") {
+		t.Errorf("the real customer during a distributed attack: %s %v, want a step-up", d.Action, d.Reasons)
 	}
 }
 
@@ -203,6 +208,21 @@ func TestNewDeviceAndNetwork(t *testing.T) {
 	d := h.login("u1", "", "203.0.113.50", "laptop-x", account.OutcomeAttempt, "")
 	if d.Action != risk.ActionChallenge || !has(d, "new_device_and_network") {
 		t.Errorf("new device and network: %s %v", d.Action, d.Reasons)
+	}
+	// The step-up fails, and the attacker tries again: still new, still
+	// challenged (attempts and failures never join the confirmed history).
+	h.login("u1", "", "203.0.113.50", "laptop-x", account.OutcomeMFAFailed, "")
+	if d := h.login("u1", "", "203.0.113.50", "laptop-x", account.OutcomeAttempt, ""); d.Action != risk.ActionChallenge {
+		t.Errorf("retry after a failed step-up: %s %v", d.Action, d.Reasons)
+	}
+	// The customer's own new laptop: the step-up passes, the shop reports
+	// the sign-in, and the device is remembered.
+	if d := h.login("u1", "", "192.0.2.200", "laptop-ana", account.OutcomeAttempt, ""); d.Action != risk.ActionChallenge {
+		t.Errorf("the customer's new laptop on a new network: %s %v", d.Action, d.Reasons)
+	}
+	h.login("u1", "", "192.0.2.200", "laptop-ana", account.OutcomeSuccess, "")
+	if d := h.login("u1", "", "192.0.2.200", "laptop-ana", account.OutcomeAttempt, ""); has(d, "new_device_and_network") || d.Action != risk.ActionAllow {
+		t.Errorf("a device after a confirmed sign-in: %s %v", d.Action, d.Reasons)
 	}
 	// A brand-new account has no history to differ from.
 	if d := h.login("u2", "", "203.0.113.51", "laptop-y", account.OutcomeSuccess, ""); d.Action != risk.ActionAllow {

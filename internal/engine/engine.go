@@ -70,6 +70,16 @@ type Locatable interface {
 	Locate(l Locator)
 }
 
+// Peeker is an input that reads feature-store keys without recording
+// anything, as they were before the event (a login asks whether its device
+// is among the account's confirmed ones without making it so). The engine
+// reads PeekKeys before counting the event and hands the answers, in the
+// same order, to SetPeeks before Env; the slice is only valid during the call.
+type Peeker interface {
+	PeekKeys(tenant string, buf []features.Key) []features.Key
+	SetPeeks(aggs []features.Aggregates)
+}
+
 // Kind describes an event kind to the engine.
 type Kind interface {
 	// Kind is the event kind this capability handles.
@@ -189,6 +199,8 @@ type scratch struct {
 	aggs   []features.Aggregates
 	lkeys  []features.Key
 	labels []features.Aggregates
+	pkeys  []features.Key
+	peeks  []features.Aggregates
 	ents   []risk.Entity
 	hits   []rules.Hit
 	res    rules.Result
@@ -336,6 +348,17 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 	at := in.OccurredAt()
 	if l, ok := in.(Locatable); ok && e.cfg.Geo != nil {
 		l.Locate(e.cfg.Geo)
+	}
+	if p, ok := in.(Peeker); ok {
+		sc.pkeys = p.PeekKeys(tenantID, sc.pkeys[:0])
+		if cap(sc.peeks) < len(sc.pkeys) {
+			sc.peeks = make([]features.Aggregates, len(sc.pkeys))
+		}
+		peeks := sc.peeks[:len(sc.pkeys)]
+		if err := e.feats.Read(ctx, at, sc.pkeys, nil, peeks); err != nil {
+			return storage.Event{}, fmt.Errorf("engine: peek features: %w", err)
+		}
+		p.SetPeeks(peeks)
 	}
 	sc.obs = in.Observations(tenantID, sc.obs[:0])
 	if cap(sc.aggs) < len(sc.obs) {
