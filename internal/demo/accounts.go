@@ -7,6 +7,9 @@ import (
 	"sync"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/internal/risk"
 )
 
 func (s *Shop) signup(w http.ResponseWriter, r *http.Request) {
@@ -33,6 +36,13 @@ func (s *Shop) signup(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "signup", "Create an account", nil, errs)
 		return
 	}
+	v := s.guard.Signup(r.Context(), client.Signup{ID: "signup-" + randomHex(8), CreatedAt: s.cfg.Now().UTC(), Email: email,
+		IP: s.clientIP(r), DeviceID: deviceID(r), UserAgent: r.UserAgent(), Name: name})
+	if v.Action == risk.ActionBlock {
+		w.Header().Set(AccountStatusHeader, "blocked")
+		s.render(w, r, http.StatusForbidden, "signup", "Create an account", nil, map[string]string{"form": "we could not create this account; contact support if this is a mistake"})
+		return
+	}
 	a := Account{Email: email, Name: name, CreatedAt: s.cfg.Now(), Address: addr}
 	if err := s.ImportAccount(a, password); err != nil {
 		s.render(w, r, http.StatusConflict, "signup", "Create an account", nil, map[string]string{"email": "an account with this e-mail exists; sign in instead"})
@@ -51,6 +61,26 @@ func (s *Shop) login(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	a := s.accounts[strings.ToLower(email)]
 	s.mu.Unlock()
+	// Ask shopguard before checking the password, act on that answer, and
+	// report the outcome (a success only once the customer is signed in).
+	attempt := client.Login{ID: "login-" + randomHex(8), CreatedAt: s.cfg.Now().UTC(), IP: s.clientIP(r), DeviceID: deviceID(r),
+		UserAgent: r.UserAgent(), Outcome: client.LoginAttempt, PasswordHashPrefix: client.PasswordHashPrefix(password)}
+	if a != nil {
+		attempt.UserID = a.ID
+	} else {
+		attempt.Identifier = email
+	}
+	pre := s.guard.Login(r.Context(), attempt)
+	report := func(outcome string) {
+		l := attempt
+		l.ID, l.Outcome = attempt.ID+"-result", outcome
+		s.guard.Login(r.Context(), l)
+	}
+	if pre.Action == risk.ActionBlock {
+		w.Header().Set(AccountStatusHeader, "blocked")
+		s.render(w, r, http.StatusForbidden, "login", "Sign in", nil, map[string]string{"form": "sign-in is not possible right now; contact support if this is a mistake"})
+		return
+	}
 	var hash []byte
 	if a != nil {
 		hash = a.hash
@@ -58,9 +88,24 @@ func (s *Shop) login(w http.ResponseWriter, r *http.Request) {
 		hash = dummyHash(s.cfg.PasswordCost) // same work for unknown accounts: no user enumeration by timing
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || a == nil || len(password) > 72 {
+		if a == nil {
+			report(client.LoginUnknownUser)
+		} else {
+			report(client.LoginBadPassword)
+		}
+		w.Header().Set(AccountStatusHeader, "wrong")
 		s.render(w, r, http.StatusUnauthorized, "login", "Sign in", nil, map[string]string{"password": "e-mail or password is wrong"})
 		return
 	}
+	if pre.Action == risk.ActionChallenge || pre.Action == risk.ActionReview {
+		// The demo shop has no second factor yet (passkeys and TOTP come
+		// with shopguard's step-up): the sign-in waits for one.
+		w.Header().Set(AccountStatusHeader, "challenged")
+		s.render(w, r, http.StatusUnauthorized, "login", "Sign in", nil, map[string]string{"form": "please confirm it is you: we sent a link to your e-mail address"})
+		return
+	}
+	report(client.LoginSuccess)
+	w.Header().Set(AccountStatusHeader, "signed_in")
 	s.signIn(w, r, email)
 	next := r.PostForm.Get("next")
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {

@@ -80,6 +80,17 @@ func TestDemoCatchesAttacks(t *testing.T) {
 	if stolen.ByModel < 1 || legit.ByModel > 0 {
 		t.Errorf("stopped only by the model: %d stolen-card and %d legitimate checkouts, want at least 1 and 0", stolen.ByModel, legit.ByModel)
 	}
+	// Credential stuffing is stopped after its first attempts; customers
+	// sign in unhindered.
+	stuffing, _ := rep.Scenario("credential_stuffing")
+	if stuffing.SignIns < 30 || stuffing.SignInBlocked+stuffing.SignInChallenged < stuffing.SignIns/2 || stuffing.SignedIn > 2 {
+		t.Errorf("credential stuffing: %d sign-ins, %d blocked, %d challenged, %d signed in; want at least half of at least 30 stopped and at most 2 takeovers",
+			stuffing.SignIns, stuffing.SignInBlocked, stuffing.SignInChallenged, stuffing.SignedIn)
+	}
+	if legit.SignIns < 20 || legit.SignInBlocked > 0 || legit.SignInChallenged*50 > legit.SignIns {
+		t.Errorf("customers' sign-ins: %d, %d blocked, %d challenged; want at least 20, none blocked, at most 2%% challenged",
+			legit.SignIns, legit.SignInBlocked, legit.SignInChallenged)
+	}
 	for _, s := range rep.Scenarios {
 		if s.Errors > 0 {
 			t.Errorf("%s: %d requests failed or got a 5xx", s.Scenario, s.Errors)
@@ -88,7 +99,7 @@ func TestDemoCatchesAttacks(t *testing.T) {
 	if rep.Guard.Failures > 0 {
 		t.Errorf("%d calls to shopguard failed", rep.Guard.Failures)
 	}
-	for _, want := range []string{"shoppers (legit)", "card_testing (attack)", "stolen_card (attack)", "Legitimate checkouts wrongly stopped"} {
+	for _, want := range []string{"shoppers (legit)", "card_testing (attack)", "stolen_card (attack)", "credential_stuffing (attack)", "Legitimate checkouts wrongly stopped", "sign-ups blocked"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}

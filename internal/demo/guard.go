@@ -14,6 +14,8 @@ import (
 // Scorer is what the shop needs from shopguard's API (a *client.Client).
 type Scorer interface {
 	ScoreTransaction(ctx context.Context, t client.Transaction) (*client.Decision, error)
+	ScoreLogin(ctx context.Context, l client.Login) (*client.Decision, error)
+	ScoreSignup(ctx context.Context, s client.Signup) (*client.Decision, error)
 	SendFeedback(ctx context.Context, f client.Feedback) (*client.Label, error)
 }
 
@@ -41,11 +43,13 @@ type Verdict struct {
 
 // GuardStats counts the shop's calls to shopguard.
 type GuardStats struct {
-	Calls     int
-	Failures  int // errors and timeouts
-	Timeouts  int
-	Fallbacks map[risk.Action]int
-	Feedback  int
+	// Calls counts checkouts, AccountCalls sign-ins and sign-ups.
+	Calls        int
+	AccountCalls int
+	Failures     int // errors and timeouts
+	Timeouts     int
+	Fallbacks    map[risk.Action]int
+	Feedback     int
 	// Imported counts past orders sent by Import.
 	Imported int
 	// FeedbackFailures counts labels that could not be delivered.
@@ -88,6 +92,36 @@ func (g *Guard) Checkout(ctx context.Context, t client.Transaction) Verdict {
 		}
 		g.stats.Fallbacks[g.cfg.CheckoutOnFailure]++
 		return Verdict{Action: g.cfg.CheckoutOnFailure, Fallback: true, Err: err}
+	}
+	return Verdict{Action: risk.Action(d.Action), Score: d.Score, Reasons: d.Reasons, DecisionID: d.ID}
+}
+
+// Login asks shopguard about a sign-in attempt. When shopguard does not
+// answer in time the shop lets the customer in (fail open: sign-in must not
+// depend on the risk service), counted as a fallback.
+func (g *Guard) Login(ctx context.Context, l client.Login) Verdict {
+	return g.account(ctx, func(ctx context.Context) (*client.Decision, error) { return g.scorer.ScoreLogin(ctx, l) })
+}
+
+// Signup asks shopguard about a new account (fail open, like Login).
+func (g *Guard) Signup(ctx context.Context, su client.Signup) Verdict {
+	return g.account(ctx, func(ctx context.Context) (*client.Decision, error) { return g.scorer.ScoreSignup(ctx, su) })
+}
+
+func (g *Guard) account(ctx context.Context, call func(context.Context) (*client.Decision, error)) Verdict {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	d, err := call(ctx)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stats.AccountCalls++
+	if err != nil {
+		g.stats.Failures++
+		if errors.Is(err, context.DeadlineExceeded) {
+			g.stats.Timeouts++
+		}
+		g.stats.Fallbacks[risk.ActionAllow]++
+		return Verdict{Action: risk.ActionAllow, Fallback: true, Err: err}
 	}
 	return Verdict{Action: risk.Action(d.Action), Score: d.Score, Reasons: d.Reasons, DecisionID: d.ID}
 }

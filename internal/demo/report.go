@@ -33,6 +33,14 @@ type ScenarioResult struct {
 	// ByModel counts the stopped checkouts that the rules alone would
 	// have let through: only the model's score or rules on it stopped them.
 	ByModel int `json:"stopped_by_model"`
+	// Sign-ins by outcome, and sign-ups blocked of all.
+	SignIns          int `json:"sign_ins"`
+	SignedIn         int `json:"signed_in"`
+	SignInWrong      int `json:"sign_in_wrong"`
+	SignInChallenged int `json:"sign_in_challenged"`
+	SignInBlocked    int `json:"sign_in_blocked"`
+	SignUps          int `json:"sign_ups"`
+	SignUpsBlocked   int `json:"sign_ups_blocked"`
 }
 
 // Stopped is the number of checkouts shopguard blocked, held or challenged.
@@ -92,6 +100,34 @@ func buildReport(scenarios []Scenario, reqs []RequestRecord, checkouts []Checkou
 			actors[r.Scenario] = map[string]bool{}
 		}
 		actors[r.Scenario][q.Truth.Actor] = true
+		if q.Method != "POST" {
+			continue
+		}
+		switch q.Path {
+		case "/login":
+			r.SignIns++
+			acct := q.Account
+			if acct == "" && q.Status == 200 {
+				// A sign-in redirects; the browser followed it, and the
+				// header was on the redirect. Refusals are 401 or 403.
+				acct = "signed_in"
+			}
+			switch acct {
+			case "signed_in":
+				r.SignedIn++
+			case "wrong":
+				r.SignInWrong++
+			case "challenged":
+				r.SignInChallenged++
+			case "blocked":
+				r.SignInBlocked++
+			}
+		case "/signup":
+			r.SignUps++
+			if q.Account == "blocked" {
+				r.SignUpsBlocked++
+			}
+		}
 	}
 	status := map[string]string{}
 	modelOnly := map[string]bool{}
@@ -178,6 +214,17 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tsign-ins\tsigned in\twrong password\tchallenged\tblocked\tsign-ups\tsign-ups blocked\t")
+	for _, s := range r.Scenarios {
+		if s.SignIns+s.SignUps == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", s.Scenario, s.SignIns, s.SignedIn, s.SignInWrong,
+			s.SignInChallenged, s.SignInBlocked, s.SignUps, s.SignUpsBlocked)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
 	var legit, attack ScenarioResult
 	for _, s := range r.Scenarios {
 		acc := &legit
@@ -210,8 +257,8 @@ func (r *Report) WriteTable(w io.Writer) {
 	if len(fb) > 0 {
 		fbText = strings.Join(fb, ", ")
 	}
-	fmt.Fprintf(w, "shopguard calls from the shop: %d checkouts (%d failed, %d timed out; failure policy applied: %s), %d labels sent (%d failed), %d past orders imported.\n",
-		g.Calls, g.Failures, g.Timeouts, fbText, g.Feedback, g.FeedbackFailures, g.Imported)
+	fmt.Fprintf(w, "shopguard calls from the shop: %d checkouts and %d sign-in or sign-up checks (%d failed, %d timed out; failure policy applied: %s), %d labels sent (%d failed), %d past orders imported.\n",
+		g.Calls, g.AccountCalls, g.Failures, g.Timeouts, fbText, g.Feedback, g.FeedbackFailures, g.Imported)
 	if legit.Errors+attack.Errors > 0 {
 		fmt.Fprintf(w, "Simulated requests that failed or got a 5xx from the shop: %d.\n", legit.Errors+attack.Errors)
 	}

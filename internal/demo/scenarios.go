@@ -30,6 +30,7 @@ func Scenarios() []Scenario {
 		{Name: "shoppers", Description: "customers browsing, searching, signing up and buying with their own cards", Run: runShoppers},
 		{Name: "card_testing", Description: "a bot checks stolen card numbers with many small orders from a few devices and one network", Fraud: true, Run: runCardTesting},
 		{Name: "stolen_card", Description: "fraudsters buy resellable goods with real customers' stolen cards, from new devices abroad", Fraud: true, Run: runStolenCard},
+		{Name: "credential_stuffing", Description: "a bot tries a leaked list of e-mails and passwords (mostly other sites' accounts, some real customers with their real password) from a few addresses", Fraud: true, Run: runCredentialStuffing},
 	}
 }
 
@@ -470,4 +471,45 @@ func stolenCardFraudster(ctx context.Context, st *Stage, rng *rand.Rand, id int6
 		return
 	}
 	_, _ = b.Checkout(ctx, rng, checkoutForm(email, card, billing, drop), basketAmount(catalog, []string{"gift-card-50"}))
+}
+
+// runCredentialStuffing plays a bot with a combo list bought after a breach
+// elsewhere: most e-mails have no account here, some belong to customers
+// who used another password, and a few customers reused the leaked one. It
+// works through the list from a handful of addresses in one hosting
+// network, one browser profile per address.
+func runCredentialStuffing(ctx context.Context, st *Stage) {
+	if !st.WaitUntil(ctx, 0.2) {
+		return
+	}
+	rng := st.Rand()
+	truth := Truth{Actor: "stuffer-1", Scenario: "credential_stuffing", Fraud: true}
+	network := [3]byte{91, byte(rng.IntN(256)), byte(rng.IntN(256))}
+	var browsers []*Browser
+	for i := range 4 {
+		ip := fmt.Sprintf("%d.%d.%d.%d", network[0], network[1], network[2], 10+i)
+		browsers = append(browsers, st.NewBrowser(truth, "", ip, "python-requests/2.31.0"))
+	}
+	customers := st.sim.pop.customers
+	for i := range 200 {
+		b := browsers[i%len(browsers)]
+		var email, password string
+		switch x := rng.Float64(); {
+		case x < 0.6: // an account of another site
+			email = fmt.Sprintf("%s.%s%d@%s", pick(rng, firstNames), pick(rng, lastNames), rng.IntN(1000), pick(rng, []string{"gmail.com", "outlook.com", "yahoo.com"}))
+			password = fmt.Sprintf("Summer%d!", 2000+rng.IntN(25))
+		case x < 0.95: // a customer who used another password here
+			c := customers[rng.IntN(len(customers))]
+			email, password = c.Account.Email, fmt.Sprintf("Summer%d!", 2000+rng.IntN(25))
+		default: // a customer who reused the leaked password
+			c := customers[rng.IntN(len(customers))]
+			email, password = c.Account.Email, c.Password
+		}
+		if _, err := b.Login(ctx, email, password); err != nil {
+			return
+		}
+		if !sleep(ctx, time.Duration(60+rng.IntN(120))*time.Millisecond) {
+			return
+		}
+	}
 }

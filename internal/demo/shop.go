@@ -35,6 +35,9 @@ const (
 	// scripted clients, alongside the HTML page.
 	OrderHeader       = "X-Shop-Order"
 	OrderStatusHeader = "X-Shop-Order-Status"
+	// AccountStatusHeader reports a sign-in or sign-up's outcome: signed_in,
+	// wrong (password or account), challenged, blocked.
+	AccountStatusHeader = "X-Shop-Account-Status"
 )
 
 // Order statuses.

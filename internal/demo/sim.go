@@ -34,6 +34,9 @@ type RequestRecord struct {
 	ClientIP string        `json:"client_ip"`
 	Status   int           `json:"status"`
 	Latency  time.Duration `json:"latency_ns"`
+	// Account is the shop's AccountStatusHeader for sign-ins and sign-ups
+	// (signed_in, wrong, challenged, blocked), "" otherwise.
+	Account string `json:"account,omitempty"`
 }
 
 // CheckoutRecord is one simulated checkout attempt and its outcome.
@@ -348,6 +351,7 @@ func (b *Browser) do(ctx context.Context, method, path string, form url.Values) 
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	rec.Status, rec.Latency = resp.StatusCode, b.st.sim.now().Sub(start)
+	rec.Account = resp.Header.Get(AccountStatusHeader)
 	b.st.sim.record(rec)
 	return Response{Status: resp.StatusCode, Header: resp.Header}, nil
 }
