@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,33 +73,59 @@ type Login struct {
 // than a day in the future), normalises values, hashes the identifier and
 // returns every problem as joined *risk.FieldError.
 func (l *Login) Validate(now time.Time) error {
-	errs := l.normalize()
-	if !l.at.IsZero() && l.at.After(now.Add(maxFutureSkew)) {
-		errs = append(errs, risk.Invalid("created_at", "lies more than 24h in the future"))
+	return errors.Join(append(l.normalize(), notFuture(l.at, now)...)...)
+}
+
+// problems collects field errors.
+type problems []error
+
+func (p *problems) add(e *risk.FieldError) {
+	if e != nil {
+		*p = append(*p, e)
 	}
-	return errors.Join(errs...)
+}
+
+// event checks and normalises the id and created_at every account event
+// carries, and returns the parsed time.
+func (p *problems) event(id string, createdAt *string) time.Time {
+	if id == "" {
+		p.add(risk.Missing("id"))
+	} else {
+		p.add(risk.CheckText("id", id, 128))
+	}
+	at, err := risk.ParseTimestamp("created_at", *createdAt, true)
+	p.add(err)
+	if err == nil {
+		*createdAt = at.Format(time.RFC3339Nano) // one spelling per instant
+	}
+	return at
+}
+
+// ip checks a required ip field and writes it back canonical.
+func (p *problems) ip(v *string) netip.Addr {
+	*v = strings.TrimSpace(*v)
+	ip, err := risk.ParseIP("ip", *v, true)
+	p.add(err)
+	if ip.IsValid() {
+		*v = ip.String()
+	}
+	return ip
+}
+
+// notFuture is the error of an event time more than a day after now.
+func notFuture(at, now time.Time) []error {
+	if !at.IsZero() && at.After(now.Add(maxFutureSkew)) {
+		return []error{risk.Invalid("created_at", "lies more than 24h in the future")}
+	}
+	return nil
 }
 
 // normalize checks and normalises everything that does not depend on the
 // current time; stored payloads are decoded through it again on replay.
 func (l *Login) normalize() []error {
-	var errs []error
-	add := func(e *risk.FieldError) {
-		if e != nil {
-			errs = append(errs, e)
-		}
-	}
-	if l.ID == "" {
-		add(risk.Missing("id"))
-	} else {
-		add(risk.CheckText("id", l.ID, 128))
-	}
-	var err *risk.FieldError
-	l.at, err = risk.ParseTimestamp("created_at", l.CreatedAt, true)
-	add(err)
-	if err == nil {
-		l.CreatedAt = l.at.Format(time.RFC3339Nano)
-	}
+	var p problems
+	add := p.add
+	l.at = p.event(l.ID, &l.CreatedAt)
 	add(risk.CheckText("user_id", l.UserID, 128))
 	add(risk.CheckText("identifier", l.Identifier, 320))
 	if l.UserID == "" && l.Identifier == "" {
@@ -108,35 +135,21 @@ func (l *Login) normalize() []error {
 		sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(l.Identifier))))
 		l.Identifier = identifierHashPrefix + hex.EncodeToString(sum[:16])
 	}
-	l.IP = strings.TrimSpace(l.IP)
-	l.ip, err = risk.ParseIP("ip", l.IP, true)
-	add(err)
-	if l.ip.IsValid() {
-		l.IP = l.ip.String()
-	}
+	l.ip = p.ip(&l.IP)
 	add(risk.CheckText("user_agent", l.UserAgent, 1024))
 	add(risk.CheckText("device_id", l.DeviceID, 128))
 	l.Outcome = strings.ToLower(strings.TrimSpace(l.Outcome))
 	switch {
 	case l.Outcome == "":
 		add(risk.Missing("outcome"))
-	case !contains(Outcomes, l.Outcome):
+	case !slices.Contains(Outcomes, l.Outcome):
 		add(risk.Invalid("outcome", "%q is not one of %s", l.Outcome, strings.Join(Outcomes, ", ")))
 	}
 	l.PasswordHashPrefix = strings.ToLower(strings.TrimSpace(l.PasswordHashPrefix))
-	if p := l.PasswordHashPrefix; p != "" && (len(p) != 5 || !isHex(p)) {
+	if pw := l.PasswordHashPrefix; pw != "" && (len(pw) != 5 || !isHex(pw)) {
 		add(risk.Invalid("password_hash_prefix", "must be the first 5 hex characters of the password's SHA-1"))
 	}
-	return errs
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
+	return p
 }
 
 func isHex(s string) bool {

@@ -36,48 +36,24 @@ type Signup struct {
 // Validate checks every field against now, normalises values and returns
 // every problem as joined *risk.FieldError.
 func (s *Signup) Validate(now time.Time) error {
-	errs := s.normalize()
-	if !s.at.IsZero() && s.at.After(now.Add(maxFutureSkew)) {
-		errs = append(errs, risk.Invalid("created_at", "lies more than 24h in the future"))
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(s.normalize(), notFuture(s.at, now)...)...)
 }
 
 func (s *Signup) normalize() []error {
-	var errs []error
-	add := func(e *risk.FieldError) {
-		if e != nil {
-			errs = append(errs, e)
-		}
-	}
-	if s.ID == "" {
-		add(risk.Missing("id"))
-	} else {
-		add(risk.CheckText("id", s.ID, 128))
-	}
-	var err *risk.FieldError
-	s.at, err = risk.ParseTimestamp("created_at", s.CreatedAt, true)
-	add(err)
-	if err == nil {
-		s.CreatedAt = s.at.Format(time.RFC3339Nano)
-	}
-	add(risk.CheckText("user_id", s.UserID, 128))
+	var p problems
+	s.at = p.event(s.ID, &s.CreatedAt)
+	p.add(risk.CheckText("user_id", s.UserID, 128))
 	s.Email = strings.ToLower(strings.TrimSpace(s.Email))
 	if s.Email == "" {
-		add(risk.Missing("email"))
+		p.add(risk.Missing("email"))
 	} else {
-		add(risk.CheckEmail("email", s.Email))
+		p.add(risk.CheckEmail("email", s.Email))
 	}
-	s.IP = strings.TrimSpace(s.IP)
-	s.ip, err = risk.ParseIP("ip", s.IP, true)
-	add(err)
-	if s.ip.IsValid() {
-		s.IP = s.ip.String()
-	}
-	add(risk.CheckText("device_id", s.DeviceID, 128))
-	add(risk.CheckText("user_agent", s.UserAgent, 1024))
-	add(risk.CheckText("name", s.Name, 200))
-	return errs
+	s.ip = p.ip(&s.IP)
+	p.add(risk.CheckText("device_id", s.DeviceID, 128))
+	p.add(risk.CheckText("user_agent", s.UserAgent, 1024))
+	p.add(risk.CheckText("name", s.Name, 200))
+	return p
 }
 
 // emailParts splits a checked address into its local part and domain.

@@ -117,28 +117,9 @@ func FuzzDecodeSignup(f *testing.F) {
 	f.Add([]byte(`{"id":"s1","created_at":"2026-03-01T12:00:00Z","email":"a1+x@b.co","ip":"::ffff:1.2.3.4","device_id":"d"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var s account.Signup
-		if json.Unmarshal(data, &s) != nil {
-			return
+		if roundTrip(t, data, &s, account.SignupKind{}) {
+			_ = s.Env(nil, nil)
+			_ = account.EmailPattern(s.Email)
 		}
-		err := s.Validate(t0)
-		for _, e := range flatten(err) {
-			var fe *risk.FieldError
-			if !errors.As(e, &fe) || fe.Field == "" {
-				t.Fatalf("error %v names no field", e)
-			}
-		}
-		if err != nil {
-			return
-		}
-		payload, _ := json.Marshal(&s)
-		in, derr := account.SignupKind{}.Decode(payload)
-		if derr != nil {
-			t.Fatalf("stored payload %s does not decode: %v", payload, derr)
-		}
-		if again, _ := json.Marshal(in); string(again) != string(payload) {
-			t.Fatalf("payload changed on decode:\n%s\n%s", payload, again)
-		}
-		_ = s.Env(nil, nil)
-		_ = account.EmailPattern(s.Email)
 	})
 }
