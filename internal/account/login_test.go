@@ -42,23 +42,29 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var l account.Login
-			if err := json.Unmarshal([]byte(tc.doc), &l); err != nil {
-				t.Fatal(err)
-			}
-			err := l.Validate(t0)
-			var got []string
-			for _, e := range flatten(err) {
-				var fe *risk.FieldError
-				if !errors.As(e, &fe) {
-					t.Fatalf("error %v is not a *risk.FieldError", e)
-				}
-				got = append(got, fe.Field)
-			}
-			if !slices.Equal(got, tc.fields) {
-				t.Errorf("fields %v, want %v (%v)", got, tc.fields, err)
-			}
+			wantFields(t, tc.doc, &account.Login{}, tc.fields)
 		})
+	}
+}
+
+// wantFields decodes doc into in, validates it and checks that the errors
+// are *risk.FieldError naming exactly fields, in order (none: valid).
+func wantFields(t *testing.T, doc string, in interface{ Validate(time.Time) error }, fields []string) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(doc), in); err != nil {
+		t.Fatal(err)
+	}
+	err := in.Validate(t0)
+	var got []string
+	for _, e := range flatten(err) {
+		var fe *risk.FieldError
+		if !errors.As(e, &fe) {
+			t.Fatalf("error %v is not a *risk.FieldError", e)
+		}
+		got = append(got, fe.Field)
+	}
+	if !slices.Equal(got, fields) {
+		t.Errorf("fields %v, want %v (%v)", got, fields, err)
 	}
 }
 

@@ -2,10 +2,7 @@ package account_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,21 +27,7 @@ func TestSignupValidate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var s account.Signup
-			if err := json.Unmarshal([]byte(tc.doc), &s); err != nil {
-				t.Fatal(err)
-			}
-			err := s.Validate(t0)
-			var got []string
-			for _, e := range flatten(err) {
-				var fe *risk.FieldError
-				if !errors.As(e, &fe) {
-					t.Fatalf("error %v is not a *risk.FieldError", e)
-				}
-				got = append(got, fe.Field)
-			}
-			if !slices.Equal(got, tc.fields) {
-				t.Errorf("fields %v, want %v (%v)", got, tc.fields, err)
-			}
+			wantFields(t, tc.doc, &s, tc.fields)
 			if tc.fields == nil && s.Email != "jane.doe@example.com" {
 				t.Errorf("e-mail not normalised: %q", s.Email)
 			}
