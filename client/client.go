@@ -182,6 +182,14 @@ func (c *Client) ScoreLogin(ctx context.Context, l Login) (*Decision, error) {
 	return &d, c.do(ctx, http.MethodPost, "/v1/logins", l, &d, true)
 }
 
+// CheckSession assesses a signed-in request whose IP, device or browser
+// changed: block means the session cookie is most likely stolen (end the
+// session), challenge asks the customer to sign in again.
+func (c *Client) CheckSession(ctx context.Context, s SessionCheck) (*Decision, error) {
+	var d Decision
+	return &d, c.do(ctx, http.MethodPost, "/v1/sessions/check", s, &d, true)
+}
+
 // ScoreSignup assesses a new account (fake sign-ups: throw-away addresses,
 // numbered address series, many accounts from one device or IP).
 func (c *Client) ScoreSignup(ctx context.Context, s Signup) (*Decision, error) {

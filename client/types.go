@@ -13,6 +13,7 @@ const (
 	LoginUnknownUser = "unknown_user"
 	LoginMFAFailed   = "mfa_failed"
 	LoginLocked      = "locked"
+	LoginSession     = "session" // what CheckSession sends
 )
 
 // Login is a login attempt to score (POST /v1/logins). Never put the
@@ -34,6 +35,22 @@ type Login struct {
 	// PasswordHashPrefix is the first 5 hex characters of the SHA-1 of the
 	// typed password (see PasswordHashPrefix).
 	PasswordHashPrefix string `json:"password_hash_prefix,omitempty"`
+	// SessionID is the session a successful sign-in starts (shopguard keeps
+	// only its hash), for later session checks.
+	SessionID string `json:"session_id,omitempty"`
+}
+
+// SessionCheck is a signed-in request whose IP, device or browser changed
+// (POST /v1/sessions/check). Send the same SessionID with the successful
+// Login so that the session knows where it started.
+type SessionCheck struct {
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	UserID    string    `json:"user_id"`
+	SessionID string    `json:"session_id"`
+	IP        string    `json:"ip"`
+	DeviceID  string    `json:"device_id,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
 }
 
 // Signup is a new account to score (POST /v1/signups).

@@ -46,6 +46,7 @@ const (
 	slotUserAgent
 	slotASN
 	slotShop
+	slotSession
 	numSlots
 )
 
@@ -133,6 +134,7 @@ func (l *Login) keys(tenant string) [numSlots]features.Key {
 		slotUserAgent: k(scope, kindUserAgent, uaKey(l.UserAgent)),
 		slotASN:       k(scope, kindASN, asnKey(l.loc.ASN)),
 		slotShop:      k(scope, kindShop, "all"),
+		slotSession:   k(scope, risk.EntitySession, l.SessionID),
 	}
 }
 
@@ -164,6 +166,10 @@ func (l *Login) Observations(tenant string, buf []features.Observation) []featur
 			o.Distinct = [features.MaxDistinct]features.Dim{acct}
 		case slotDevice:
 			o.Distinct = [features.MaxDistinct]features.Dim{acct, {Kind: risk.EntityIP, Value: l.IP}}
+		case slotSession:
+			o.Distinct = [features.MaxDistinct]features.Dim{{Kind: risk.EntityDevice, Value: l.DeviceID},
+				{Kind: risk.EntityIPPrefix, Value: keys[slotIPPrefix].Value}, {Kind: risk.EntityIP, Value: l.IP},
+				{Kind: kindUserAgent, Value: keys[slotUserAgent].Value}}
 		case slotUnknown:
 			o.Amount = 0
 			if l.Outcome == OutcomeUnknownUser {
@@ -231,6 +237,9 @@ type Features struct {
 	UserAgent *Entity `expr:"user_agent" json:"user_agent"`
 	ASN       *Entity `expr:"asn" json:"asn"`
 	Shop      *Entity `expr:"shop" json:"shop"`
+	// Session is the signed-in session of a session check: the devices,
+	// networks, IPs and browsers it has been used from.
+	Session *Entity `expr:"session" json:"session"`
 }
 
 // Entity is one entity's login history, the current attempt included.
@@ -256,6 +265,8 @@ type Entity struct {
 	Devices24h   int64 `expr:"devices_24h" json:"devices_24h,omitempty"`
 	Networks24h  int64 `expr:"networks_24h" json:"networks_24h,omitempty"`
 	Countries24h int64 `expr:"countries_24h" json:"countries_24h,omitempty"`
+	// Browsers24h counts distinct User-Agents (sessions).
+	Browsers24h int64 `expr:"browsers_24h" json:"browsers_24h,omitempty"`
 
 	// Compromised30d counts the entity's earlier logins labelled
 	// account_takeover or fraud, by when the label arrived.
@@ -286,7 +297,7 @@ type Signals struct {
 // NewEnv returns an empty environment with every nested part allocated.
 func NewEnv() *Env {
 	return &Env{Features: &Features{Account: &Entity{}, IP: &Entity{}, IPPrefix: &Entity{}, Device: &Entity{},
-		AccountIP: &Entity{}, Password: &Entity{}, UserAgent: &Entity{}, ASN: &Entity{}, Shop: &Entity{}}, Signals: &Signals{}}
+		AccountIP: &Entity{}, Password: &Entity{}, UserAgent: &Entity{}, ASN: &Entity{}, Shop: &Entity{}, Session: &Entity{}}, Signals: &Signals{}}
 }
 
 // Env builds the rule environment (a *Env) from the feature aggregates
@@ -302,7 +313,7 @@ func (l *Login) Env(aggs, labels []features.Aggregates) any {
 // counts; nil for none).
 func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 	f, sig := env.Features, env.Signals
-	for _, e := range []*Entity{f.Account, f.IP, f.IPPrefix, f.Device, f.AccountIP, f.Password, f.UserAgent, f.ASN, f.Shop} {
+	for _, e := range []*Entity{f.Account, f.IP, f.IPPrefix, f.Device, f.AccountIP, f.Password, f.UserAgent, f.ASN, f.Shop, f.Session} {
 		*e = Entity{}
 	}
 	*sig = Signals{}
@@ -312,7 +323,8 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 		DeviceID: l.DeviceID, UserAgent: l.UserAgent, HourUTC: l.at.Hour(), PasswordSet: l.PasswordHashPrefix != "",
 	}
 	ents := [numSlots]*Entity{slotAccount: f.Account, slotIP: f.IP, slotIPPrefix: f.IPPrefix, slotDevice: f.Device,
-		slotAccountIP: f.AccountIP, slotPassword: f.Password, slotUserAgent: f.UserAgent, slotASN: f.ASN, slotShop: f.Shop}
+		slotAccountIP: f.AccountIP, slotPassword: f.Password, slotUserAgent: f.UserAgent, slotASN: f.ASN, slotShop: f.Shop,
+		slotSession: f.Session}
 	keys := l.keys("")
 	i := 0
 	for s := range numSlots {
@@ -372,5 +384,10 @@ func fill(e *Entity, s slot, a *features.Aggregates) {
 	case slotDevice:
 		e.Accounts1h, e.Accounts24h = a.Distinct[0][h], a.Distinct[0][d]
 		e.IPs1h, e.IPs24h = a.Distinct[1][h], a.Distinct[1][d]
+	case slotSession:
+		e.Devices1h, e.Devices24h = a.Distinct[0][h], a.Distinct[0][d]
+		e.Networks24h = a.Distinct[1][d]
+		e.IPs1h, e.IPs24h = a.Distinct[2][h], a.Distinct[2][d]
+		e.Browsers24h = a.Distinct[3][d]
 	}
 }

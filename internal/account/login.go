@@ -31,10 +31,13 @@ const (
 	OutcomeUnknownUser = "unknown_user"
 	OutcomeMFAFailed   = "mfa_failed"
 	OutcomeLocked      = "locked"
+	// OutcomeSession is a signed-in request whose IP, device or browser
+	// changed (what POST /v1/sessions/check sends): no password involved.
+	OutcomeSession = "session"
 )
 
 // Outcomes lists the accepted outcome values.
-var Outcomes = []string{OutcomeAttempt, OutcomeSuccess, OutcomeBadPassword, OutcomeUnknownUser, OutcomeMFAFailed, OutcomeLocked}
+var Outcomes = []string{OutcomeAttempt, OutcomeSuccess, OutcomeBadPassword, OutcomeUnknownUser, OutcomeMFAFailed, OutcomeLocked, OutcomeSession}
 
 // identifierHashPrefix marks an identifier stored as its hash.
 const identifierHashPrefix = "sha256:"
@@ -58,6 +61,9 @@ type Login struct {
 	DeviceID           string `json:"device_id,omitempty"`
 	Outcome            string `json:"outcome"`
 	PasswordHashPrefix string `json:"password_hash_prefix,omitempty"`
+	// SessionID is the shop's session (for session checks), kept only as a
+	// hash like Identifier.
+	SessionID string `json:"session_id,omitempty"`
 
 	// Filled by Validate or Decode.
 	at  time.Time
@@ -131,9 +137,14 @@ func (l *Login) normalize() []error {
 	if l.UserID == "" && l.Identifier == "" {
 		add(&risk.FieldError{Field: "user_id", Code: "missing_field", Message: "give user_id, or identifier (what was typed) when no account matches"})
 	}
-	if l.Identifier != "" && !strings.HasPrefix(l.Identifier, identifierHashPrefix) {
-		sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(l.Identifier))))
-		l.Identifier = identifierHashPrefix + hex.EncodeToString(sum[:16])
+	l.Identifier = hashed(strings.ToLower(strings.TrimSpace(l.Identifier)))
+	add(risk.CheckText("session_id", l.SessionID, 512))
+	l.SessionID = hashed(l.SessionID)
+	if l.Outcome == OutcomeSession && l.SessionID == "" {
+		add(&risk.FieldError{Field: "session_id", Code: "missing_field", Message: "is required for a session check"})
+	}
+	if l.Outcome == OutcomeSession && l.UserID == "" && l.Identifier != "" {
+		add(&risk.FieldError{Field: "user_id", Code: "missing_field", Message: "is required for a session check (the signed-in account)"})
 	}
 	l.ip = p.ip(&l.IP)
 	add(risk.CheckText("user_agent", l.UserAgent, 1024))
@@ -160,6 +171,37 @@ func isHex(s string) bool {
 		}
 	}
 	return true
+}
+
+// SessionCheck is a signed-in request whose IP, device or browser changed,
+// as the shop sends it to POST /v1/sessions/check (a stolen session cookie
+// is used from the thief's device). Send the session_id with the
+// successful login too, so that the session knows where it started.
+type SessionCheck struct {
+	ID        string `json:"id"`
+	CreatedAt string `json:"created_at"`
+	UserID    string `json:"user_id"`
+	SessionID string `json:"session_id"`
+	IP        string `json:"ip"`
+	DeviceID  string `json:"device_id,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+}
+
+// Login returns the check as the login event (outcome session) it is
+// assessed as: against the account's confirmed history and the session's.
+func (c SessionCheck) Login() *Login {
+	return &Login{ID: c.ID, CreatedAt: c.CreatedAt, UserID: c.UserID, SessionID: c.SessionID, IP: c.IP,
+		DeviceID: c.DeviceID, UserAgent: c.UserAgent, Outcome: OutcomeSession}
+}
+
+// hashed returns v as "sha256:" and 32 hex characters of its SHA-256
+// ("" stays ""; an already hashed value, as stored payloads hold, stays).
+func hashed(v string) string {
+	if v == "" || strings.HasPrefix(v, identifierHashPrefix) {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	return identifierHashPrefix + hex.EncodeToString(sum[:16])
 }
 
 // Failed reports whether the outcome is a failed login.

@@ -341,3 +341,52 @@ func TestDistributedStuffing(t *testing.T) {
 		t.Errorf("a customer's login: %v", d.Reasons)
 	}
 }
+
+// TestSessionCheck: a session started by a confirmed sign-in, later used
+// from the customer's other browser and from a thief's device.
+func TestSessionCheck(t *testing.T) {
+	h := newHarness(t)
+	check := func(session, ip, device, ua string) engine.Decision {
+		t.Helper()
+		h.n++
+		h.now = h.now.Add(time.Minute)
+		l := account.SessionCheck{ID: fmt.Sprintf("c%d", h.n), CreatedAt: h.now.Format(time.RFC3339Nano), UserID: "u1",
+			SessionID: session, IP: ip, DeviceID: device, UserAgent: ua}.Login()
+		if err := l.Validate(h.now); err != nil {
+			t.Fatal(err)
+		}
+		d, err := h.eng.Decide(context.Background(), "shop", l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	// Two confirmed sign-ins: the phone at home, the laptop at work.
+	for _, s := range []struct{ session, ip, device, ua string }{
+		{"sess-1", "198.51.100.7", "phone", "Mobile Safari"}, {"sess-2", "203.0.113.20", "laptop", "Firefox"}} {
+		h.n++
+		h.now = h.now.Add(time.Minute)
+		l := &account.Login{ID: fmt.Sprintf("l%d", h.n), CreatedAt: h.now.Format(time.RFC3339Nano), UserID: "u1", IP: s.ip,
+			DeviceID: s.device, UserAgent: s.ua, Outcome: account.OutcomeSuccess, SessionID: s.session}
+		if err := l.Validate(h.now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.eng.Decide(context.Background(), "shop", l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := check("sess-1", "198.51.100.9", "phone", "Mobile Safari"); d.Action != risk.ActionAllow {
+		t.Errorf("the phone on another address of its network: %s %v", d.Action, d.Reasons)
+	}
+	if d := check("sess-1", "203.0.113.20", "laptop", "Firefox"); d.Action != risk.ActionChallenge || !has(d, "session_moved_device") {
+		t.Errorf("the phone's session cookie in the customer's laptop: %s %v", d.Action, d.Reasons)
+	}
+	if d := check("sess-2", "192.0.2.66", "thief", "Chrome"); d.Action != risk.ActionBlock || !has(d, "session_from_unknown_device_and_network") {
+		t.Errorf("the laptop's session from an unknown device and network: %s %v", d.Action, d.Reasons)
+	}
+	l := account.SessionCheck{ID: "bad", CreatedAt: h.now.Format(time.RFC3339Nano), UserID: "u1", IP: "192.0.2.1"}.Login()
+	var fe *risk.FieldError
+	if err := l.Validate(h.now); !errors.As(err, &fe) || fe.Field != "session_id" {
+		t.Errorf("a check without session_id: %v", err)
+	}
+}

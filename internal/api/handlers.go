@@ -53,6 +53,18 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request, key apikey.Ke
 	return s.decide(w, r, key, &l)
 }
 
+func (s *Server) postSessionCheck(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+	var c account.SessionCheck
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &c); err != nil {
+		return err
+	}
+	l := c.Login()
+	if err := l.Validate(s.now()); err != nil {
+		return err
+	}
+	return s.decide(w, r, key, l)
+}
+
 func (s *Server) postSignup(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
 	var su account.Signup
 	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &su); err != nil {

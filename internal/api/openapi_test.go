@@ -50,6 +50,7 @@ var schemaTypes = map[string]reflect.Type{
 	"Login":           reflect.TypeFor[account.Login](),
 	"PasswordRange":   reflect.TypeFor[passwordRange](),
 	"Signup":          reflect.TypeFor[account.Signup](),
+	"SessionCheck":    reflect.TypeFor[account.SessionCheck](),
 	"TransactionUser": reflect.TypeFor[fraud.User](),
 	"Payment":         reflect.TypeFor[fraud.Payment](),
 	"Address":         reflect.TypeFor[fraud.Address](),
@@ -895,6 +896,10 @@ func TestOpenAPIExamples(t *testing.T) {
 			case *account.Login:
 				if err := v.Validate(time.Now()); err != nil {
 					t.Errorf("%s is not a valid login: %v", where, err)
+				}
+			case *account.SessionCheck:
+				if err := v.Login().Validate(time.Now()); err != nil {
+					t.Errorf("%s is not a valid session check: %v", where, err)
 				}
 			case *account.Signup:
 				if err := v.Validate(time.Now()); err != nil {

@@ -76,4 +76,18 @@ func TestLoginsEndToEnd(t *testing.T) {
 	}
 	_, err = c.ScoreSignup(ctx, client.Signup{ID: "su-bad", CreatedAt: now, Email: "not-an-address", IP: "192.0.2.1"})
 	wantStatus(t, err, http.StatusBadRequest, "email")
+
+	// A session started by a confirmed sign-in, then used from an unknown
+	// device on an unknown network.
+	if _, err := c.ScoreLogin(ctx, client.Login{ID: "ana-2", CreatedAt: now.Add(2 * time.Minute), UserID: "u_ana", IP: "198.51.100.4",
+		DeviceID: "ana-phone", Outcome: client.LoginSuccess, SessionID: "sess-ana-1"}); err != nil {
+		t.Fatal(err)
+	}
+	stolen, err := c.CheckSession(ctx, client.SessionCheck{ID: "chk-1", CreatedAt: now.Add(3 * time.Minute), UserID: "u_ana",
+		SessionID: "sess-ana-1", IP: "192.0.2.77", DeviceID: "thief-laptop"})
+	if err != nil || stolen.Action != client.ActionBlock {
+		t.Errorf("a session cookie on a thief's device: %+v, %v", stolen, err)
+	}
+	_, err = c.CheckSession(ctx, client.SessionCheck{ID: "chk-2", CreatedAt: now, UserID: "u_ana", IP: "192.0.2.77"})
+	wantStatus(t, err, http.StatusBadRequest, "session_id")
 }
