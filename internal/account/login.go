@@ -140,12 +140,6 @@ func (l *Login) normalize() []error {
 	l.Identifier = hashed(strings.ToLower(strings.TrimSpace(l.Identifier)))
 	add(risk.CheckText("session_id", l.SessionID, 512))
 	l.SessionID = hashed(l.SessionID)
-	if l.Outcome == OutcomeSession && l.SessionID == "" {
-		add(&risk.FieldError{Field: "session_id", Code: "missing_field", Message: "is required for a session check"})
-	}
-	if l.Outcome == OutcomeSession && l.UserID == "" && l.Identifier != "" {
-		add(&risk.FieldError{Field: "user_id", Code: "missing_field", Message: "is required for a session check (the signed-in account)"})
-	}
 	l.ip = p.ip(&l.IP)
 	add(risk.CheckText("user_agent", l.UserAgent, 1024))
 	add(risk.CheckText("device_id", l.DeviceID, 128))
@@ -155,6 +149,13 @@ func (l *Login) normalize() []error {
 		add(risk.Missing("outcome"))
 	case !slices.Contains(Outcomes, l.Outcome):
 		add(risk.Invalid("outcome", "%q is not one of %s", l.Outcome, strings.Join(Outcomes, ", ")))
+	case l.Outcome == OutcomeSession:
+		if l.SessionID == "" {
+			add(&risk.FieldError{Field: "session_id", Code: "missing_field", Message: "is required for a session check"})
+		}
+		if l.UserID == "" && l.Identifier != "" {
+			add(&risk.FieldError{Field: "user_id", Code: "missing_field", Message: "is required for a session check (the signed-in account)"})
+		}
 	}
 	l.PasswordHashPrefix = strings.ToLower(strings.TrimSpace(l.PasswordHashPrefix))
 	if pw := l.PasswordHashPrefix; pw != "" && (len(pw) != 5 || !isHex(pw)) {

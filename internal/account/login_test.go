@@ -32,6 +32,7 @@ func TestValidate(t *testing.T) {
 		{"bad ip", strings.Replace(valid, "203.0.113.7", "300.1.1.1", 1), []string{"ip"}},
 		{"ip with zone", strings.Replace(valid, "203.0.113.7", "fe80::1%eth0", 1), []string{"ip"}},
 		{"bad outcome", strings.Replace(valid, `"success"`, `"maybe"`, 1), []string{"outcome"}},
+		{"session without its id", strings.Replace(valid, `"success"`, `" SESSION "`, 1), []string{"session_id"}},
 		{"bad time", strings.Replace(valid, "2026-03-01T12:00:00Z", "yesterday", 1), []string{"created_at"}},
 		{"future", strings.Replace(valid, "2026-03-01T12:00:00Z", "2026-03-05T12:00:00Z", 1), []string{"created_at"}},
 		{"ancient", strings.Replace(valid, "2026-03-01T12:00:00Z", "1999-12-31T23:00:00Z", 1), []string{"created_at"}},
