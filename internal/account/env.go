@@ -27,6 +27,9 @@ const (
 	// kindShop is every login of the tenant: the baseline that distributed
 	// attacks raise.
 	kindShop risk.EntityKind = "shop"
+	// kindShopHour is every login of the tenant in one hour of the week
+	// (0 = Sunday 00:00-01:00 UTC): the usual failure rate of this hour.
+	kindShopHour risk.EntityKind = "shop_hour_of_week"
 )
 
 // scope is the feature-store scope of login keys.
@@ -47,6 +50,7 @@ const (
 	slotASN
 	slotShop
 	slotSession
+	slotShopHour
 	numSlots
 )
 
@@ -135,6 +139,7 @@ func (l *Login) keys(tenant string) [numSlots]features.Key {
 		slotASN:       k(scope, kindASN, asnKey(l.loc.ASN)),
 		slotShop:      k(scope, kindShop, "all"),
 		slotSession:   k(scope, risk.EntitySession, l.SessionID),
+		slotShopHour:  k(scope, kindShopHour, strconv.Itoa(int(l.at.Weekday())*24+l.at.Hour())),
 	}
 }
 
@@ -292,6 +297,10 @@ type Signals struct {
 	// the last hour above the day's baseline.
 	ShopFailureRate1h  float64 `expr:"shop_failure_rate_1h" json:"shop_failure_rate_1h,omitempty"`
 	ShopFailureRate24h float64 `expr:"shop_failure_rate_24h" json:"shop_failure_rate_24h,omitempty"`
+	// ShopFailureRateHourOfWeek is the failed share in this hour of the
+	// week over the previous weeks (within 30 days; 0 without history): a
+	// shop whose Monday-morning rush always mistypes is not under attack.
+	ShopFailureRateHourOfWeek float64 `expr:"shop_failure_rate_hour_of_week" json:"shop_failure_rate_hour_of_week,omitempty"`
 }
 
 // NewEnv returns an empty environment with every nested part allocated.
@@ -335,9 +344,14 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 			break
 		}
 		a := &aggs[i]
-		if s == slotUnknown {
+		switch s {
+		case slotUnknown:
 			sig.UnknownAccountsIP1h = int64(a.Sum[features.W1h])
-		} else {
+		case slotShopHour:
+			// Earlier weeks only: the key is counted in this hour of the
+			// week alone, so its last hour is this week's.
+			sig.ShopFailureRateHourOfWeek = rate(int64(a.Sum[features.W30d]-a.Sum[features.W1h]), a.Count[features.W30d]-a.Count[features.W1h])
+		default:
 			fill(ents[s], s, a)
 			if i < len(labels) {
 				ents[s].Compromised30d = max(0, int64(labels[i].Sum[features.W30d]))

@@ -391,3 +391,62 @@ func TestSessionCheck(t *testing.T) {
 		t.Errorf("a check without session_id: %v", err)
 	}
 }
+
+// TestHourOfWeekBaseline: in a shop where one hour of the week always has
+// many failures (a weekly batch of customers with expired passwords, say),
+// that hour's usual rate, not the day's, is the baseline: the same pattern
+// raises no alarm, while the same hour without that history does.
+func TestHourOfWeekBaseline(t *testing.T) {
+	run := func(history bool) engine.Decision {
+		h := newHarness(t)
+		login := func(user, ip, ua, outcome string) engine.Decision {
+			t.Helper()
+			h.n++
+			l := &account.Login{ID: fmt.Sprintf("l%d", h.n), CreatedAt: h.now.Format(time.RFC3339Nano), UserID: user, IP: ip, UserAgent: ua, Outcome: outcome}
+			if err := l.Validate(h.now); err != nil {
+				t.Fatal(err)
+			}
+			d, err := h.eng.Decide(context.Background(), "shop", l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		start := h.now // Sunday 2026-03-01 12:00 UTC
+		for week := range 4 {
+			for hour := range 7 * 24 {
+				if week == 3 && hour == 7*24-1 {
+					break // the fourth Saturday 11:00 comes below
+				}
+				h.now = start.Add(time.Duration(week*7*24+hour) * time.Hour)
+				batch := hour == 7*24-1 && history // Saturday 11:00: the weekly batch
+				for i := range 6 {
+					outcome := account.OutcomeSuccess
+					if batch || (hour+i)%40 == 0 {
+						outcome = account.OutcomeBadPassword
+					}
+					ua := "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0"
+					if batch {
+						ua = "ShopApp/3.1"
+					}
+					login(fmt.Sprintf("c%d", (hour*6+i)%300), fmt.Sprintf("198.51.%d.%d", i, hour%200), ua, outcome)
+					h.now = h.now.Add(time.Minute)
+				}
+			}
+		}
+		// The fourth week's Saturday 11:00: the app's customers fail on 60 accounts.
+		h.now = start.Add(time.Duration(3*7*24+7*24-1) * time.Hour)
+		var d engine.Decision
+		for i := range 60 {
+			h.now = h.now.Add(30 * time.Second)
+			d = login(fmt.Sprintf("c%d", i), fmt.Sprintf("192.0.2.%d", i), "ShopApp/3.1", account.OutcomeBadPassword)
+		}
+		return d
+	}
+	if d := run(false); !has(d, "distributed_stuffing_user_agent") {
+		t.Errorf("without a history for this hour: %s %v, want distributed_stuffing_user_agent", d.Action, d.Reasons)
+	}
+	if d := run(true); has(d, "distributed_stuffing_user_agent") {
+		t.Errorf("in the hour that always looks like this: %v", d.Reasons)
+	}
+}
