@@ -84,7 +84,7 @@ func (l *Login) knownKeys(tenant string) [numKnown]features.Key {
 	return [numKnown]features.Key{
 		knownAccount: {Tenant: tenant, Scope: scopeKnown, Kind: risk.EntityUser, Value: acct},
 		knownDevice:  k(risk.EntityDevice, l.DeviceID),
-		knownNetwork: k(risk.EntityIPPrefix, risk.IPPrefix(l.ip)),
+		knownNetwork: k(risk.EntityIPPrefix, l.prefix),
 		knownIP:      k(risk.EntityIP, l.IP),
 		knownCountry: k(kindCountry, l.loc.Country),
 	}
@@ -115,27 +115,18 @@ var distinctWindows = features.Windows(features.W1h, features.W24h)
 
 // keys returns the key of each slot ("" values are left out).
 func (l *Login) keys(tenant string) [numSlots]features.Key {
-	prefix := risk.IPPrefix(l.ip)
-	var pw string
-	if l.PasswordHashPrefix != "" {
-		pw = l.PasswordHashPrefix
-	}
-	var dev string
-	if l.DeviceID != "" {
-		dev = l.DeviceID
-	}
 	k := func(sc string, kind risk.EntityKind, v string) features.Key {
 		return features.Key{Tenant: tenant, Scope: sc, Kind: kind, Value: v}
 	}
 	return [numSlots]features.Key{
 		slotAccount:   k(scope, risk.EntityUser, l.account()),
 		slotIP:        k(scope, risk.EntityIP, l.IP),
-		slotIPPrefix:  k(scope, risk.EntityIPPrefix, prefix),
-		slotDevice:    k(scope, risk.EntityDevice, dev),
+		slotIPPrefix:  k(scope, risk.EntityIPPrefix, l.prefix),
+		slotDevice:    k(scope, risk.EntityDevice, l.DeviceID),
 		slotAccountIP: k(scope, kindAccountIP, l.account()+"|"+l.IP),
-		slotPassword:  k(scope, kindPassword, pw),
+		slotPassword:  k(scope, kindPassword, l.PasswordHashPrefix),
 		slotUnknown:   k(scope, kindUnknownFromIP, l.IP),
-		slotUserAgent: k(scope, kindUserAgent, uaKey(l.UserAgent)),
+		slotUserAgent: k(scope, kindUserAgent, l.uaKey),
 		slotASN:       k(scope, kindASN, asnKey(l.loc.ASN)),
 		slotShop:      k(scope, kindShop, "all"),
 		slotSession:   k(scope, risk.EntitySession, l.SessionID),
@@ -328,7 +319,7 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 	*sig = Signals{}
 	*env = Env{Features: f, Signals: sig,
 		ID: l.ID, Outcome: l.Outcome, UserID: l.UserID, KnownUser: l.UserID != "",
-		IP: l.IP, IPPrefix: risk.IPPrefix(l.ip), IPCountry: l.loc.Country, IPASN: int64(l.loc.ASN),
+		IP: l.IP, IPPrefix: l.prefix, IPCountry: l.loc.Country, IPASN: int64(l.loc.ASN),
 		DeviceID: l.DeviceID, UserAgent: l.UserAgent, HourUTC: l.at.Hour(), PasswordSet: l.PasswordHashPrefix != "",
 	}
 	ents := [numSlots]*Entity{slotAccount: f.Account, slotIP: f.IP, slotIPPrefix: f.IPPrefix, slotDevice: f.Device,

@@ -66,9 +66,11 @@ type Login struct {
 	SessionID string `json:"session_id,omitempty"`
 
 	// Filled by Validate or Decode.
-	at  time.Time
-	ip  netip.Addr
-	loc geo.Location
+	at     time.Time
+	ip     netip.Addr
+	prefix string // the IP's /24 or /48
+	uaKey  string // the User-Agent's key (a hash)
+	loc    geo.Location
 	// peeks are the account's confirmed history (see PeekKeys), as the
 	// engine read it before this attempt; peeked says it did.
 	peeks  [numKnown]features.Aggregates
@@ -141,7 +143,9 @@ func (l *Login) normalize() []error {
 	add(risk.CheckText("session_id", l.SessionID, 512))
 	l.SessionID = hashed(l.SessionID)
 	l.ip = p.ip(&l.IP)
+	l.prefix = risk.IPPrefix(l.ip)
 	add(risk.CheckText("user_agent", l.UserAgent, 1024))
+	l.uaKey = uaKey(l.UserAgent)
 	add(risk.CheckText("device_id", l.DeviceID, 128))
 	l.Outcome = strings.ToLower(strings.TrimSpace(l.Outcome))
 	switch {
@@ -288,7 +292,7 @@ func (l *Login) Entities(buf []risk.Entity) []risk.Entity {
 	if l.UserID != "" {
 		buf = append(buf, risk.Entity{Kind: risk.EntityUser, Value: l.UserID})
 	}
-	buf = append(buf, risk.Entity{Kind: risk.EntityIP, Value: l.IP}, risk.Entity{Kind: risk.EntityIPPrefix, Value: risk.IPPrefix(l.ip)})
+	buf = append(buf, risk.Entity{Kind: risk.EntityIP, Value: l.IP}, risk.Entity{Kind: risk.EntityIPPrefix, Value: l.prefix})
 	if l.DeviceID != "" {
 		buf = append(buf, risk.Entity{Kind: risk.EntityDevice, Value: l.DeviceID})
 	}
