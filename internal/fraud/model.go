@@ -74,13 +74,9 @@ var modelFeatures = func() []modelFeature {
 		{"signals.card_billing_country_mismatch", func(e *Env) float64 { return b2f(e.Signals.CardBillingCountryMismatch) }, flag("card issued outside the billing country")},
 		{"signals.card_shipping_country_mismatch", func(e *Env) float64 { return b2f(e.Signals.CardShippingCountryMismatch) }, flag("card issued outside the shipping country")},
 	}
-	for _, ent := range []struct {
-		name string
-		get  func(*FeatEnv) *Entity
-	}{{"user", func(f *FeatEnv) *Entity { return f.User }}, {"card", func(f *FeatEnv) *Entity { return f.Card }},
-		{"ip", func(f *FeatEnv) *Entity { return f.IP }}, {"ip_prefix", func(f *FeatEnv) *Entity { return f.IPPrefix }},
-		{"device", func(f *FeatEnv) *Entity { return f.Device }}, {"email", func(f *FeatEnv) *Entity { return f.Email }},
-		{"address", func(f *FeatEnv) *Entity { return f.Address }}} {
+	// The merchant's history is not an input (a shop is usually its only
+	// merchant); its known frauds are.
+	for _, ent := range modelEntities[:len(modelEntities)-1] {
 		for _, m := range entityMetrics {
 			fs = append(fs, entityFeature(ent.name, ent.get, m.metric, m.get, m.says))
 		}
@@ -91,19 +87,23 @@ var modelFeatures = func() []modelFeature {
 		modelFeature{"signals.ip_card_country_mismatch", func(e *Env) float64 { return b2f(e.Signals.IPCardCountryMismatch) }, flag("IP address in another country than the card's")},
 		modelFeature{"signals.ip_shipping_country_mismatch", func(e *Env) float64 { return b2f(e.Signals.IPShippingCountryMismatch) }, flag("IP address in another country than the shipping address")},
 	)
-	for _, ent := range []struct {
-		name string
-		get  func(*FeatEnv) *Entity
-	}{{"user", func(f *FeatEnv) *Entity { return f.User }}, {"card", func(f *FeatEnv) *Entity { return f.Card }},
-		{"ip", func(f *FeatEnv) *Entity { return f.IP }}, {"ip_prefix", func(f *FeatEnv) *Entity { return f.IPPrefix }},
-		{"device", func(f *FeatEnv) *Entity { return f.Device }}, {"email", func(f *FeatEnv) *Entity { return f.Email }},
-		{"address", func(f *FeatEnv) *Entity { return f.Address }}, {"merchant", func(f *FeatEnv) *Entity { return f.Merchant }}} {
+	for _, ent := range modelEntities {
 		for _, m := range labelMetrics {
 			fs = append(fs, entityFeature(ent.name, ent.get, m.metric, m.get, m.says))
 		}
 	}
 	return fs
 }()
+
+// modelEntities are the entities whose features are model inputs, in
+// input order.
+var modelEntities = []struct {
+	name string
+	get  func(*FeatEnv) *Entity
+}{{"user", func(f *FeatEnv) *Entity { return f.User }}, {"card", func(f *FeatEnv) *Entity { return f.Card }},
+	{"ip", func(f *FeatEnv) *Entity { return f.IP }}, {"ip_prefix", func(f *FeatEnv) *Entity { return f.IPPrefix }},
+	{"device", func(f *FeatEnv) *Entity { return f.Device }}, {"email", func(f *FeatEnv) *Entity { return f.Email }},
+	{"address", func(f *FeatEnv) *Entity { return f.Address }}, {"merchant", func(f *FeatEnv) *Entity { return f.Merchant }}}
 
 // labelMetrics are the per-entity inputs from fraud labels known at scoring time.
 var labelMetrics = []struct {
