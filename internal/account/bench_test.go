@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,21 +12,9 @@ import (
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/features"
 	"github.com/shopguard/shopguard/internal/rules"
-	"github.com/shopguard/shopguard/internal/storage"
 	"github.com/shopguard/shopguard/internal/storage/memory"
+	"github.com/shopguard/shopguard/internal/storage/storagetest"
 )
-
-// discardStore is the memory backend without keeping events, so that the
-// benchmark times the assessment itself.
-type discardStore struct {
-	*memory.Store
-	seq atomic.Int64
-}
-
-func (d *discardStore) SaveEvent(_ context.Context, e *storage.Event) error {
-	e.Seq = d.seq.Add(1)
-	return nil
-}
 
 // BenchmarkLogin is one login assessment in process without storage: 7
 // feature-store observations, the label-count read, the environment, the
@@ -35,7 +22,7 @@ func (d *discardStore) SaveEvent(_ context.Context, e *storage.Event) error {
 func BenchmarkLogin(b *testing.B) {
 	now := t0
 	eng, err := engine.New(engine.Config{BuiltinLists: rules.BuiltinLists(), Now: func() time.Time { return now }},
-		&discardStore{Store: memory.New()}, features.NewMemory(features.MemoryConfig{}), account.LoginKind{})
+		&storagetest.DiscardEvents{Backend: memory.New()}, features.NewMemory(features.MemoryConfig{}), account.LoginKind{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
 	"github.com/shopguard/shopguard/internal/storage/memory"
+	"github.com/shopguard/shopguard/internal/storage/storagetest"
 )
 
 // TestFloodOnOneAccount floods one account with failed logins from a few
@@ -26,7 +27,7 @@ func TestFloodOnOneAccount(t *testing.T) {
 		now := t0
 		feats := features.NewMemory(features.MemoryConfig{})
 		eng, err := engine.New(engine.Config{BuiltinLists: rules.BuiltinLists(), Now: func() time.Time { return now }},
-			&discardStore{Store: memory.New()}, feats, account.LoginKind{})
+			&storagetest.DiscardEvents{Backend: memory.New()}, feats, account.LoginKind{})
 		if err != nil {
 			t.Fatal(err)
 		}

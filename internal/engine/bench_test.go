@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,9 +14,9 @@ import (
 	"github.com/shopguard/shopguard/internal/fraud"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
-	"github.com/shopguard/shopguard/internal/storage"
 	"github.com/shopguard/shopguard/internal/storage/memory"
 	"github.com/shopguard/shopguard/internal/storage/sqlite"
+	"github.com/shopguard/shopguard/internal/storage/storagetest"
 )
 
 // extraRules brings the tenant's rule set to 20 rules: the 12 defaults plus
@@ -119,24 +118,11 @@ func runDecide(b *testing.B, eng *engine.Engine, txs []*fraud.Transaction) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 }
 
-// discardStore is the memory backend except that it does not keep events:
-// BenchmarkDecideCore uses it to time the decision itself (features,
-// rules, lists, encoding) apart from any storage.
-type discardStore struct {
-	*memory.Store
-	seq atomic.Int64
-}
-
-func (d *discardStore) SaveEvent(_ context.Context, e *storage.Event) error {
-	e.Seq = d.seq.Add(1)
-	return nil
-}
-
 // BenchmarkDecideCore is the decision without storage: 8 feature-store
 // observations, building the environment, 20 rules, list matching, the
 // assessment and encoding the event and its features for storage.
 func BenchmarkDecideCore(b *testing.B) {
-	eng, txs := benchEngine(b, &discardStore{Store: memory.New()}, 20_000)
+	eng, txs := benchEngine(b, &storagetest.DiscardEvents{Backend: memory.New()}, 20_000)
 	runDecide(b, eng, txs)
 }
 
