@@ -30,6 +30,10 @@ const (
 	// kindShopHour is every login of the tenant in one hour of the week
 	// (0 = Sunday 00:00-01:00 UTC): the usual failure rate of this hour.
 	kindShopHour risk.EntityKind = "shop_hour_of_week"
+	// kindOS and kindBrowser are the operating system and the browser
+	// family and major version a User-Agent names (ParseUserAgent).
+	kindOS      risk.EntityKind = "os"
+	kindBrowser risk.EntityKind = "browser"
 )
 
 // scope is the feature-store scope of login keys.
@@ -51,6 +55,11 @@ const (
 	slotShop
 	slotSession
 	slotShopHour
+	// slotCountry, slotOS and slotBrowser count the population's logins
+	// per country, operating system and browser for the login-risk model.
+	slotCountry
+	slotOS
+	slotBrowser
 	numSlots
 )
 
@@ -68,6 +77,10 @@ const (
 	knownNetwork
 	knownIP
 	knownCountry
+	knownASN
+	knownOS
+	knownBrowser
+	knownUserAgent
 	numKnown
 )
 
@@ -82,11 +95,15 @@ func (l *Login) knownKeys(tenant string) [numKnown]features.Key {
 		return features.Key{Tenant: tenant, Scope: scopeKnown, Kind: kind, Value: acct + "|" + v}
 	}
 	return [numKnown]features.Key{
-		knownAccount: {Tenant: tenant, Scope: scopeKnown, Kind: risk.EntityUser, Value: acct},
-		knownDevice:  k(risk.EntityDevice, l.DeviceID),
-		knownNetwork: k(risk.EntityIPPrefix, l.prefix),
-		knownIP:      k(risk.EntityIP, l.IP),
-		knownCountry: k(kindCountry, l.loc.Country),
+		knownAccount:   {Tenant: tenant, Scope: scopeKnown, Kind: risk.EntityUser, Value: acct},
+		knownDevice:    k(risk.EntityDevice, l.DeviceID),
+		knownNetwork:   k(risk.EntityIPPrefix, l.prefix),
+		knownIP:        k(risk.EntityIP, l.IP),
+		knownCountry:   k(kindCountry, l.loc.Country),
+		knownASN:       k(kindASN, asnKey(l.loc.ASN)),
+		knownOS:        k(kindOS, l.client.OS),
+		knownBrowser:   k(kindBrowser, l.browserKey()),
+		knownUserAgent: k(kindUserAgent, l.uaKey),
 	}
 }
 
@@ -131,6 +148,9 @@ func (l *Login) keys(tenant string) [numSlots]features.Key {
 		slotShop:      k(scope, kindShop, "all"),
 		slotSession:   k(scope, risk.EntitySession, l.SessionID),
 		slotShopHour:  k(scope, kindShopHour, strconv.Itoa(int(l.at.Weekday())*24+l.at.Hour())),
+		slotCountry:   k(scope, kindCountry, l.loc.Country),
+		slotOS:        k(scope, kindOS, l.client.OS),
+		slotBrowser:   k(scope, kindBrowser, l.browserKey()),
 	}
 }
 
@@ -215,6 +235,10 @@ type Env struct {
 	UserAgent   string `expr:"user_agent" json:"user_agent,omitempty"`
 	HourUTC     int    `expr:"hour_utc" json:"hour_utc"`
 	PasswordSet bool   `expr:"password_prefix_given" json:"password_prefix_given,omitempty"`
+	// ClientOS and ClientBrowser are what the User-Agent names
+	// ("Windows", "Chrome 131"; see ParseUserAgent).
+	ClientOS      string `expr:"client_os" json:"client_os,omitempty"`
+	ClientBrowser string `expr:"client_browser" json:"client_browser,omitempty"`
 
 	Features *Features `expr:"features" json:"features"`
 	Signals  *Signals  `expr:"signals" json:"signals"`
@@ -292,6 +316,14 @@ type Signals struct {
 	// week over the previous weeks (within 30 days; 0 without history): a
 	// shop whose Monday-morning rush always mistypes is not under attack.
 	ShopFailureRateHourOfWeek float64 `expr:"shop_failure_rate_hour_of_week" json:"shop_failure_rate_hour_of_week,omitempty"`
+	// LoginRisk is the login-risk model's log10 likelihood ratio of an
+	// attacker against the account's own customer (see model.go): 0 for an
+	// account without confirmed sign-ins, below 0 for a familiar login, +1
+	// for a login ten times likelier an attacker's.
+	LoginRisk float64 `expr:"login_risk" json:"login_risk,omitempty"`
+	// Unfamiliar names the features that raised LoginRisk most, e.g.
+	// "country FR, device".
+	Unfamiliar string `expr:"unfamiliar" json:"unfamiliar,omitempty"`
 }
 
 // NewEnv returns an empty environment with every nested part allocated.
@@ -321,11 +353,13 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 		ID: l.ID, Outcome: l.Outcome, UserID: l.UserID, KnownUser: l.UserID != "",
 		IP: l.IP, IPPrefix: l.prefix, IPCountry: l.loc.Country, IPASN: int64(l.loc.ASN),
 		DeviceID: l.DeviceID, UserAgent: l.UserAgent, HourUTC: l.at.Hour(), PasswordSet: l.PasswordHashPrefix != "",
+		ClientOS: l.client.OS, ClientBrowser: l.client.Browser,
 	}
 	ents := [numSlots]*Entity{slotAccount: f.Account, slotIP: f.IP, slotIPPrefix: f.IPPrefix, slotDevice: f.Device,
 		slotAccountIP: f.AccountIP, slotPassword: f.Password, slotUserAgent: f.UserAgent, slotASN: f.ASN, slotShop: f.Shop,
 		slotSession: f.Session}
 	keys := l.keys("")
+	var pop [numSlots]int64 // the population's attempts in 30 days
 	i := 0
 	for s := range numSlots {
 		if keys[s].Value == "" {
@@ -335,7 +369,9 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 			break
 		}
 		a := &aggs[i]
+		pop[s] = a.Count[features.W30d]
 		switch s {
+		case slotCountry, slotOS, slotBrowser:
 		case slotUnknown:
 			sig.UnknownAccountsIP1h = int64(a.Sum[features.W1h])
 		case slotShopHour:
@@ -361,6 +397,7 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 		sig.NewNetworkForUser = p[knownNetwork].New
 		sig.NewCountryForUser = l.loc.Country != "" && p[knownCountry].New
 	}
+	l.loginRisk(&pop, f, sig)
 }
 
 // rate returns num/den rounded to three decimals, 0 without attempts.

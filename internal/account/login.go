@@ -70,6 +70,7 @@ type Login struct {
 	ip     netip.Addr
 	prefix string // the IP's /24 or /48
 	uaKey  string // the User-Agent's key (a hash)
+	client Client // what the User-Agent names
 	loc    geo.Location
 	// peeks are the account's confirmed history (see PeekKeys), as the
 	// engine read it before this attempt; peeked says it did.
@@ -146,6 +147,7 @@ func (l *Login) normalize() []error {
 	l.prefix = risk.IPPrefix(l.ip)
 	add(risk.CheckText("user_agent", l.UserAgent, 1024))
 	l.uaKey = uaKey(l.UserAgent)
+	l.client = ParseUserAgent(l.UserAgent)
 	add(risk.CheckText("device_id", l.DeviceID, 128))
 	l.Outcome = strings.ToLower(strings.TrimSpace(l.Outcome))
 	switch {

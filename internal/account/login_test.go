@@ -213,8 +213,13 @@ func TestNewDeviceAndNetwork(t *testing.T) {
 		t.Errorf("same device, neighbouring IP: %s %v", d.Action, d.Reasons)
 	}
 	d := h.login("u1", "", "203.0.113.50", "laptop-x", account.OutcomeAttempt, "")
-	if d.Action != risk.ActionChallenge || !has(d, "new_device_and_network") {
+	if d.Action != risk.ActionChallenge || !has(d, "new_device_and_network") || !has(d, "unfamiliar_login") {
 		t.Errorf("new device and network: %s %v", d.Action, d.Reasons)
+	}
+	for _, r := range d.Reasons {
+		if r.Code == "rule:unfamiliar_login" && !strings.Contains(r.Message, "times likelier an attacker's than this customer's (login-risk model; unfamiliar: network 203.0.113.0/24, device)") {
+			t.Errorf("unfamiliar_login says %q", r.Message)
+		}
 	}
 	// The step-up fails, and the attacker tries again: still new, still
 	// challenged (attempts and failures never join the confirmed history).
