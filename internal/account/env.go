@@ -34,6 +34,9 @@ const (
 	// family and major version a User-Agent names (ParseUserAgent).
 	kindOS      risk.EntityKind = "os"
 	kindBrowser risk.EntityKind = "browser"
+	// kindShopUnknown is every login of the tenant, counting (as its sum)
+	// attempts on accounts that do not exist.
+	kindShopUnknown risk.EntityKind = "shop_unknown_accounts"
 )
 
 // scope is the feature-store scope of login keys.
@@ -60,6 +63,9 @@ const (
 	slotCountry
 	slotOS
 	slotBrowser
+	// slotShopUnknown counts the shop's attempts on accounts that do not
+	// exist: a leaked list tried from many addresses raises it.
+	slotShopUnknown
 	numSlots
 )
 
@@ -136,21 +142,22 @@ func (l *Login) keys(tenant string) [numSlots]features.Key {
 		return features.Key{Tenant: tenant, Scope: sc, Kind: kind, Value: v}
 	}
 	return [numSlots]features.Key{
-		slotAccount:   k(scope, risk.EntityUser, l.account()),
-		slotIP:        k(scope, risk.EntityIP, l.IP),
-		slotIPPrefix:  k(scope, risk.EntityIPPrefix, l.prefix),
-		slotDevice:    k(scope, risk.EntityDevice, l.DeviceID),
-		slotAccountIP: k(scope, kindAccountIP, l.account()+"|"+l.IP),
-		slotPassword:  k(scope, kindPassword, l.PasswordHashPrefix),
-		slotUnknown:   k(scope, kindUnknownFromIP, l.IP),
-		slotUserAgent: k(scope, kindUserAgent, l.uaKey),
-		slotASN:       k(scope, kindASN, asnKey(l.loc.ASN)),
-		slotShop:      k(scope, kindShop, "all"),
-		slotSession:   k(scope, risk.EntitySession, l.SessionID),
-		slotShopHour:  k(scope, kindShopHour, strconv.Itoa(int(l.at.Weekday())*24+l.at.Hour())),
-		slotCountry:   k(scope, kindCountry, l.loc.Country),
-		slotOS:        k(scope, kindOS, l.client.OS),
-		slotBrowser:   k(scope, kindBrowser, l.browserKey()),
+		slotAccount:     k(scope, risk.EntityUser, l.account()),
+		slotIP:          k(scope, risk.EntityIP, l.IP),
+		slotIPPrefix:    k(scope, risk.EntityIPPrefix, l.prefix),
+		slotDevice:      k(scope, risk.EntityDevice, l.DeviceID),
+		slotAccountIP:   k(scope, kindAccountIP, l.account()+"|"+l.IP),
+		slotPassword:    k(scope, kindPassword, l.PasswordHashPrefix),
+		slotUnknown:     k(scope, kindUnknownFromIP, l.IP),
+		slotUserAgent:   k(scope, kindUserAgent, l.uaKey),
+		slotASN:         k(scope, kindASN, asnKey(l.loc.ASN)),
+		slotShop:        k(scope, kindShop, "all"),
+		slotSession:     k(scope, risk.EntitySession, l.SessionID),
+		slotShopHour:    k(scope, kindShopHour, strconv.Itoa(int(l.at.Weekday())*24+l.at.Hour())),
+		slotCountry:     k(scope, kindCountry, l.loc.Country),
+		slotOS:          k(scope, kindOS, l.client.OS),
+		slotBrowser:     k(scope, kindBrowser, l.browserKey()),
+		slotShopUnknown: k(scope, kindShopUnknown, "all"),
 	}
 }
 
@@ -186,7 +193,7 @@ func (l *Login) Observations(tenant string, buf []features.Observation) []featur
 			o.Distinct = [features.MaxDistinct]features.Dim{{Kind: risk.EntityDevice, Value: l.DeviceID},
 				{Kind: risk.EntityIPPrefix, Value: keys[slotIPPrefix].Value}, {Kind: risk.EntityIP, Value: l.IP},
 				{Kind: kindUserAgent, Value: keys[slotUserAgent].Value}}
-		case slotUnknown:
+		case slotUnknown, slotShopUnknown:
 			o.Amount = 0
 			if l.Outcome == OutcomeUnknownUser {
 				o.Amount = 1
@@ -316,6 +323,13 @@ type Signals struct {
 	// week over the previous weeks (within 30 days; 0 without history): a
 	// shop whose Monday-morning rush always mistypes is not under attack.
 	ShopFailureRateHourOfWeek float64 `expr:"shop_failure_rate_hour_of_week" json:"shop_failure_rate_hour_of_week,omitempty"`
+	// ShopUnknownAccounts1m counts the shop's attempts on accounts that do
+	// not exist in the last minute; ShopUnknownAccountsPerMinute24h is the
+	// usual rate per minute over 24 hours. A leaked list tried from many
+	// addresses, each too slow to notice, raises the first far above the
+	// second.
+	ShopUnknownAccounts1m           int64   `expr:"shop_unknown_accounts_1m" json:"shop_unknown_accounts_1m,omitempty"`
+	ShopUnknownAccountsPerMinute24h float64 `expr:"shop_unknown_accounts_per_minute_24h" json:"shop_unknown_accounts_per_minute_24h,omitempty"`
 	// LoginRisk is the login-risk model's log10 likelihood ratio of an
 	// attacker against the account's own customer (see model.go): 0 for an
 	// account without confirmed sign-ins, below 0 for a familiar login, +1
@@ -374,6 +388,9 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 		case slotCountry, slotOS, slotBrowser:
 		case slotUnknown:
 			sig.UnknownAccountsIP1h = int64(a.Sum[features.W1h])
+		case slotShopUnknown:
+			sig.ShopUnknownAccounts1m = int64(a.Sum[features.W1m])
+			sig.ShopUnknownAccountsPerMinute24h = math.Round(a.Sum[features.W24h]/(24*60)*1000) / 1000
 		case slotShopHour:
 			// Earlier weeks only: the key is counted in this hour of the
 			// week alone, so its last hour is this week's.

@@ -455,3 +455,55 @@ func TestHourOfWeekBaseline(t *testing.T) {
 		t.Errorf("in the hour that always looks like this: %v", d.Reasons)
 	}
 }
+
+// TestUnknownAccountWave checks the shop-wide detector of a leaked list
+// tried from many addresses: attempts on accounts that do not exist, each
+// from another address, minute by minute against the usual rate.
+func TestUnknownAccountWave(t *testing.T) {
+	wave := func(h *harness, n, from int) engine.Decision {
+		var d engine.Decision
+		for i := range n {
+			d = h.login("", fmt.Sprintf("leak%d@example.com", from+i), fmt.Sprintf("198.18.%d.%d", i, from%250+1), "", account.OutcomeUnknownUser, "")
+		}
+		return d
+	}
+	t.Run("quiet shop", func(t *testing.T) {
+		h := newHarness(t)
+		for range 3 {
+			h.login("ana", "", "192.0.2.10", "ana-phone", account.OutcomeSuccess, "")
+		}
+		wave(h, 5, 0)
+		d := h.login("", "leak-next@example.com", "198.18.99.1", "", account.OutcomeAttempt, "")
+		if d.Action != risk.ActionChallenge || !has(d, "distributed_stuffing_unknown_accounts") {
+			t.Errorf("an unknown account during the wave: %s %v", d.Action, d.Reasons)
+		}
+		// Customers on their own devices are not bothered; a known account
+		// from a device it never used is stepped up while the wave lasts.
+		if d := h.login("ana", "", "192.0.2.10", "ana-phone", account.OutcomeAttempt, ""); d.Action != risk.ActionAllow {
+			t.Errorf("the customer's own phone during the wave: %s %v", d.Action, d.Reasons)
+		}
+		if d := h.login("ana", "", "192.0.2.10", "bot-7", account.OutcomeAttempt, ""); !has(d, "stuffing_wave_unfamiliar_device") || d.Action != risk.ActionChallenge {
+			t.Errorf("an unfamiliar device during the wave: %s %v", d.Action, d.Reasons)
+		}
+		// A minute later the wave is over.
+		h.now = h.now.Add(2 * time.Minute)
+		if d := h.login("", "someone@example.com", "198.18.99.2", "", account.OutcomeAttempt, ""); has(d, "distributed_stuffing_unknown_accounts") {
+			t.Errorf("after the wave: %s %v", d.Action, d.Reasons)
+		}
+	})
+	t.Run("busy shop", func(t *testing.T) {
+		// About 2 attempts a minute on unknown accounts all day long: 5 in
+		// a minute are usual, 5 times the usual rate is a wave.
+		h := newHarness(t)
+		for i := range 3000 {
+			h.now = h.now.Add(20 * time.Second)
+			h.login("", fmt.Sprintf("typo%d@example.com", i), fmt.Sprintf("203.0.%d.%d", i/250, i%250+1), "", account.OutcomeUnknownUser, "")
+		}
+		if d := wave(h, 5, 0); has(d, "distributed_stuffing_unknown_accounts") {
+			t.Errorf("5 more in a minute in a busy shop: %s %v", d.Action, d.Reasons)
+		}
+		if d := wave(h, 10, 100); !has(d, "distributed_stuffing_unknown_accounts") {
+			t.Errorf("15 in a minute in a busy shop: %s %v", d.Action, d.Reasons)
+		}
+	})
+}

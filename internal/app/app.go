@@ -120,27 +120,42 @@ func (a *App) closeAll() error {
 
 // buildEngine makes a fresh feature store and an engine over it.
 func (a *App) buildEngine() error {
-	thresholds := map[risk.EventKind]risk.Thresholds{}
-	for _, k := range risk.EventKinds {
-		thresholds[k] = a.cfg.Decisions.For(k)
-	}
 	a.feats = features.NewMemory(features.MemoryConfig{})
 	var locator engine.Locator
 	if len(a.cfg.Geo.Paths()) > 0 {
 		locator = a.geo
 	}
-	eng, err := engine.New(engine.Config{
-		Thresholds:   thresholds,
-		BuiltinLists: rules.BuiltinLists(),
-		Logger:       a.log,
-		Observer:     a.metrics,
-		Geo:          locator,
-	}, a.store, a.feats, fraud.Kind{}, account.LoginKind{}, account.SignupKind{})
+	eng, err := newEngine(a.cfg, a.store, a.feats, engine.Config{Logger: a.log, Observer: a.metrics, Geo: locator})
 	if err != nil {
 		return err
 	}
 	a.engine = eng
 	return nil
+}
+
+// newEngine returns an engine over store and feats with every event kind,
+// cfg's thresholds and the built-in lists; ec gives the rest.
+func newEngine(cfg config.Config, store engine.Store, feats features.Store, ec engine.Config) (*engine.Engine, error) {
+	ec.Thresholds = map[risk.EventKind]risk.Thresholds{}
+	for _, k := range risk.EventKinds {
+		ec.Thresholds[k] = cfg.Decisions.For(k)
+	}
+	ec.BuiltinLists = rules.BuiltinLists()
+	return engine.New(ec, store, feats, fraud.Kind{}, account.LoginKind{}, account.SignupKind{})
+}
+
+// NewScratchEngine returns an engine over fresh in-memory storage and
+// feature store, with cfg's thresholds and IP addresses located by loc
+// (nil: none), and its storage: for simulations and evaluations that must
+// leave the data directory alone. The storage holds every event until it
+// is closed.
+func NewScratchEngine(cfg config.Config, loc engine.Locator, log *slog.Logger) (*engine.Engine, storage.Backend, error) {
+	store := memory.New()
+	eng, err := newEngine(cfg, store, features.NewMemory(features.MemoryConfig{}), engine.Config{Geo: loc, Logger: log})
+	if err != nil {
+		return nil, nil, errors.Join(err, store.Close())
+	}
+	return eng, store, nil
 }
 
 // restore rebuilds the feature store: from the snapshot plus the events
