@@ -117,7 +117,7 @@ func printAccountResult(out io.Writer, res *loginsim.Result) bool {
 	}
 	l := res.Legitimate
 	fmt.Fprintf(tw, "target: challenged <= %.0f%%, blocked <= %.1f%%\t\t%s\t%s\t\t\n", 100*targetLegitChallenged, 100*targetLegitBlocked,
-		mark(share(l.Challenged, l.Attempts) <= targetLegitChallenged), mark(share(l.Blocked, l.Attempts) <= targetLegitBlocked))
+		mark(l.Share(l.Challenged) <= targetLegitChallenged), mark(l.Share(l.Blocked) <= targetLegitBlocked))
 	tw.Flush()
 
 	fmt.Fprintln(out)
@@ -144,13 +144,6 @@ func printAccountResult(out io.Writer, res *loginsim.Result) bool {
 		fmt.Fprintf(out, "  %-28s ROC AUC %.4f   caught at 2%% of customers: %.1f%%\n", c.Name, res.AUC[i], 100*tpr2)
 	}
 	return ok
-}
-
-func share(n, of int) float64 {
-	if of == 0 {
-		return 0
-	}
-	return float64(n) / float64(of)
 }
 
 // since formats a detection delay ("-" for never).

@@ -189,13 +189,14 @@ type Stats struct {
 }
 
 // StoppedShare is the share of attempts challenged or blocked.
-func (s Stats) StoppedShare() float64 { return share(s.Challenged+s.Blocked, s.Attempts) }
+func (s Stats) StoppedShare() float64 { return s.Share(s.Challenged + s.Blocked) }
 
-func share(n, of int) float64 {
-	if of == 0 {
+// Share returns n as a share of the attempts (0 without attempts).
+func (s Stats) Share(n int) float64 {
+	if s.Attempts == 0 {
 		return 0
 	}
-	return float64(n) / float64(of)
+	return float64(n) / float64(s.Attempts)
 }
 
 // Result is a run's measurements.

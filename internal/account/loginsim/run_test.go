@@ -48,7 +48,7 @@ func TestSimulation(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := res.Legitimate
-	if l.Attempts < 2000 || share(l.Challenged, l.Attempts) > 0.03 || l.Blocked > 0 {
+	if l.Attempts < 2000 || l.Share(l.Challenged) > 0.03 || l.Blocked > 0 {
 		t.Errorf("customers: %d sign-ins, %d challenged, %d blocked", l.Attempts, l.Challenged, l.Blocked)
 	}
 	for _, s := range res.Attacks {
@@ -84,8 +84,6 @@ func TestSimulation(t *testing.T) {
 		t.Errorf("%d decisions for %d sign-ins", res.Decisions, l.Attempts)
 	}
 }
-
-func share(n, of int) float64 { return float64(n) / float64(max(of, 1)) }
 
 // TestSameSeedSameWorld checks that a seed fixes the simulation.
 func TestSameSeedSameWorld(t *testing.T) {
