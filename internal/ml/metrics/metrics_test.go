@@ -33,18 +33,24 @@ func TestKnownValues(t *testing.T) {
 	}
 }
 
+// randomScores returns n scores drawn from levels values (many ties) with
+// about 30 % positive labels, at least one of each.
+func randomScores(rng *rand.Rand, n, levels int) ([]float64, []bool) {
+	s := make([]float64, n)
+	l := make([]bool, n)
+	for i := range s {
+		s[i] = float64(rng.IntN(levels))
+		l[i] = rng.Float64() < 0.3
+	}
+	l[0], l[1] = true, false
+	return s, l
+}
+
 // TestAUCMatchesPairCount checks AUC against its definition on random data.
 func TestAUCMatchesPairCount(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 20 {
-		n := 50 + rng.IntN(100)
-		s := make([]float64, n)
-		l := make([]bool, n)
-		for i := range s {
-			s[i] = float64(rng.IntN(10)) // many ties
-			l[i] = rng.Float64() < 0.3
-		}
-		l[0], l[1] = true, false
+		s, l := randomScores(rng, 50+rng.IntN(100), 10)
 		var num, den float64
 		for i := range s {
 			for j := range s {

@@ -59,14 +59,7 @@ func TestROC(t *testing.T) {
 func TestROCMatchesAUC(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 20 {
-		n := 50 + rng.IntN(200)
-		s := make([]float64, n)
-		l := make([]bool, n)
-		for i := range s {
-			s[i] = float64(rng.IntN(30))
-			l[i] = rng.Float64() < 0.3
-		}
-		l[0], l[1] = true, false
+		s, l := randomScores(rng, 50+rng.IntN(200), 30)
 		points, err := ROC(s, l)
 		if err != nil {
 			t.Fatal(err)
