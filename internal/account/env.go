@@ -116,7 +116,8 @@ func (l *Login) knownKeys(tenant string) [numKnown]features.Key {
 // PeekKeys appends the account's confirmed-history keys (all numKnown of
 // them; an inapplicable one reads as unknown).
 func (l *Login) PeekKeys(tenant string, buf []features.Key) []features.Key {
-	for _, k := range l.knownKeys(tenant) {
+	for i, k := range l.knownKeys(tenant) {
+		l.known[i] = k.Value != ""
 		if k.Value == "" {
 			k = features.Key{Tenant: tenant, Scope: scopeKnown, Kind: "none", Value: "-"}
 		}

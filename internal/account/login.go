@@ -76,6 +76,7 @@ type Login struct {
 	// engine read it before this attempt; peeked says it did.
 	peeks  [numKnown]features.Aggregates
 	peeked bool
+	known  [numKnown]bool // which confirmed-history keys apply (PeekKeys)
 }
 
 // Validate checks every field against now (created_at may not lie more

@@ -90,12 +90,11 @@ func (l *Login) loginRisk(pop *[numSlots]int64, f *Features, sig *Signals) {
 		return
 	}
 	const w = features.W30d
-	keys := l.knownKeys("")
 	var applies [len(modelLevels)]bool
 	var contrib [len(modelLevels)]float64
 	total := 0.0
 	for i, lv := range modelLevels {
-		if keys[lv.known].Value == "" || pop[lv.slot] == 0 {
+		if !l.known[lv.known] || pop[lv.slot] == 0 {
 			continue
 		}
 		applies[i] = true
