@@ -1,44 +1,58 @@
-// Package geo maps IP addresses to their country and autonomous system using
-// MaxMind DB (.mmdb) files that the operator downloads and points shopguard
-// at; shopguard ships no database of its own.
+// Package geo maps IP addresses to their country, autonomous system and
+// city-level location using MaxMind DB (.mmdb) files that the operator
+// downloads and points shopguard at; shopguard ships no database of its own.
 //
-// Two record layouts are understood, and one file may carry either kind of
-// field or both:
+// Two record layouts are understood, and one file may carry any mix of the
+// kinds of field:
 //
 //   - MaxMind GeoLite2/GeoIP2 (and DB-IP's compatible files): the country is
 //     country.iso_code, falling back to registered_country.iso_code; the
 //     autonomous system is autonomous_system_number and
-//     autonomous_system_organization (GeoLite2-ASN, GeoIP2-ISP).
+//     autonomous_system_organization (GeoLite2-ASN, GeoIP2-ISP); the city is
+//     city.names.en and the coordinates are location.latitude and
+//     location.longitude, with location.accuracy_radius in kilometres
+//     (GeoLite2-City, GeoIP2-City).
 //   - ip-location-db (github.com/sapics/ip-location-db): the country is the
 //     flat string country_code; the autonomous system uses the same two
-//     field names as GeoLite2-ASN.
+//     field names as GeoLite2-ASN; the city files (dbip-city,
+//     geolite2-city) carry the flat fields city, latitude and longitude
+//     beside country_code (and state1, state2, postcode and timezone, which
+//     are not read); every field but country_code is optional. The project
+//     documents latitude and longitude as decimal strings, "" when unknown,
+//     while files built with its older ip-location-to-mmdb converter store
+//     them as 32-bit floats; both are understood. These files have no
+//     accuracy radius.
 //
 // Which fields a file provides is found by probing its records when it is
 // opened, so a file is accepted for what it contains rather than for what
 // its metadata claims.
+//
+// Coordinates of exactly (0, 0) are treated as unknown in every layout: the
+// point lies in the Gulf of Guinea, where no network is really located, and
+// some databases and converters write it for "no location". Coordinates out
+// of range, or a latitude without a longitude, count as unknown too.
 package geo
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"net/netip"
 	"os"
 	"strings"
 	"sync"
 
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
-	"github.com/oschwald/maxminddb-golang/v2/mmdbdata"
 )
 
 // ErrInvalidDatabase reports that a file is not a readable MaxMind DB file.
 // Errors from Open wrap it together with the reader's own error.
 var ErrInvalidDatabase = errors.New("geo: not a valid MaxMind DB file")
 
-// ErrNoGeoFields reports that a readable MaxMind DB file carries neither a
-// country field nor an autonomous system field that this package knows.
-var ErrNoGeoFields = errors.New("geo: database provides neither country nor ASN fields")
+// ErrNoGeoFields reports that a readable MaxMind DB file carries none of the
+// fields this package knows: country, autonomous system, city name or
+// coordinates.
+var ErrNoGeoFields = errors.New("geo: database provides no country, ASN, city or coordinate fields")
 
 // Location is what is known about where an IP address is routed from.
 // Its zero value means nothing is known.
@@ -52,6 +66,35 @@ type Location struct {
 	// ASOrg is the name of the organisation that holds ASN, or "" when it
 	// is unknown. It is set only together with ASN, from the same database.
 	ASOrg string
+	// City is the English name of the city ("Berlin"), or "" when it is
+	// unknown. When the location has coordinates, City comes from the same
+	// database record as they do, so it may be "" beside them.
+	City string
+	// Latitude and Longitude are the location in decimal degrees (WGS 84):
+	// latitude in [-90, 90], positive north; longitude in [-180, 180],
+	// positive east. Both are 0 when the coordinates are unknown; check
+	// HasCoordinates rather than testing them for 0, since either alone
+	// may really be 0.
+	Latitude, Longitude float64
+	// AccuracyKM is the radius in kilometres around the coordinates within
+	// which the address is likely located, or 0 when it is unknown. It is
+	// set only together with coordinates, from the same database record.
+	AccuracyKM uint16
+}
+
+// HasCoordinates reports whether l carries a located point: Latitude and
+// Longitude are finite, within their ranges, and not both exactly 0. The
+// point (0, 0) counts as unknown, because databases write it for "no
+// location" in some layouts. Lookup sets coordinates only when
+// HasCoordinates would report true for them.
+func (l Location) HasCoordinates() bool {
+	return validCoordinates(l.Latitude, l.Longitude)
+}
+
+// validCoordinates reports whether lat and lon are a located point in
+// decimal degrees, (0, 0) excepted. NaN fails every comparison.
+func validCoordinates(lat, lon float64) bool {
+	return lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 && (lat != 0 || lon != 0)
 }
 
 // Probing limits: how many search-tree leaves and how many data records Open
@@ -70,6 +113,8 @@ type source struct {
 	reader   *maxminddb.Reader
 	country  bool
 	asn      bool
+	city     bool // city names
+	coords   bool // coordinates
 	ipv4Only bool
 }
 
@@ -88,16 +133,18 @@ type DB struct {
 
 // Open opens each path as a MaxMind DB file and learns which fields it
 // provides. Files are consulted in the order given: for each kind of field
-// the first file that knows the address wins, so a country file and an ASN
-// file can be combined, as can an IPv4 and an IPv6 file of the same kind.
+// (country, autonomous system, city-level location) the first file that
+// knows the address wins, so a country file, an ASN file and a city file
+// can be combined, as can an IPv4 and an IPv6 file of the same kind. A file
+// that provides only cities and coordinates is accepted like any other.
 // Open with no paths returns an empty DB that knows nothing.
 //
 // A path that cannot be read, is not a valid MaxMind DB file
-// (ErrInvalidDatabase), or provides neither country nor ASN fields
-// (ErrNoGeoFields) is refused with an error naming the path; files already
-// opened are closed again. The files are memory-mapped: replace a file by
-// renaming a new one over it, never by rewriting it in place, and Open it
-// again to use the new data.
+// (ErrInvalidDatabase), or provides none of the country, ASN, city and
+// coordinate fields (ErrNoGeoFields) is refused with an error naming the
+// path; files already opened are closed again. The files are memory-mapped:
+// replace a file by renaming a new one over it, never by rewriting it in
+// place, and Open it again to use the new data.
 func Open(paths ...string) (*DB, error) {
 	db := &DB{sources: make([]source, 0, len(paths))}
 	for _, path := range paths {
@@ -140,12 +187,14 @@ func openSource(path string) (source, error) {
 		_ = r.Close()
 		return source{}, fmt.Errorf("%w: %s: %w", ErrInvalidDatabase, path, err)
 	}
-	src.country, src.asn = fields.country, fields.asn
-	if !src.country && !src.asn {
+	src.country, src.asn, src.city, src.coords = fields.country, fields.asn, fields.city, fields.coords
+	if !src.country && !src.asn && !src.city && !src.coords {
 		_ = r.Close()
 		return source{}, fmt.Errorf(
 			"%w: %s: database type %q, %s (want country.iso_code, "+
-				"registered_country.iso_code or country_code, or autonomous_system_number)",
+				"registered_country.iso_code or country_code; autonomous_system_number; "+
+				"city.names.en or city; or location.latitude and location.longitude, "+
+				"or latitude and longitude)",
 			ErrNoGeoFields, path, r.Metadata.DatabaseType, fields.summary())
 	}
 	return src, nil
@@ -163,8 +212,8 @@ func unwrapPathError(err error) error {
 
 // probeFields records which kinds of field the probed records carried.
 type probeFields struct {
-	country, asn bool
-	records      int
+	country, asn, city, coords bool
+	records                    int
 }
 
 // summary describes what probing saw, for error messages.
@@ -177,7 +226,8 @@ func (p probeFields) summary() string {
 
 // probe walks the first networks of the search tree and checks which known
 // fields their records carry. A field counts only when it holds a usable
-// value (a two-letter country code, a non-zero 32-bit ASN). Networks without
+// value (a two-letter country code, a non-zero 32-bit ASN, a non-empty city
+// name, coordinates that HasCoordinates accepts). Networks without
 // data and IPv4 aliases are visited too, so that every step of the walk is
 // counted against probeMaxLeaves, however the tree is shaped.
 func probe(r *maxminddb.Reader) (probeFields, error) {
@@ -204,7 +254,11 @@ func probe(r *maxminddb.Reader) (probeFields, error) {
 		}
 		p.country = p.country || rec.countryCode() != ""
 		p.asn = p.asn || rec.asnumber() != 0
-		if p.country && p.asn {
+		p.city = p.city || rec.city != ""
+		if !p.coords {
+			_, _, p.coords = rec.coordinates()
+		}
+		if p.country && p.asn && p.city && p.coords {
 			break
 		}
 	}
@@ -254,6 +308,34 @@ func (db *DB) HasASN() bool {
 	return false
 }
 
+// HasCity reports whether some opened file provides city names.
+func (db *DB) HasCity() bool {
+	if db == nil {
+		return false
+	}
+	for _, s := range db.sources {
+		if s.city {
+			return true
+		}
+	}
+	return false
+}
+
+// HasCoordinates reports whether some opened file provides coordinates, so
+// that a caller can tell "location unknown" from "no city database" and
+// skip checks, such as impossible travel, that need coordinates.
+func (db *DB) HasCoordinates() bool {
+	if db == nil {
+		return false
+	}
+	for _, s := range db.sources {
+		if s.coords {
+			return true
+		}
+	}
+	return false
+}
+
 // Describe returns one line naming each opened file with its database type,
 // the fields it provides and its build date, for a startup log line.
 func (db *DB) Describe() string {
@@ -272,6 +354,12 @@ func (db *DB) Describe() string {
 		if s.asn {
 			kinds = append(kinds, "asn")
 		}
+		if s.city {
+			kinds = append(kinds, "city")
+		}
+		if s.coords {
+			kinds = append(kinds, "coordinates")
+		}
 		md := s.reader.Metadata
 		dbType := md.DatabaseType
 		if dbType == "" {
@@ -283,11 +371,22 @@ func (db *DB) Describe() string {
 	return b.String()
 }
 
-// Lookup returns the country and autonomous system of ip. It returns the
-// zero Location for an invalid, private, loopback, link-local, multicast or
-// unspecified address, for an address no file knows, and for a nil DB. An
-// IPv4-mapped IPv6 address is looked up as the IPv4 address it carries.
-// Lookup does not allocate for well-formed databases.
+// Lookup returns the country, autonomous system and city-level location of
+// ip. It returns the zero Location for an invalid, private, loopback,
+// link-local, multicast or unspecified address, for an address no file
+// knows, and for a nil DB. An IPv4-mapped IPv6 address is looked up as the
+// IPv4 address it carries.
+//
+// City, coordinates and AccuracyKM come from one record: the first file, in
+// Open's order, whose record for ip has coordinates. When no file has
+// coordinates for ip, City comes from the first record that names a city.
+// Coordinates of exactly (0, 0), out of range, or with only one of the pair
+// present are left unknown.
+//
+// Lookup itself does not allocate for well-formed databases. The names it
+// returns (ASOrg, City) come from the reader's string cache, which
+// allocates a name only when it does not hold it yet, as happens when
+// lookups cycle through more distinct names than the cache keeps.
 func (db *DB) Lookup(ip netip.Addr) Location {
 	var loc Location
 	if db == nil || !ip.IsValid() {
@@ -297,11 +396,13 @@ func (db *DB) Lookup(ip netip.Addr) Location {
 	if !routable(ip) {
 		return loc
 	}
+	located := false // loc has coordinates
 	for i := range db.sources {
 		s := &db.sources[i]
 		wantCountry := loc.Country == "" && s.country
 		wantASN := loc.ASN == 0 && s.asn
-		if !wantCountry && !wantASN {
+		wantPlace := !located && (s.coords || (s.city && loc.City == ""))
+		if !wantCountry && !wantASN && !wantPlace {
 			continue
 		}
 		if s.ipv4Only && !ip.Is4() {
@@ -318,6 +419,15 @@ func (db *DB) Lookup(ip netip.Addr) Location {
 			}
 			if asn := rec.asnumber(); wantASN && asn != 0 {
 				loc.ASN, loc.ASOrg = asn, rec.asOrg
+			}
+			if wantPlace {
+				if lat, lon, ok := rec.coordinates(); ok {
+					loc.City, loc.Latitude, loc.Longitude = rec.city, lat, lon
+					loc.AccuracyKM = rec.accuracyKM()
+					located = true
+				} else if loc.City == "" {
+					loc.City = rec.city
+				}
 			}
 		}
 		*rec = record{}
@@ -338,162 +448,4 @@ func (db *DB) record() *record {
 func routable(ip netip.Addr) bool {
 	return !(ip.IsPrivate() || ip.IsLoopback() || ip.IsUnspecified() ||
 		ip.IsLinkLocalUnicast() || ip.IsMulticast())
-}
-
-// record is the part of a database record that Lookup needs, in either
-// layout. It decodes itself in one pass over the record's map, skipping
-// every other field; a known field holding a value of an unexpected kind is
-// skipped too, so one odd field does not hide the others.
-type record struct {
-	country     string // country.iso_code (GeoIP2)
-	registered  string // registered_country.iso_code (GeoIP2)
-	flatCountry string // country_code (ip-location-db)
-	asn         uint64 // autonomous_system_number
-	asOrg       string // autonomous_system_organization
-}
-
-var _ mmdbdata.CursorUnmarshaler = (*record)(nil)
-
-// countryCode returns the record's country: country.iso_code, else
-// registered_country.iso_code (GeoLite2 leaves country empty for some
-// networks, such as satellite providers), else country_code.
-func (r *record) countryCode() string {
-	for _, code := range [...]string{r.country, r.registered, r.flatCountry} {
-		if c := normalizeCountry(code); c != "" {
-			return c
-		}
-	}
-	return ""
-}
-
-// asnumber returns the record's ASN, or 0 when it is missing or does not
-// fit in 32 bits.
-func (r *record) asnumber() uint32 {
-	if r.asn > math.MaxUint32 {
-		return 0
-	}
-	return uint32(r.asn)
-}
-
-// UnmarshalMaxMindDBCursor decodes a record from the map at cursor and
-// returns the cursor after it. The reader calls it from Result.Decode.
-// The traversal is bounded: two map levels, and skipping a value walks only
-// its own bytes, never following pointers.
-func (r *record) UnmarshalMaxMindDBCursor(cursor mmdbdata.Cursor) (mmdbdata.Cursor, error) {
-	entries, err := cursor.Map()
-	if err != nil {
-		return mmdbdata.Cursor{}, mmdbdata.NormalizeUnmarshalError[record](err)
-	}
-	var next mmdbdata.Cursor
-	for {
-		key, value, ok := entries.Next(next)
-		if !ok {
-			break
-		}
-		switch string(key) {
-		case "country":
-			r.country, next, err = readISOCode(value)
-		case "registered_country":
-			r.registered, next, err = readISOCode(value)
-		case "country_code":
-			r.flatCountry, next, err = readString(value)
-		case "autonomous_system_number":
-			r.asn, next, err = readUint(value)
-		case "autonomous_system_organization":
-			r.asOrg, next, err = readString(value)
-		default:
-			next, err = value.Skip()
-		}
-		if err != nil {
-			return mmdbdata.Cursor{}, err
-		}
-	}
-	return entries.End()
-}
-
-// readISOCode reads the iso_code of a GeoIP2 country object at cursor; a
-// value that is not a map yields "".
-func readISOCode(cursor mmdbdata.Cursor) (string, mmdbdata.Cursor, error) {
-	if kind, err := cursor.Kind(); err != nil || kind != mmdbdata.KindMap {
-		next, err := skip(cursor, err)
-		return "", next, err
-	}
-	entries, err := cursor.Map()
-	if err != nil {
-		return "", mmdbdata.Cursor{}, err
-	}
-	var (
-		code string
-		next mmdbdata.Cursor
-	)
-	for {
-		key, value, ok := entries.Next(next)
-		if !ok {
-			break
-		}
-		if string(key) == "iso_code" {
-			code, next, err = readString(value)
-		} else {
-			next, err = value.Skip()
-		}
-		if err != nil {
-			return "", mmdbdata.Cursor{}, err
-		}
-	}
-	next, err = entries.End()
-	return code, next, err
-}
-
-// readString reads the string at cursor; a value of another kind yields "".
-func readString(cursor mmdbdata.Cursor) (string, mmdbdata.Cursor, error) {
-	if kind, err := cursor.Kind(); err != nil || kind != mmdbdata.KindString {
-		next, err := skip(cursor, err)
-		return "", next, err
-	}
-	return cursor.ReadString()
-}
-
-// readUint reads the unsigned integer at cursor; a value of another kind
-// yields 0.
-func readUint(cursor mmdbdata.Cursor) (uint64, mmdbdata.Cursor, error) {
-	kind, err := cursor.Kind()
-	if err != nil || (kind != mmdbdata.KindUint16 && kind != mmdbdata.KindUint32 && kind != mmdbdata.KindUint64) {
-		next, err := skip(cursor, err)
-		return 0, next, err
-	}
-	return cursor.ReadUint()
-}
-
-// skip skips the value at cursor, unless finding its kind already failed.
-func skip(cursor mmdbdata.Cursor, kindErr error) (mmdbdata.Cursor, error) {
-	if kindErr != nil {
-		return mmdbdata.Cursor{}, kindErr
-	}
-	return cursor.Skip()
-}
-
-// normalizeCountry returns code as an upper-case ISO 3166-1 alpha-2 code, or
-// "" when it is not two ASCII letters or is "ZZ" (used for "unknown").
-// It allocates only when code is not already upper case.
-func normalizeCountry(code string) string {
-	if len(code) != 2 {
-		return ""
-	}
-	upper := true
-	for i := 0; i < 2; i++ {
-		switch c := code[i]; {
-		case c >= 'A' && c <= 'Z':
-		case c >= 'a' && c <= 'z':
-			upper = false
-		default:
-			return ""
-		}
-	}
-	if !upper {
-		code = strings.ToUpper(code)
-	}
-	if code == "ZZ" {
-		return ""
-	}
-	return code
 }
