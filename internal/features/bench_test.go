@@ -209,3 +209,73 @@ func BenchmarkObserve10Hot(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkObserveHistory observes sign-ins of customers whose scope keeps
+// a 180-day history, each with a tag: 10k customers seen on 60 days each.
+func BenchmarkObserveHistory(b *testing.B) {
+	const users, days = 10_000, 60
+	m := NewMemory(MemoryConfig{History: map[string]time.Duration{"login": 180 * 24 * time.Hour}})
+	keys := make([]Key, users)
+	for i := range keys {
+		keys[i] = Key{Tenant: "shop-1", Scope: "login", Kind: risk.EntityUser, Value: fmt.Sprintf("user-%08d", i)}
+	}
+	tags := []string{"FR/Paris", "FR/Lyon", "DE/Berlin"}
+	ctx := context.Background()
+	obs := make([]Observation, 1)
+	for d := range days {
+		for i, k := range keys {
+			obs[0] = Observation{Key: k, Tag: tags[(i+d)%len(tags)]}
+			if err := m.Apply(ctx, benchStart.Add(time.Duration(d)*3*24*time.Hour+time.Duration(i)*time.Millisecond), obs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	out := make([]Aggregates, 1)
+	at := benchStart.Add(days * 3 * 24 * time.Hour)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		obs[0] = Observation{Key: keys[i%users], Tag: tags[i%len(tags)]}
+		if err := m.Observe(ctx, at.Add(time.Duration(i)*time.Millisecond), obs, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMemoryPerHistoryKey measures the heap that 20k keys take, each
+// observed with a tag once a day on a number of days, of a scope with a
+// 180-day history and, to compare, of one without.
+func BenchmarkMemoryPerHistoryKey(b *testing.B) {
+	const n = 20_000
+	for _, scope := range []string{"transaction", "login"} {
+		for _, days := range []int{1, 30, 180} {
+			b.Run(fmt.Sprintf("scope=%s/days=%d", scope, days), func(b *testing.B) {
+				obs := make([]Observation, n)
+				for i := range obs {
+					obs[i].Key = Key{Tenant: "shop-1", Scope: scope, Kind: risk.EntityUser, Value: fmt.Sprintf("user-%016x", i)}
+					obs[i].Tag = "FR/Paris"
+				}
+				var perKey float64
+				for i := 0; i < b.N; i++ {
+					var before, after runtime.MemStats
+					runtime.GC()
+					runtime.ReadMemStats(&before)
+					m := NewMemory(MemoryConfig{History: map[string]time.Duration{"login": 180 * 24 * time.Hour}})
+					for d := range days {
+						for j := range obs {
+							if err := m.Apply(context.Background(), benchStart.Add(time.Duration(d)*24*time.Hour), obs[j:j+1]); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+					m.Sweep(benchStart.Add(time.Duration(days-1) * 24 * time.Hour))
+					runtime.GC()
+					runtime.ReadMemStats(&after)
+					perKey = float64(after.HeapAlloc-before.HeapAlloc) / n
+					runtime.KeepAlive(m)
+				}
+				b.ReportMetric(perKey, "B/key")
+			})
+		}
+	}
+}

@@ -61,20 +61,21 @@ func (e *entry) slotActivity(s int) int64 {
 
 // sketch returns slot s's sketch, or nil while it is counted exactly.
 func (e *entry) sketch(s int) *sketch {
-	if e.hll == nil {
+	if e.x == nil || e.x.hll == nil {
 		return nil
 	}
-	return e.hll[s]
+	return e.x.hll[s]
 }
 
 // dropSlot forgets everything slot s holds and frees it.
 func (e *entry) dropSlot(s int) {
 	e.kinds[s] = 0
 	e.dv = slices.DeleteFunc(e.dv, func(v dval) bool { return int(v.h&slotMask) == s })
-	if e.hll != nil {
-		e.hll[s] = nil
-		if *e.hll == ([MaxDimKinds]*sketch{}) {
-			e.hll = nil
+	if x := e.x; x != nil && x.hll != nil {
+		x.hll[s] = nil
+		if *x.hll == ([MaxDimKinds]*sketch{}) {
+			x.hll = nil
+			e.tidy()
 		}
 	}
 }
@@ -326,10 +327,7 @@ func (e *entry) toSketch(cfg *MemoryConfig, s int) *sketch {
 		sk.observe(x.h, int64(x.ts), head)
 	}
 	e.dv = slices.DeleteFunc(e.dv, func(v dval) bool { return int(v.h&slotMask) == s })
-	if e.hll == nil {
-		e.hll = new([MaxDimKinds]*sketch)
-	}
-	e.hll[s] = sk
+	e.setSketch(s, sk)
 	return sk
 }
 
@@ -357,8 +355,22 @@ func (e *entry) sweepDims(q *query) {
 	}
 }
 
-// sweep drops what no window ending at or after q can count.
+// setSketch makes sk slot s's sketch.
+func (e *entry) setSketch(s int, sk *sketch) {
+	if e.x == nil {
+		e.x = new(extra)
+	}
+	if e.x.hll == nil {
+		e.x.hll = new([MaxDimKinds]*sketch)
+	}
+	e.x.hll[s] = sk
+}
+
+// sweep drops what no window or history ending at or after q can count.
 func (e *entry) sweep(q *query) {
 	e.sweepBuckets(q)
 	e.sweepDims(q)
+	if e.x != nil && e.x.hdays != 0 {
+		e.x.sweepDays(q.day)
+	}
 }

@@ -71,7 +71,16 @@ type Observation struct {
 	// time per window, so callers name only those they use; the others may
 	// read 0.
 	DistinctWindows WindowMask
+	// Tag is an optional label of the observation, at most MaxTagLen bytes
+	// (e.g. where a sign-in came from). The key remembers the tag of its
+	// latest observation by event time that carried one and reports it as
+	// Aggregates.PrevTag; an empty Tag leaves the remembered tag alone.
+	Tag string
 }
+
+// MaxTagLen is the length limit of Observation.Tag in bytes; a longer tag
+// is invalid input.
+const MaxTagLen = 256
 
 // WindowMask is a set of windows.
 type WindowMask uint8
@@ -93,8 +102,9 @@ func (m WindowMask) Has(w Window) bool { return m == 0 || m&(1<<w) != 0 }
 
 // Aggregates is what a key knows at one moment of event time.
 type Aggregates struct {
-	// New is true when the key had never been observed before (or not within
-	// the retention of the longest window).
+	// New is true when the key had never been observed before, or not
+	// within its retention (for Memory: Retention, or for keys of a history
+	// scope the longer of Retention and the history window).
 	New bool
 	// FirstSeen is the time of the key's earliest observation, including the
 	// current one; zero for Read of an unknown key.
@@ -114,6 +124,15 @@ type Aggregates struct {
 	// NewValue[i] is true when the observation's Distinct[i] value had not
 	// been seen with this key before (within retention).
 	NewValue [MaxDistinct]bool
+	// History is, for a key whose scope has a long history window (see
+	// MemoryConfig.History), the number of observations in the n whole UTC
+	// days ending with the event's day, n being the window in days,
+	// including the current one; 0 for keys of other scopes.
+	History int64
+	// PrevTag is the tag the key remembered before the current observation:
+	// that of its latest observation by event time that carried a tag (for
+	// Read: the remembered tag); "" when there is none or the key is New.
+	PrevTag string
 }
 
 // Mean returns Sum[w]/Count[w], or 0 when the window is empty.
@@ -128,13 +147,15 @@ func (a *Aggregates) Mean(w Window) float64 {
 // Implementations are safe for concurrent use.
 type Store interface {
 	// Observe records every observation at event time at and writes into
-	// out[i] the aggregates of obs[i].Key including that observation.
-	// len(out) must be at least len(obs).
+	// out[i] the aggregates of obs[i].Key including that observation
+	// (Count, Sum, Distinct and History count it; PrevTag is the tag
+	// remembered before it). len(out) must be at least len(obs).
 	Observe(ctx context.Context, at time.Time, obs []Observation, out []Aggregates) error
 	// Apply records observations without reading them back; replay uses it.
 	Apply(ctx context.Context, at time.Time, obs []Observation) error
 	// Read returns the aggregates of keys as of event time at without
-	// recording anything. dims[i] (may be nil) names the distinct dimensions
-	// to report for keys[i], by kind only.
+	// recording anything: PrevSeen is the latest observation and PrevTag
+	// the remembered tag. dims[i] (may be nil) names the distinct
+	// dimensions to report for keys[i], by kind only.
 	Read(ctx context.Context, at time.Time, keys []Key, dims [][]risk.EntityKind, out []Aggregates) error
 }

@@ -15,12 +15,14 @@ import (
 
 // ErrInvalid is wrapped by every error about input the caller got wrong: an
 // event time outside the supported range, a non-finite amount, an empty or
-// oversized key, an output slice that is too short.
+// oversized key, a tag longer than MaxTagLen, an output slice that is too
+// short.
 var ErrInvalid = errors.New("features: invalid input")
 
 // Retention is how long a key (and each distinct value of it) is remembered
 // after its latest observation: the longest window plus one of its buckets.
-// A key idle for longer counts as new again.
+// A key idle for longer counts as new again, unless its scope has a history
+// window longer than Retention (see MemoryConfig.History).
 const Retention = 30*24*time.Hour + 6*time.Hour
 
 // MaxDimKinds is the number of distinct-count dimension kinds one key of a
@@ -53,6 +55,14 @@ type MemoryConfig struct {
 	// standard error about 1.04/sqrt(2^p)) of new sketches, within 8..14;
 	// default 10 (about 3.3%).
 	SketchPrecision int
+	// History maps a Key.Scope to the length of a long history window. For
+	// keys of such a scope the store also counts observations per UTC day
+	// over the window (Aggregates.History) and remembers the key, with its
+	// history, for the longer of Retention and the window after its latest
+	// observation. Windows are rounded up to whole days and clamped to
+	// [1 day, MaxHistory]; NewMemory works on a copy of the map. Nil means
+	// no scope has a history.
+	History map[string]time.Duration
 }
 
 // withDefaults returns c with defaults applied and values clamped.
@@ -69,6 +79,15 @@ func (c MemoryConfig) withDefaults() MemoryConfig {
 		c.SketchPrecision = 10
 	}
 	c.SketchPrecision = min(max(c.SketchPrecision, minPrecision), maxPrecision)
+	if len(c.History) == 0 {
+		c.History = nil
+	} else {
+		h := make(map[string]time.Duration, len(c.History))
+		for scope, d := range c.History {
+			h[scope] = normalizeHistory(d)
+		}
+		c.History = h
+	}
 	return c
 }
 
@@ -106,16 +125,41 @@ func (c MemoryConfig) withDefaults() MemoryConfig {
 // is exact below the cap; above it, it never calls a value seen within
 // Retention new but may miss a new value whose hash rank is small.
 //
-// Times. New is true for a key never observed, or idle for more than
-// Retention before the event. FirstSeen is the earliest observation time;
-// PrevSeen is the latest event time recorded before this observation, which
-// can be later than the event time when events arrive out of order. Event
-// times must lie in [1970-01-01, 2106-01-01).
+// History. A key whose scope has a window of n days in
+// MemoryConfig.History also keeps the number of its observations per UTC
+// day, for the days with observations only. History at event time t counts
+// the observations of the n whole UTC days ending with t's day (those later
+// than t on t's day included, as windows count t's whole bucket). An
+// out-of-order observation counts in its day while that day is within the n
+// days ending with the key's latest day; when the key's latest day moves on,
+// the days leaving its window are dropped, so History at a time on an
+// earlier day may miss the oldest of its days. Observe always counts the
+// current observation. Such a key is remembered (not New, history kept) for
+// the longer of Retention and n days after its latest observation; once it
+// has been idle for more than Retention its windows and distinct values are
+// empty, as for any key, and it keeps only its times, history and tag.
+//
+// Tags. A key remembers the tag of its latest observation by event time
+// that carried one (between observations at the same time, the later
+// recorded): an out-of-order observation older than the remembered tag's,
+// or one without a tag, leaves it alone. Observe reports the tag remembered
+// before the observation as PrevTag, Read the remembered tag.
+//
+// Times. New is true for a key never observed, or idle for more than its
+// retention before the event (Retention, or the longer of Retention and the
+// history window for keys of a history scope). FirstSeen is the earliest
+// observation time; PrevSeen is the latest event time recorded before this
+// observation, which can be later than the event time when events arrive
+// out of order. Event times must lie in [1970-01-01, 2106-01-01).
 //
 // Memory. A key seen once costs about 250–350 bytes (more with several
 // dimension kinds); a busy key at most about 7–15 KiB for its windows (456
 // buckets of 16 bytes), 1 KiB per exact dimension kind (64 values of 16
-// bytes) and 24 KiB per sketched one (p=10).
+// bytes) and 24 KiB per sketched one (p=10). A key of a history scope, or
+// with a tag, adds 64 bytes, a copy of the tag (made when the tag changes)
+// and 8 bytes per day with observations in its history window (plus up to
+// a quarter more after a sweep; at most 3.2 KiB for 400 days). Keys without
+// either cost nothing more.
 //
 // Memory is safe for concurrent use.
 type Memory struct {
@@ -158,8 +202,8 @@ type entry struct {
 	// dv holds the exactly counted values of every slot; the low 3 bits of a
 	// value's hash are replaced by its slot.
 	dv []dval
-	// hll holds the sketch of each slot that passed the exact cap.
-	hll *[MaxDimKinds]*sketch
+	// x holds sketches, history and tag; nil for keys that need none.
+	x *extra
 }
 
 // NewMemory returns an empty store configured by cfg.
@@ -208,6 +252,9 @@ func validateObservation(o *Observation) error {
 	}
 	if math.IsNaN(o.Amount) || math.IsInf(o.Amount, 0) {
 		return fmt.Errorf("%w: amount %v is not finite", ErrInvalid, o.Amount)
+	}
+	if len(o.Tag) > MaxTagLen {
+		return fmt.Errorf("%w: tag of %d bytes, at most %d", ErrInvalid, len(o.Tag), MaxTagLen)
 	}
 	return nil
 }
@@ -278,8 +325,11 @@ func (m *Memory) record(ctx context.Context, at time.Time, obs []Observation, ou
 // Read writes into out[i] the aggregates of keys[i] as of event time at
 // without recording anything. Distinct[j] reports the dimension kind
 // dims[i][j]; dims may be shorter than keys, and dims[i] may be nil but not
-// longer than MaxDistinct. A key never observed, or idle for more than
-// Retention at at, reads as New with everything else zero.
+// longer than MaxDistinct. PrevSeen is the key's latest observation, PrevTag
+// its remembered tag and History (for keys of a history scope) counts the
+// observations of the window's days up to at's. A key never observed, or
+// idle for longer than its retention at at, reads as New with everything
+// else zero.
 func (m *Memory) Read(ctx context.Context, at time.Time, keys []Key, dims [][]risk.EntityKind, out []Aggregates) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -325,12 +375,14 @@ func (m *Memory) Len() int {
 	return n
 }
 
-// Sweep drops every key whose latest observation is more than Retention
-// before now and returns how many it dropped; from the keys it keeps it
-// drops buckets, distinct values and sketch entries that no window ending at
-// or after now can count. Reads and observations at times at or after now
-// give the same results with or without a sweep. Sweep locks one shard at a
-// time, so it can run beside live traffic.
+// Sweep drops every key whose latest observation is longer than its
+// retention before now (Retention, or for keys of a history scope the longer
+// of Retention and the history window) and returns how many it dropped; from
+// the keys it keeps it drops buckets, distinct values, sketch entries and
+// history days that no window or history ending at or after now can count.
+// Reads and observations at times at or after now give the same results
+// with or without a sweep. Sweep locks one shard at a time, so it can run
+// beside live traffic.
 func (m *Memory) Sweep(now time.Time) int {
 	ns := now.UnixNano()
 	if now.Unix() < minEventSec {
@@ -345,7 +397,7 @@ func (m *Memory) Sweep(now time.Time) int {
 		sh := &m.shards[i]
 		sh.mu.Lock()
 		for h, e := range sh.keys {
-			if ns-e.last > int64(Retention) {
+			if e.expired(ns) {
 				delete(sh.keys, h)
 				dropped++
 				continue
@@ -353,7 +405,7 @@ func (m *Memory) Sweep(now time.Time) int {
 			e.sweep(&q)
 		}
 		for k, e := range sh.coll {
-			if ns-e.last > int64(Retention) {
+			if e.expired(ns) {
 				delete(sh.coll, k)
 				dropped++
 				continue
@@ -372,11 +424,15 @@ func (sh *shard) observe(cfg *MemoryConfig, h uint64, vh *[MaxDistinct]uint64, o
 	isNew := false
 	switch {
 	case e == nil:
-		e = sh.insert(h, &o.Key)
+		e = sh.insert(h, &o.Key, historyDays(cfg, o.Key.Scope))
 		isNew = true
 	case q.ns-e.last > int64(Retention):
-		e.reset()
-		isNew = true
+		if e.expired(q.ns) {
+			e.reset()
+			isNew = true
+		} else {
+			e.forgetWindows()
+		}
 	}
 	prev := e.last
 	if isNew {
@@ -401,6 +457,23 @@ func (sh *shard) observe(cfg *MemoryConfig, h uint64, vh *[MaxDistinct]uint64, o
 			}
 			a.Count[l], a.Sum[l] = c, s
 		}
+	}
+	if x := e.x; x != nil {
+		if a != nil {
+			a.PrevTag = x.tag
+		}
+		if x.hdays != 0 {
+			stored := x.addDay(q.day)
+			if a != nil {
+				a.History = x.history(q.day)
+				if !stored {
+					a.History++
+				}
+			}
+		}
+	}
+	if o.Tag != "" {
+		e.setTag(o.Tag, q.ns)
 	}
 	dims := dimBatch{mask: o.DistinctWindows}
 	for i := range o.Distinct {
@@ -427,12 +500,22 @@ func (sh *shard) observe(cfg *MemoryConfig, h uint64, vh *[MaxDistinct]uint64, o
 func (sh *shard) read(h uint64, k *Key, kinds []risk.EntityKind, q *query, a *Aggregates) {
 	*a = Aggregates{}
 	e := sh.lookup(h, k)
-	if e == nil || q.ns-e.last > int64(Retention) {
+	if e == nil || e.expired(q.ns) {
 		a.New = true
 		return
 	}
 	a.FirstSeen = time.Unix(0, e.first).UTC()
 	a.PrevSeen = time.Unix(0, e.last).UTC()
+	if x := e.x; x != nil {
+		a.PrevTag = x.tag
+		if x.hdays != 0 {
+			a.History = x.history(q.day)
+		}
+	}
+	if q.ns-e.last > int64(Retention) {
+		// A history key idle past every window: they are all empty.
+		return
+	}
 	for l := range nw {
 		a.Count[l], a.Sum[l] = e.window(l, q.b[l])
 	}
@@ -516,9 +599,13 @@ func (sh *shard) lookup(h uint64, k *Key) *entry {
 	return sh.coll[string(appendKey(buf[:0], k))]
 }
 
-// insert adds a fresh entry for k, which must not be present.
-func (sh *shard) insert(h uint64, k *Key) *entry {
+// insert adds a fresh entry for k, which must not be present; hdays is the
+// history window of k's scope in days (0 for none).
+func (sh *shard) insert(h uint64, k *Key, hdays uint16) *entry {
 	e := &entry{key: string(appendKey(nil, k)), bk: make([]bucket, 0, NumWindows)}
+	if hdays != 0 {
+		e.x = &extra{hdays: hdays}
+	}
 	sh.put(h, e)
 	return e
 }
@@ -535,9 +622,14 @@ func (sh *shard) put(h uint64, e *entry) {
 	sh.coll[e.key] = e
 }
 
-// reset forgets everything e knows but its key.
+// reset forgets everything e knows but its key and history window.
 func (e *entry) reset() {
+	x := e.x
 	*e = entry{key: e.key, bk: e.bk[:0], dv: e.dv[:0]}
+	if x != nil && x.hdays != 0 {
+		*x = extra{hdays: x.hdays, days: x.days[:0]}
+		e.x = x
+	}
 }
 
 // appendKey appends the encoding of k: the lengths of tenant, scope and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -185,8 +186,8 @@ func TestHashCollision(t *testing.T) {
 	k1, k2 := card("one"), card("two")
 	h1 := hashKey(&k1)
 	sh := m.shardOf(h1)
-	sh.insert(h1, &k1)
-	e2 := sh.insert(h1, &k2)
+	sh.insert(h1, &k1, 0)
+	e2 := sh.insert(h1, &k2, 0)
 	if sh.lookup(h1, &k2) != e2 || sh.lookup(h1, &k1) == e2 {
 		t.Fatal("collision lookup broken")
 	}
@@ -227,6 +228,7 @@ func TestValidation(t *testing.T) {
 		{"empty kind", t0, []Observation{{Key: Key{Value: "v"}}}, 1},
 		{"short out", t0, []Observation{good, good}, 1},
 		{"huge key", t0, []Observation{obs(card(string(make([]byte, maxKeyBytes))), 1)}, 1},
+		{"long tag", t0, []Observation{good, {Key: card("y"), Tag: string(make([]byte, MaxTagLen+1))}}, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -383,26 +385,42 @@ func readAll(t *testing.T, m *Memory, at time.Time) map[Key]Aggregates {
 
 func TestSweepKeepsResults(t *testing.T) {
 	// Sweeping now and then changes no result at or after the sweep time.
-	stream := genStream(streamConfig{seed: 11, calls: 3000, keys: 30, values: 200, dimsPerOb: 3, longGaps: true})
-	plain := NewMemory(MemoryConfig{DistinctCap: 16})
-	swept := NewMemory(MemoryConfig{DistinctCap: 16})
-	ctx := context.Background()
-	for i, ev := range stream {
-		a, b := make([]Aggregates, len(ev.obs)), make([]Aggregates, len(ev.obs))
-		if err := plain.Observe(ctx, ev.at, ev.obs, a); err != nil {
-			t.Fatal(err)
-		}
-		if err := swept.Observe(ctx, ev.at, ev.obs, b); err != nil {
-			t.Fatal(err)
-		}
-		for j := range a {
-			if a[j] != b[j] {
-				t.Fatalf("call %d obs %d differs after sweeps:\n%+v\n%+v", i, j, a[j], b[j])
+	hist := map[string]time.Duration{"login": 45 * day, "transaction": 2 * day}
+	tests := []struct {
+		name   string
+		stream streamConfig
+		cfg    MemoryConfig
+		jitter time.Duration // sweep this long before an event: none later is older
+	}{
+		{"in order", streamConfig{seed: 11, calls: 3000, keys: 30, values: 200, dimsPerOb: 3, longGaps: true}, MemoryConfig{DistinctCap: 16}, 0},
+		{"in order with history", streamConfig{seed: 11, calls: 3000, keys: 30, values: 200, dimsPerOb: 3, longGaps: true}, MemoryConfig{DistinctCap: 16, History: hist}, 0},
+		// Without sketches: a sketched kind idle for Retention goes back to
+		// exact counting when swept, but stays sketched without sweeps.
+		{"history and tags out of order", streamConfig{seed: 12, calls: 3000, keys: 30, values: 200, dimsPerOb: 3, longGaps: true, jitter: 2 * time.Hour, tags: 4}, MemoryConfig{DistinctCap: maxDistinctCap, History: hist}, 2 * time.Hour},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stream := genStream(tc.stream)
+			plain, swept := NewMemory(tc.cfg), NewMemory(tc.cfg)
+			ctx := context.Background()
+			for i, ev := range stream {
+				a, b := make([]Aggregates, len(ev.obs)), make([]Aggregates, len(ev.obs))
+				if err := plain.Observe(ctx, ev.at, ev.obs, a); err != nil {
+					t.Fatal(err)
+				}
+				if err := swept.Observe(ctx, ev.at, ev.obs, b); err != nil {
+					t.Fatal(err)
+				}
+				for j := range a {
+					if a[j] != b[j] {
+						t.Fatalf("call %d obs %d differs after sweeps:\n%+v\n%+v", i, j, a[j], b[j])
+					}
+				}
+				if i%97 == 0 {
+					swept.Sweep(ev.at.Add(-tc.jitter))
+				}
 			}
-		}
-		if i%97 == 0 {
-			swept.Sweep(ev.at)
-		}
+		})
 	}
 }
 
@@ -431,8 +449,9 @@ func TestDeterminism(t *testing.T) {
 }
 
 func TestApplyMatchesObserve(t *testing.T) {
-	stream := genStream(streamConfig{seed: 31, calls: 1500, keys: 20, values: 100, dimsPerOb: 2})
-	a, b := NewMemory(MemoryConfig{DistinctCap: 16}), NewMemory(MemoryConfig{DistinctCap: 16})
+	stream := genStream(streamConfig{seed: 31, calls: 1500, keys: 20, values: 100, dimsPerOb: 2, tags: 3})
+	cfg := MemoryConfig{DistinctCap: 16, History: map[string]time.Duration{"login": 60 * day}}
+	a, b := NewMemory(cfg), NewMemory(cfg)
 	for _, ev := range stream {
 		if err := a.Apply(context.Background(), ev.at, ev.obs); err != nil {
 			t.Fatal(err)
@@ -507,11 +526,29 @@ func TestConfigDefaults(t *testing.T) {
 		{MemoryConfig{Shards: 100, DistinctCap: 1 << 20, SketchPrecision: 3}, MemoryConfig{Shards: 128, DistinctCap: maxDistinctCap, SketchPrecision: minPrecision}},
 		{MemoryConfig{Shards: 1, DistinctCap: 1, SketchPrecision: 99}, MemoryConfig{Shards: 1, DistinctCap: 1, SketchPrecision: maxPrecision}},
 		{MemoryConfig{Shards: 1 << 20}, MemoryConfig{Shards: 4096, DistinctCap: 64, SketchPrecision: 10}},
+		{MemoryConfig{History: map[string]time.Duration{}}, MemoryConfig{Shards: 128, DistinctCap: 64, SketchPrecision: 10}},
+		{
+			MemoryConfig{History: map[string]time.Duration{
+				"login": 180 * day, "a": day + time.Nanosecond, "b": time.Hour, "c": 0, "d": -day,
+				"e": 1000 * day, "f": MaxHistory - time.Minute, "g": 7 * day,
+			}},
+			MemoryConfig{Shards: 128, DistinctCap: 64, SketchPrecision: 10, History: map[string]time.Duration{
+				"login": 180 * day, "a": 2 * day, "b": day, "c": day, "d": day,
+				"e": MaxHistory, "f": MaxHistory, "g": 7 * day,
+			}},
+		},
 	}
 	for _, tc := range tests {
-		if got := NewMemory(tc.in).cfg; got != tc.want {
+		if got := NewMemory(tc.in).cfg; !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("NewMemory(%+v).cfg = %+v, want %+v", tc.in, got, tc.want)
 		}
+	}
+	// NewMemory works on a copy of the caller's map.
+	h := map[string]time.Duration{"login": 36 * time.Hour}
+	m := NewMemory(MemoryConfig{History: h})
+	h["login"] = time.Hour
+	if h["other"] = day; m.cfg.History["login"] != 2*day || len(m.cfg.History) != 1 {
+		t.Errorf("the store's history windows follow the caller's map: %v", m.cfg.History)
 	}
 }
 

@@ -19,35 +19,86 @@ type refEvent struct {
 	ns     int64
 	amount float64
 	dims   [MaxDistinct]Dim
+	tag    string
 }
 
 // refKey is the reference's history of one key since it last became new.
 type refKey struct {
 	events []refEvent
-	minNS  int64
-	maxNS  int64
+	// old holds, in arrival order, the events before the key was last
+	// idle for more than Retention (which only a key of a history scope
+	// survives): they count in its history and tag, in no window.
+	old   []refEvent
+	minNS int64
+	maxNS int64
+	hdays int64 // history window in days, 0 for none
 }
 
 // reference is the brute-force model of a Memory store.
 type reference struct {
 	keys map[Key]*refKey
+	hist map[string]time.Duration // history windows by scope, normalized
 }
 
-func newReference() *reference { return &reference{keys: make(map[Key]*refKey)} }
+// newReference returns the model of a store configured with the history
+// windows hist.
+func newReference(hist map[string]time.Duration) *reference {
+	return &reference{keys: make(map[Key]*refKey), hist: MemoryConfig{History: hist}.withDefaults().History}
+}
+
+// retention returns how long k is remembered after its latest observation.
+func (r *reference) retention(k Key) int64 { return max(int64(Retention), int64(r.hist[k.Scope])) }
 
 // observe records o at ns and returns the key's history before it and
 // whether the key was new.
 func (r *reference) observe(ns int64, o Observation) (prev refKey, isNew bool) {
 	k := r.keys[o.Key]
-	if k == nil || ns-k.maxNS > int64(Retention) {
-		k = &refKey{minNS: ns, maxNS: ns}
+	switch {
+	case k == nil || ns-k.maxNS > r.retention(o.Key):
+		k = &refKey{minNS: ns, maxNS: ns, hdays: int64(r.hist[o.Key.Scope] / day)}
 		r.keys[o.Key] = k
 		isNew = true
+	case ns-k.maxNS > int64(Retention):
+		k.old = append(k.old[:len(k.old):len(k.old)], k.events...)
+		k.events = nil
 	}
-	prev = refKey{events: k.events[:len(k.events):len(k.events)], minNS: k.minNS, maxNS: k.maxNS}
-	k.events = append(k.events, refEvent{ns: ns, amount: o.Amount, dims: o.Distinct})
+	prev = refKey{events: k.events[:len(k.events):len(k.events)], old: k.old[:len(k.old):len(k.old)], minNS: k.minNS, maxNS: k.maxNS, hdays: k.hdays}
+	k.events = append(k.events, refEvent{ns: ns, amount: o.Amount, dims: o.Distinct, tag: o.Tag})
 	k.minNS, k.maxNS = min(k.minNS, ns), max(k.maxNS, ns)
 	return prev, isNew
+}
+
+// history returns the History of the key at ns: its events of the days
+// (D-n, D], D being ns's day, except those on days that left the window of
+// the key's latest day (the store drops them).
+func (k *refKey) history(ns int64) int64 {
+	if k.hdays == 0 {
+		return 0
+	}
+	d, head := ns/dayNS, k.maxNS/dayNS
+	var c int64
+	for _, list := range [][]refEvent{k.old, k.events} {
+		for _, ev := range list {
+			if ed := ev.ns / dayNS; ed > d-k.hdays && ed <= d && ed > head-k.hdays {
+				c++
+			}
+		}
+	}
+	return c
+}
+
+// tag returns the tag of the key's latest tagged event by event time,
+// between events at the same time the later recorded.
+func (k *refKey) tag() string {
+	tag, at := "", int64(0)
+	for _, list := range [][]refEvent{k.old, k.events} {
+		for _, ev := range list {
+			if ev.tag != "" && (tag == "" || ev.ns >= at) {
+				tag, at = ev.tag, ev.ns
+			}
+		}
+	}
+	return tag
 }
 
 // bucketOf returns the bucket of ns in window l.
@@ -154,6 +205,7 @@ type streamConfig struct {
 	jitter    time.Duration // how far an event may be earlier than the latest one
 	longGaps  bool          // sometimes jump by days, past Retention
 	dimsPerOb int
+	tags      int // distinct tags; 0 for untagged observations
 }
 
 // event is one Observe call of a generated stream.
@@ -205,6 +257,11 @@ func genStream(c streamConfig) []event {
 			for d := range rng.IntN(c.dimsPerOb + 1) {
 				o.Distinct[d] = Dim{Kind: streamKinds[rng.IntN(len(streamKinds))], Value: fmt.Sprintf("x%d", rng.IntN(c.values))}
 			}
+			// Streams without tags draw no further numbers, so that they
+			// stay as they were before tags.
+			if c.tags > 0 && rng.IntN(2) == 0 {
+				o.Tag = fmt.Sprintf("tag%d", rng.IntN(c.tags))
+			}
 			ev.obs = append(ev.obs, o)
 		}
 		out = append(out, ev)
@@ -213,29 +270,39 @@ func genStream(c streamConfig) []event {
 }
 
 func TestMemoryMatchesReference(t *testing.T) {
+	// Long gaps idle keys for more than Retention (and a 45-day history
+	// outlives that); 2-hour jitter puts events into earlier days, which
+	// the 1-day history of short (12h rounded up) drops.
+	short := map[string]time.Duration{"login": 2 * day, "transaction": 12 * time.Hour}
+	long := map[string]time.Duration{"login": 45 * day, "transaction": 36 * time.Hour}
 	tests := []struct {
 		name  string
 		cfg   streamConfig
+		hist  map[string]time.Duration
 		inOrd bool
 	}{
-		{"in order", streamConfig{seed: 1, calls: 2500, keys: 36, values: 40, dimsPerOb: 3}, true},
-		{"in order with long gaps", streamConfig{seed: 2, calls: 2500, keys: 24, values: 30, dimsPerOb: 2, longGaps: true}, true},
-		{"few keys", streamConfig{seed: 3, calls: 1200, keys: 2, values: 50, dimsPerOb: 4}, true},
-		{"out of order 20s", streamConfig{seed: 4, calls: 2500, keys: 24, values: 40, dimsPerOb: 3, jitter: 20 * time.Second}, false},
-		{"out of order 2h", streamConfig{seed: 5, calls: 2500, keys: 12, values: 40, dimsPerOb: 3, jitter: 2 * time.Hour, longGaps: true}, false},
+		{"in order", streamConfig{seed: 1, calls: 2500, keys: 36, values: 40, dimsPerOb: 3}, nil, true},
+		{"in order with long gaps", streamConfig{seed: 2, calls: 2500, keys: 24, values: 30, dimsPerOb: 2, longGaps: true}, nil, true},
+		{"few keys", streamConfig{seed: 3, calls: 1200, keys: 2, values: 50, dimsPerOb: 4}, nil, true},
+		{"out of order 20s", streamConfig{seed: 4, calls: 2500, keys: 24, values: 40, dimsPerOb: 3, jitter: 20 * time.Second}, nil, false},
+		{"out of order 2h", streamConfig{seed: 5, calls: 2500, keys: 12, values: 40, dimsPerOb: 3, jitter: 2 * time.Hour, longGaps: true}, nil, false},
+		{"history and tags in order", streamConfig{seed: 6, calls: 2500, keys: 24, values: 30, dimsPerOb: 2, longGaps: true, tags: 4}, long, true},
+		{"short history and tags", streamConfig{seed: 7, calls: 2500, keys: 24, values: 30, dimsPerOb: 2, longGaps: true, tags: 3}, short, true},
+		{"history and tags out of order", streamConfig{seed: 8, calls: 3000, keys: 12, values: 40, dimsPerOb: 3, jitter: 2 * time.Hour, longGaps: true, tags: 5}, long, false},
+		{"short history out of order", streamConfig{seed: 9, calls: 3000, keys: 12, values: 40, dimsPerOb: 2, jitter: 2 * time.Hour, tags: 2}, short, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkAgainstReference(t, genStream(tc.cfg), tc.inOrd)
+			checkAgainstReference(t, genStream(tc.cfg), tc.hist, tc.inOrd)
 		})
 	}
 }
 
-func checkAgainstReference(t *testing.T, stream []event, inOrder bool) {
+func checkAgainstReference(t *testing.T, stream []event, hist map[string]time.Duration, inOrder bool) {
 	t.Helper()
 	ctx := context.Background()
-	m := NewMemory(MemoryConfig{Shards: 8, DistinctCap: 64})
-	ref := newReference()
+	m := NewMemory(MemoryConfig{Shards: 8, DistinctCap: 64, History: hist})
+	ref := newReference(hist)
 	fails := 0
 	errorf := func(format string, args ...any) {
 		t.Helper()
@@ -266,6 +333,18 @@ func checkAgainstReference(t *testing.T, stream []event, inOrder bool) {
 			}
 			if !a.PrevSeen.Equal(wantPrev) {
 				errorf("%s: PrevSeen = %v, want %v", where, a.PrevSeen, wantPrev)
+			}
+			// The store drops an event on a day that left the window of
+			// the key's latest day, but Observe counts it.
+			wantHist := cur.history(ns)
+			if !isNew && cur.hdays > 0 && ns/dayNS <= prev.maxNS/dayNS-cur.hdays {
+				wantHist++
+			}
+			if a.History != wantHist {
+				errorf("%s: History = %d, want %d", where, a.History, wantHist)
+			}
+			if want := prev.tag(); a.PrevTag != want {
+				errorf("%s: PrevTag = %q, want %q", where, a.PrevTag, want)
 			}
 			for l := range nw {
 				st := cur.window(l, ns)
@@ -314,11 +393,14 @@ func checkAgainstReference(t *testing.T, stream []event, inOrder bool) {
 			t.Fatal(err)
 		}
 		ns := last.UnixNano()
-		if ns-rk.maxNS > int64(Retention) {
+		if ns-rk.maxNS > ref.retention(k) {
 			if !out[0].New {
 				t.Errorf("Read %v: idle key not New", k)
 			}
 			continue
+		}
+		if out[0].New || out[0].History != rk.history(ns) || out[0].PrevTag != rk.tag() {
+			t.Errorf("Read %v: New %v History %d PrevTag %q, want false %d %q", k, out[0].New, out[0].History, out[0].PrevTag, rk.history(ns), rk.tag())
 		}
 		for l := range nw {
 			st := rk.window(l, ns)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/shopguard/shopguard/internal/risk"
 )
@@ -18,7 +19,7 @@ import (
 // a complete, intact snapshot of a supported version.
 var ErrSnapshot = errors.New("features: invalid snapshot")
 
-// The snapshot format, version 1, little-endian throughout:
+// The snapshot format, version 2, little-endian throughout:
 //
 //	magic "SGFEATS\x00", version uint32
 //	chunks: uvarint length (>0), payload, crc32c(payload) uint32
@@ -28,10 +29,20 @@ var ErrSnapshot = errors.New("features: invalid snapshot")
 // A payload is a sequence of key records (see appendEntry). Keys are
 // written shard by shard, each shard under its lock. The value hashes in
 // records are those of hash.go, which the version therefore pins.
+//
+// Version 1 is version 2 without histories and tags: its key records end
+// after the sketches. Snapshot writes version 2; Restore reads both.
 const (
-	snapshotVersion = 1
+	snapshotVersion = 2
+	minVersion      = 1
 	maxChunk        = 1 << 30
 	chunkTarget     = 4 << 20
+)
+
+// The flags that open the version-2 part of a key record.
+const (
+	recHistory = 1 << iota // history days follow
+	recTag                 // a tag follows
 )
 
 // snapshotMagic opens every snapshot.
@@ -135,6 +146,11 @@ func writeChunk(w io.Writer, tab *crc32.Table, p []byte) (uint32, error) {
 //	  second, uvarint last-first
 //	per sketched slot: byte p, uvarint base, uvarint maxTs-base, per
 //	  register: byte pairs, each pair as uvarint
+//	byte flags (recHistory, recTag); with recHistory: uvarint days, per
+//	  day: uvarint day (the first absolute, then the increase), uvarint
+//	  count; with recTag: uvarint len, tag, uvarint last-tagAt (unix ns)
+//
+// The flags and what follows them are new in version 2.
 func appendEntry(b []byte, e *entry, sh *shard) []byte {
 	b = binary.AppendUvarint(b, uint64(len(e.key)))
 	b = append(b, e.key...)
@@ -205,15 +221,50 @@ func appendEntry(b []byte, e *entry, sh *shard) []byte {
 			}
 		}
 	}
+	return appendExtra(b, e)
+}
+
+// appendExtra appends the version-2 part of e's record: history and tag.
+func appendExtra(b []byte, e *entry) []byte {
+	x := e.x
+	if x == nil {
+		return append(b, 0)
+	}
+	var flags byte
+	if len(x.days) > 0 {
+		flags |= recHistory
+	}
+	if x.tag != "" {
+		flags |= recTag
+	}
+	b = append(b, flags)
+	if len(x.days) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(x.days)))
+		prev := uint32(0)
+		for _, c := range x.days {
+			b = binary.AppendUvarint(b, uint64(c.day-prev))
+			prev = c.day
+			b = binary.AppendUvarint(b, uint64(c.n))
+		}
+	}
+	if x.tag != "" {
+		b = binary.AppendUvarint(b, uint64(len(x.tag)))
+		b = append(b, x.tag...)
+		b = binary.AppendUvarint(b, uint64(e.last-x.tagAt))
+	}
 	return b
 }
 
-// Restore replaces the store's entire state with the snapshot read from r.
-// It rejects input that is truncated, corrupt, of another version or
-// followed by trailing data with an error wrapping ErrSnapshot, and then
-// leaves the store unchanged. Memory use is bounded by the input's size; the
-// store's own configuration (shards, distinct cap, precision of new
-// sketches) applies to the restored keys.
+// Restore replaces the store's entire state with the snapshot read from r,
+// of the current format (version 2) or of version 1, which holds no
+// histories and tags. It rejects input that is truncated, corrupt, of
+// another version or followed by trailing data with an error wrapping
+// ErrSnapshot, and then leaves the store unchanged. Memory use is bounded by
+// the input's size. The store's own configuration (shards, distinct cap,
+// precision of new sketches, history windows) applies to the restored keys:
+// a key of a scope without a history window in this store loses its
+// history, and history days outside this store's window of the key's scope
+// are dropped.
 func (m *Memory) Restore(r io.Reader) error {
 	return m.restore(r, true)
 }
@@ -230,12 +281,13 @@ func (m *Memory) restore(r io.Reader, verify bool) error {
 	if string(head[:8]) != snapshotMagic {
 		return fmt.Errorf("%w: not a feature store snapshot (bad magic)", ErrSnapshot)
 	}
-	if v := binary.LittleEndian.Uint32(head[8:]); v != snapshotVersion {
-		return fmt.Errorf("%w: unsupported version %d (want %d)", ErrSnapshot, v, snapshotVersion)
+	v := binary.LittleEndian.Uint32(head[8:])
+	if v < minVersion || v > snapshotVersion {
+		return fmt.Errorf("%w: unsupported version %d (want %d to %d)", ErrSnapshot, v, minVersion, snapshotVersion)
 	}
 	sum := crc32.Update(0, tab, head[:])
 	staged := newShards(len(m.shards))
-	rs := &restorer{m: m, shards: staged}
+	rs := &restorer{m: m, shards: staged, version: v}
 	var chunk bytes.Buffer
 	for n := 0; ; n++ {
 		size, err := readUvarint(br)
@@ -332,10 +384,11 @@ func readUvarint(br *bufio.Reader) (uint64, error) {
 
 // restorer decodes key records into staged shards.
 type restorer struct {
-	m      *Memory
-	shards []shard
-	keys   uint64
-	hashes []uint64 // scratch for duplicate checks
+	m       *Memory
+	shards  []shard
+	version uint32 // of the snapshot
+	keys    uint64
+	hashes  []uint64 // scratch for duplicate checks
 }
 
 // chunk decodes every record of one chunk.
@@ -375,6 +428,9 @@ func (rs *restorer) record(d *decoder) error {
 		sh = &rs.shards[h>>rs.m.shift]
 	}
 	if err := rs.dims(d, e, sh); err != nil {
+		return err
+	}
+	if err := rs.extra(d, e, historyDays(&rs.m.cfg, k.Scope)); err != nil {
 		return err
 	}
 	if d.err != nil {
@@ -509,12 +565,87 @@ func (rs *restorer) dims(d *decoder, e *entry, sh *shard) error {
 		if err != nil {
 			return err
 		}
-		if e.hll == nil {
-			e.hll = new([MaxDimKinds]*sketch)
-		}
-		e.hll[s] = sk
+		e.setSketch(s, sk)
 	}
 	return d.err
+}
+
+// extra decodes the version-2 part of e's record (nothing for version 1)
+// and fits e to this store's history window of its scope, hdays days.
+func (rs *restorer) extra(d *decoder, e *entry, hdays uint16) error {
+	if hdays != 0 {
+		if e.x == nil {
+			e.x = new(extra)
+		}
+		e.x.hdays = hdays
+	}
+	if rs.version < 2 {
+		return d.err
+	}
+	flags := d.u8()
+	if flags&^(recHistory|recTag) != 0 {
+		return d.fail("bad flags %#x", flags)
+	}
+	if flags&recHistory != 0 {
+		if err := decodeDays(d, e, hdays); err != nil {
+			return err
+		}
+	}
+	if flags&recTag != 0 {
+		n := d.uvarint()
+		if n == 0 || n > MaxTagLen || n > uint64(len(d.b)) {
+			return d.fail("bad tag length")
+		}
+		tag := string(d.bytes(int(n)))
+		back := d.uvarint()
+		if d.err != nil {
+			return d.err
+		}
+		if back > uint64(e.last-e.first) {
+			return d.fail("tag time out of range")
+		}
+		if e.x == nil {
+			e.x = new(extra)
+		}
+		e.x.tag, e.x.tagAt = tag, e.last-int64(back)
+	}
+	return d.err
+}
+
+// decodeDays decodes and validates e's history days, keeping those within
+// hdays days of e's latest day (none when hdays is 0).
+func decodeDays(d *decoder, e *entry, hdays uint16) error {
+	nd := d.uvarint()
+	maxDays := uint64(MaxHistory / (24 * time.Hour))
+	if nd == 0 || nd > maxDays || nd > uint64(len(d.b)/2) {
+		return d.fail("%d history days", nd)
+	}
+	lastDay := e.last / dayNS
+	var days []dayCount
+	var day uint64
+	for i := range nd {
+		delta, n := d.uvarint(), d.uvarint()
+		if d.err != nil {
+			return d.err
+		}
+		if (i > 0 && delta == 0) || delta > uint64(lastDay) {
+			return d.fail("history days out of order")
+		}
+		day += delta
+		if day > uint64(lastDay) || n == 0 || n > math.MaxUint32 {
+			return d.fail("bad history day")
+		}
+		if i == 0 && (int64(day) <= lastDay-int64(maxDays) || int64(day) < e.first/dayNS) {
+			return d.fail("history before the first observation or older than %d days", maxDays)
+		}
+		if hdays != 0 && int64(day) > lastDay-int64(hdays) {
+			days = append(days, dayCount{day: uint32(day), n: uint32(n)})
+		}
+	}
+	if len(days) > 0 {
+		e.x.days = days
+	}
+	return nil
 }
 
 // decodeSketch decodes and validates one sketch of a key whose latest

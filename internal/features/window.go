@@ -31,6 +31,7 @@ const retentionSec = int64(Retention / 1e9)
 type query struct {
 	ns  int64 // unix nanoseconds
 	sec int64 // unix seconds
+	day int64 // UTC day: unix seconds / daySec
 	b   [NumWindows]int64
 	lo  [NumWindows]int64 // first second inside the window
 	hi  [NumWindows]int64 // last second inside the window
@@ -38,7 +39,7 @@ type query struct {
 
 // newQuery returns the query for unix nanoseconds ns >= 0.
 func newQuery(ns int64) query {
-	q := query{ns: ns, sec: ns / 1e9}
+	q := query{ns: ns, sec: ns / 1e9, day: ns / dayNS}
 	for l := range levels {
 		lv := &levels[l]
 		b := ns / lv.gran
