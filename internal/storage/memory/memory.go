@@ -41,7 +41,34 @@ type Store struct {
 	entries   map[tenantID]map[string]struct{}
 	keys      []storage.APIKey
 	keyByHash map[string]int
+	// maxEvents, if positive, bounds the events kept (NewBounded).
+	maxEvents int
 	analysts
+}
+
+// NewBounded returns an empty store that keeps only about the latest
+// maxEvents events: once it holds twice as many, it forgets the older
+// half (their labels stay). It is for simulations and evaluations that
+// decide millions of events and read back only recent ones, never for a
+// shop's data.
+func NewBounded(maxEvents int) *Store {
+	s := New()
+	s.maxEvents = maxEvents
+	return s
+}
+
+// forgetOldEvents drops the older half of the events when a bounded
+// store holds twice its bound.
+func (s *Store) forgetOldEvents() {
+	if s.maxEvents <= 0 || len(s.events) < 2*s.maxEvents {
+		return
+	}
+	drop := len(s.events) - s.maxEvents
+	for _, e := range s.events[:drop] {
+		delete(s.byID, tenantID{e.Tenant, e.ID})
+		delete(s.byExt, extKey{e.Tenant, e.Kind, e.ExternalID})
+	}
+	s.events = slices.Clone(s.events[drop:])
 }
 
 // New returns an empty store.
@@ -87,6 +114,7 @@ func (s *Store) SaveEvent(_ context.Context, e *storage.Event) error {
 	s.byID[tenantID{e.Tenant, e.ID}] = c
 	s.byExt[ek] = c
 	s.countMinute(c)
+	s.forgetOldEvents()
 	return nil
 }
 
