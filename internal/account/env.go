@@ -75,6 +75,11 @@ const (
 // challenge, so an attacker who retries after a challenge is still new.
 const scopeKnown = "login_known"
 
+// HistoryScope is the feature-store scope of the accounts' confirmed
+// sign-ins: give it a long history (features.MemoryConfig.History) so that
+// customers who sign in rarely stay familiar.
+const HistoryScope = scopeKnown
+
 // Confirmed-history keys, read before an attempt (PeekKeys) and recorded
 // by a success (Observations).
 const (
@@ -113,14 +118,29 @@ func (l *Login) knownKeys(tenant string) [numKnown]features.Key {
 	}
 }
 
+// numPeeks is the number of keys PeekKeys appends: the confirmed-history
+// keys, then the label counts of each but the account's.
+const numPeeks = 2*numKnown - 1
+
 // PeekKeys appends the account's confirmed-history keys (all numKnown of
-// them; an inapplicable one reads as unknown).
+// them; an inapplicable one reads as unknown), then the same keys' label
+// counts but the account's own: a device, network, address or browser of
+// a sign-in labelled account_takeover is the attacker's, not part of the
+// customer's history.
 func (l *Login) PeekKeys(tenant string, buf []features.Key) []features.Key {
-	for i, k := range l.knownKeys(tenant) {
+	keys := l.knownKeys(tenant)
+	for i, k := range keys {
 		l.known[i] = k.Value != ""
 		if k.Value == "" {
 			k = features.Key{Tenant: tenant, Scope: scopeKnown, Kind: "none", Value: "-"}
 		}
+		buf = append(buf, k)
+	}
+	for _, k := range keys[knownAccount+1:] {
+		if k.Value == "" {
+			k = features.Key{Tenant: tenant, Kind: "none", Value: "-"}
+		}
+		k.Scope = LabelScope
 		buf = append(buf, k)
 	}
 	return buf
@@ -128,11 +148,19 @@ func (l *Login) PeekKeys(tenant string, buf []features.Key) []features.Key {
 
 // SetPeeks keeps what the engine read for PeekKeys.
 func (l *Login) SetPeeks(aggs []features.Aggregates) {
-	l.peeked = len(aggs) == numKnown
-	if l.peeked {
-		copy(l.peeks[:], aggs)
+	l.peeked = len(aggs) == numPeeks
+	if !l.peeked {
+		return
+	}
+	copy(l.peeks[:], aggs)
+	for i := knownAccount + 1; i < numKnown; i++ {
+		l.compromised[i] = aggs[numKnown+i-1].Sum[features.W30d] > 0
 	}
 }
+
+// isNew reports whether the confirmed-history key i is not part of the
+// account's history: never confirmed, or labelled as a takeover's.
+func (l *Login) isNew(i int) bool { return l.peeks[i].New || l.compromised[i] }
 
 // distinctWindows are the windows whose distinct counts Entity reports.
 var distinctWindows = features.Windows(features.W1h, features.W24h)
@@ -203,9 +231,13 @@ func (l *Login) Observations(tenant string, buf []features.Observation) []featur
 		buf = append(buf, o)
 	}
 	if l.Outcome == OutcomeSuccess {
-		for _, k := range l.knownKeys(tenant) {
+		for i, k := range l.knownKeys(tenant) {
 			if k.Value != "" {
-				buf = append(buf, features.Observation{Key: k})
+				o := features.Observation{Key: k}
+				if i == knownAccount {
+					o.Tag = placeTag(l.loc) // where the last confirmed sign-in was
+				}
+				buf = append(buf, o)
 			}
 		}
 	}
@@ -331,6 +363,16 @@ type Signals struct {
 	// second.
 	ShopUnknownAccounts1m           int64   `expr:"shop_unknown_accounts_1m" json:"shop_unknown_accounts_1m,omitempty"`
 	ShopUnknownAccountsPerMinute24h float64 `expr:"shop_unknown_accounts_per_minute_24h" json:"shop_unknown_accounts_per_minute_24h,omitempty"`
+	// TravelKM is the distance from the account's last confirmed sign-in
+	// to this one, less both locations' accuracy radii (0 when either has
+	// no coordinates: that needs a city database as geo.country_db);
+	// TravelHours is the time since, and TravelSpeedKMH the speed needed
+	// (distance over at least one minute). TravelFrom names the last
+	// sign-in's place ("Berlin, DE").
+	TravelKM       float64 `expr:"travel_km" json:"travel_km,omitempty"`
+	TravelHours    float64 `expr:"travel_hours" json:"travel_hours,omitempty"`
+	TravelSpeedKMH float64 `expr:"travel_speed_kmh" json:"travel_speed_kmh,omitempty"`
+	TravelFrom     string  `expr:"travel_from" json:"travel_from,omitempty"`
 	// LoginRisk is the login-risk model's log10 likelihood ratio of an
 	// attacker against the account's own customer (see model.go): 0 for an
 	// account without confirmed sign-ins, below 0 for a familiar login, +1
@@ -410,12 +452,13 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 	// Against the account's confirmed history as it was before this
 	// attempt (an account without a confirmed sign-in has none to differ from).
 	if p := &l.peeks; l.peeked && !p[knownAccount].New {
-		sig.NewIPForUser = p[knownIP].New
-		sig.NewDeviceForUser = l.DeviceID != "" && p[knownDevice].New
-		sig.NewNetworkForUser = p[knownNetwork].New
-		sig.NewCountryForUser = l.loc.Country != "" && p[knownCountry].New
+		sig.NewIPForUser = l.isNew(knownIP)
+		sig.NewDeviceForUser = l.DeviceID != "" && l.isNew(knownDevice)
+		sig.NewNetworkForUser = l.isNew(knownNetwork)
+		sig.NewCountryForUser = l.loc.Country != "" && l.isNew(knownCountry)
 	}
 	l.loginRisk(&pop, f, sig)
+	l.travel(sig)
 }
 
 // rate returns num/den rounded to three decimals, 0 without attempts.

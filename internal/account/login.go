@@ -77,6 +77,9 @@ type Login struct {
 	peeks  [numKnown]features.Aggregates
 	peeked bool
 	known  [numKnown]bool // which confirmed-history keys apply (PeekKeys)
+	// compromised marks confirmed-history values of sign-ins labelled
+	// account_takeover or fraud within 30 days (SetPeeks).
+	compromised [numKnown]bool
 }
 
 // Validate checks every field against now (created_at may not lie more

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/shopguard/shopguard/internal/account"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/features"
+	"github.com/shopguard/shopguard/internal/geo"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
 	"github.com/shopguard/shopguard/internal/storage/memory"
@@ -113,8 +115,13 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
+	return newHarnessAt(t, nil)
+}
+
+// newHarnessAt is newHarness with IP addresses located by loc (nil: none).
+func newHarnessAt(t *testing.T, loc engine.Locator) *harness {
 	h := &harness{t: t, now: t0}
-	eng, err := engine.New(engine.Config{BuiltinLists: rules.BuiltinLists(), Now: func() time.Time { return h.now }},
+	eng, err := engine.New(engine.Config{BuiltinLists: rules.BuiltinLists(), Now: func() time.Time { return h.now }, Geo: loc},
 		memory.New(), features.NewMemory(features.MemoryConfig{}), account.LoginKind{}, account.SignupKind{})
 	if err != nil {
 		t.Fatal(err)
@@ -506,4 +513,62 @@ func TestUnknownAccountWave(t *testing.T) {
 			t.Errorf("15 in a minute in a busy shop: %s %v", d.Action, d.Reasons)
 		}
 	})
+}
+
+// TestTakeoverLabelLeavesTheHistory checks that a device and network that
+// signed in to an account, once the sign-in is labelled account_takeover,
+// are the attacker's again, not the customer's.
+func TestTakeoverLabelLeavesTheHistory(t *testing.T) {
+	h := newHarness(t)
+	for range 5 {
+		h.login("ana", "", "198.51.100.7", "ana-phone", account.OutcomeSuccess, "")
+	}
+	// The attacker got in once (before the shop asked shopguard, say) ...
+	in := h.login("ana", "", "203.0.113.66", "evil", account.OutcomeSuccess, "")
+	if d := h.login("ana", "", "203.0.113.66", "evil", account.OutcomeAttempt, ""); has(d, "new_device_and_network") {
+		t.Fatalf("a confirmed device: %s %v", d.Action, d.Reasons)
+	}
+	// ... and the analyst marks that sign-in as a takeover.
+	if _, err := h.eng.AddFeedback(context.Background(), "shop", engine.Feedback{EventID: in.ID, Label: string(risk.LabelAccountTakeover)}); err != nil {
+		t.Fatal(err)
+	}
+	d := h.login("ana", "", "203.0.113.66", "evil", account.OutcomeAttempt, "")
+	if d.Action != risk.ActionChallenge || !has(d, "new_device_and_network") || !has(d, "unfamiliar_login") {
+		t.Errorf("the attacker's device after the takeover label: %s %v", d.Action, d.Reasons)
+	}
+	if d := h.login("ana", "", "198.51.100.7", "ana-phone", account.OutcomeAttempt, ""); d.Action != risk.ActionAllow {
+		t.Errorf("the customer's own phone: %s %v", d.Action, d.Reasons)
+	}
+}
+
+// places locates a few addresses, like a city database would.
+type places map[string]geo.Location
+
+func (p places) Lookup(ip netip.Addr) geo.Location { return p[ip.String()] }
+
+func TestImpossibleTravelRule(t *testing.T) {
+	h := newHarnessAt(t, places{
+		"198.51.100.7": {Country: "DE", City: "Berlin", Latitude: 52.52, Longitude: 13.405, AccuracyKM: 20},
+		"203.0.113.9":  {Country: "BR", City: "São Paulo", Latitude: -23.55, Longitude: -46.63, AccuracyKM: 20},
+		"192.0.2.33":   {Country: "DE", City: "Hamburg", Latitude: 53.55, Longitude: 9.99, AccuracyKM: 20},
+	})
+	for range 3 {
+		h.login("ana", "", "198.51.100.7", "ana-phone", account.OutcomeSuccess, "")
+	}
+	// Her own phone, minutes later, from the other side of the world: a
+	// VPN, or a stolen phone; either way a step-up.
+	d := h.login("ana", "", "203.0.113.9", "ana-phone", account.OutcomeAttempt, "")
+	if d.Action != risk.ActionChallenge || !has(d, "impossible_travel") {
+		t.Errorf("Berlin to São Paulo in seconds: %s %v", d.Action, d.Reasons)
+	}
+	for _, r := range d.Reasons {
+		if r.Code == "rule:impossible_travel" && !strings.Contains(r.Message, "km from the last confirmed sign-in (Berlin, DE)") {
+			t.Errorf("impossible_travel says %q", r.Message)
+		}
+	}
+	// Hamburg, 255 km away: possible by train.
+	h.now = h.now.Add(3 * time.Hour)
+	if d := h.login("ana", "", "192.0.2.33", "ana-phone", account.OutcomeAttempt, ""); has(d, "impossible_travel") {
+		t.Errorf("Berlin to Hamburg in three hours: %s %v", d.Action, d.Reasons)
+	}
 }

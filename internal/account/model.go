@@ -34,8 +34,9 @@ import (
 //	p(v | parent, attacker) = p_g(v | parent)
 //
 // c_u counts the customer's confirmed sign-ins (outcome success, so never
-// an attacker's attempt) within the feature store's longest window (30
-// days); p_g is the share of the shop's login attempts with the parent's
+// an attacker's attempt) within the history the feature store keeps for
+// HistoryScope (account.history, six months by default; 30 days at
+// least); p_g is the share of the shop's login attempts with the parent's
 // value that had v, over the same window. An IP address, network or device
 // that took over accounts before (account_takeover or fraud labels within
 // 30 days) multiplies the attacker's likelihood by reputationFactor. A
@@ -89,7 +90,6 @@ func (l *Login) loginRisk(pop *[numSlots]int64, f *Features, sig *Signals) {
 	if !l.peeked || l.peeks[knownAccount].New {
 		return
 	}
-	const w = features.W30d
 	var applies [len(modelLevels)]bool
 	var contrib [len(modelLevels)]float64
 	total := 0.0
@@ -100,14 +100,14 @@ func (l *Login) loginRisk(pop *[numSlots]int64, f *Features, sig *Signals) {
 		applies[i] = true
 		// The nearest applicable ancestor is the parent; none means the
 		// whole history (the customer's sign-ins, the shop's attempts).
-		cuPar, cgPar := l.peeks[knownAccount].Count[w], pop[slotShop]
+		cuPar, cgPar := l.confirmed(knownAccount), pop[slotShop]
 		for p := lv.parent; p >= 0; p = modelLevels[p].parent {
 			if applies[p] {
-				cuPar, cgPar = count(&l.peeks[modelLevels[p].known], w), pop[modelLevels[p].slot]
+				cuPar, cgPar = l.confirmed(modelLevels[p].known), pop[modelLevels[p].slot]
 				break
 			}
 		}
-		cu := min(count(&l.peeks[lv.known], w), cuPar)
+		cu := min(l.confirmed(lv.known), cuPar)
 		pg := 1.0
 		if cgPar > 0 {
 			pg = min(1, float64(pop[lv.slot])/float64(cgPar))
@@ -117,7 +117,8 @@ func (l *Login) loginRisk(pop *[numSlots]int64, f *Features, sig *Signals) {
 		total += contrib[i]
 	}
 	var b strings.Builder
-	if f.IP.Compromised30d > 0 || f.IPPrefix.Compromised30d > 0 || f.Device.Compromised30d > 0 {
+	if f.IP.Compromised30d > 0 || f.IPPrefix.Compromised30d > 0 || f.Device.Compromised30d > 0 ||
+		l.compromised[knownDevice] || l.compromised[knownIP] || l.compromised[knownNetwork] {
 		total += math.Log10(reputationFactor)
 		b.WriteString("a source of earlier takeovers")
 	}
@@ -138,13 +139,15 @@ func (l *Login) loginRisk(pop *[numSlots]int64, f *Features, sig *Signals) {
 	sig.Unfamiliar = b.String()
 }
 
-// count is a peeked key's count in window w (0 for a key not seen within
-// retention).
-func count(a *features.Aggregates, w features.Window) int64 {
-	if a.New {
+// confirmed is the number of the account's confirmed sign-ins with the
+// value of history key i within the history (0 for a value never
+// confirmed or labelled as a takeover's).
+func (l *Login) confirmed(i int) int64 {
+	if l.isNew(i) {
 		return 0
 	}
-	return a.Count[w]
+	a := &l.peeks[i]
+	return max(a.History, a.Count[features.W30d]) // History when the store keeps HistoryScope longer
 }
 
 // levelValue is level i's value as reasons show it ("" where it says

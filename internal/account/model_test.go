@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -25,6 +26,8 @@ type modelRig struct {
 	store *features.Memory
 	at    time.Time
 	n     int
+	// place, when set, locates the next logins (city and coordinates).
+	place geo.Location
 }
 
 // where is a login's origin.
@@ -49,7 +52,8 @@ func (r *modelRig) labelled(user string, w where, outcome string, badIP bool) *E
 	if err := l.Validate(r.at); err != nil {
 		r.t.Fatal(err)
 	}
-	l.loc = geo.Location{Country: w.country, ASN: w.asn}
+	l.loc = geo.Location{Country: w.country, ASN: w.asn, City: r.place.City, Latitude: r.place.Latitude,
+		Longitude: r.place.Longitude, AccuracyKM: r.place.AccuracyKM}
 	ctx := context.Background()
 	pk := l.PeekKeys("shop", nil)
 	peeks := make([]features.Aggregates, len(pk))
@@ -151,4 +155,86 @@ func TestLoginRiskHistory(t *testing.T) {
 	}
 }
 
+// TestImpossibleTravel checks the travel signals against the last
+// confirmed sign-in: distance less both accuracy radii, and the speed.
+func TestImpossibleTravel(t *testing.T) {
+	berlin := geo.Location{City: "Berlin", Latitude: 52.52, Longitude: 13.405, AccuracyKM: 20}
+	saoPaulo := geo.Location{City: "São Paulo", Latitude: -23.55, Longitude: -46.63, AccuracyKM: 20}
+	paris := geo.Location{City: "Paris", Latitude: 48.8566, Longitude: 2.3522, AccuracyKM: 10}
+	munichMobile := geo.Location{Latitude: 48.137, Longitude: 11.575, AccuracyKM: 500}
+	home := where{ip: "84.1.2.3", country: "DE", asn: 3320, ua: uaChromeWin, device: "ana-laptop"}
+	tests := []struct {
+		name           string
+		to             geo.Location
+		after          time.Duration
+		minKM, maxKM   float64
+		minKMH, maxKMH float64
+	}{
+		{"to São Paulo in two hours", saoPaulo, 2 * time.Hour, 10150, 10260, 5050, 5150},
+		{"to Paris the next day", paris, 20 * time.Hour, 840, 850, 40, 45},
+		{"to a mobile address located only by country", munichMobile, 10 * time.Minute, 0, 0, 0, 0},
+		{"no coordinates now", geo.Location{}, time.Hour, 0, 0, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &modelRig{t: t, store: features.NewMemory(features.MemoryConfig{}), at: t0, place: berlin}
+			for range 3 {
+				r.login("ana", home, OutcomeSuccess)
+			}
+			r.at = r.at.Add(tc.after - 7*time.Minute) // login adds 7 minutes
+			r.place = tc.to
+			sig := r.login("ana", where{ip: "200.1.2.3", country: "BR", asn: 28573, ua: uaChromeWin, device: "x"}, OutcomeAttempt).Signals
+			if sig.TravelKM < tc.minKM || sig.TravelKM > tc.maxKM || sig.TravelSpeedKMH < tc.minKMH || sig.TravelSpeedKMH > tc.maxKMH {
+				t.Errorf("travel %.0f km at %.0f km/h in %.2f h, want %.0f..%.0f km at %.0f..%.0f km/h", sig.TravelKM, sig.TravelSpeedKMH,
+					sig.TravelHours, tc.minKM, tc.maxKM, tc.minKMH, tc.maxKMH)
+			}
+			if tc.maxKM > 0 && (sig.TravelFrom != "Berlin, DE" || math.Abs(sig.TravelHours-tc.after.Hours()) > 0.01) {
+				t.Errorf("from %q %.2f hours ago", sig.TravelFrom, sig.TravelHours)
+			}
+		})
+	}
+}
+
+func TestPlaceTag(t *testing.T) {
+	for _, loc := range []geo.Location{
+		{Latitude: 52.52, Longitude: 13.405, AccuracyKM: 20, Country: "DE", City: "Berlin"},
+		{Latitude: -23.55, Longitude: -46.63, Country: "BR", City: "São Paulo | weird"},
+		{Latitude: 1, Longitude: 0},
+	} {
+		got, ok := parsePlaceTag(placeTag(loc))
+		if !ok || got != loc {
+			t.Errorf("round trip of %+v: %+v %v", loc, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "1|2|3|DE", "x|2|3|DE|c", "0|0|3|DE|c", "1|2|99999|DE|c"} {
+		if _, ok := parsePlaceTag(bad); ok {
+			t.Errorf("parsePlaceTag(%q) ok", bad)
+		}
+	}
+	if placeTag(geo.Location{Country: "DE"}) != "" {
+		t.Error("a place without coordinates has a tag")
+	}
+}
+
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func FuzzParsePlaceTag(f *testing.F) {
+	f.Add("52.5200|13.4050|20|DE|Berlin")
+	f.Add("-23.5500|-46.6300|0|BR|São Paulo | x")
+	f.Add("nan|inf|1|x|y")
+	f.Fuzz(func(t *testing.T, tag string) {
+		loc, ok := parsePlaceTag(tag)
+		if !ok {
+			return
+		}
+		if !loc.HasCoordinates() {
+			t.Fatalf("accepted %q without coordinates", tag)
+		}
+		// What it accepts encodes to a tag that decodes to the same place
+		// (up to the tag's 4 decimals and city length).
+		again, ok := parsePlaceTag(placeTag(loc))
+		if !ok || math.Abs(again.Latitude-loc.Latitude) > 1e-4 || math.Abs(again.Longitude-loc.Longitude) > 1e-4 || again.AccuracyKM != loc.AccuracyKM {
+			t.Fatalf("%q: %+v re-encoded as %+v (%v)", tag, loc, again, ok)
+		}
+	})
+}

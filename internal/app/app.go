@@ -120,7 +120,7 @@ func (a *App) closeAll() error {
 
 // buildEngine makes a fresh feature store and an engine over it.
 func (a *App) buildEngine() error {
-	a.feats = features.NewMemory(features.MemoryConfig{})
+	a.feats = newFeatures(a.cfg)
 	var locator engine.Locator
 	if len(a.cfg.Geo.Paths()) > 0 {
 		locator = a.geo
@@ -131,6 +131,11 @@ func (a *App) buildEngine() error {
 	}
 	a.engine = eng
 	return nil
+}
+
+// newFeatures returns the in-memory feature store cfg asks for.
+func newFeatures(cfg config.Config) *features.Memory {
+	return features.NewMemory(features.MemoryConfig{History: map[string]time.Duration{account.HistoryScope: cfg.Account.History}})
 }
 
 // newEngine returns an engine over store and feats with every event kind,
@@ -144,14 +149,18 @@ func newEngine(cfg config.Config, store engine.Store, feats features.Store, ec e
 	return engine.New(ec, store, feats, fraud.Kind{}, account.LoginKind{}, account.SignupKind{})
 }
 
+// scratchEvents is how many recent events a scratch engine's storage keeps.
+const scratchEvents = 20_000
+
 // NewScratchEngine returns an engine over fresh in-memory storage and
 // feature store, with cfg's thresholds and IP addresses located by loc
 // (nil: none), and its storage: for simulations and evaluations that must
-// leave the data directory alone. The storage holds every event until it
-// is closed.
+// leave the data directory alone. The storage keeps only the latest
+// 20,000 to 40,000 events, so that a long simulation runs in bounded
+// memory.
 func NewScratchEngine(cfg config.Config, loc engine.Locator, log *slog.Logger) (*engine.Engine, storage.Backend, error) {
-	store := memory.New()
-	eng, err := newEngine(cfg, store, features.NewMemory(features.MemoryConfig{}), engine.Config{Geo: loc, Logger: log})
+	store := memory.NewBounded(scratchEvents)
+	eng, err := newEngine(cfg, store, newFeatures(cfg), engine.Config{Geo: loc, Logger: log})
 	if err != nil {
 		return nil, nil, errors.Join(err, store.Close())
 	}

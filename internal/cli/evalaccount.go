@@ -29,8 +29,9 @@ const (
 
 func newEvalAccount(env *Env) *cobra.Command {
 	var (
-		cfg loginsim.Config
-		roc string
+		cfg     loginsim.Config
+		roc     string
+		history time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "account [--customers N] [--days D] [--seed S] [--roc FILE.svg]",
@@ -45,13 +46,28 @@ and after it, with a step-up after a challenge that customers pass and
 attackers fail. It prints, per scenario, the share challenged or blocked, the
 customers' re-authentication and block rates, how soon each mass attack was
 flagged, and the ROC AUC of the login-risk model per attacker model; --roc
-writes the ROC curves as an SVG image. The first half of the simulated days
-only builds history and is not measured. docs/account-eval.md states the
-simulation's assumptions.`,
+writes the ROC curves as an SVG image. The first --warmup-days only build
+history and are not measured. docs/account-eval.md states the simulation's
+assumptions.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case cfg.Customers < 100:
+				return usageError{fmt.Errorf("--customers %d: at least 100", cfg.Customers)}
+			case cfg.Days < 2 || cfg.Days > 400:
+				return usageError{fmt.Errorf("--days %d: 2..400", cfg.Days)}
+			case cfg.WarmupDays < 1 || cfg.WarmupDays >= cfg.Days:
+				return usageError{fmt.Errorf("--warmup-days %d: 1..%d (fewer than --days)", cfg.WarmupDays, cfg.Days-1)}
+			case cfg.Takeovers < 1:
+				return usageError{fmt.Errorf("--takeovers %d: at least 1", cfg.Takeovers)}
+			}
+			conf := config.Default()
+			conf.Account.History = history
+			if err := conf.Validate(); err != nil {
+				return usageError{fmt.Errorf("--history: %w", err)}
+			}
 			sim := loginsim.New(cfg)
-			eng, store, err := app.NewScratchEngine(config.Default(), sim.World(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			eng, store, err := app.NewScratchEngine(conf, sim.World(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				return err
 			}
@@ -80,7 +96,9 @@ simulation's assumptions.`,
 	f := cmd.Flags()
 	f.Uint64Var(&cfg.Seed, "seed", 1, "simulation seed")
 	f.IntVar(&cfg.Customers, "customers", 20000, "customer accounts")
-	f.IntVar(&cfg.Days, "days", 28, "simulated days (the first half builds history only)")
+	f.IntVar(&cfg.Days, "days", 28, "simulated days")
+	f.IntVar(&cfg.WarmupDays, "warmup-days", 14, "first days that only build history (not measured)")
+	f.DurationVar(&history, "history", config.Default().Account.History, "account.history: how far back confirmed sign-ins count for the login-risk model")
 	f.IntVar(&cfg.Takeovers, "takeovers", 1000, "account-takeover attempts per attacker model")
 	f.StringVar(&roc, "roc", "", "write the login-risk model's ROC curves to this SVG file")
 	return cmd

@@ -60,6 +60,7 @@ type Config struct {
 	Features  Features  `koanf:"features"`
 	Geo       Geo       `koanf:"geo"`
 	Models    Models    `koanf:"models"`
+	Account   Account   `koanf:"account"`
 	Decisions Decisions `koanf:"decisions"`
 	Log       Log       `koanf:"log"`
 }
@@ -119,7 +120,9 @@ type Features struct {
 // files). Empty paths mean no geolocation: IP country and network owner
 // stay unknown.
 type Geo struct {
-	// CountryDB gives each IP address its country.
+	// CountryDB gives each IP address its country; a city database
+	// (GeoLite2-City, ip-location-db's city file) also gives its city and
+	// coordinates, which impossible-travel detection needs.
 	CountryDB string `koanf:"country_db"`
 	// ASNDB gives each IP address its autonomous system (network owner).
 	ASNDB string `koanf:"asn_db"`
@@ -147,6 +150,21 @@ type Models struct {
 	// PromoteAlways or PromoteNever (it scores in shadow as the challenger).
 	Promote string `koanf:"promote"`
 }
+
+// Account configures account protection.
+type Account struct {
+	// History is how far back a customer's confirmed sign-ins count for
+	// the login-risk model (Wiefling et al. found six months enough);
+	// MinHistory..MaxHistory.
+	History time.Duration `koanf:"history"`
+}
+
+// Bounds of Account.History: the feature store's longest window, and 400
+// days.
+const (
+	MinHistory = 30 * 24 * time.Hour
+	MaxHistory = 400 * 24 * time.Hour
+)
 
 // Promotion policies for retrained models.
 const (
@@ -206,6 +224,7 @@ func Default() Config {
 			RetrainDays: 90,
 			Promote:     PromoteIfBetter,
 		},
+		Account:   Account{History: 180 * 24 * time.Hour},
 		Decisions: Decisions{Thresholds: thresholds},
 		Log: Log{
 			Level:  "info",

@@ -69,7 +69,7 @@ func fields() []field {
 			func(c *Config) *time.Duration { return &c.Storage.CommitDelay }),
 		durationField("features.snapshot_interval", "How often the in-memory feature store is persisted (at least 1s).",
 			func(c *Config) *time.Duration { return &c.Features.SnapshotInterval }),
-		stringField("geo.country_db", "MaxMind-format .mmdb file giving IP countries (GeoLite2-Country or -City, or ip-location-db's country file); empty: none.",
+		stringField("geo.country_db", "MaxMind-format .mmdb file giving IP countries (GeoLite2-Country, or GeoLite2-City or ip-location-db's city file, which also give cities and coordinates for impossible-travel detection); empty: none.",
 			func(c *Config) *string { return &c.Geo.CountryDB }),
 		stringField("geo.asn_db", "MaxMind-format .mmdb file giving IP networks' owners (GeoLite2-ASN or ip-location-db's asn file); empty: none.",
 			func(c *Config) *string { return &c.Geo.ASNDB }),
@@ -79,6 +79,8 @@ func fields() []field {
 			func(c *Config) *int { return &c.Models.RetrainDays }),
 		stringField("models.promote", "What a retrained model becomes: if_better (champion when its average precision on the newest decisions matches or beats the champion's, else challenger), always, or never (challenger).",
 			func(c *Config) *string { return &c.Models.Promote }),
+		durationField("account.history", "How far back a customer's confirmed sign-ins count for the login-risk model (720h..9600h, i.e. 30..400 days; default 4320h, six months).",
+			func(c *Config) *time.Duration { return &c.Account.History }),
 	}
 	for _, k := range risk.EventKinds {
 		fs = append(fs,

@@ -136,6 +136,9 @@ func (c Config) problems() Problems {
 	if msg := oneOf(c.Models.Promote, PromoteIfBetter, PromoteAlways, PromoteNever); msg != "" {
 		add("models.promote", "%s", msg)
 	}
+	if d := c.Account.History; d < MinHistory || d > MaxHistory {
+		add("account.history", "%s is outside %s..%s (30..400 days)", d, MinHistory, MaxHistory)
+	}
 
 	kinds := make([]string, 0, len(c.Decisions.Thresholds))
 	for k := range c.Decisions.Thresholds {

@@ -55,7 +55,7 @@ func (c Config) withDefaults() Config {
 		c.Days = 28
 	}
 	if c.WarmupDays <= 0 || c.WarmupDays >= c.Days {
-		c.WarmupDays = min(14, c.Days/2)
+		c.WarmupDays = max(1, min(14, c.Days/2))
 	}
 	if c.Takeovers <= 0 {
 		c.Takeovers = 1000

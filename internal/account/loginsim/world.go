@@ -68,11 +68,12 @@ func (w *World) Lookup(ip netip.Addr) geo.Location {
 	return w.blocks[uint32(b[0])<<16|uint32(b[1])<<8|uint32(b[2])]
 }
 
-// block allocates a new /24 to n.
-func (w *World) block(n *network) uint32 {
+// block allocates a new /24 to n at loc (whose network fields it sets).
+func (w *World) block(n *network, loc geo.Location) uint32 {
 	b := w.next
 	w.next++
-	w.blocks[b] = geo.Location{Country: n.country, ASN: n.asn, ASOrg: fmt.Sprintf("AS%d %s", n.asn, n.country)}
+	loc.Country, loc.ASN, loc.ASOrg = n.country, n.asn, fmt.Sprintf("AS%d %s", n.asn, n.country)
+	w.blocks[b] = loc
 	return b
 }
 
@@ -90,25 +91,36 @@ var countryTable = []struct {
 	home, naive   float64
 	cities, isps  int
 	carriers, vpn int
+	// lat, lon locate the capital; the other cities lie within spread
+	// degrees of it.
+	lat, lon, spread float64
 }{
-	{"DE", 0.55, 0.04, 12, 4, 3, 4},
-	{"AT", 0.10, 0.01, 6, 3, 2, 2},
-	{"CH", 0.08, 0.01, 6, 3, 2, 2},
-	{"NL", 0.05, 0.05, 6, 3, 2, 4},
-	{"FR", 0.05, 0.04, 8, 3, 2, 3},
-	{"PL", 0.04, 0.03, 6, 3, 2, 2},
-	{"GB", 0.04, 0.05, 8, 3, 2, 3},
-	{"IT", 0.03, 0.02, 6, 3, 2, 2},
-	{"ES", 0.03, 0.02, 6, 3, 2, 2},
-	{"US", 0.03, 0.25, 10, 4, 3, 5},
-	{"RU", 0, 0.10, 6, 3, 2, 2},
-	{"CN", 0, 0.10, 8, 3, 2, 2},
-	{"BR", 0, 0.08, 6, 3, 2, 2},
-	{"IN", 0, 0.07, 6, 3, 2, 2},
-	{"VN", 0, 0.05, 4, 2, 2, 1},
-	{"UA", 0, 0.04, 4, 2, 2, 1},
-	{"ID", 0, 0.04, 4, 2, 2, 1},
+	{"DE", 0.55, 0.04, 12, 4, 3, 4, 52.52, 13.40, 2.5},
+	{"AT", 0.10, 0.01, 6, 3, 2, 2, 48.21, 16.37, 1.5},
+	{"CH", 0.08, 0.01, 6, 3, 2, 2, 46.95, 7.45, 1},
+	{"NL", 0.05, 0.05, 6, 3, 2, 4, 52.37, 4.90, 1},
+	{"FR", 0.05, 0.04, 8, 3, 2, 3, 48.86, 2.35, 3},
+	{"PL", 0.04, 0.03, 6, 3, 2, 2, 52.23, 21.01, 2.5},
+	{"GB", 0.04, 0.05, 8, 3, 2, 3, 51.51, -0.13, 2.5},
+	{"IT", 0.03, 0.02, 6, 3, 2, 2, 41.90, 12.50, 3},
+	{"ES", 0.03, 0.02, 6, 3, 2, 2, 40.42, -3.70, 3},
+	{"US", 0.03, 0.25, 10, 4, 3, 5, 38.91, -77.04, 12},
+	{"RU", 0, 0.10, 6, 3, 2, 2, 55.76, 37.62, 10},
+	{"CN", 0, 0.10, 8, 3, 2, 2, 39.90, 116.40, 10},
+	{"BR", 0, 0.08, 6, 3, 2, 2, -15.79, -47.88, 8},
+	{"IN", 0, 0.07, 6, 3, 2, 2, 28.61, 77.21, 8},
+	{"VN", 0, 0.05, 4, 2, 2, 1, 21.03, 105.85, 3},
+	{"UA", 0, 0.04, 4, 2, 2, 1, 50.45, 30.52, 3},
+	{"ID", 0, 0.04, 4, 2, 2, 1, -6.21, 106.85, 5},
 }
+
+// Accuracy radii of the simulated geolocation: a residential line is
+// placed in its city; a mobile or hosting address only in its country
+// (at the capital), as GeoLite2 places them.
+const (
+	cityAccuracyKM    = 20
+	countryAccuracyKM = 500
+)
 
 // Address blocks per pool.
 const (
@@ -122,26 +134,37 @@ func NewWorld(seed uint64) *World {
 	rng := rand.New(rand.NewPCG(seed, 0x776f726c64))
 	w := &World{blocks: map[uint32]geo.Location{}, next: 11 << 16}
 	asn := uint32(64600)
-	newNet := func(c *country, kind netKind, pools, per int) *network {
+	// newNet makes an operator with one pool of per blocks at each of locs.
+	newNet := func(c *country, kind netKind, locs []geo.Location, per int) *network {
 		asn += 1 + uint32(rng.IntN(40))
-		n := &network{asn: asn, country: c.code, kind: kind, pools: make([][]uint32, pools)}
-		for p := range n.pools {
+		n := &network{asn: asn, country: c.code, kind: kind, pools: make([][]uint32, len(locs))}
+		for p, loc := range locs {
 			for range per {
-				n.pools[p] = append(n.pools[p], w.block(n))
+				n.pools[p] = append(n.pools[p], w.block(n, loc))
 			}
 		}
 		return n
 	}
 	for _, t := range countryTable {
 		c := &country{code: t.code, homeWeight: t.home, naiveWeight: t.naive, cities: t.cities}
+		capital := []geo.Location{{Latitude: t.lat, Longitude: t.lon, AccuracyKM: countryAccuracyKM}}
+		cities := make([]geo.Location, t.cities)
+		for i := range cities {
+			cities[i] = geo.Location{City: fmt.Sprintf("%s city %d", t.code, i), AccuracyKM: cityAccuracyKM,
+				Latitude: t.lat, Longitude: t.lon}
+			if i > 0 {
+				cities[i].Latitude += (rng.Float64()*2 - 1) * t.spread
+				cities[i].Longitude += (rng.Float64()*2 - 1) * t.spread
+			}
+		}
 		for range t.isps {
-			c.isps = append(c.isps, newNet(c, residential, t.cities, blocksPerCityISP))
+			c.isps = append(c.isps, newNet(c, residential, cities, blocksPerCityISP))
 		}
 		for range t.carriers {
-			c.carriers = append(c.carriers, newNet(c, mobile, 1, blocksPerCarrier))
+			c.carriers = append(c.carriers, newNet(c, mobile, capital, blocksPerCarrier))
 		}
 		for range t.vpn {
-			c.hosting = append(c.hosting, newNet(c, hosting, 1, blocksPerVPN))
+			c.hosting = append(c.hosting, newNet(c, hosting, capital, blocksPerVPN))
 		}
 		w.countries = append(w.countries, c)
 	}
