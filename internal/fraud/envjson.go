@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/shopguard/shopguard/internal/engine"
 )
 
 // AppendJSON appends env (whose nested parts must all be set, as NewEnv
@@ -14,92 +14,92 @@ import (
 // writes (a test holds them equal), without reflection: the engine stores
 // every decision's environment, so this is on the hot path.
 func (env *Env) AppendJSON(b []byte) []byte {
-	w := jsonWriter{b: b}
-	w.open()
-	w.str("id", env.ID, false)
-	w.int("amount_minor", env.AmountMinor, false)
-	w.float("amount", env.Amount, false)
-	w.str("currency", env.Currency, false)
-	w.int("hour_utc", int64(env.HourUTC), false)
-	w.str("ip", env.IP, true)
-	w.str("ip_prefix", env.IPPrefix, true)
-	w.str("device_id", env.DeviceID, true)
-	w.str("user_agent", env.UserAgent, true)
-	w.str("merchant_id", env.MerchantID, true)
-	w.str("ip_country", env.IPCountry, true)
-	w.int("ip_asn", env.IPASN, true)
-	w.str("ip_as_org", env.IPASOrg, true)
+	w := engine.JSONWriter{B: b}
+	w.Open()
+	w.Str("id", env.ID, false)
+	w.Int("amount_minor", env.AmountMinor, false)
+	w.Float("amount", env.Amount, false)
+	w.Str("currency", env.Currency, false)
+	w.Int("hour_utc", int64(env.HourUTC), false)
+	w.Str("ip", env.IP, true)
+	w.Str("ip_prefix", env.IPPrefix, true)
+	w.Str("device_id", env.DeviceID, true)
+	w.Str("user_agent", env.UserAgent, true)
+	w.Str("merchant_id", env.MerchantID, true)
+	w.Str("ip_country", env.IPCountry, true)
+	w.Int("ip_asn", env.IPASN, true)
+	w.Str("ip_as_org", env.IPASOrg, true)
 
-	w.object("user")
-	w.str("id", env.User.ID, true)
-	w.str("email", env.User.Email, true)
-	w.str("email_domain", env.User.EmailDomain, true)
-	w.float("account_age_days", env.User.AccountAgeDays, false)
-	w.bool("guest", env.User.Guest, true)
-	w.close()
+	w.Object("user")
+	w.Str("id", env.User.ID, true)
+	w.Str("email", env.User.Email, true)
+	w.Str("email_domain", env.User.EmailDomain, true)
+	w.Float("account_age_days", env.User.AccountAgeDays, false)
+	w.Bool("guest", env.User.Guest, true)
+	w.Close()
 
 	p := env.Payment
-	w.object("payment")
-	w.str("method", p.Method, true)
-	w.str("card", p.Card, true)
-	w.str("bin", p.BIN, true)
-	w.str("last4", p.Last4, true)
-	w.str("card_country", p.CardCountry, true)
-	w.close()
+	w.Object("payment")
+	w.Str("method", p.Method, true)
+	w.Str("card", p.Card, true)
+	w.Str("bin", p.BIN, true)
+	w.Str("last4", p.Last4, true)
+	w.Str("card_country", p.CardCountry, true)
+	w.Close()
 
 	for _, a := range []struct {
 		name string
 		addr *AddrEnv
 	}{{"billing", env.Billing}, {"shipping", env.Shipping}} {
-		w.object(a.name)
-		w.str("id", a.addr.ID, true)
-		w.str("country", a.addr.Country, true)
-		w.str("postal_code", a.addr.PostalCode, true)
-		w.str("city", a.addr.City, true)
-		w.close()
+		w.Object(a.name)
+		w.Str("id", a.addr.ID, true)
+		w.Str("country", a.addr.Country, true)
+		w.Str("postal_code", a.addr.PostalCode, true)
+		w.Str("city", a.addr.City, true)
+		w.Close()
 	}
 
 	it := env.Items
-	w.object("items")
-	w.int("count", it.Count, true)
-	w.int("quantity", it.Quantity, true)
-	w.int("distinct_skus", it.DistinctSKUs, true)
-	w.int("max_quantity", it.MaxQuantity, true)
-	w.int("max_price_minor", it.MaxPriceMinor, true)
-	w.close()
+	w.Object("items")
+	w.Int("count", it.Count, true)
+	w.Int("quantity", it.Quantity, true)
+	w.Int("distinct_skus", it.DistinctSKUs, true)
+	w.Int("max_quantity", it.MaxQuantity, true)
+	w.Int("max_price_minor", it.MaxPriceMinor, true)
+	w.Close()
 
 	f := env.Features
-	w.object("features")
+	w.Object("features")
 	for _, e := range []struct {
 		name string
 		ent  *Entity
 	}{{"user", f.User}, {"card", f.Card}, {"ip", f.IP}, {"ip_prefix", f.IPPrefix},
 		{"device", f.Device}, {"email", f.Email}, {"address", f.Address}, {"merchant", f.Merchant}} {
-		w.key(e.name)
-		w.b = e.ent.appendArray(w.b)
+		w.Key(e.name)
+		w.B = e.ent.appendArray(w.B)
 	}
-	w.close()
+	w.Close()
 
 	s := env.Signals
-	w.object("signals")
-	w.float("amount_vs_user_avg_30d", s.AmountVsUserAvg30d, true)
-	w.bool("new_device_for_user", s.NewDeviceForUser, true)
-	w.bool("new_card_for_user", s.NewCardForUser, true)
-	w.bool("new_ip_for_user", s.NewIPForUser, true)
-	w.bool("new_address_for_user", s.NewAddressForUser, true)
-	w.bool("billing_shipping_country_mismatch", s.BillingShippingCountryMismatch, true)
-	w.bool("card_billing_country_mismatch", s.CardBillingCountryMismatch, true)
-	w.bool("card_shipping_country_mismatch", s.CardShippingCountryMismatch, true)
-	w.bool("ip_card_country_mismatch", s.IPCardCountryMismatch, true)
-	w.bool("ip_shipping_country_mismatch", s.IPShippingCountryMismatch, true)
-	w.close()
+	w.Object("signals")
+	w.Float("amount_vs_user_avg_30d", s.AmountVsUserAvg30d, true)
+	w.Bool("new_device_for_user", s.NewDeviceForUser, true)
+	w.Bool("new_card_for_user", s.NewCardForUser, true)
+	w.Bool("new_ip_for_user", s.NewIPForUser, true)
+	w.Bool("new_address_for_user", s.NewAddressForUser, true)
+	w.Bool("billing_shipping_country_mismatch", s.BillingShippingCountryMismatch, true)
+	w.Bool("card_billing_country_mismatch", s.CardBillingCountryMismatch, true)
+	w.Bool("card_shipping_country_mismatch", s.CardShippingCountryMismatch, true)
+	w.Bool("ip_card_country_mismatch", s.IPCardCountryMismatch, true)
+	w.Bool("ip_shipping_country_mismatch", s.IPShippingCountryMismatch, true)
+	w.Close()
 
-	w.object("model")
-	w.float("score", env.Model.Score, false)
-	w.str("version", env.Model.Version, true)
-	w.close()
-	w.close()
-	return w.b
+	w.Object("model")
+	w.Float("score", env.Model.Score, false)
+	w.Str("version", env.Model.Version, true)
+	w.Close()
+	w.Close()
+	return w.B
 }
 
 // entityFields lists Entity's fields in the order of its stored form, a
@@ -169,7 +169,7 @@ func (e *Entity) appendArray(b []byte) []byte {
 		}
 		v := f.get(e)
 		if f.kind == 'f' {
-			b = appendFloat(b, v)
+			b = engine.AppendJSONFloat(b, v)
 		} else {
 			b = strconv.AppendInt(b, int64(v), 10)
 		}
@@ -195,166 +195,4 @@ func (e *Entity) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	return json.Unmarshal(data, (*entityObject)(e))
-}
-
-// jsonWriter appends a JSON object field by field.
-type jsonWriter struct {
-	b     []byte
-	first bool // the next field is the first of its object
-}
-
-func (w *jsonWriter) open()  { w.b = append(w.b, '{'); w.first = true }
-func (w *jsonWriter) close() { w.b = append(w.b, '}'); w.first = false }
-
-func (w *jsonWriter) key(k string) {
-	if !w.first {
-		w.b = append(w.b, ',')
-	}
-	w.first = false
-	w.b = append(w.b, '"')
-	w.b = append(w.b, k...)
-	w.b = append(w.b, '"', ':')
-}
-
-func (w *jsonWriter) object(k string) {
-	w.key(k)
-	w.open()
-}
-
-func (w *jsonWriter) str(k, v string, omitEmpty bool) {
-	if omitEmpty && v == "" {
-		return
-	}
-	w.key(k)
-	w.b = appendString(w.b, v)
-}
-
-func (w *jsonWriter) int(k string, v int64, omitEmpty bool) {
-	if omitEmpty && v == 0 {
-		return
-	}
-	w.key(k)
-	w.b = strconv.AppendInt(w.b, v, 10)
-}
-
-func (w *jsonWriter) bool(k string, v, omitEmpty bool) {
-	if omitEmpty && !v {
-		return
-	}
-	w.key(k)
-	w.b = strconv.AppendBool(w.b, v)
-}
-
-// float writes a float field like encoding/json.
-func (w *jsonWriter) float(k string, v float64, omitEmpty bool) {
-	if omitEmpty && v == 0 {
-		return
-	}
-	w.key(k)
-	w.b = appendFloat(w.b, v)
-}
-
-// appendFloat formats v as encoding/json does (ES6 number formatting); a
-// non-finite value, which encoding/json refuses, is written as 0.
-func appendFloat(b []byte, v float64) []byte {
-	if math.IsInf(v, 0) || math.IsNaN(v) {
-		return append(b, '0')
-	}
-	// Fast path: the environment's quantities are rounded to at most four
-	// decimals (round3, round4), and for such a value the shortest decimal
-	// that reads back as v is its fixed-point form with trailing zeros
-	// trimmed, which integer formatting writes far faster than the general
-	// shortest-float search.
-	if v == 0 {
-		if math.Signbit(v) {
-			return append(b, '-', '0')
-		}
-		return append(b, '0')
-	}
-	if k := math.Round(v * 1e4); k/1e4 == v && math.Abs(k) < 1e15 && math.Abs(v) >= 1e-6 {
-		n := int64(k)
-		if n < 0 {
-			b = append(b, '-')
-			n = -n
-		}
-		b = strconv.AppendInt(b, n/10000, 10)
-		if frac := n % 10000; frac != 0 {
-			var d [5]byte
-			d[0] = '.'
-			for i := 4; i >= 1; i-- {
-				d[i] = byte('0' + frac%10)
-				frac /= 10
-			}
-			end := 5
-			for d[end-1] == '0' {
-				end--
-			}
-			b = append(b, d[:end]...)
-		}
-		return b
-	}
-	format := byte('f')
-	if abs := math.Abs(v); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, v, format, -1, 64)
-	if format == 'e' {
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string escaped as encoding/json does by
-// default (HTML characters, U+2028/U+2029 and invalid UTF-8 included).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

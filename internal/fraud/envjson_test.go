@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/shopguard/shopguard/internal/engine"
 )
 
 // randomize fills every field of v (a pointer to struct) with random values,
@@ -160,13 +162,13 @@ func BenchmarkEnvJSON(b *testing.B) {
 }
 
 func TestAppendFloatMatchesShortest(t *testing.T) {
-	// appendFloat's fixed-point fast path must write exactly what the
+	// engine.AppendJSONFloat's fixed-point fast path must write exactly what the
 	// general shortest formatting (encoding/json) writes.
 	rng := rand.New(rand.NewPCG(5, 5))
 	check := func(v float64) {
 		want, _ := json.Marshal(v)
-		if got := appendFloat(nil, v); string(got) != string(want) {
-			t.Fatalf("appendFloat(%v) = %s, want %s", v, got, want)
+		if got := engine.AppendJSONFloat(nil, v); string(got) != string(want) {
+			t.Fatalf("AppendJSONFloat(%v) = %s, want %s", v, got, want)
 		}
 	}
 	for _, v := range []float64{0, 1, -1, 0.5, 49.99, 149.97, 0.0001, -0.0001, 1e-6, 123456789012.5, 1e15, 1e21, 1e-7, 0.1, 0.3, 2.675} {

@@ -37,10 +37,11 @@ type Set struct {
 // kindRules are the rules to evaluate for one event kind.
 type kindRules struct {
 	envType reflect.Type
-	// byValue is set when envType is a pointer to a struct without methods:
-	// Evaluate then runs the programs on one copy of the struct, because
-	// expr reads the fields of a non-addressable struct without allocating,
-	// while every field read through a pointer allocates a copy.
+	// byValue is set when envType is a pointer to a struct whose methods
+	// all have value receivers (the copy has them too): Evaluate then runs
+	// the programs on one copy of the struct, because expr reads the fields
+	// of a non-addressable struct without allocating, while every field
+	// read through a pointer allocates a copy.
 	byValue bool
 	rules   []*compiledRule
 }
@@ -49,7 +50,7 @@ func newKindRules(proto any) *kindRules {
 	t := reflect.TypeOf(proto)
 	return &kindRules{
 		envType: t,
-		byValue: t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && t.NumMethod() == 0,
+		byValue: t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && t.NumMethod() == t.Elem().NumMethod(),
 	}
 }
 
