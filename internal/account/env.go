@@ -231,17 +231,36 @@ func (l *Login) Observations(tenant string, buf []features.Observation) []featur
 		buf = append(buf, o)
 	}
 	if l.Outcome == OutcomeSuccess {
-		for i, k := range l.knownKeys(tenant) {
-			if k.Value != "" {
-				o := features.Observation{Key: k}
-				if i == knownAccount {
-					o.Tag = placeTag(l.loc) // where the last confirmed sign-in was
-				}
-				buf = append(buf, o)
-			}
+		first := len(buf)
+		buf = l.confirmObservations(tenant, buf)
+		if tag := placeTag(l.loc, l.at); tag != "" && len(buf) > first {
+			buf[first].Tag = tag // the account key: where and when the last confirmed sign-in was
 		}
 	}
 	return buf
+}
+
+// confirmObservations appends the observations of the attempt's
+// confirmed-history keys (the account's first).
+func (l *Login) confirmObservations(tenant string, buf []features.Observation) []features.Observation {
+	for _, k := range l.knownKeys(tenant) {
+		if k.Value != "" {
+			buf = append(buf, features.Observation{Key: k})
+		}
+	}
+	return buf
+}
+
+// ConfirmObservations appends, for an attempt on an existing account that
+// an analyst labelled legitimate, its confirmed-history observations: its
+// device, network, address, country and browser join the account's
+// history as if the sign-in had succeeded (without its place, which
+// impossible travel compares with sign-ins at their own times).
+func (l *Login) ConfirmObservations(tenant string, buf []features.Observation) []features.Observation {
+	if l.UserID == "" {
+		return buf
+	}
+	return l.confirmObservations(tenant, buf)
 }
 
 // uaKey is the key of a User-Agent: a hash, so long strings cost no more.

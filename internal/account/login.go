@@ -234,10 +234,11 @@ func (l *Login) account() string {
 }
 
 var (
-	_ engine.Kind      = LoginKind{}
-	_ engine.Input     = (*Login)(nil)
-	_ engine.Locatable = (*Login)(nil)
-	_ engine.Peeker    = (*Login)(nil)
+	_ engine.Kind        = LoginKind{}
+	_ engine.Input       = (*Login)(nil)
+	_ engine.Locatable   = (*Login)(nil)
+	_ engine.Peeker      = (*Login)(nil)
+	_ engine.Confirmable = (*Login)(nil)
 )
 
 // LoginKind registers logins with the engine.

@@ -108,10 +108,12 @@ func TestIdentifierIsStoredHashed(t *testing.T) {
 
 // harness is an engine with the login kind over in-memory storage.
 type harness struct {
-	t   *testing.T
-	eng *engine.Engine
-	now time.Time
-	n   int
+	t     *testing.T
+	eng   *engine.Engine
+	store *memory.Store
+	loc   engine.Locator
+	now   time.Time
+	n     int
 }
 
 func newHarness(t *testing.T) *harness {
@@ -120,14 +122,26 @@ func newHarness(t *testing.T) *harness {
 
 // newHarnessAt is newHarness with IP addresses located by loc (nil: none).
 func newHarnessAt(t *testing.T, loc engine.Locator) *harness {
-	h := &harness{t: t, now: t0}
-	eng, err := engine.New(engine.Config{BuiltinLists: rules.BuiltinLists(), Now: func() time.Time { return h.now }, Geo: loc},
-		memory.New(), features.NewMemory(features.MemoryConfig{}), account.LoginKind{}, account.SignupKind{})
+	h := &harness{t: t, now: t0, store: memory.New(), loc: loc}
+	h.restart()
+	return h
+}
+
+// restart replaces the engine by a new one over the same storage with a
+// fresh feature store, as after a restart without a snapshot, and has it
+// rebuild the features from the stored events and labels.
+func (h *harness) restart() {
+	h.t.Helper()
+	eng, err := engine.New(engine.Config{BuiltinLists: rules.BuiltinLists(), Now: func() time.Time { return h.now }, Geo: h.loc},
+		h.store, features.NewMemory(features.MemoryConfig{History: map[string]time.Duration{account.HistoryScope: 180 * 24 * time.Hour}}),
+		account.LoginKind{}, account.SignupKind{})
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
+	}
+	if _, err := eng.Restore(context.Background(), nil); err != nil {
+		h.t.Fatal(err)
 	}
 	h.eng = eng
-	return h
 }
 
 // login assesses one attempt a few seconds after the previous one.
@@ -571,4 +585,44 @@ func TestImpossibleTravelRule(t *testing.T) {
 	if d := h.login("ana", "", "192.0.2.33", "ana-phone", account.OutcomeAttempt, ""); has(d, "impossible_travel") {
 		t.Errorf("Berlin to Hamburg in three hours: %s %v", d.Action, d.Reasons)
 	}
+}
+
+// TestSafeFeedbackJoinsTheHistory checks that an analyst's legit label on
+// a challenged sign-in confirms its device and network, also after the
+// features are rebuilt from storage, and that a takeover label after it
+// takes them out again.
+func TestSafeFeedbackJoinsTheHistory(t *testing.T) {
+	h := newHarness(t)
+	for range 3 {
+		h.login("ana", "", "198.51.100.7", "ana-phone", account.OutcomeSuccess, "")
+	}
+	d := h.login("ana", "", "203.0.113.5", "ana-laptop", account.OutcomeAttempt, "")
+	if !has(d, "new_device_and_network") {
+		t.Fatalf("a new laptop on a new network: %s %v", d.Action, d.Reasons)
+	}
+	// The customer gave up at the step-up and called support, who vouch for her.
+	label := func(id string, l risk.Label) {
+		t.Helper()
+		h.now = h.now.Add(time.Minute)
+		if _, err := h.eng.AddFeedback(context.Background(), "shop", engine.Feedback{EventID: id, Label: string(l)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	label(d.ID, risk.LabelLegit)
+	check := func(when string, wantKnown bool) {
+		t.Helper()
+		got := h.login("ana", "", "203.0.113.5", "ana-laptop", account.OutcomeAttempt, "")
+		if known := !has(got, "new_device_and_network") && got.Action == risk.ActionAllow; known != wantKnown {
+			t.Errorf("%s: %s %v, want known %v", when, got.Action, got.Reasons, wantKnown)
+		}
+	}
+	check("after the legit label", true)
+	h.restart()
+	check("after a restart", true)
+	// A second legit label confirms nothing more; a takeover label reverses it.
+	label(d.ID, risk.LabelFalsePositive)
+	label(d.ID, risk.LabelAccountTakeover)
+	check("after the takeover label", false)
+	h.restart()
+	check("after another restart", false)
 }

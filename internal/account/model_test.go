@@ -201,17 +201,17 @@ func TestPlaceTag(t *testing.T) {
 		{Latitude: -23.55, Longitude: -46.63, Country: "BR", City: "São Paulo | weird"},
 		{Latitude: 1, Longitude: 0},
 	} {
-		got, ok := parsePlaceTag(placeTag(loc))
-		if !ok || got != loc {
-			t.Errorf("round trip of %+v: %+v %v", loc, got, ok)
+		got, at, ok := parsePlaceTag(placeTag(loc, t0))
+		if !ok || got != loc || !at.Equal(t0) {
+			t.Errorf("round trip of %+v: %+v at %s, %v", loc, got, at, ok)
 		}
 	}
-	for _, bad := range []string{"", "1|2|3|DE", "x|2|3|DE|c", "0|0|3|DE|c", "1|2|99999|DE|c"} {
-		if _, ok := parsePlaceTag(bad); ok {
+	for _, bad := range []string{"", "1|2|3|DE|c", "x|2|3|0|DE|c", "0|0|3|0|DE|c", "1|2|99999|0|DE|c", "1|2|3|-5|DE|c", "1|2|3|9999999999|DE|c"} {
+		if _, _, ok := parsePlaceTag(bad); ok {
 			t.Errorf("parsePlaceTag(%q) ok", bad)
 		}
 	}
-	if placeTag(geo.Location{Country: "DE"}) != "" {
+	if placeTag(geo.Location{Country: "DE"}, t0) != "" {
 		t.Error("a place without coordinates has a tag")
 	}
 }
@@ -219,11 +219,11 @@ func TestPlaceTag(t *testing.T) {
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func FuzzParsePlaceTag(f *testing.F) {
-	f.Add("52.5200|13.4050|20|DE|Berlin")
-	f.Add("-23.5500|-46.6300|0|BR|São Paulo | x")
-	f.Add("nan|inf|1|x|y")
+	f.Add("52.5200|13.4050|20|1772366400|DE|Berlin")
+	f.Add("-23.5500|-46.6300|0|0|BR|São Paulo | x")
+	f.Add("nan|inf|1|1|x|y")
 	f.Fuzz(func(t *testing.T, tag string) {
-		loc, ok := parsePlaceTag(tag)
+		loc, at, ok := parsePlaceTag(tag)
 		if !ok {
 			return
 		}
@@ -231,10 +231,10 @@ func FuzzParsePlaceTag(f *testing.F) {
 			t.Fatalf("accepted %q without coordinates", tag)
 		}
 		// What it accepts encodes to a tag that decodes to the same place
-		// (up to the tag's 4 decimals and city length).
-		again, ok := parsePlaceTag(placeTag(loc))
-		if !ok || math.Abs(again.Latitude-loc.Latitude) > 1e-4 || math.Abs(again.Longitude-loc.Longitude) > 1e-4 || again.AccuracyKM != loc.AccuracyKM {
-			t.Fatalf("%q: %+v re-encoded as %+v (%v)", tag, loc, again, ok)
+		// and time (up to the tag's 4 decimals and city length).
+		again, at2, ok := parsePlaceTag(placeTag(loc, at))
+		if !ok || !at2.Equal(at) || math.Abs(again.Latitude-loc.Latitude) > 1e-4 || math.Abs(again.Longitude-loc.Longitude) > 1e-4 || again.AccuracyKM != loc.AccuracyKM {
+			t.Fatalf("%q: %+v at %s re-encoded as %+v at %s (%v)", tag, loc, at, again, at2, ok)
 		}
 	})
 }

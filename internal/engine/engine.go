@@ -80,6 +80,17 @@ type Peeker interface {
 	SetPeeks(aggs []features.Aggregates)
 }
 
+// Confirmable is an input that a label as legitimate (legit or
+// false_positive) confirms: a sign-in an analyst marks as the customer's
+// joins the account's history. When such a label first marks the event
+// legitimate, the engine records ConfirmObservations at the label's time
+// (again when it rebuilds features from stored labels).
+type Confirmable interface {
+	// ConfirmObservations appends the observations that record the input
+	// as confirmed (none when there is nothing to confirm).
+	ConfirmObservations(tenant string, buf []features.Observation) []features.Observation
+}
+
 // Kind describes an event kind to the engine.
 type Kind interface {
 	// Kind is the event kind this capability handles.

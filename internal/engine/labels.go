@@ -60,14 +60,35 @@ func labelDelta(prior []storage.Label, l storage.Label) float64 {
 	}
 }
 
-// countLabel records in the feature store what label l says about the
-// fraud count of ev's entities, at the time the label was recorded (when
-// it became known). prior are ev's labels. It does nothing for kinds that
-// keep no label counts or labels that change nothing, and reports whether
-// it counted anything.
+// confirms reports whether adding l marks the event legitimate when the
+// labels before it (see labelDelta) did not: the moment a Confirmable
+// input is confirmed.
+func confirms(prior []storage.Label, l storage.Label) bool {
+	if f, ok := fraudVerdict(l.Label); !ok || f {
+		return false
+	}
+	legit := false
+	for _, p := range prior {
+		if l.ID != 0 && p.ID >= l.ID {
+			continue
+		}
+		if f, ok := fraudVerdict(p.Label); ok {
+			legit = !f
+		}
+	}
+	return !legit
+}
+
+// countLabel records in the feature store what label l says about ev, at
+// the time the label was recorded (when it became known): the change in
+// the fraud count of ev's entities and, for a Confirmable input newly
+// labelled legitimate, its confirmation. prior are ev's labels. It does
+// nothing for labels that change nothing, and reports whether it recorded
+// anything.
 func (e *Engine) countLabel(ctx context.Context, ev *storage.Event, prior []storage.Label, l storage.Label) (bool, error) {
 	delta := labelDelta(prior, l)
-	if delta == 0 {
+	confirm := confirms(prior, l)
+	if delta == 0 && !confirm {
 		return false, nil
 	}
 	k, ok := e.kinds[ev.Kind]
@@ -78,8 +99,14 @@ func (e *Engine) countLabel(ctx context.Context, ev *storage.Event, prior []stor
 	if err != nil {
 		return false, fmt.Errorf("engine: label of event %s: %w", ev.ID, err)
 	}
-	obs := LabelObservations(in, ev.Tenant, delta)
-	if obs == nil {
+	var obs []features.Observation
+	if delta != 0 {
+		obs = LabelObservations(in, ev.Tenant, delta)
+	}
+	if c, ok := in.(Confirmable); ok && confirm {
+		obs = c.ConfirmObservations(ev.Tenant, obs)
+	}
+	if len(obs) == 0 {
 		return false, nil
 	}
 	at := l.CreatedAt
