@@ -87,6 +87,13 @@ func TestDemoCatchesAttacks(t *testing.T) {
 		t.Errorf("credential stuffing: %d sign-ins, %d blocked, %d challenged, %d signed in; want at least half of at least 30 stopped and at most 2 takeovers",
 			stuffing.SignIns, stuffing.SignInBlocked, stuffing.SignInChallenged, stuffing.SignedIn)
 	}
+	// Attackers with a customer's right password, from their own computer,
+	// are stepped up (the demo shop has no step-up yet, so they stay out).
+	ato, _ := rep.Scenario("account_takeover")
+	if ato.SignIns < 3 || ato.SignedIn > 0 || ato.SignInBlocked+ato.SignInChallenged < ato.SignIns {
+		t.Errorf("account takeover: %d sign-ins, %d blocked, %d challenged, %d signed in; want at least 3, all stopped",
+			ato.SignIns, ato.SignInBlocked, ato.SignInChallenged, ato.SignedIn)
+	}
 	if legit.SignIns < 20 || legit.SignInBlocked > 0 || legit.SignInChallenged*50 > legit.SignIns {
 		t.Errorf("customers' sign-ins: %d, %d blocked, %d challenged; want at least 20, none blocked, at most 2%% challenged",
 			legit.SignIns, legit.SignInBlocked, legit.SignInChallenged)
@@ -99,7 +106,7 @@ func TestDemoCatchesAttacks(t *testing.T) {
 	if rep.Guard.Failures > 0 {
 		t.Errorf("%d calls to shopguard failed", rep.Guard.Failures)
 	}
-	for _, want := range []string{"shoppers (legit)", "card_testing (attack)", "stolen_card (attack)", "credential_stuffing (attack)", "Legitimate checkouts wrongly stopped", "sign-ups blocked"} {
+	for _, want := range []string{"shoppers (legit)", "card_testing (attack)", "stolen_card (attack)", "credential_stuffing (attack)", "account_takeover (attack)", "Legitimate checkouts wrongly stopped", "sign-ups blocked"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}

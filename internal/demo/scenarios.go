@@ -31,6 +31,7 @@ func Scenarios() []Scenario {
 		{Name: "card_testing", Description: "a bot checks stolen card numbers with many small orders from a few devices and one network", Fraud: true, Run: runCardTesting},
 		{Name: "stolen_card", Description: "fraudsters buy resellable goods with real customers' stolen cards, from new devices abroad", Fraud: true, Run: runStolenCard},
 		{Name: "credential_stuffing", Description: "a bot tries a leaked list of e-mails and passwords (mostly other sites' accounts, some real customers with their real password) from a few addresses", Fraud: true, Run: runCredentialStuffing},
+		{Name: "account_takeover", Description: "attackers who phished customers' passwords sign in with them from their own computers, abroad or through a VPN at home", Fraud: true, Run: runAccountTakeover},
 	}
 }
 
@@ -509,6 +510,44 @@ func runCredentialStuffing(ctx context.Context, st *Stage) {
 			return
 		}
 		if !sleep(ctx, time.Duration(60+rng.IntN(120))*time.Millisecond) {
+			return
+		}
+	}
+}
+
+// attackerAgent is the browser the takeover attackers use.
+const attackerAgent = "Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0"
+
+// runAccountTakeover plays attackers who phished a few customers'
+// passwords. Each victim signs in as usual from their own device and home
+// line (a customer's own sign-in); a few seconds later an attacker signs in
+// with the right password from a computer of their own: from abroad, or
+// through a VPN exit in the victim's country.
+func runAccountTakeover(ctx context.Context, st *Stage) {
+	if !st.WaitUntil(ctx, 0.1) {
+		return
+	}
+	rng := st.Rand()
+	customers := st.sim.pop.customers
+	for i := range 6 {
+		c := customers[rng.IntN(len(customers))]
+		dev := c.Devices[0]
+		own := st.NewBrowser(Truth{Actor: c.Account.ID, Scenario: "shoppers"}, dev.ID, c.HomeIPs[0], dev.UserAgent)
+		if _, err := own.Login(ctx, c.Account.Email, c.Password); err != nil {
+			return
+		}
+		if !st.Think(ctx, rng, time.Second, 3*time.Second) {
+			return
+		}
+		ip := randomIP(rng, pickCountry(rng, countries).Octet) // abroad
+		if i%2 == 1 {
+			ip = randomIP(rng, c.Country.Octet) // a VPN exit at home
+		}
+		truth := Truth{Actor: fmt.Sprintf("phisher-%d", i), Scenario: "account_takeover", Fraud: true}
+		if _, err := st.NewBrowser(truth, "", ip, attackerAgent).Login(ctx, c.Account.Email, c.Password); err != nil {
+			return
+		}
+		if !st.Think(ctx, rng, time.Second, 3*time.Second) {
 			return
 		}
 	}
