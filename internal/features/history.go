@@ -94,16 +94,20 @@ func (x *extra) history(d int64) int64 {
 	return c
 }
 
-// addDay records one observation on day d and reports whether it was
-// stored: an out-of-order observation on a day that left the window of the
-// latest day is not. A newer day drops the days leaving its window.
-func (x *extra) addDay(d int64) bool {
+// addDay records one observation on day d of a key whose latest
+// observation (this one included) is on day latest, and reports whether it
+// was stored: an out-of-order observation on a day that left the window of
+// the latest day is not. A newer day drops the days leaving its window.
+func (x *extra) addDay(d, latest int64) bool {
+	n := int64(x.hdays)
+	if d <= latest-n {
+		return false
+	}
 	days := x.days
 	if len(days) == 0 {
 		x.days = append(days, dayCount{day: uint32(d), n: 1})
 		return true
 	}
-	n := int64(x.hdays)
 	last := len(days) - 1
 	head := int64(days[last].day)
 	switch {

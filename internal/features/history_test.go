@@ -52,6 +52,13 @@ func TestHistoryCounts(t *testing.T) {
 		{"day 10 starts afresh", 10*day + time.Hour, false, 1},
 		{"day 12", 12 * day, false, 2},
 		{"day 13", 13 * day, false, 2},
+		// An out-of-order day outside the window of the latest day is
+		// not stored, also when the days between are empty (the snapshot
+		// fuzzer's case, testdata/fuzz/FuzzRestore, had no day left).
+		{"day 20", 20 * day, false, 1},
+		{"day 30", 30 * day, false, 1},
+		{"out of order into day 21, no days in between", 21 * day, false, 1},
+		{"read day 30", 30*day + time.Hour, true, 1},
 	}
 	for _, s := range steps {
 		at := d0.Add(s.at)

@@ -463,7 +463,7 @@ func (sh *shard) observe(cfg *MemoryConfig, h uint64, vh *[MaxDistinct]uint64, o
 			a.PrevTag = x.tag
 		}
 		if x.hdays != 0 {
-			stored := x.addDay(q.day)
+			stored := x.addDay(q.day, e.last/dayNS)
 			if a != nil {
 				a.History = x.history(q.day)
 				if !stored {
