@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -153,6 +154,18 @@ func printAccountResult(out io.Writer, res *loginsim.Result) bool {
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", s.Scenario, s.Attempts, pct(s.Challenged+s.Blocked, s.Attempts),
 			pct(s.Blocked, s.Attempts), pct(s.Reviewed, s.Attempts), s.Takeovers, since(s.FirstFlagged), since(s.FirstStopped), target)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(out)
+	tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "challenged or blocked by\trules of those calls, attempts each (most first)\t")
+	for _, s := range append([]loginsim.Stats{res.Legitimate}, res.Attacks...) {
+		var parts []string
+		for _, name := range s.TopRules(4) {
+			parts = append(parts, fmt.Sprintf("%s %d", name, s.StoppedBy[name]))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t\n", s.Scenario, strings.Join(parts, ", "))
 	}
 	tw.Flush()
 

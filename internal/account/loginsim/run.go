@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -185,7 +186,23 @@ type Stats struct {
 	// (MassAttackRules) matched, and that it challenged or blocked (-1:
 	// never).
 	FirstFlagged, FirstStopped time.Duration
-	wave                       bool
+	// StoppedBy counts, per rule, the attempts it helped challenge or
+	// block (a rule matched a challenged or blocked call of the attempt).
+	StoppedBy map[string]int
+	wave      bool
+}
+
+// TopRules returns the n rules that stopped most attempts, most first
+// (ties by name).
+func (s Stats) TopRules(n int) []string {
+	names := slices.Collect(maps.Keys(s.StoppedBy))
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmp.Compare(s.StoppedBy[b], s.StoppedBy[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return names[:min(n, len(names))]
 }
 
 // StoppedShare is the share of attempts challenged or blocked.
@@ -241,7 +258,7 @@ func (s *Sim) Run(ctx context.Context, eng Decider, events EventReader, progress
 			continue
 		}
 		st := r.stat(f.scenario, f.wave >= 0)
-		r.count(st, p.worst)
+		r.count(st, &p)
 		if p.takenOver {
 			st.Takeovers++
 		}
@@ -255,7 +272,7 @@ func (s *Sim) Run(ctx context.Context, eng Decider, events EventReader, progress
 			}
 		}
 		if f.legit {
-			r.count(r.stat("", false), p.worst)
+			r.count(r.stat("", false), &p)
 		}
 		if f.wave < 0 { // takeovers and customers' sign-ins
 			key := f.scenario
@@ -321,15 +338,21 @@ func (r *runner) stat(name string, wave bool) *Stats {
 	return st
 }
 
-func (r *runner) count(st *Stats, worst risk.Action) {
+func (r *runner) count(st *Stats, p *played) {
 	st.Attempts++
-	switch worst {
+	switch p.worst {
 	case risk.ActionReview:
 		st.Reviewed++
 	case risk.ActionChallenge:
 		st.Challenged++
 	case risk.ActionBlock:
 		st.Blocked++
+	}
+	for _, name := range p.stoppedBy {
+		if st.StoppedBy == nil {
+			st.StoppedBy = map[string]int{}
+		}
+		st.StoppedBy[name]++
 	}
 }
 
@@ -346,6 +369,8 @@ type played struct {
 	// call, and massAction is that call's action.
 	mass       string
 	massAction risk.Action
+	// stoppedBy names the rules of its challenged or blocked calls.
+	stoppedBy []string
 }
 
 // play runs flow i: every try's pre-authentication call and outcome.
@@ -358,6 +383,13 @@ func (r *runner) play(i int, f *flow) (played, error) {
 			return p, err
 		}
 		p.worst = risk.Max(p.worst, d.Action)
+		if d.Action == risk.ActionChallenge || d.Action == risk.ActionBlock {
+			for _, r := range d.Reasons {
+				if name, ok := strings.CutPrefix(r.Code, "rule:"); ok && !slices.Contains(p.stoppedBy, name) {
+					p.stoppedBy = append(p.stoppedBy, name)
+				}
+			}
+		}
 		if p.mass == "" {
 			if rule := massRule(d.Reasons); rule != "" {
 				p.mass, p.massAction = rule, d.Action

@@ -72,6 +72,14 @@ func TestSimulation(t *testing.T) {
 			}
 		}
 	}
+	for _, s := range res.Attacks {
+		if s.Scenario == loginsim.ScenarioTargeted && s.StoppedBy["new_device_and_network"] < s.Challenged/2 {
+			t.Errorf("targeted attackers: %d challenged, stopped by %v", s.Challenged, s.StoppedBy)
+		}
+		if s.Scenario == loginsim.ScenarioStuffing && (len(s.TopRules(1)) != 1 || s.TopRules(1)[0] != "credential_stuffing_ip") {
+			t.Errorf("botnet stuffing stopped by %v, want credential_stuffing_ip most", s.StoppedBy)
+		}
+	}
 	if len(res.Attacks) != 8 || len(res.LegitimateKinds) != 4 {
 		t.Errorf("%d attack scenarios, %d kinds of customer sign-in", len(res.Attacks), len(res.LegitimateKinds))
 	}
