@@ -179,3 +179,14 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestEverySectionDocumented keeps Sample's section comments complete.
+func TestEverySectionDocumented(t *testing.T) {
+	docs := sectionDocs()
+	for _, f := range fields() {
+		section, _, _ := strings.Cut(f.key, ".")
+		if docs[section] == "" {
+			t.Errorf("section %q (of %s) has no comment in sectionDocs", section, f.key)
+		}
+	}
+}

@@ -106,6 +106,7 @@ func sectionDocs() map[string]string {
 		"features":    "Feature store (velocity counters and profiles).",
 		"geo":         "IP geolocation from .mmdb files you download (none ships with shopguard).",
 		"models":      "Scheduled retraining of the transaction model.",
+		"account":     "Account protection: sign-ins and sign-ups.",
 		"decisions":   "How scores (0-100) become actions.",
 		thresholdsKey: "Per event kind: a score at or above block blocks, at or above challenge\nchallenges, at or above review reviews; lower scores are allowed.\nEach value lies in 1..101 (101 disables the action) and review <= challenge <= block.\nAn entry may give only some of the three; the others keep their defaults.",
 		"log":         "Logging.",
