@@ -80,6 +80,12 @@ type Login struct {
 	// compromised marks confirmed-history values of sign-ins labelled
 	// account_takeover or fraud within 30 days (SetPeeks).
 	compromised [numKnown]bool
+	// reputation is LoginKind.Reputation (Prepare); listFactor and
+	// listName are the largest factor of a list the IP (or its network, for
+	// a list of prefixes) or device is on, and that list (SetLists).
+	reputation map[string]float64
+	listFactor float64
+	listName   string
 }
 
 // Validate checks every field against now (created_at may not lie more
@@ -239,10 +245,38 @@ var (
 	_ engine.Locatable   = (*Login)(nil)
 	_ engine.Peeker      = (*Login)(nil)
 	_ engine.Confirmable = (*Login)(nil)
+	_ engine.ListAware   = (*Login)(nil)
+	_ engine.Preparer    = LoginKind{}
 )
 
+// SetLists notes the largest reputation factor among the lists of the
+// reputation table that hold the attempt's IP address or device.
+func (l *Login) SetLists(lists *rules.Lists) {
+	l.listFactor, l.listName = 0, ""
+	for name, f := range l.reputation {
+		if f > l.listFactor && (lists.Contains(name, l.IP) || (l.DeviceID != "" && lists.Contains(name, l.DeviceID))) {
+			l.listFactor, l.listName = f, name
+		}
+	}
+}
+
 // LoginKind registers logins with the engine.
-type LoginKind struct{}
+type LoginKind struct {
+	// Reputation maps the names of the tenant's IP and device lists of
+	// attack sources (known proxies, Tor exits, botnets seen elsewhere) to
+	// how many times likelier a sign-in from a listed address, network or
+	// device is an attacker's: the login-risk model multiplies its odds by
+	// the largest factor that applies. Nil means none. It is read, never
+	// written.
+	Reputation map[string]float64
+}
+
+// Prepare hands a login the kind's reputation table.
+func (k LoginKind) Prepare(in engine.Input) {
+	if l, ok := in.(*Login); ok {
+		l.reputation = k.Reputation
+	}
+}
 
 // Kind returns risk.EventLogin.
 func (LoginKind) Kind() risk.EventKind { return risk.EventLogin }

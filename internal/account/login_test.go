@@ -626,3 +626,43 @@ func TestSafeFeedbackJoinsTheHistory(t *testing.T) {
 	h.restart()
 	check("after another restart", false)
 }
+
+// TestReputationLists checks the configurable reputation table: a sign-in
+// from an address on a listed attack-source list is that many times
+// likelier an attacker's, and says so.
+func TestReputationLists(t *testing.T) {
+	ctx := context.Background()
+	h := &harness{t: t, now: t0, store: memory.New()}
+	eng, err := engine.New(engine.Config{BuiltinLists: rules.BuiltinLists(), Now: func() time.Time { return h.now }},
+		h.store, features.NewMemory(features.MemoryConfig{}), account.LoginKind{Reputation: map[string]float64{"known-proxies": 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = eng
+	if err := eng.CreateList(ctx, "shop", rules.List{Name: "known-proxies", Kind: rules.ListIP, Effect: rules.EffectNone}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.EditEntries(ctx, "shop", "known-proxies", []string{"203.0.113.0/24"}, false); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 { // the shop's other customers
+		h.login(fmt.Sprintf("c%d", i), "", fmt.Sprintf("198.18.%d.%d", i%50, i+1), fmt.Sprintf("dev%d", i), account.OutcomeSuccess, "")
+	}
+	for range 10 {
+		h.login("ana", "", "198.51.100.7", "ana-phone", account.OutcomeSuccess, "")
+	}
+	// Her own phone from another network: familiar enough to pass, unless
+	// the network is a known proxy.
+	if d := h.login("ana", "", "192.0.2.9", "ana-phone", account.OutcomeAttempt, ""); d.Action != risk.ActionAllow {
+		t.Errorf("own phone, another network: %s %v", d.Action, d.Reasons)
+	}
+	d := h.login("ana", "", "203.0.113.9", "ana-phone", account.OutcomeAttempt, "")
+	if !has(d, "unfamiliar_login") || d.Action != risk.ActionChallenge {
+		t.Fatalf("own phone through a known proxy: %s %v", d.Action, d.Reasons)
+	}
+	for _, r := range d.Reasons {
+		if r.Code == "rule:unfamiliar_login" && !strings.Contains(r.Message, "a source on list known-proxies") {
+			t.Errorf("unfamiliar_login says %q", r.Message)
+		}
+	}
+}

@@ -39,8 +39,10 @@ import (
 // least); p_g is the share of the shop's login attempts with the parent's
 // value that had v, over the same window. An IP address, network or device
 // that took over accounts before (account_takeover or fraud labels within
-// 30 days) multiplies the attacker's likelihood by reputationFactor. A
-// positive login_risk favours an attacker: +1 means ten times likelier an
+// 30 days) multiplies the attacker's likelihood by reputationFactor, and
+// one on an attack-source list of LoginKind.Reputation by that list's
+// factor (the configurable reputation table). A positive login_risk
+// favours an attacker: +1 means ten times likelier an
 // attacker than the customer.
 
 // modelSmoothing is the Dirichlet weight α of the population prior.
@@ -121,6 +123,14 @@ func (l *Login) loginRisk(pop *[numSlots]int64, f *Features, sig *Signals) {
 		l.compromised[knownDevice] || l.compromised[knownIP] || l.compromised[knownNetwork] {
 		total += math.Log10(reputationFactor)
 		b.WriteString("a source of earlier takeovers")
+	}
+	if l.listFactor > 1 {
+		total += math.Log10(l.listFactor)
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("a source on list ")
+		b.WriteString(l.listName)
 	}
 	sig.LoginRisk = math.Round(total*100) / 100
 	for i, c := range contrib {

@@ -146,7 +146,11 @@ func newEngine(cfg config.Config, store engine.Store, feats features.Store, ec e
 		ec.Thresholds[k] = cfg.Decisions.For(k)
 	}
 	ec.BuiltinLists = rules.BuiltinLists()
-	return engine.New(ec, store, feats, fraud.Kind{}, account.LoginKind{}, account.SignupKind{})
+	reputation, err := cfg.Account.ReputationTable()
+	if err != nil {
+		return nil, fmt.Errorf("app: account.reputation_lists: %w", err)
+	}
+	return engine.New(ec, store, feats, fraud.Kind{}, account.LoginKind{Reputation: reputation}, account.SignupKind{})
 }
 
 // scratchEvents is how many recent events a scratch engine's storage keeps.

@@ -6,11 +6,14 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/rules"
 )
 
 // Environment variable names with a meaning to shopguard.
@@ -157,6 +160,38 @@ type Account struct {
 	// the login-risk model (Wiefling et al. found six months enough);
 	// MinHistory..MaxHistory.
 	History time.Duration `koanf:"history"`
+	// ReputationLists is the login-risk model's reputation table: the
+	// tenant's IP or device lists of attack sources with how many times
+	// likelier a sign-in from a listed address, network or device is an
+	// attacker's, as "name=factor" pairs separated by commas
+	// ("tor-exits=30,known-proxies=10"); factors 1..1000. Use
+	// ReputationTable to read it.
+	ReputationLists string `koanf:"reputation_lists"`
+}
+
+// ReputationTable parses ReputationLists (nil when empty). Validate
+// reports what it cannot parse.
+func (a Account) ReputationTable() (map[string]float64, error) {
+	if strings.TrimSpace(a.ReputationLists) == "" {
+		return nil, nil
+	}
+	table := map[string]float64{}
+	for _, pair := range strings.Split(a.ReputationLists, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		name = strings.TrimSpace(name)
+		if !ok || !rules.ValidName(name) {
+			return nil, fmt.Errorf("%q: want name=factor with a list name of a-z, 0-9, _ and - (up to 64, starting with a letter or digit)", pair)
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil || !(f >= 1 && f <= 1000) {
+			return nil, fmt.Errorf("%q: the factor must be a number in 1..1000", pair)
+		}
+		if _, dup := table[name]; dup {
+			return nil, fmt.Errorf("list %q appears twice", name)
+		}
+		table[name] = f
+	}
+	return table, nil
 }
 
 // Bounds of Account.History: the feature store's longest window, and 400

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -126,7 +128,7 @@ func TestKeys(t *testing.T) {
 	if !slices.IsSorted(keys) {
 		t.Errorf("Keys() is not sorted: %v", keys)
 	}
-	if want := 21 + 3*len(risk.EventKinds) + 2; len(keys) != want {
+	if want := 22 + 3*len(risk.EventKinds) + 2; len(keys) != want {
 		t.Errorf("len(Keys()) = %d, want %d", len(keys), want)
 	}
 	for _, k := range []string{"server.addr", "storage.commit_batch", "geo.country_db", "geo.asn_db", "account.history", "decisions.thresholds.transaction.review", "log.format"} {
@@ -188,5 +190,41 @@ func TestEverySectionDocumented(t *testing.T) {
 		if docs[section] == "" {
 			t.Errorf("section %q (of %s) has no comment in sectionDocs", section, f.key)
 		}
+	}
+}
+
+func TestReputationTable(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    map[string]float64
+		wantErr string
+	}{
+		{"", nil, ""},
+		{" tor-exits=30 , known_proxies = 10", map[string]float64{"tor-exits": 30, "known_proxies": 10}, ""},
+		{"tor-exits", nil, "want name=factor"},
+		{"Tor=3", nil, "want name=factor"},
+		{"-x=3", nil, "want name=factor"},
+		{"x=0.5", nil, "1..1000"},
+		{"x=1001", nil, "1..1000"},
+		{"x=NaN", nil, "1..1000"},
+		{"x=2,x=3", nil, "appears twice"},
+	}
+	for _, tc := range tests {
+		got, err := Account{ReputationLists: tc.in}.ReputationTable()
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q: error %v, want one with %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q: %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	c := Default()
+	c.Account.ReputationLists = "x=5000"
+	var ps Problems
+	if err := c.Validate(); !errors.As(err, &ps) || len(ps) != 1 || ps[0].Key != "account.reputation_lists" {
+		t.Errorf("Validate = %v, want one problem about account.reputation_lists", err)
 	}
 }

@@ -81,6 +81,8 @@ func fields() []field {
 			func(c *Config) *string { return &c.Models.Promote }),
 		durationField("account.history", "How far back a customer's confirmed sign-ins count for the login-risk model (720h..9600h, i.e. 30..400 days; default 4320h, six months).",
 			func(c *Config) *time.Duration { return &c.Account.History }),
+		stringField("account.reputation_lists", "The login-risk model's reputation table: IP or device lists of attack sources (create them per tenant) and how many times likelier a sign-in from a listed source is an attacker's, e.g. \"tor-exits=30,known-proxies=10\" (factors 1..1000); empty: none.",
+			func(c *Config) *string { return &c.Account.ReputationLists }),
 	}
 	for _, k := range risk.EventKinds {
 		fs = append(fs,

@@ -139,6 +139,9 @@ func (c Config) problems() Problems {
 	if d := c.Account.History; d < MinHistory || d > MaxHistory {
 		add("account.history", "%s is outside %s..%s (30..400 days)", d, MinHistory, MaxHistory)
 	}
+	if _, err := c.Account.ReputationTable(); err != nil {
+		add("account.reputation_lists", "%s", err)
+	}
 
 	kinds := make([]string, 0, len(c.Decisions.Thresholds))
 	for k := range c.Decisions.Thresholds {

@@ -91,6 +91,19 @@ type Confirmable interface {
 	ConfirmObservations(tenant string, buf []features.Observation) []features.Observation
 }
 
+// Preparer is a Kind that prepares each of its inputs before it is
+// assessed, e.g. hands it the kind's configuration.
+type Preparer interface {
+	Prepare(in Input)
+}
+
+// ListAware is an input that looks its values up in the tenant's lists
+// (any list, whatever its effect) before its environment is built (Env).
+// lists is only valid during the call.
+type ListAware interface {
+	SetLists(lists *rules.Lists)
+}
+
 // Kind describes an event kind to the engine.
 type Kind interface {
 	// Kind is the event kind this capability handles.
@@ -360,6 +373,9 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 	if l, ok := in.(Locatable); ok && e.cfg.Geo != nil {
 		l.Locate(e.cfg.Geo)
 	}
+	if p, ok := e.kinds[kind].(Preparer); ok {
+		p.Prepare(in)
+	}
 	if p, ok := in.(Peeker); ok {
 		sc.pkeys = p.PeekKeys(tenantID, sc.pkeys[:0])
 		if cap(sc.peeks) < len(sc.pkeys) {
@@ -389,6 +405,9 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 		if err := e.feats.Read(ctx, at, sc.lkeys, nil, labels); err != nil {
 			return storage.Event{}, fmt.Errorf("engine: label features: %w", err)
 		}
+	}
+	if la, ok := in.(ListAware); ok {
+		la.SetLists(t.lists.Load())
 	}
 	env := in.Env(sc.aggs, labels)
 	var scored modelResult

@@ -165,6 +165,10 @@ func (r Rule) Validate(schemas Schemas) error {
 	return errors.Join(errs...)
 }
 
+// ValidName reports whether name is a valid rule or list name:
+// [a-z0-9][a-z0-9_-]* of at most 64 characters.
+func ValidName(name string) bool { return checkName(name) == "" }
+
 // checkName returns why name is not a valid rule or list name, or "".
 func checkName(name string) string {
 	if name == "" {
