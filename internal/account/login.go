@@ -254,7 +254,8 @@ var (
 func (l *Login) SetLists(lists *rules.Lists) {
 	l.listFactor, l.listName = 0, ""
 	for name, f := range l.reputation {
-		if f > l.listFactor && (lists.Contains(name, l.IP) || (l.DeviceID != "" && lists.Contains(name, l.DeviceID))) {
+		better := f > l.listFactor || (f == l.listFactor && name < l.listName) // the same list every time
+		if better && (lists.Contains(name, l.IP) || (l.DeviceID != "" && lists.Contains(name, l.DeviceID))) {
 			l.listFactor, l.listName = f, name
 		}
 	}
