@@ -62,15 +62,18 @@ type modelLevel struct {
 	known  int    // index in knownKeys
 	slot   slot   // the population's key
 	parent int    // index in modelLevels of the parent level; -1 for none
+	// shown is the level's value as reasons show it; nil where the value
+	// says nothing to a reader (a User-Agent hash, a device id).
+	shown func(*Login) string
 }
 
 var modelLevels = [...]modelLevel{
-	{name: "country", known: knownCountry, slot: slotCountry, parent: -1},
-	{name: "network operator", known: knownASN, slot: slotASN, parent: 0},
-	{name: "network", known: knownNetwork, slot: slotIPPrefix, parent: 1},
-	{name: "IP address", known: knownIP, slot: slotIP, parent: 2},
-	{name: "operating system", known: knownOS, slot: slotOS, parent: -1},
-	{name: "browser", known: knownBrowser, slot: slotBrowser, parent: 4},
+	{name: "country", known: knownCountry, slot: slotCountry, parent: -1, shown: func(l *Login) string { return l.loc.Country }},
+	{name: "network operator", known: knownASN, slot: slotASN, parent: 0, shown: func(l *Login) string { return "AS" + asnKey(l.loc.ASN) }},
+	{name: "network", known: knownNetwork, slot: slotIPPrefix, parent: 1, shown: func(l *Login) string { return l.prefix }},
+	{name: "IP address", known: knownIP, slot: slotIP, parent: 2, shown: func(l *Login) string { return l.IP }},
+	{name: "operating system", known: knownOS, slot: slotOS, parent: -1, shown: func(l *Login) string { return l.client.OS }},
+	{name: "browser", known: knownBrowser, slot: slotBrowser, parent: 4, shown: func(l *Login) string { return l.client.Browser }},
 	{name: "browser build", known: knownUserAgent, slot: slotUserAgent, parent: 5},
 	{name: "device", known: knownDevice, slot: slotDevice, parent: -1},
 }
@@ -140,10 +143,11 @@ func (l *Login) loginRisk(pop *[numSlots]int64, f *Features, sig *Signals) {
 		if b.Len() > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(modelLevels[i].name)
-		if v := l.levelValue(i); v != "" {
+		lv := &modelLevels[i]
+		b.WriteString(lv.name)
+		if lv.shown != nil {
 			b.WriteString(" ")
-			b.WriteString(v)
+			b.WriteString(lv.shown(l))
 		}
 	}
 	sig.Unfamiliar = b.String()
@@ -158,24 +162,4 @@ func (l *Login) confirmed(i int) int64 {
 	}
 	a := &l.peeks[i]
 	return max(a.History, a.Count[features.W30d]) // History when the store keeps HistoryScope longer
-}
-
-// levelValue is level i's value as reasons show it ("" where it says
-// nothing to a reader: an address hash, a device id).
-func (l *Login) levelValue(i int) string {
-	switch i {
-	case 0:
-		return l.loc.Country
-	case 1:
-		return "AS" + asnKey(l.loc.ASN)
-	case 2:
-		return l.prefix
-	case 3:
-		return l.IP
-	case 4:
-		return l.client.OS
-	case 5:
-		return l.client.Browser
-	}
-	return ""
 }

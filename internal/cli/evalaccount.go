@@ -125,14 +125,14 @@ func printAccountResult(out io.Writer, res *loginsim.Result) bool {
 		ok = false
 		return "MISSED"
 	}
-	pct := func(n, of int) string { return fmt.Sprintf("%.2f%%", 100*float64(n)/float64(max(of, 1))) }
+	pct := func(s loginsim.Stats, n int) string { return fmt.Sprintf("%.2f%%", 100*s.Share(n)) }
 	fmt.Fprintf(out, "%d decisions in %s (%.0f per second)\n\n", res.Decisions, res.Elapsed.Round(time.Millisecond),
 		float64(res.Decisions)/res.Elapsed.Seconds())
 
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "customers' sign-ins (measured weeks)\tsign-ins\tchallenged\tblocked\treviewed\t")
 	for _, s := range append([]loginsim.Stats{res.Legitimate}, res.LegitimateKinds...) {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t\n", s.Scenario, s.Attempts, pct(s.Challenged, s.Attempts), pct(s.Blocked, s.Attempts), pct(s.Reviewed, s.Attempts))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t\n", s.Scenario, s.Attempts, pct(s, s.Challenged), pct(s, s.Blocked), pct(s, s.Reviewed))
 	}
 	l := res.Legitimate
 	fmt.Fprintf(tw, "target: challenged <= %.0f%%, blocked <= %.1f%%\t\t%s\t%s\t\t\n", 100*targetLegitChallenged, 100*targetLegitBlocked,
@@ -152,8 +152,8 @@ func printAccountResult(out io.Writer, res *loginsim.Result) bool {
 		case loginsim.ScenarioStuffing, loginsim.ScenarioDistributed:
 			target = fmt.Sprintf("flagged within %s: %s", targetDetect, mark(s.FirstFlagged >= 0 && s.FirstFlagged <= targetDetect))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", s.Scenario, s.Attempts, pct(s.Challenged+s.Blocked, s.Attempts),
-			pct(s.Blocked, s.Attempts), pct(s.Reviewed, s.Attempts), s.Takeovers, since(s.FirstFlagged), since(s.FirstStopped), target)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", s.Scenario, s.Attempts, pct(s, s.Challenged+s.Blocked),
+			pct(s, s.Blocked), pct(s, s.Reviewed), s.Takeovers, since(s.FirstFlagged), since(s.FirstStopped), target)
 	}
 	tw.Flush()
 
