@@ -38,6 +38,16 @@ type Login struct {
 	// SessionID is the session a successful sign-in starts (shopguard keeps
 	// only its hash), for later session checks.
 	SessionID string `json:"session_id,omitempty"`
+	// Keystrokes is the password field's typing rhythm, if measured.
+	Keystrokes *Keystrokes `json:"keystrokes,omitempty"`
+}
+
+// Keystrokes is the typing rhythm of one password entry, timings only:
+// HoldMS has how long each key was held (0..2000 ms), FlightMS, one fewer,
+// the time from releasing each key to pressing the next (-2000..5000 ms).
+type Keystrokes struct {
+	HoldMS   []float64 `json:"hold_ms"`
+	FlightMS []float64 `json:"flight_ms"`
 }
 
 // SessionCheck is a signed-in request whose IP, device or browser changed

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/shopguard/shopguard/internal/features"
 	"github.com/shopguard/shopguard/internal/risk"
@@ -118,9 +119,23 @@ func (l *Login) knownKeys(tenant string) [numKnown]features.Key {
 	}
 }
 
+// DormantScope is the feature-store scope that remembers, per account,
+// when it last signed in successfully for longer than its history
+// (HistoryScopes): an account back after its history expired is dormant,
+// not new.
+const DormantScope = "login_dormant"
+
+// HistoryScopes returns the long-history windows account protection needs
+// (features.MemoryConfig.History): HistoryScope for history, DormantScope
+// for features.MaxHistory.
+func HistoryScopes(history time.Duration) map[string]time.Duration {
+	return map[string]time.Duration{HistoryScope: history, DormantScope: features.MaxHistory}
+}
+
 // numPeeks is the number of keys PeekKeys appends: the confirmed-history
-// keys, then the label counts of each but the account's.
-const numPeeks = 2*numKnown - 1
+// keys, the label counts of each but the account's, then the account's
+// dormancy key.
+const numPeeks = 2 * numKnown
 
 // PeekKeys appends the account's confirmed-history keys (all numKnown of
 // them; an inapplicable one reads as unknown), then the same keys' label
@@ -143,7 +158,12 @@ func (l *Login) PeekKeys(tenant string, buf []features.Key) []features.Key {
 		k.Scope = LabelScope
 		buf = append(buf, k)
 	}
-	return buf
+	return append(buf, l.dormantKey(tenant))
+}
+
+// dormantKey is the account's key in DormantScope.
+func (l *Login) dormantKey(tenant string) features.Key {
+	return features.Key{Tenant: tenant, Scope: DormantScope, Kind: risk.EntityUser, Value: l.account()}
 }
 
 // SetPeeks keeps what the engine read for PeekKeys.
@@ -156,6 +176,7 @@ func (l *Login) SetPeeks(aggs []features.Aggregates) {
 	for i := knownAccount + 1; i < numKnown; i++ {
 		l.compromised[i] = aggs[numKnown+i-1].Sum[features.W30d] > 0
 	}
+	l.lastSignIn = aggs[numPeeks-1].PrevSeen
 }
 
 // isNew reports whether the confirmed-history key i is not part of the
@@ -248,7 +269,7 @@ func (l *Login) confirmObservations(tenant string, buf []features.Observation) [
 			buf = append(buf, features.Observation{Key: k})
 		}
 	}
-	return buf
+	return append(buf, features.Observation{Key: l.dormantKey(tenant)})
 }
 
 // ConfirmObservations appends, for an attempt on an existing account that
@@ -282,13 +303,15 @@ func asnKey(asn uint32) string {
 // Env is what a login rule sees. Field names (the expr and json tags) are
 // the names rules use, e.g. `features.ip.accounts_1h >= 10`.
 type Env struct {
-	ID          string `expr:"id" json:"id"`
-	Outcome     string `expr:"outcome" json:"outcome"`
-	UserID      string `expr:"user_id" json:"user_id,omitempty"`
-	KnownUser   bool   `expr:"known_user" json:"known_user,omitempty"`
-	IP          string `expr:"ip" json:"ip"`
-	IPPrefix    string `expr:"ip_prefix" json:"ip_prefix"`
-	IPCountry   string `expr:"ip_country" json:"ip_country,omitempty"`
+	ID        string `expr:"id" json:"id"`
+	Outcome   string `expr:"outcome" json:"outcome"`
+	UserID    string `expr:"user_id" json:"user_id,omitempty"`
+	KnownUser bool   `expr:"known_user" json:"known_user,omitempty"`
+	IP        string `expr:"ip" json:"ip"`
+	IPPrefix  string `expr:"ip_prefix" json:"ip_prefix"`
+	IPCountry string `expr:"ip_country" json:"ip_country,omitempty"`
+	// IPCity is where a city database places the IP ("" without one).
+	IPCity      string `expr:"ip_city" json:"ip_city,omitempty"`
 	IPASN       int64  `expr:"ip_asn" json:"ip_asn,omitempty"`
 	DeviceID    string `expr:"device_id" json:"device_id,omitempty"`
 	UserAgent   string `expr:"user_agent" json:"user_agent,omitempty"`
@@ -392,6 +415,11 @@ type Signals struct {
 	TravelHours    float64 `expr:"travel_hours" json:"travel_hours,omitempty"`
 	TravelSpeedKMH float64 `expr:"travel_speed_kmh" json:"travel_speed_kmh,omitempty"`
 	TravelFrom     string  `expr:"travel_from" json:"travel_from,omitempty"`
+	// DormantDays is, for an account whose last successful sign-in is
+	// older than its history (account.history) but within 400 days, the
+	// days since it: the account is back from dormancy with nothing to be
+	// familiar with (0 otherwise).
+	DormantDays float64 `expr:"dormant_days" json:"dormant_days,omitempty"`
 	// LoginRisk is the login-risk model's log10 likelihood ratio of an
 	// attacker against the account's own customer (see model.go): 0 for an
 	// account without confirmed sign-ins, below 0 for a familiar login, +1
@@ -427,7 +455,7 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 	*sig = Signals{}
 	*env = Env{Features: f, Signals: sig,
 		ID: l.ID, Outcome: l.Outcome, UserID: l.UserID, KnownUser: l.UserID != "",
-		IP: l.IP, IPPrefix: l.prefix, IPCountry: l.loc.Country, IPASN: int64(l.loc.ASN),
+		IP: l.IP, IPPrefix: l.prefix, IPCountry: l.loc.Country, IPCity: l.loc.City, IPASN: int64(l.loc.ASN),
 		DeviceID: l.DeviceID, UserAgent: l.UserAgent, HourUTC: l.at.Hour(), PasswordSet: l.PasswordHashPrefix != "",
 		ClientOS: l.client.OS, ClientBrowser: l.client.Browser,
 	}
@@ -475,6 +503,9 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 		sig.NewDeviceForUser = l.DeviceID != "" && l.isNew(knownDevice)
 		sig.NewNetworkForUser = l.isNew(knownNetwork)
 		sig.NewCountryForUser = l.loc.Country != "" && l.isNew(knownCountry)
+	} else if l.peeked && l.UserID != "" && !l.lastSignIn.IsZero() {
+		// Signed in before, but longer ago than the history remembers.
+		sig.DormantDays = math.Round(l.at.Sub(l.lastSignIn).Hours()/24*10) / 10
 	}
 	l.loginRisk(&pop, f, sig)
 	l.travel(sig)

@@ -106,7 +106,7 @@ func typicalEnv() *account.Env {
 	env := account.NewEnv()
 	f, s := env.Features, env.Signals
 	*env = account.Env{ID: "lg_01JD5Q2W8ZK3M7N9P4R6T0V2XY", Outcome: account.OutcomeBadPassword, UserID: "u4711", KnownUser: true,
-		IP: "198.51.100.23", IPPrefix: "198.51.100.0/24", IPCountry: "DE", IPASN: 3320, DeviceID: "d-8f14e45fceea167a",
+		IP: "198.51.100.23", IPPrefix: "198.51.100.0/24", IPCountry: "DE", IPCity: "Köln \"Nord\"", IPASN: 3320, DeviceID: "d-8f14e45fceea167a",
 		HourUTC: 14, PasswordSet: true, ClientOS: "Windows", ClientBrowser: "Chrome 131", Features: f, Signals: s}
 	env.UserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 	for i, e := range []*account.Entity{f.Account, f.IP, f.IPPrefix, f.Device, f.AccountIP, f.Password, f.UserAgent, f.ASN, f.Shop} {
@@ -118,7 +118,7 @@ func typicalEnv() *account.Env {
 	f.Shop.Attempts24h = 48211
 	*s = account.Signals{NewIPForUser: true, NewNetworkForUser: true, UnknownAccountsIP1h: 2, FailureRateIP1h: 0.25,
 		ShopFailureRate1h: 0.072, ShopFailureRate24h: 0.061, ShopFailureRateHourOfWeek: 0.058, ShopUnknownAccounts1m: 3,
-		ShopUnknownAccountsPerMinute24h: 1.734, TravelKM: 878, TravelHours: 2.25, TravelSpeedKMH: 390, TravelFrom: "Berlin, DE",
+		ShopUnknownAccountsPerMinute24h: 1.734, TravelKM: 878, TravelHours: 2.25, TravelSpeedKMH: 390, TravelFrom: "Berlin, DE", DormantDays: 212.5,
 		LoginRisk: 0.8237, Unfamiliar: "network, ip"}
 	return env
 }

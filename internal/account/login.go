@@ -64,6 +64,10 @@ type Login struct {
 	// SessionID is the shop's session (for session checks), kept only as a
 	// hash like Identifier.
 	SessionID string `json:"session_id,omitempty"`
+	// Keystrokes is the typing rhythm of the password field, when the
+	// shop's page measured it: timings only, never the characters. It is
+	// kept with the event for the per-customer typing model.
+	Keystrokes *Keystrokes `json:"keystrokes,omitempty"`
 
 	// Filled by Validate or Decode.
 	at     time.Time
@@ -80,6 +84,9 @@ type Login struct {
 	// compromised marks confirmed-history values of sign-ins labelled
 	// account_takeover or fraud within 30 days (SetPeeks).
 	compromised [numKnown]bool
+	// lastSignIn is the account's latest confirmed sign-in within
+	// features.MaxHistory (DormantScope), as peeked.
+	lastSignIn time.Time
 	// reputation is LoginKind.Reputation (Prepare); listFactor and
 	// listName are the largest factor of a list the IP (or its network, for
 	// a list of prefixes) or device is on, and that list (SetLists).
@@ -173,11 +180,56 @@ func (l *Login) normalize() []error {
 			add(&risk.FieldError{Field: "user_id", Code: "missing_field", Message: "is required for a session check (the signed-in account)"})
 		}
 	}
+	if l.Keystrokes != nil {
+		add(l.Keystrokes.check("keystrokes"))
+	}
 	l.PasswordHashPrefix = strings.ToLower(strings.TrimSpace(l.PasswordHashPrefix))
 	if pw := l.PasswordHashPrefix; pw != "" && (len(pw) != 5 || !isHex(pw)) {
 		add(risk.Invalid("password_hash_prefix", "must be the first 5 hex characters of the password's SHA-1"))
 	}
 	return p
+}
+
+// Keystrokes is the typing rhythm of one entry of the password: for
+// each key, how long it was held, and between consecutive keys the flight
+// time from releasing one to pressing the next (negative when the next is
+// pressed before the previous is released). Killourhy and Maxion's
+// features follow from them (down-down = hold + flight).
+type Keystrokes struct {
+	HoldMS   []float64 `json:"hold_ms"`
+	FlightMS []float64 `json:"flight_ms"`
+}
+
+// Bounds of a keystroke vector: a password of 2..128 keys, holds of up to
+// 2 s and flights of -2..5 s (a longer pause is not a typing rhythm).
+const (
+	minKeys      = 2
+	maxKeys      = 128
+	maxHoldMS    = 2000
+	minFlightMS  = -2000
+	maxFlightMS  = 5000
+	keystrokeMsg = "must be %d..%d ms"
+)
+
+// check validates the vector; field names the object in errors.
+func (k *Keystrokes) check(field string) *risk.FieldError {
+	switch n := len(k.HoldMS); {
+	case n < minKeys || n > maxKeys:
+		return risk.Invalid(field+".hold_ms", "has %d values; send one per key, %d..%d keys", n, minKeys, maxKeys)
+	case len(k.FlightMS) != n-1:
+		return risk.Invalid(field+".flight_ms", "has %d values; send one fewer than hold_ms (%d)", len(k.FlightMS), n-1)
+	}
+	for i, v := range k.HoldMS {
+		if !(v >= 0 && v <= maxHoldMS) {
+			return risk.Invalid(fmt.Sprintf("%s.hold_ms[%d]", field, i), keystrokeMsg, 0, maxHoldMS)
+		}
+	}
+	for i, v := range k.FlightMS {
+		if !(v >= minFlightMS && v <= maxFlightMS) {
+			return risk.Invalid(fmt.Sprintf("%s.flight_ms[%d]", field, i), keystrokeMsg, minFlightMS, maxFlightMS)
+		}
+	}
+	return nil
 }
 
 func isHex(s string) bool {

@@ -42,6 +42,13 @@ func TestValidate(t *testing.T) {
 		{"control character", strings.Replace(valid, `"u1"`, `"u\u0001"`, 1), []string{"user_id"}},
 		{"password prefix too short", strings.Replace(valid, `"outcome"`, `"password_hash_prefix":"abc","outcome"`, 1), []string{"password_hash_prefix"}},
 		{"password prefix not hex", strings.Replace(valid, `"outcome"`, `"password_hash_prefix":"abcdg","outcome"`, 1), []string{"password_hash_prefix"}},
+		{"keystrokes", strings.Replace(valid, `"outcome"`, `"keystrokes":{"hold_ms":[95.5,80,102],"flight_ms":[120,-15.25]},"outcome"`, 1), nil},
+		{"keystrokes of one key", strings.Replace(valid, `"outcome"`, `"keystrokes":{"hold_ms":[95],"flight_ms":[]},"outcome"`, 1), []string{"keystrokes.hold_ms"}},
+		{"keystrokes without flights", strings.Replace(valid, `"outcome"`, `"keystrokes":{"hold_ms":[95,80]},"outcome"`, 1), []string{"keystrokes.flight_ms"}},
+		{"keystroke held too long", strings.Replace(valid, `"outcome"`, `"keystrokes":{"hold_ms":[95,2001],"flight_ms":[3]},"outcome"`, 1), []string{"keystrokes.hold_ms[1]"}},
+		{"negative hold", strings.Replace(valid, `"outcome"`, `"keystrokes":{"hold_ms":[-1,20],"flight_ms":[3]},"outcome"`, 1), []string{"keystrokes.hold_ms[0]"}},
+		{"pause between keys", strings.Replace(valid, `"outcome"`, `"keystrokes":{"hold_ms":[95,80,70],"flight_ms":[3,5001]},"outcome"`, 1), []string{"keystrokes.flight_ms[1]"}},
+		{"too many keys", strings.Replace(valid, `"outcome"`, `"keystrokes":{"hold_ms":[`+strings.Repeat("90,", 128)+`90],"flight_ms":[]},"outcome"`, 1), []string{"keystrokes.hold_ms"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,7 +140,7 @@ func newHarnessAt(t *testing.T, loc engine.Locator) *harness {
 func (h *harness) restart() {
 	h.t.Helper()
 	eng, err := engine.New(engine.Config{BuiltinLists: rules.BuiltinLists(), Now: func() time.Time { return h.now }, Geo: h.loc},
-		h.store, features.NewMemory(features.MemoryConfig{History: map[string]time.Duration{account.HistoryScope: 180 * 24 * time.Hour}}),
+		h.store, features.NewMemory(features.MemoryConfig{History: account.HistoryScopes(180 * 24 * time.Hour)}),
 		account.LoginKind{}, account.SignupKind{})
 	if err != nil {
 		h.t.Fatal(err)
@@ -280,6 +287,7 @@ func TestTakeoverLabelsMarkTheSource(t *testing.T) {
 func FuzzDecodeLogin(f *testing.F) {
 	f.Add([]byte(`{"id":"l1","created_at":"2026-03-01T12:00:00Z","user_id":"u1","ip":"203.0.113.7","outcome":"success"}`))
 	f.Add([]byte(`{"id":"l1","created_at":"2026-03-01T12:00:00+02:00","identifier":"a@b.c","ip":"::1","outcome":"unknown_user","password_hash_prefix":"ABCDE"}`))
+	f.Add([]byte(`{"id":"l2","created_at":"2026-03-01T12:00:00Z","user_id":"u1","ip":"::1","outcome":"success","keystrokes":{"hold_ms":[90,1e3],"flight_ms":[-3]}}`))
 	f.Add([]byte(`{"ip":"1.2.3.4%x","outcome":5}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var l account.Login
@@ -664,5 +672,44 @@ func TestReputationLists(t *testing.T) {
 		if r.Code == "rule:unfamiliar_login" && !strings.Contains(r.Message, "a source on list known-proxies") {
 			t.Errorf("unfamiliar_login says %q", r.Message)
 		}
+	}
+}
+
+// TestDormantAccountReturns checks that an account back after its history
+// expired (180 days here) is stepped up rather than treated as brand new,
+// and that it is familiar again once the sign-in is confirmed, also after
+// a restart that rebuilds the features from stored events.
+func TestDormantAccountReturns(t *testing.T) {
+	h := newHarness(t)
+	h.login("u1", "", "198.51.100.1", "home", account.OutcomeSuccess, "")
+	h.now = h.now.Add(100 * 24 * time.Hour)
+	if d := h.login("u1", "", "198.51.100.1", "home", account.OutcomeAttempt, ""); d.Action != risk.ActionAllow || has(d, "dormant_account_returns") {
+		t.Errorf("back after 100 days, within the history: %s %v", d.Action, d.Reasons)
+	}
+	h.login("u1", "", "198.51.100.1", "home", account.OutcomeSuccess, "")
+	h.now = h.now.Add(200 * 24 * time.Hour)
+	h.restart()
+	d := h.login("u1", "", "198.51.100.1", "home", account.OutcomeAttempt, "")
+	if d.Action != risk.ActionChallenge || !has(d, "dormant_account_returns") {
+		t.Fatalf("back after 200 days: %s %v", d.Action, d.Reasons)
+	}
+	for _, r := range d.Reasons {
+		if r.Code == "rule:dormant_account_returns" && !strings.Contains(r.Message, "first sign-in in 200 days") {
+			t.Errorf("reason says %q", r.Message)
+		}
+	}
+	h.login("u1", "", "198.51.100.1", "home", account.OutcomeSuccess, "") // after the step-up
+	if d := h.login("u1", "", "198.51.100.1", "home", account.OutcomeAttempt, ""); d.Action != risk.ActionAllow {
+		t.Errorf("after the confirmed return: %s %v", d.Action, d.Reasons)
+	}
+	// An account never seen is new, not dormant; one away longer than
+	// shopguard remembers (400 days) is new too.
+	if d := h.login("u2", "", "198.51.100.2", "other", account.OutcomeAttempt, ""); has(d, "dormant_account_returns") {
+		t.Errorf("a new account: %s %v", d.Action, d.Reasons)
+	}
+	h.login("u3", "", "198.51.100.3", "third", account.OutcomeSuccess, "")
+	h.now = h.now.Add(401 * 24 * time.Hour)
+	if d := h.login("u3", "", "198.51.100.3", "third", account.OutcomeAttempt, ""); has(d, "dormant_account_returns") {
+		t.Errorf("back after 401 days: %s %v", d.Action, d.Reasons)
 	}
 }

@@ -92,6 +92,8 @@ func (s *Server) classify(err error) (int, errorBody) {
 		return http.StatusNotFound, errorBody{apiError{Code: "not_found", Message: err.Error()}}
 	case errors.Is(err, engine.ErrDuplicate), errors.Is(err, storage.ErrConflict), errors.Is(err, engine.ErrListInUse):
 		return http.StatusConflict, errorBody{apiError{Code: "conflict", Message: err.Error()}}
+	case isTooMany(err):
+		return http.StatusConflict, errorBody{apiError{Code: "limit_reached", Message: err.Error()}}
 	case errors.Is(err, engine.ErrBuiltinList):
 		return http.StatusForbidden, errorBody{apiError{Code: "forbidden", Message: err.Error()}}
 	case errors.Is(err, context.Canceled):

@@ -23,11 +23,13 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/shopguard/shopguard/client"
 	"github.com/shopguard/shopguard/docs"
 	"github.com/shopguard/shopguard/internal/account"
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/fraud"
+	"github.com/shopguard/shopguard/internal/notify"
 	"github.com/shopguard/shopguard/internal/reference"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
@@ -48,6 +50,7 @@ var scopeIdents = map[string]apikey.Scope{
 var schemaTypes = map[string]reflect.Type{
 	"Transaction":     reflect.TypeFor[fraud.Transaction](),
 	"Login":           reflect.TypeFor[account.Login](),
+	"Keystrokes":      reflect.TypeFor[account.Keystrokes](),
 	"PasswordRange":   reflect.TypeFor[passwordRange](),
 	"Signup":          reflect.TypeFor[account.Signup](),
 	"SessionCheck":    reflect.TypeFor[account.SessionCheck](),
@@ -91,10 +94,19 @@ var schemaTypes = map[string]reflect.Type{
 	"EnvModel":        reflect.TypeFor[fraud.ModelEnv](),
 	"Promotion":       reflect.TypeFor[Promotion](),
 	"Champion":        reflect.TypeFor[Champion](),
+	"Webhook":         reflect.TypeFor[webhookJSON](),
+	"WebhookInput":    reflect.TypeFor[notify.WebhookInput](),
+	"WebhookPatch":    reflect.TypeFor[notify.WebhookPatch](),
+	"WebhookType":     reflect.TypeFor[notify.TypeInfo](),
+	"Delivery":        reflect.TypeFor[deliveryJSON](),
+	"Notification":    reflect.TypeFor[client.Notification](),
+	"LoginNotice":     reflect.TypeFor[client.LoginNotice](),
 }
 
-// untypedSchemas are object schemas of answers the handlers build from maps.
-var untypedSchemas = []string{"Valid", "RuleSetVersionNumber", "Lists", "EntriesAdded", "EntriesRemoved", "Health", "Readiness", "MoneyByCurrency"}
+// untypedSchemas are object schemas of answers the handlers build from maps
+// (and TestNotice, the data of webhook.test, an unexported type of notify).
+var untypedSchemas = []string{"Valid", "RuleSetVersionNumber", "Lists", "EntriesAdded", "EntriesRemoved", "Health", "Readiness", "MoneyByCurrency",
+	"Webhooks", "WebhookTypes", "Deliveries", "TestNotice"}
 
 var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

@@ -89,6 +89,7 @@ type Server struct {
 	metrics Metrics
 	ready   Store
 	models  ModelAdmin
+	hooks   Webhooks
 	log     *slog.Logger
 	mux     *http.ServeMux
 	now     func() time.Time
@@ -137,6 +138,17 @@ func (s *Server) routes() {
 	v1("DELETE /v1/lists/{name}/entries", apikey.ScopeRulesWrite, s.audited("list.remove", s.removeEntries))
 
 	v1("POST /v1/models/{kind}/promote", apikey.ScopeRulesWrite, s.audited("model.promote", s.promoteModel))
+
+	v1("GET /v1/webhooks", apikey.ScopeRulesRead, s.withWebhooks(s.getWebhooks))
+	v1("POST /v1/webhooks", apikey.ScopeRulesWrite, s.audited("webhook.create", s.withWebhooks(s.postWebhook)))
+	v1("GET /v1/webhooks/types", apikey.ScopeRulesRead, s.withWebhooks(s.getWebhookTypes))
+	v1("GET /v1/webhooks/{id}", apikey.ScopeRulesRead, s.withWebhooks(s.getWebhook))
+	v1("PATCH /v1/webhooks/{id}", apikey.ScopeRulesWrite, s.audited("webhook.update", s.withWebhooks(s.patchWebhook)))
+	v1("DELETE /v1/webhooks/{id}", apikey.ScopeRulesWrite, s.audited("webhook.delete", s.withWebhooks(s.deleteWebhook)))
+	v1("POST /v1/webhooks/{id}/rotate-secret", apikey.ScopeRulesWrite, s.audited("webhook.rotate", s.withWebhooks(s.rotateWebhook)))
+	v1("POST /v1/webhooks/{id}/test", apikey.ScopeRulesWrite, s.withWebhooks(s.testWebhook))
+	v1("GET /v1/webhooks/{id}/deliveries", apikey.ScopeRulesRead, s.withWebhooks(s.getDeliveries))
+	v1("POST /v1/webhooks/{id}/deliveries/{delivery}/retry", apikey.ScopeRulesWrite, s.withWebhooks(s.retryDelivery))
 
 	s.mux.HandleFunc("GET /v1/openapi.yaml", s.openAPI)
 	s.mux.HandleFunc("GET /healthz", s.healthz)

@@ -27,6 +27,7 @@ import (
 	"github.com/shopguard/shopguard/internal/features"
 	"github.com/shopguard/shopguard/internal/fraud"
 	"github.com/shopguard/shopguard/internal/geo"
+	"github.com/shopguard/shopguard/internal/notify"
 	"github.com/shopguard/shopguard/internal/reference"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
@@ -70,6 +71,7 @@ type App struct {
 	auth    *apikey.Authenticator
 	api     *api.Server
 	dash    *dashboard.Server
+	notify  *notify.Notifier
 
 	snapMu sync.Mutex // one snapshot at a time
 }
@@ -105,6 +107,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if cfg.Storage.Driver != config.DriverMemory && cfg.Storage.DataDir != "" {
 		a.api.SetModelAdmin(a)
 	}
+	a.notify, err = notify.New(notify.Config{Sources: []notify.Source{account.NotificationSource()},
+		Timeout: cfg.Webhooks.Timeout, Attempts: cfg.Webhooks.Attempts, Retention: cfg.Webhooks.Retention,
+		AllowHTTP: cfg.Webhooks.AllowHTTP, UserAgent: "shopguard-webhooks/" + version(), Logger: log, Observer: a.metrics}, store)
+	if err != nil {
+		a.closeAll()
+		return nil, err
+	}
+	a.api.SetWebhooks(a.notify)
 	a.dash, err = dashboard.New(dashboard.Config{SessionTTL: cfg.Server.SessionTTL}, a.engine, store, log)
 	if err != nil {
 		a.closeAll()
@@ -135,7 +145,7 @@ func (a *App) buildEngine() error {
 
 // newFeatures returns the in-memory feature store cfg asks for.
 func newFeatures(cfg config.Config) *features.Memory {
-	return features.NewMemory(features.MemoryConfig{History: map[string]time.Duration{account.HistoryScope: cfg.Account.History}})
+	return features.NewMemory(features.MemoryConfig{History: account.HistoryScopes(cfg.Account.History)})
 }
 
 // newEngine returns an engine over store and feats with every event kind,
@@ -306,6 +316,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		defer close(snapDone)
 		a.snapshotLoop(ctx)
 	}()
+	notifyDone := make(chan struct{})
+	go func() {
+		defer close(notifyDone)
+		_ = a.RunNotifications(ctx)
+	}()
 	retrainDone := make(chan struct{})
 	go func() {
 		defer close(retrainDone)
@@ -326,11 +341,16 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	}
 	<-snapDone
 	<-retrainDone
+	<-notifyDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
 }
+
+// RunNotifications makes and delivers webhook notifications until ctx is
+// done (Serve runs it).
+func (a *App) RunNotifications(ctx context.Context) error { return a.notify.Run(ctx) }
 
 // modelPoll is how often a running shopguard looks for a newly promoted model.
 const modelPoll = 15 * time.Second

@@ -64,6 +64,7 @@ type Config struct {
 	Geo       Geo       `koanf:"geo"`
 	Models    Models    `koanf:"models"`
 	Account   Account   `koanf:"account"`
+	Webhooks  Webhooks  `koanf:"webhooks"`
 	Decisions Decisions `koanf:"decisions"`
 	Log       Log       `koanf:"log"`
 }
@@ -194,6 +195,18 @@ func (a Account) ReputationTable() (map[string]float64, error) {
 	return table, nil
 }
 
+// Webhooks configures the delivery of notifications to shops' endpoints.
+type Webhooks struct {
+	// Timeout bounds one delivery attempt (1s..60s).
+	Timeout time.Duration `koanf:"timeout"`
+	// Attempts is how many times a notification is tried (1..30).
+	Attempts int `koanf:"attempts"`
+	// Retention is how long finished deliveries are kept (24h..8760h).
+	Retention time.Duration `koanf:"retention"`
+	// AllowHTTP lets endpoints use plain http:// on any host.
+	AllowHTTP bool `koanf:"allow_http"`
+}
+
 // Bounds of Account.History: the feature store's longest window, and 400
 // days.
 const (
@@ -260,6 +273,7 @@ func Default() Config {
 			Promote:     PromoteIfBetter,
 		},
 		Account:   Account{History: 180 * 24 * time.Hour},
+		Webhooks:  Webhooks{Timeout: 10 * time.Second, Attempts: 12, Retention: 30 * 24 * time.Hour},
 		Decisions: Decisions{Thresholds: thresholds},
 		Log: Log{
 			Level:  "info",

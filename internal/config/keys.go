@@ -23,6 +23,7 @@ const (
 	kindInt
 	kindInt64
 	kindDuration
+	kindBool
 )
 
 // field describes one dotted config key: its type, its documentation (used
@@ -83,6 +84,14 @@ func fields() []field {
 			func(c *Config) *time.Duration { return &c.Account.History }),
 		stringField("account.reputation_lists", "The login-risk model's reputation table: IP or device lists of attack sources (create them per tenant) and how many times likelier a sign-in from a listed source is an attacker's, e.g. \"tor-exits=30,known-proxies=10\" (factors 1..1000); empty: none.",
 			func(c *Config) *string { return &c.Account.ReputationLists }),
+		durationField("webhooks.timeout", "How long one webhook delivery attempt may take (1s..60s).",
+			func(c *Config) *time.Duration { return &c.Webhooks.Timeout }),
+		intField("webhooks.attempts", "How many times a notification is tried before it is given up (1..30; default 12, spread over about two days).",
+			func(c *Config) *int { return &c.Webhooks.Attempts }),
+		durationField("webhooks.retention", "How long delivered and given-up notifications are kept for the delivery log (24h..8760h).",
+			func(c *Config) *time.Duration { return &c.Webhooks.Retention }),
+		boolField("webhooks.allow_http", "Let webhook endpoints use plain http:// on any host (default false: https only, http only on loopback).",
+			func(c *Config) *bool { return &c.Webhooks.AllowHTTP }),
 	}
 	for _, k := range risk.EventKinds {
 		fs = append(fs,
@@ -109,6 +118,7 @@ func sectionDocs() map[string]string {
 		"geo":         "IP geolocation from .mmdb files you download (none ships with shopguard).",
 		"models":      "Scheduled retraining of the transaction model.",
 		"account":     "Account protection: sign-ins and sign-ups.",
+		"webhooks":    "Signed notifications to the shop (\"was this you?\"); endpoints are set per shop through /v1/webhooks.",
 		"decisions":   "How scores (0-100) become actions.",
 		thresholdsKey: "Per event kind: a score at or above block blocks, at or above challenge\nchallenges, at or above review reviews; lower scores are allowed.\nEach value lies in 1..101 (101 disables the action) and review <= challenge <= block.\nAn entry may give only some of the three; the others keep their defaults.",
 		"log":         "Logging.",
@@ -131,6 +141,12 @@ func int64Field(key, doc string, p func(*Config) *int64) field {
 	return field{key: key, kind: kindInt64, doc: doc,
 		get: func(c *Config) any { return *p(c) },
 		set: func(c *Config, v any) { *p(c) = v.(int64) }}
+}
+
+func boolField(key, doc string, p func(*Config) *bool) field {
+	return field{key: key, kind: kindBool, doc: doc,
+		get: func(c *Config) any { return *p(c) },
+		set: func(c *Config, v any) { *p(c) = v.(bool) }}
 }
 
 func durationField(key, doc string, p func(*Config) *time.Duration) field {
@@ -219,6 +235,17 @@ func convert(k kind, v any) (any, error) {
 			return time.Duration(0), nil
 		}
 		return nil, fmt.Errorf("must be a duration with a unit such as 5s, 1m30s or 2h, got %s", describe(v))
+	case kindBool:
+		switch b := v.(type) {
+		case bool:
+			return b, nil
+		case string:
+			if p, err := strconv.ParseBool(strings.TrimSpace(b)); err == nil {
+				return p, nil
+			}
+			return nil, fmt.Errorf("%q is not true or false", b)
+		}
+		return nil, fmt.Errorf("must be true or false, got %s", describe(v))
 	}
 	return nil, fmt.Errorf("has an unsupported type")
 }

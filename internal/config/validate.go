@@ -142,6 +142,15 @@ func (c Config) problems() Problems {
 	if _, err := c.Account.ReputationTable(); err != nil {
 		add("account.reputation_lists", "%s", err)
 	}
+	if d := c.Webhooks.Timeout; d < time.Second || d > time.Minute {
+		add("webhooks.timeout", "%s is outside 1s..1m0s", d)
+	}
+	if n := c.Webhooks.Attempts; n < 1 || n > 30 {
+		add("webhooks.attempts", "%d is outside 1..30", n)
+	}
+	if d := c.Webhooks.Retention; d < 24*time.Hour || d > 365*24*time.Hour {
+		add("webhooks.retention", "%s is outside 24h..8760h", d)
+	}
 
 	kinds := make([]string, 0, len(c.Decisions.Thresholds))
 	for k := range c.Decisions.Thresholds {

@@ -114,7 +114,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"server.addr", "server.read_header_timeout", "server.read_timeout", "server.write_timeout",
 		"server.idle_timeout", "server.shutdown_timeout", "server.max_body_bytes", "server.session_ttl", "storage.driver",
 		"storage.synchronous", "storage.commit_batch", "features.snapshot_interval", "models.retrain_days", "models.promote",
-		"account.history", "log.level", "log.format",
+		"account.history", "webhooks.timeout", "webhooks.attempts", "webhooks.retention", "log.level", "log.format",
 	}
 	if len(got) != len(wantKeys) {
 		t.Errorf("got %d problems, want %d:\n%v", len(got), len(wantKeys), err)

@@ -229,6 +229,7 @@ type Backend interface {
 	CaseStore
 	EventSearcher
 	StatsReader
+	WebhookStore
 	// Ping reports whether the backend can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Close flushes pending writes and releases resources.

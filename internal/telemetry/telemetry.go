@@ -33,6 +33,7 @@ type Metrics struct {
 	decisions       *prometheus.CounterVec
 	decisionSeconds *prometheus.HistogramVec
 	inflight        prometheus.Gauge
+	deliveries      *prometheus.CounterVec
 }
 
 // NewMetrics returns metrics registered in a fresh registry, with the Go
@@ -63,8 +64,12 @@ func NewMetrics() *Metrics {
 			Name: "shopguard_http_requests_in_flight",
 			Help: "HTTP requests being served.",
 		}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shopguard_webhook_attempts_total",
+			Help: "Webhook delivery attempts by result: delivered, retry (failed, will be tried again) or gave_up.",
+		}, []string{"result"}),
 	}
-	r.MustRegister(m.requests, m.requestSeconds, m.decisions, m.decisionSeconds, m.inflight,
+	r.MustRegister(m.requests, m.requestSeconds, m.decisions, m.decisionSeconds, m.inflight, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -92,6 +97,9 @@ func (m *Metrics) ObserveRequest(route, method string, code int, latency time.Du
 	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
 	m.requestSeconds.WithLabelValues(route).Observe(latency.Seconds())
 }
+
+// ObserveDelivery counts one webhook delivery attempt; it implements notify.Observer.
+func (m *Metrics) ObserveDelivery(result string) { m.deliveries.WithLabelValues(result).Inc() }
 
 // InFlight adjusts the in-flight request gauge by delta.
 func (m *Metrics) InFlight(delta float64) { m.inflight.Add(delta) }

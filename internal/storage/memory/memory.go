@@ -44,6 +44,7 @@ type Store struct {
 	// maxEvents, if positive, bounds the events kept (NewBounded).
 	maxEvents int
 	analysts
+	webhooks
 }
 
 // NewBounded returns an empty store that keeps only about the latest
@@ -82,6 +83,7 @@ func New() *Store {
 		entries:   map[tenantID]map[string]struct{}{},
 		keyByHash: map[string]int{},
 		analysts:  newAnalysts(),
+		webhooks:  newWebhooks(),
 	}
 }
 

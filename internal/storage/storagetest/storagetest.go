@@ -41,6 +41,8 @@ func Run(t *testing.T, open Opener) {
 		{"Cases", testCases},
 		{"SearchEvents", testSearchEvents},
 		{"MinuteStats", testMinuteStats},
+		{"Webhooks", testWebhooks},
+		{"Deliveries", testDeliveries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
