@@ -179,6 +179,21 @@ func (l *Login) SetPeeks(aggs []features.Aggregates) {
 	l.lastSignIn = aggs[numPeeks-1].PrevSeen
 }
 
+// SkipsLabels reports whether the environment leaves o's label counts
+// unused: the confirmed-history keys (PeekKeys reads their label counts
+// per account before the attempt) and the shop-wide, per-country,
+// per-OS, per-browser and unknown-account counters.
+func (l *Login) SkipsLabels(o *features.Observation) bool {
+	if o.Key.Scope != scope {
+		return true
+	}
+	switch o.Key.Kind {
+	case kindCountry, kindOS, kindBrowser, kindShopHour, kindUnknownFromIP, kindShopUnknown:
+		return true
+	}
+	return false
+}
+
 // isNew reports whether the confirmed-history key i is not part of the
 // account's history: never confirmed, or labelled as a takeover's.
 func (l *Login) isNew(i int) bool { return l.peeks[i].New || l.compromised[i] }
@@ -436,10 +451,29 @@ func NewEnv() *Env {
 		AccountIP: &Entity{}, Password: &Entity{}, UserAgent: &Entity{}, ASN: &Entity{}, Shop: &Entity{}, Session: &Entity{}}, Signals: &Signals{}}
 }
 
-// Env builds the rule environment (a *Env) from the feature aggregates
-// and label counts, both in Observations order.
+// envMem holds a login's environment and its parts, so that building it
+// allocates nothing beyond the Login.
+type envMem struct {
+	env  Env
+	f    Features
+	sig  Signals
+	ents [10]Entity
+}
+
+// init wires the parts together and returns the environment.
+func (m *envMem) init() *Env {
+	e := &m.ents
+	m.f = Features{Account: &e[0], IP: &e[1], IPPrefix: &e[2], Device: &e[3], AccountIP: &e[4], Password: &e[5],
+		UserAgent: &e[6], ASN: &e[7], Shop: &e[8], Session: &e[9]}
+	m.env = Env{Features: &m.f, Signals: &m.sig}
+	return &m.env
+}
+
+// Env builds the rule environment (a *Env, owned by the Login: a second
+// call rebuilds the same one) from the feature aggregates and label
+// counts, both in Observations order.
 func (l *Login) Env(aggs, labels []features.Aggregates) any {
-	env := NewEnv()
+	env := l.envMem.init()
 	l.BuildEnv(aggs, labels, env)
 	return env
 }

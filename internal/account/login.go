@@ -87,6 +87,8 @@ type Login struct {
 	// lastSignIn is the account's latest confirmed sign-in within
 	// features.MaxHistory (DormantScope), as peeked.
 	lastSignIn time.Time
+	// envMem holds the environment Env builds.
+	envMem envMem
 	// reputation is LoginKind.Reputation (Prepare); listFactor and
 	// listName are the largest factor of a list the IP (or its network, for
 	// a list of prefixes) or device is on, and that list (SetLists).

@@ -91,6 +91,14 @@ type Confirmable interface {
 	ConfirmObservations(tenant string, buf []features.Observation) []features.Observation
 }
 
+// LabelSkipper is an input whose environment does not use the label
+// counts of some of its observations' keys (shop-wide counters, keys a
+// Peeker already read): the engine does not read those, and hands Env a
+// zero Aggregates for them.
+type LabelSkipper interface {
+	SkipsLabels(o *features.Observation) bool
+}
+
 // Preparer is a Kind that prepares each of its inputs before it is
 // assessed, e.g. hands it the kind's configuration.
 type Preparer interface {
@@ -398,6 +406,13 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 	var labels []features.Aggregates
 	if scope := in.LabelScope(); scope != "" {
 		sc.lkeys = LabelKeys(sc.obs, scope, sc.lkeys[:0])
+		if ls, ok := in.(LabelSkipper); ok {
+			for i := range sc.obs {
+				if ls.SkipsLabels(&sc.obs[i]) {
+					sc.lkeys[i] = features.Key{} // reads as zero without a lookup
+				}
+			}
+		}
 		if cap(sc.labels) < len(sc.lkeys) {
 			sc.labels = make([]features.Aggregates, len(sc.lkeys))
 		}

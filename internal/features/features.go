@@ -156,6 +156,7 @@ type Store interface {
 	// Read returns the aggregates of keys as of event time at without
 	// recording anything: PrevSeen is the latest observation and PrevTag
 	// the remembered tag. dims[i] (may be nil) names the distinct
-	// dimensions to report for keys[i], by kind only.
+	// dimensions to report for keys[i], by kind only. A key with an empty
+	// Value reads as New, without a lookup.
 	Read(ctx context.Context, at time.Time, keys []Key, dims [][]risk.EntityKind, out []Aggregates) error
 }

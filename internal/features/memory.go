@@ -349,6 +349,10 @@ func (m *Memory) Read(ctx context.Context, at time.Time, keys []Key, dims [][]ri
 	q := newQuery(ns)
 	for i := range keys {
 		k := &keys[i]
+		if k.Value == "" {
+			out[i] = Aggregates{New: true}
+			continue
+		}
 		var kd []risk.EntityKind
 		if i < len(dims) {
 			kd = dims[i]

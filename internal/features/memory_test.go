@@ -180,6 +180,23 @@ func TestTenantIsolation(t *testing.T) {
 	}
 }
 
+// TestEmptyValueReadsAsNew checks that a key with an empty value reads as
+// never seen, even in a store that has observed other keys of its kind.
+func TestEmptyValueReadsAsNew(t *testing.T) {
+	m := NewMemory(MemoryConfig{Shards: 1})
+	k := Key{Tenant: "a", Scope: "login", Kind: risk.EntityIP, Value: "192.0.2.1"}
+	observe1(t, m, t0, obs(k, 1, device("d1")))
+	empty := k
+	empty.Value = ""
+	out := make([]Aggregates, 2)
+	if err := m.Read(context.Background(), t0, []Key{empty, k}, nil, out); err != nil {
+		t.Fatal(err)
+	}
+	if !out[0].New || out[0].Count[W24h] != 0 || out[1].New || out[1].Count[W24h] != 1 {
+		t.Errorf("Read = %+v, %+v; want the empty key new and empty, the other counted", out[0], out[1])
+	}
+}
+
 func TestHashCollision(t *testing.T) {
 	// Force two keys under one hash: both keep their own state.
 	m := NewMemory(MemoryConfig{Shards: 1})
