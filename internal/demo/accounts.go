@@ -70,10 +70,11 @@ func (s *Shop) login(w http.ResponseWriter, r *http.Request) {
 	} else {
 		attempt.Identifier = email
 	}
+	w.Header().Set(LoginHeader, attempt.ID)
 	pre := s.guard.Login(r.Context(), attempt)
 	report := func(outcome string) {
 		l := attempt
-		l.ID, l.Outcome = attempt.ID+"-result", outcome
+		l.ID, l.Outcome = attempt.ID+LoginResultSuffix, outcome
 		s.guard.Login(r.Context(), l)
 	}
 	if pre.Action == risk.ActionBlock {

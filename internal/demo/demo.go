@@ -123,11 +123,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	started := time.Now()
-	fmt.Fprintf(opts.Out, "Preparing the shop: %d customers and their last 60 days of orders...\n", simCfg.Customers)
+	fmt.Fprintf(opts.Out, "Preparing the shop: %d customers and their last 60 days of orders and sign-ins...\n", simCfg.Customers)
 	if err := importAccounts(shop, sim); err != nil {
 		return nil, err
 	}
 	history, chargebacks := sim.History(catalog, time.Now())
+	signIns := sim.SignInHistory(history, time.Now())
+	if err := shop.ImportSignIns(ctx, signIns); err != nil {
+		return nil, err
+	}
 	// One order at a time: the same features, so the same model, every run.
 	if err := shop.ImportHistory(ctx, history, 1); err != nil {
 		return nil, err
@@ -147,8 +151,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	fmt.Fprintf(opts.Out, "Imported %d customers and %d past orders (%d charged back) into shopguard in %s.\n",
-		simCfg.Customers, len(history), len(chargebacks), time.Since(started).Round(100*time.Millisecond))
+	fmt.Fprintf(opts.Out, "Imported %d customers, %d past sign-ins and %d past orders (%d charged back) into shopguard in %s.\n",
+		simCfg.Customers, len(signIns), len(history), len(chargebacks), time.Since(started).Round(100*time.Millisecond))
 	if opts.Train != nil {
 		summary, err := opts.Train(ctx)
 		if err != nil {
@@ -156,6 +160,19 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		fmt.Fprintln(opts.Out, summary)
 	}
+	// "Was this you?" notices start with the run's sign-ins, not the
+	// imported ones.
+	hook, err := registerWebhook(ctx, sg, shopURL, shop.Inbox())
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := sg.DeleteWebhook(dctx, hook.ID); err != nil {
+			opts.Log.Warn("demo: the shop's webhook endpoint was not removed", "webhook", hook.ID, "error", err)
+		}
+	}()
 	if opts.Ready != nil {
 		opts.Ready(shopURL)
 	}
@@ -167,19 +184,24 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	runErr := sim.Run(ctx)
 	stop()
 	bg.Wait()
+	ran := sim.Elapsed()
 	// Chargebacks arrive weeks after the fact in real life; deliver the
 	// rest now so that shopguard has every label.
 	shop.ProcessChargebacks(context.WithoutCancel(ctx), time.Now().Add(365*24*time.Hour))
 	if opts.LiveProgress {
 		fmt.Fprintln(opts.Out)
 	}
+	if err := awaitNotices(ctx, sg, hook.ID); err != nil && ctx.Err() == nil {
+		opts.Log.Warn("demo: waiting for the last notices", "error", err)
+	}
 
 	scs, _ := scenariosByName(simCfg.Scenarios)
 	orders := shop.Orders()
 	checkouts := sim.Checkouts()
 	reqs := sim.Requests()
-	rep := &Report{Seed: simCfg.Seed, Duration: sim.Elapsed(), Customers: simCfg.Customers, History: len(history),
-		Scenarios: buildReport(scs, reqs, checkouts, orders), Guard: guard.Stats()}
+	rep := &Report{Seed: simCfg.Seed, Duration: ran, Customers: simCfg.Customers, History: len(history),
+		Scenarios: buildReport(scs, reqs, checkouts, orders), Guard: guard.Stats(),
+		Notices: summarizeNotices(shop.Inbox().Notices(), shop.Inbox().Stats(), reqs)}
 	fmt.Fprintf(opts.Out, "\nResults after %s (seed %d):\n\n", rep.Duration.Round(time.Second), rep.Seed)
 	rep.WriteTable(opts.Out)
 	if opts.ExportDir != "" {

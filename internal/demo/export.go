@@ -117,14 +117,15 @@ func Export(dir string, rows []ExportedTransaction, reqs []RequestRecord) error 
 		}),
 		writeFile(filepath.Join(dir, "requests.csv"), func(w *bufio.Writer) error {
 			cw := csv.NewWriter(w)
-			_ = cw.Write([]string{"at", "scenario", "actor", "label", "method", "path", "client_ip", "status", "latency_ms"})
+			_ = cw.Write([]string{"at", "scenario", "actor", "label", "method", "path", "client_ip", "status", "latency_ms", "account", "login"})
 			for _, q := range reqs {
 				label := "legit"
 				if q.Truth.Fraud {
 					label = "fraud"
 				}
 				_ = cw.Write([]string{q.At.UTC().Format(time.RFC3339Nano), q.Truth.Scenario, q.Truth.Actor, label,
-					q.Method, q.Path, q.ClientIP, strconv.Itoa(q.Status), strconv.FormatFloat(q.Latency.Seconds()*1000, 'f', 3, 64)})
+					q.Method, q.Path, q.ClientIP, strconv.Itoa(q.Status), strconv.FormatFloat(q.Latency.Seconds()*1000, 'f', 3, 64),
+					q.Account, q.Login})
 			}
 			cw.Flush()
 			return cw.Error()

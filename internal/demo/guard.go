@@ -50,8 +50,10 @@ type GuardStats struct {
 	Timeouts     int
 	Fallbacks    map[risk.Action]int
 	Feedback     int
-	// Imported counts past orders sent by Import.
-	Imported int
+	// Imported counts past orders sent by Import, ImportedSignIns past
+	// sign-ins sent by ImportLogin.
+	Imported        int
+	ImportedSignIns int
 	// FeedbackFailures counts labels that could not be delivered.
 	FeedbackFailures int
 }
@@ -134,6 +136,17 @@ func (g *Guard) Import(ctx context.Context, t client.Transaction) error {
 	}
 	g.mu.Lock()
 	g.stats.Imported++
+	g.mu.Unlock()
+	return nil
+}
+
+// ImportLogin sends a past sign-in to shopguard (no failure policy, like Import).
+func (g *Guard) ImportLogin(ctx context.Context, l client.Login) error {
+	if _, err := g.scorer.ScoreLogin(ctx, l); err != nil {
+		return fmt.Errorf("demo: import sign-in %s: %w", l.ID, err)
+	}
+	g.mu.Lock()
+	g.stats.ImportedSignIns++
 	g.mu.Unlock()
 	return nil
 }

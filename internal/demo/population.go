@@ -77,6 +77,8 @@ type customer struct {
 	Devices  []device
 	HomeIPs  []string
 	Activity float64 // relative likelihood of starting a session
+	// Trip, if set, is where the customer is during the run (abroad).
+	Trip *trip
 	// lastCheckout is when the customer last went to checkout in this run
 	// (unix nanoseconds), so that a busy customer does not buy every minute.
 	lastCheckout atomic.Int64

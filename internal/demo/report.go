@@ -62,6 +62,8 @@ type Report struct {
 	History   int              `json:"history_orders"`
 	Scenarios []ScenarioResult `json:"scenarios"`
 	Guard     GuardStats       `json:"guard"`
+	// Notices is what shopguard's "was this you?" notifications told the shop.
+	Notices NoticeSummary `json:"notices"`
 }
 
 // Scenario returns the result for a scenario name.
@@ -257,8 +259,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	if len(fb) > 0 {
 		fbText = strings.Join(fb, ", ")
 	}
-	fmt.Fprintf(w, "shopguard calls from the shop: %d checkouts and %d sign-in or sign-up checks (%d failed, %d timed out; failure policy applied: %s), %d labels sent (%d failed), %d past orders imported.\n",
-		g.Calls, g.AccountCalls, g.Failures, g.Timeouts, fbText, g.Feedback, g.FeedbackFailures, g.Imported)
+	r.Notices.write(w)
+	fmt.Fprintf(w, "shopguard calls from the shop: %d checkouts and %d sign-in or sign-up checks (%d failed, %d timed out; failure policy applied: %s), %d labels sent (%d failed), %d past orders and %d past sign-ins imported.\n",
+		g.Calls, g.AccountCalls, g.Failures, g.Timeouts, fbText, g.Feedback, g.FeedbackFailures, g.Imported, g.ImportedSignIns)
 	if legit.Errors+attack.Errors > 0 {
 		fmt.Fprintf(w, "Simulated requests that failed or got a 5xx from the shop: %d.\n", legit.Errors+attack.Errors)
 	}

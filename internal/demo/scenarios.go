@@ -32,6 +32,9 @@ func Scenarios() []Scenario {
 		{Name: "stolen_card", Description: "fraudsters buy resellable goods with real customers' stolen cards, from new devices abroad", Fraud: true, Run: runStolenCard},
 		{Name: "credential_stuffing", Description: "a bot tries a leaked list of e-mails and passwords (mostly other sites' accounts, some real customers with their real password) from a few addresses", Fraud: true, Run: runCredentialStuffing},
 		{Name: "account_takeover", Description: "attackers who phished customers' passwords sign in with them from their own computers, abroad or through a VPN at home", Fraud: true, Run: runAccountTakeover},
+		{Name: "password_spraying", Description: "an attacker tries a few popular passwords, one at a time, on a list of customers' e-mail addresses, each attempt through another residential proxy", Fraud: true, Run: runPasswordSpraying},
+		{Name: "brute_force", Description: "attackers each try a word list of passwords (popular ones, the customer's name with years) on one customer's account from one server", Fraud: true, Run: runBruteForce},
+		{Name: "distributed_stuffing", Description: "a botnet tries a leaked list of e-mails and passwords low and slow: one or two attempts from each of a hundred or more home routers in many networks, one browser string", Fraud: true, Run: runDistributedStuffing},
 	}
 }
 
@@ -259,11 +262,11 @@ func returningCustomer(ctx context.Context, st *Stage, rng *rand.Rand, c *custom
 		dev = newDevice(rng, rng.Float64() < 0.5)
 	}
 	ip := pick(rng, c.HomeIPs)
-	switch x := rng.Float64(); {
-	case x < 0.10: // on the move: mobile network at home
+	switch {
+	case c.Trip != nil: // abroad for the whole run: the hotel's line
+		ip = c.Trip.IP
+	case rng.Float64() < 0.10: // on the move: mobile network at home
 		ip = randomIP(rng, c.Country.Octet)
-	case x < 0.12: // travelling
-		ip = randomIP(rng, pickCountry(rng, countries).Octet)
 	}
 	b := st.NewBrowser(truth, dev.ID, ip, dev.UserAgent)
 	basket := shoppingBasket(rng)
@@ -281,7 +284,9 @@ func returningCustomer(ctx context.Context, st *Stage, rng *rand.Rand, c *custom
 	}
 	guest := rng.Float64() < 0.05
 	if !guest {
-		if _, err := b.Login(ctx, c.Account.Email, c.Password); err != nil {
+		// Turned away (asked to confirm it is them by a link the demo shop
+		// never sends), the customer leaves without buying.
+		if signedIn, ok := customerSignIn(ctx, st, b, rng, c); !signedIn || !ok {
 			return
 		}
 	}
@@ -315,6 +320,26 @@ func returningCustomer(ctx context.Context, st *Stage, rng *rand.Rand, c *custom
 		_, _ = b.Post(ctx, "/products/"+basket[0]+"/reviews", map[string][]string{
 			"rating": {fmt.Sprint(4 + rng.IntN(2))}, "text": {pick(rng, []string{"Great quality, arrived quickly.", "Exactly as described.", "Very happy with it."})}})
 	}
+}
+
+// customerSignIn signs a customer in; some mistype their password once
+// (a few twice) and try again. It reports whether the shop signed them in,
+// and ok false when the run ends.
+func customerSignIn(ctx context.Context, st *Stage, b *Browser, rng *rand.Rand, c *customer) (signedIn, ok bool) {
+	typos := 0
+	switch x := rng.Float64(); {
+	case x < 0.01:
+		typos = 2
+	case x < 0.06:
+		typos = 1
+	}
+	for range typos {
+		if _, err := b.Login(ctx, c.Account.Email, mistype(rng, c.Password)); err != nil || !st.Think(ctx, rng, 2*time.Second, 5*time.Second) {
+			return false, false
+		}
+	}
+	resp, err := b.Login(ctx, c.Account.Email, c.Password)
+	return resp.Account == "signed_in", err == nil
 }
 
 func newVisitor(ctx context.Context, st *Stage, rng *rand.Rand, id int64, catalog *Catalog) {
@@ -472,83 +497,4 @@ func stolenCardFraudster(ctx context.Context, st *Stage, rng *rand.Rand, id int6
 		return
 	}
 	_, _ = b.Checkout(ctx, rng, checkoutForm(email, card, billing, drop), basketAmount(catalog, []string{"gift-card-50"}))
-}
-
-// runCredentialStuffing plays a bot with a combo list bought after a breach
-// elsewhere: most e-mails have no account here, some belong to customers
-// who used another password, and a few customers reused the leaked one. It
-// works through the list from a handful of addresses in one hosting
-// network, one browser profile per address.
-func runCredentialStuffing(ctx context.Context, st *Stage) {
-	if !st.WaitUntil(ctx, 0.2) {
-		return
-	}
-	rng := st.Rand()
-	truth := Truth{Actor: "stuffer-1", Scenario: "credential_stuffing", Fraud: true}
-	network := [3]byte{91, byte(rng.IntN(256)), byte(rng.IntN(256))}
-	var browsers []*Browser
-	for i := range 4 {
-		ip := fmt.Sprintf("%d.%d.%d.%d", network[0], network[1], network[2], 10+i)
-		browsers = append(browsers, st.NewBrowser(truth, "", ip, "python-requests/2.31.0"))
-	}
-	customers := st.sim.pop.customers
-	for i := range 200 {
-		b := browsers[i%len(browsers)]
-		var email, password string
-		switch x := rng.Float64(); {
-		case x < 0.6: // an account of another site
-			email = fmt.Sprintf("%s.%s%d@%s", pick(rng, firstNames), pick(rng, lastNames), rng.IntN(1000), pick(rng, []string{"gmail.com", "outlook.com", "yahoo.com"}))
-			password = fmt.Sprintf("Summer%d!", 2000+rng.IntN(25))
-		case x < 0.95: // a customer who used another password here
-			c := customers[rng.IntN(len(customers))]
-			email, password = c.Account.Email, fmt.Sprintf("Summer%d!", 2000+rng.IntN(25))
-		default: // a customer who reused the leaked password
-			c := customers[rng.IntN(len(customers))]
-			email, password = c.Account.Email, c.Password
-		}
-		if _, err := b.Login(ctx, email, password); err != nil {
-			return
-		}
-		if !sleep(ctx, time.Duration(60+rng.IntN(120))*time.Millisecond) {
-			return
-		}
-	}
-}
-
-// attackerAgent is the browser the takeover attackers use.
-const attackerAgent = "Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0"
-
-// runAccountTakeover plays attackers who phished a few customers'
-// passwords. Each victim signs in as usual from their own device and home
-// line (a customer's own sign-in); a few seconds later an attacker signs in
-// with the right password from a computer of their own: from abroad, or
-// through a VPN exit in the victim's country.
-func runAccountTakeover(ctx context.Context, st *Stage) {
-	if !st.WaitUntil(ctx, 0.1) {
-		return
-	}
-	rng := st.Rand()
-	customers := st.sim.pop.customers
-	for i := range 6 {
-		c := customers[rng.IntN(len(customers))]
-		dev := c.Devices[0]
-		own := st.NewBrowser(Truth{Actor: c.Account.ID, Scenario: "shoppers"}, dev.ID, c.HomeIPs[0], dev.UserAgent)
-		if _, err := own.Login(ctx, c.Account.Email, c.Password); err != nil {
-			return
-		}
-		if !st.Think(ctx, rng, time.Second, 3*time.Second) {
-			return
-		}
-		ip := randomIP(rng, pickCountry(rng, countries).Octet) // abroad
-		if i%2 == 1 {
-			ip = randomIP(rng, c.Country.Octet) // a VPN exit at home
-		}
-		truth := Truth{Actor: fmt.Sprintf("phisher-%d", i), Scenario: "account_takeover", Fraud: true}
-		if _, err := st.NewBrowser(truth, "", ip, attackerAgent).Login(ctx, c.Account.Email, c.Password); err != nil {
-			return
-		}
-		if !st.Think(ctx, rng, time.Second, 3*time.Second) {
-			return
-		}
-	}
 }

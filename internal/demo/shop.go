@@ -38,6 +38,11 @@ const (
 	// AccountStatusHeader reports a sign-in or sign-up's outcome: signed_in,
 	// wrong (password or account), challenged, blocked.
 	AccountStatusHeader = "X-Shop-Account-Status"
+	// LoginHeader reports the id the shop gave a sign-in attempt; its
+	// outcome reaches shopguard as that id plus LoginResultSuffix, the
+	// external id shopguard's notices about the sign-in carry.
+	LoginHeader       = "X-Shop-Login"
+	LoginResultSuffix = "-result"
 )
 
 // Order statuses.
@@ -149,6 +154,7 @@ type Shop struct {
 	tmpl    map[string]*template.Template
 	mux     *http.ServeMux
 	seq     atomic.Int64
+	inbox   *Inbox
 
 	mu       sync.Mutex
 	accounts map[string]*Account // by lower-case e-mail
@@ -175,7 +181,7 @@ func NewShop(cfg ShopConfig, catalog *Catalog, guard *Guard, proc *Processor) (*
 		return nil, fmt.Errorf("demo: bcrypt cost %d outside %d..%d", cfg.PasswordCost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
 	s := &Shop{cfg: cfg, catalog: catalog, guard: guard, proc: proc,
-		tmpl: map[string]*template.Template{}, mux: http.NewServeMux(),
+		tmpl: map[string]*template.Template{}, mux: http.NewServeMux(), inbox: NewInbox(cfg.Now, cfg.Log),
 		accounts: map[string]*Account{}, byID: map[string]*Account{}, sessions: map[string]*session{},
 		orders: map[string]*Order{}, reviews: map[string][]Review{}}
 	funcs := template.FuncMap{
@@ -223,15 +229,22 @@ func (s *Shop) routes() {
 	s.mux.HandleFunc("GET /orders/{id}", s.orderPage)
 	s.mux.HandleFunc("GET /support", s.page("support"))
 	s.mux.HandleFunc("POST /support", s.support)
+	s.mux.Handle("POST "+WebhookPath, s.inbox)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 }
 
 // ServeHTTP serves the shop.
 func (s *Shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	s.ensureDevice(w, r)
+	if r.URL.Path != WebhookPath { // shopguard is not a browser
+		s.ensureDevice(w, r)
+	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// Inbox is where the shop keeps the notifications shopguard sends to
+// WebhookPath.
+func (s *Shop) Inbox() *Inbox { return s.inbox }
 
 // ImportAccount adds an existing customer (as a shop moving to shopguard
 // has them) with the given password.

@@ -37,6 +37,9 @@ type RequestRecord struct {
 	// Account is the shop's AccountStatusHeader for sign-ins and sign-ups
 	// (signed_in, wrong, challenged, blocked), "" otherwise.
 	Account string `json:"account,omitempty"`
+	// Login is the shop's LoginHeader for sign-ins: the id it gave the
+	// attempt, which shopguard's notices about it refer to.
+	Login string `json:"login,omitempty"`
 }
 
 // CheckoutRecord is one simulated checkout attempt and its outcome.
@@ -73,6 +76,9 @@ type SimConfig struct {
 	DisputeShare float64
 	DisputeDelay time.Duration
 }
+
+// travellers is the share of customers abroad during a run.
+const travellers = 0.02
 
 // Limits of the simulator.
 const (
@@ -137,6 +143,7 @@ func NewSim(cfg SimConfig, proc *Processor, now func() time.Time) (*Sim, error) 
 	s := &Sim{cfg: cfg, shop: u, proc: proc, now: now,
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 	s.pop = newPopulation(rand.New(rand.NewPCG(cfg.Seed, 0)), cfg.Customers, proc, now())
+	s.pop.planTrips(rand.New(rand.NewPCG(cfg.Seed, 3)), travellers)
 	return s, nil
 }
 
@@ -295,10 +302,13 @@ func (st *Stage) NewBrowser(truth Truth, deviceID, ip, agent string) *Browser {
 	return &Browser{st: st, truth: truth, client: &c, IP: ip, Agent: agent}
 }
 
-// Response is what a browser got back.
+// Response is what a browser got back (after following redirects).
 type Response struct {
 	Status int
 	Header http.Header
+	// Account is the shop's AccountStatusHeader, taken from the first
+	// answer when that was a redirect (a successful sign-in redirects).
+	Account string
 }
 
 // Get fetches a page.
@@ -339,8 +349,18 @@ func (b *Browser) do(ctx context.Context, method, path string, form url.Values) 
 	}
 	req.Header.Set("User-Agent", b.Agent)
 	req.Header.Set(ClientIPHeader, b.IP)
+	// The first answer's headers, when it was a redirect: a successful
+	// sign-in reports itself on the redirect, not on the page after it.
+	var first http.Header
+	c := *b.client
+	c.CheckRedirect = func(next *http.Request, via []*http.Request) error {
+		if first == nil && next.Response != nil {
+			first = next.Response.Header
+		}
+		return b.client.CheckRedirect(next, via)
+	}
 	start := b.st.sim.now()
-	resp, err := b.client.Do(req)
+	resp, err := c.Do(req)
 	rec := RequestRecord{At: start, Truth: b.truth, Method: method, Path: path, ClientIP: b.IP, Latency: b.st.sim.now().Sub(start)}
 	if err != nil {
 		if ctx.Err() == nil { // a request cut off by the end of the run is not a failure of the shop
@@ -351,9 +371,13 @@ func (b *Browser) do(ctx context.Context, method, path string, form url.Values) 
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	rec.Status, rec.Latency = resp.StatusCode, b.st.sim.now().Sub(start)
-	rec.Account = resp.Header.Get(AccountStatusHeader)
+	answer := resp.Header
+	if first != nil {
+		answer = first
+	}
+	rec.Account, rec.Login = answer.Get(AccountStatusHeader), answer.Get(LoginHeader)
 	b.st.sim.record(rec)
-	return Response{Status: resp.StatusCode, Header: resp.Header}, nil
+	return Response{Status: resp.StatusCode, Header: resp.Header, Account: rec.Account}, nil
 }
 
 func (s *Sim) record(r RequestRecord) {
