@@ -6,8 +6,10 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/authn"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
@@ -67,12 +69,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="shopguard"`)
 	}
+	var rl *authn.RateLimitedError
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(time.Until(rl.RetryAt).Seconds()+0.999))))
+	}
 	writeJSON(w, status, body)
 }
 
 func (s *Server) classify(err error) (int, errorBody) {
 	var se *statusError
 	var ce rules.CompileErrors
+	var rl *authn.RateLimitedError
 	switch {
 	case errors.As(err, &se):
 		return se.status, errorBody{apiError{Code: se.code, Message: se.msg, Field: se.field}}
@@ -92,6 +99,16 @@ func (s *Server) classify(err error) (int, errorBody) {
 		return http.StatusNotFound, errorBody{apiError{Code: "not_found", Message: err.Error()}}
 	case errors.Is(err, engine.ErrDuplicate), errors.Is(err, storage.ErrConflict), errors.Is(err, engine.ErrListInUse):
 		return http.StatusConflict, errorBody{apiError{Code: "conflict", Message: err.Error()}}
+	case errors.As(err, &rl):
+		return http.StatusTooManyRequests, errorBody{apiError{Code: "rate_limited", Message: err.Error()}}
+	case errors.Is(err, authn.ErrEnrolled), errors.Is(err, authn.ErrNotEnrolled):
+		return http.StatusConflict, errorBody{apiError{Code: "conflict", Message: err.Error()}}
+	case errors.Is(err, authn.ErrNoFactor):
+		return http.StatusConflict, errorBody{apiError{Code: "no_factor", Message: err.Error()}}
+	case errors.Is(err, authn.ErrChallengeClosed):
+		return http.StatusConflict, errorBody{apiError{Code: "challenge_closed", Message: err.Error()}}
+	case errors.Is(err, authn.ErrChallengeExpired):
+		return http.StatusGone, errorBody{apiError{Code: "expired", Message: err.Error()}}
 	case isTooMany(err):
 		return http.StatusConflict, errorBody{apiError{Code: "limit_reached", Message: err.Error()}}
 	case errors.Is(err, engine.ErrBuiltinList):

@@ -27,6 +27,7 @@ import (
 	"github.com/shopguard/shopguard/docs"
 	"github.com/shopguard/shopguard/internal/account"
 	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/authn"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/fraud"
 	"github.com/shopguard/shopguard/internal/notify"
@@ -101,12 +102,29 @@ var schemaTypes = map[string]reflect.Type{
 	"Delivery":        reflect.TypeFor[deliveryJSON](),
 	"Notification":    reflect.TypeFor[client.Notification](),
 	"LoginNotice":     reflect.TypeFor[client.LoginNotice](),
+	"Factors":         reflect.TypeFor[authn.Factors](),
+	"EnrolInput":      reflect.TypeFor[authn.EnrolInput](),
+	"TOTPEnrolment":   reflect.TypeFor[enrolmentJSON](),
+	"TOTPCode":        reflect.TypeFor[codeBody](),
+	"RecoveryCode":    reflect.TypeFor[codeBody](),
+	"Verified":        reflect.TypeFor[verifiedJSON](),
+	"RecoveryCodes":   reflect.TypeFor[recoveryJSON](),
+	// step-up challenges
+	"ChallengeAction":  reflect.TypeFor[authn.Action](),
+	"ChallengeInput":   reflect.TypeFor[authn.ChallengeInput](),
+	"Challenge":        reflect.TypeFor[challengeJSON](),
+	"ChallengeAnswer":  reflect.TypeFor[answerBody](),
+	"ChallengeOutcome": reflect.TypeFor[answerJSON](),
+	"ApprovalClaims":   reflect.TypeFor[authn.TokenClaims](),
+	"VerifyApproval":   reflect.TypeFor[verifyBody](),
+	"Verification":     reflect.TypeFor[authn.Verification](),
+	"JWK":              reflect.TypeFor[authn.JWK](),
 }
 
 // untypedSchemas are object schemas of answers the handlers build from maps
 // (and TestNotice, the data of webhook.test, an unexported type of notify).
 var untypedSchemas = []string{"Valid", "RuleSetVersionNumber", "Lists", "EntriesAdded", "EntriesRemoved", "Health", "Readiness", "MoneyByCurrency",
-	"Webhooks", "WebhookTypes", "Deliveries", "TestNotice"}
+	"Webhooks", "WebhookTypes", "Deliveries", "TestNotice", "ChallengeKeys"}
 
 var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -671,6 +689,9 @@ func TestOpenAPILimitsAndEnums(t *testing.T) {
 	same(s+"EventKind", toStrings(len(risk.EventKinds), func(i int) string { return string(risk.EventKinds[i]) }))
 	same(s+"LabelValue", toStrings(len(risk.Labels), func(i int) string { return string(risk.Labels[i]) }))
 	same(s+"Payment/properties/method", fraud.PaymentMethods)
+	same(s+"ChallengeAction/properties/type", authn.ActionTypes)
+	same(s+"ChallengeAnswer/properties/method", []string{authn.MethodTOTP, authn.MethodRecovery})
+	same(s+"Challenge/properties/status", []string{authn.StatusPending, authn.StatusPassed, authn.StatusFailed, authn.StatusExpired})
 	ruleKinds := []string{string(fraud.Kind{}.Kind())}
 	same(s+"RuleFields/properties/kind", ruleKinds)
 	same(s+"BacktestRequest/properties/kind", ruleKinds)

@@ -83,16 +83,18 @@ type PasswordRanges interface {
 
 // Server is the HTTP API.
 type Server struct {
-	cfg     Config
-	eng     Engine
-	auth    Authenticator
-	metrics Metrics
-	ready   Store
-	models  ModelAdmin
-	hooks   Webhooks
-	log     *slog.Logger
-	mux     *http.ServeMux
-	now     func() time.Time
+	cfg        Config
+	eng        Engine
+	auth       Authenticator
+	metrics    Metrics
+	ready      Store
+	models     ModelAdmin
+	hooks      Webhooks
+	factors    Authenticators
+	challenges Challenges
+	log        *slog.Logger
+	mux        *http.ServeMux
+	now        func() time.Time
 }
 
 // New returns the API server.
@@ -138,6 +140,20 @@ func (s *Server) routes() {
 	v1("DELETE /v1/lists/{name}/entries", apikey.ScopeRulesWrite, s.audited("list.remove", s.removeEntries))
 
 	v1("POST /v1/models/{kind}/promote", apikey.ScopeRulesWrite, s.audited("model.promote", s.promoteModel))
+
+	v1("GET /v1/users/{user}/factors", apikey.ScopeEventsRead, s.withFactors(s.getFactors))
+	v1("POST /v1/users/{user}/totp", apikey.ScopeEventsWrite, s.withFactors(s.postTOTP))
+	v1("POST /v1/users/{user}/totp/confirm", apikey.ScopeEventsWrite, s.withFactors(s.confirmTOTP))
+	v1("POST /v1/users/{user}/totp/verify", apikey.ScopeEventsWrite, s.withFactors(s.verifyTOTP))
+	v1("DELETE /v1/users/{user}/totp", apikey.ScopeEventsWrite, s.withFactors(s.deleteTOTP))
+	v1("POST /v1/users/{user}/recovery-codes", apikey.ScopeEventsWrite, s.withFactors(s.postRecoveryCodes))
+	v1("POST /v1/users/{user}/recovery-codes/verify", apikey.ScopeEventsWrite, s.withFactors(s.verifyRecoveryCode))
+
+	v1("POST /v1/challenges", apikey.ScopeEventsWrite, s.withChallenges(s.postChallenge))
+	v1("GET /v1/challenges/keys", apikey.ScopeEventsRead, s.withChallenges(s.getChallengeKeys))
+	v1("POST /v1/challenges/verify", apikey.ScopeEventsWrite, s.withChallenges(s.verifyChallenge))
+	v1("GET /v1/challenges/{id}", apikey.ScopeEventsRead, s.withChallenges(s.getChallenge))
+	v1("POST /v1/challenges/{id}/answer", apikey.ScopeEventsWrite, s.withChallenges(s.answerChallenge))
 
 	v1("GET /v1/webhooks", apikey.ScopeRulesRead, s.withWebhooks(s.getWebhooks))
 	v1("POST /v1/webhooks", apikey.ScopeRulesWrite, s.audited("webhook.create", s.withWebhooks(s.postWebhook)))

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,6 +22,7 @@ import (
 	"github.com/shopguard/shopguard/internal/account"
 	"github.com/shopguard/shopguard/internal/api"
 	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/authn"
 	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/dashboard"
 	"github.com/shopguard/shopguard/internal/engine"
@@ -115,12 +117,50 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.api.SetWebhooks(a.notify)
+	sealKey, err := sealingKey(cfg, log)
+	if err != nil {
+		a.closeAll()
+		return nil, err
+	}
+	seal, err := authn.NewSealer(sealKey)
+	if err != nil {
+		a.closeAll()
+		return nil, err
+	}
+	factors := authn.NewAuthenticators(authn.TOTPConfig{}, store, seal)
+	a.api.SetAuthenticators(factors)
+	a.api.SetChallenges(authn.NewChallenges(authn.ChallengeConfig{}, store, factors, sealKey))
 	a.dash, err = dashboard.New(dashboard.Config{SessionTTL: cfg.Server.SessionTTL}, a.engine, store, log)
 	if err != nil {
 		a.closeAll()
 		return nil, err
 	}
 	return a, nil
+}
+
+// sealingKey returns the key that seals customers' authenticator secrets
+// (and from which approval tokens' signing key is derived): the key in
+// authn.key_file, or in authn.key in the data directory (made on the
+// first start); memory storage, which forgets everything anyway, gets a
+// new key each start.
+func sealingKey(cfg config.Config, log *slog.Logger) ([]byte, error) {
+	path := cfg.Authn.KeyFile
+	if path == "" && cfg.Storage.Driver != config.DriverMemory && cfg.Storage.DataDir != "" {
+		path = filepath.Join(cfg.Storage.DataDir, "authn.key")
+	}
+	var key []byte
+	if path == "" {
+		key = make([]byte, authn.KeySize)
+		_, _ = rand.Read(key)
+		log.Debug("authn: memory storage, a new sealing key for this run")
+	} else {
+		k, err := authn.LoadOrCreateKey(path)
+		if err != nil {
+			return nil, fmt.Errorf("app: authn.key_file: %w", err)
+		}
+		key = k
+	}
+	return key, nil
 }
 
 // closeAll releases storage and the geolocation databases.
@@ -369,6 +409,10 @@ func (a *App) snapshotLoop(ctx context.Context) {
 		case <-t.C:
 			if err := a.Snapshot(context.Background()); err != nil {
 				a.log.Error("feature snapshot failed", "error", err)
+			}
+			// Challenges are kept a day after they expire, for the record.
+			if _, err := a.store.DeleteExpiredChallenges(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+				a.log.Error("deleting expired challenges failed", "error", err)
 			}
 		}
 	}

@@ -65,6 +65,7 @@ type Config struct {
 	Models    Models    `koanf:"models"`
 	Account   Account   `koanf:"account"`
 	Webhooks  Webhooks  `koanf:"webhooks"`
+	Authn     Authn     `koanf:"authn"`
 	Decisions Decisions `koanf:"decisions"`
 	Log       Log       `koanf:"log"`
 }
@@ -205,6 +206,15 @@ type Webhooks struct {
 	Retention time.Duration `koanf:"retention"`
 	// AllowHTTP lets endpoints use plain http:// on any host.
 	AllowHTTP bool `koanf:"allow_http"`
+}
+
+// Authn configures strong customer authentication.
+type Authn struct {
+	// KeyFile holds the key (64 hex characters) that seals customers'
+	// authenticator-app secrets at rest. Empty: authn.key in the data
+	// directory, made on the first start (with memory storage, a new key
+	// each start). Instances sharing a database must share the key.
+	KeyFile string `koanf:"key_file"`
 }
 
 // Bounds of Account.History: the feature store's longest window, and 400

@@ -92,6 +92,8 @@ func fields() []field {
 			func(c *Config) *time.Duration { return &c.Webhooks.Retention }),
 		boolField("webhooks.allow_http", "Let webhook endpoints use plain http:// on any host (default false: https only, http only on loopback).",
 			func(c *Config) *bool { return &c.Webhooks.AllowHTTP }),
+		stringField("authn.key_file", "File with the key (64 hex characters) that seals customers' authenticator-app secrets; empty: authn.key in storage.data_dir, made on the first start. Instances sharing a database must share it.",
+			func(c *Config) *string { return &c.Authn.KeyFile }),
 	}
 	for _, k := range risk.EventKinds {
 		fs = append(fs,
@@ -118,6 +120,7 @@ func sectionDocs() map[string]string {
 		"geo":         "IP geolocation from .mmdb files you download (none ships with shopguard).",
 		"models":      "Scheduled retraining of the transaction model.",
 		"account":     "Account protection: sign-ins and sign-ups.",
+		"authn":       "Strong customer authentication (authenticator apps, recovery codes).",
 		"webhooks":    "Signed notifications to the shop (\"was this you?\"); endpoints are set per shop through /v1/webhooks.",
 		"decisions":   "How scores (0-100) become actions.",
 		thresholdsKey: "Per event kind: a score at or above block blocks, at or above challenge\nchallenges, at or above review reviews; lower scores are allowed.\nEach value lies in 1..101 (101 disables the action) and review <= challenge <= block.\nAn entry may give only some of the three; the others keep their defaults.",

@@ -230,6 +230,8 @@ type Backend interface {
 	EventSearcher
 	StatsReader
 	WebhookStore
+	AuthnStore
+	ChallengeStore
 	// Ping reports whether the backend can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Close flushes pending writes and releases resources.

@@ -45,6 +45,7 @@ type Store struct {
 	maxEvents int
 	analysts
 	webhooks
+	authn
 }
 
 // NewBounded returns an empty store that keeps only about the latest
@@ -84,6 +85,7 @@ func New() *Store {
 		keyByHash: map[string]int{},
 		analysts:  newAnalysts(),
 		webhooks:  newWebhooks(),
+		authn:     newAuthn(),
 	}
 }
 

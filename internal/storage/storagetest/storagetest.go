@@ -43,6 +43,8 @@ func Run(t *testing.T, open Opener) {
 		{"MinuteStats", testMinuteStats},
 		{"Webhooks", testWebhooks},
 		{"Deliveries", testDeliveries},
+		{"TOTP", testTOTP},
+		{"RecoveryCodes", testRecoveryCodes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,162 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// TOTPEnrolment is a new authenticator-app secret for a customer: show
+// the QR code (or the secret, to type in), then confirm with a first code.
+type TOTPEnrolment struct {
+	UserID string `json:"user_id"`
+	// Secret is the base32 secret, for typing in by hand.
+	Secret string `json:"secret"`
+	// URL is the otpauth:// URL the QR code holds.
+	URL string `json:"otpauth_url"`
+	// QRCodePNG is the QR code as a PNG image.
+	QRCodePNG []byte `json:"qr_code_png"`
+}
+
+// Factors says what second factors a customer has.
+type Factors struct {
+	// TOTP is "none", "pending" (enrolled, not confirmed) or "active".
+	TOTP              string `json:"totp"`
+	RecoveryCodesLeft int    `json:"recovery_codes_left"`
+}
+
+func userPath(userID, rest string) string { return "/v1/users/" + url.PathEscape(userID) + rest }
+
+// EnrolTOTP starts enrolling the customer's authenticator app. issuer is
+// the shop's name and accountName the customer's (an e-mail), as the app
+// shows them.
+func (c *Client) EnrolTOTP(ctx context.Context, userID, issuer, accountName string) (*TOTPEnrolment, error) {
+	var out TOTPEnrolment
+	return &out, c.do(ctx, http.MethodPost, userPath(userID, "/totp"),
+		map[string]string{"issuer": issuer, "account_name": accountName}, &out, false)
+}
+
+// ConfirmTOTP completes the enrolment with the first code the app shows
+// and returns the customer's recovery codes (shown once).
+func (c *Client) ConfirmTOTP(ctx context.Context, userID, code string) ([]string, error) {
+	var out struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	return out.RecoveryCodes, c.do(ctx, http.MethodPost, userPath(userID, "/totp/confirm"), map[string]string{"code": code}, &out, false)
+}
+
+// VerifyTOTP checks a code of the customer's authenticator app: true when
+// it is right and not used before. Too many wrong codes are an *Error with
+// status 429.
+func (c *Client) VerifyTOTP(ctx context.Context, userID, code string) (bool, error) {
+	var out struct {
+		Verified bool `json:"verified"`
+	}
+	return out.Verified, c.do(ctx, http.MethodPost, userPath(userID, "/totp/verify"), map[string]string{"code": code}, &out, false)
+}
+
+// RemoveTOTP removes the customer's authenticator app and recovery codes.
+func (c *Client) RemoveTOTP(ctx context.Context, userID string) error {
+	return c.do(ctx, http.MethodDelete, userPath(userID, "/totp"), nil, nil, false)
+}
+
+// NewRecoveryCodes replaces the customer's recovery codes with a new set (returned once).
+func (c *Client) NewRecoveryCodes(ctx context.Context, userID string) ([]string, error) {
+	var out struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	return out.RecoveryCodes, c.do(ctx, http.MethodPost, userPath(userID, "/recovery-codes"), nil, &out, false)
+}
+
+// UseRecoveryCode accepts one of the customer's unused recovery codes once.
+func (c *Client) UseRecoveryCode(ctx context.Context, userID, code string) (bool, error) {
+	var out struct {
+		Verified bool `json:"verified"`
+	}
+	return out.Verified, c.do(ctx, http.MethodPost, userPath(userID, "/recovery-codes/verify"), map[string]string{"code": code}, &out, false)
+}
+
+// Factors returns the second factors the customer has.
+func (c *Client) Factors(ctx context.Context, userID string) (*Factors, error) {
+	var out Factors
+	return &out, c.do(ctx, http.MethodGet, userPath(userID, "/factors"), nil, &out, true)
+}
+
+// ChallengeAction is what a customer approves in a step-up challenge: the
+// approval is bound to every field, so one for order A does not verify
+// for order B.
+type ChallengeAction struct {
+	// Type is login, payment, change_email, change_password, change_phone,
+	// change_address, change_payout, disclose_order or other.
+	Type string `json:"type"`
+	// Description is what the customer is shown.
+	Description string `json:"description"`
+	AmountMinor int64  `json:"amount_minor,omitempty"`
+	Currency    string `json:"currency,omitempty"`
+	// Reference is the shop's id of what is acted on (an order id).
+	Reference string `json:"reference,omitempty"`
+}
+
+// Challenge is a step-up for one customer and one action.
+type Challenge struct {
+	ID         string          `json:"id"`
+	UserID     string          `json:"user_id"`
+	Action     ChallengeAction `json:"action"`
+	ActionHash string          `json:"action_hash"`
+	Methods    []string        `json:"methods"`
+	EventID    string          `json:"event_id,omitempty"`
+	Status     string          `json:"status"` // pending, passed, failed, expired
+	Failures   int             `json:"failures"`
+	CreatedAt  time.Time       `json:"created_at"`
+	ExpiresAt  time.Time       `json:"expires_at"`
+	PassedAt   *time.Time      `json:"passed_at,omitempty"`
+	Method     string          `json:"method,omitempty"`
+	ConsumedAt *time.Time      `json:"consumed_at,omitempty"`
+}
+
+// ChallengeAnswer is the outcome of answering a challenge.
+type ChallengeAnswer struct {
+	Challenge Challenge `json:"challenge"`
+	// Token is the signed approval (a JWT, EdDSA) once the challenge passed.
+	Token        string `json:"token,omitempty"`
+	AttemptsLeft int    `json:"attempts_left"`
+}
+
+// ApprovalCheck says whether an approval token lets the action go ahead.
+type ApprovalCheck struct {
+	Valid       bool   `json:"valid"`
+	Reason      string `json:"reason,omitempty"`
+	ChallengeID string `json:"challenge_id,omitempty"`
+	UserID      string `json:"user_id,omitempty"`
+	Method      string `json:"method,omitempty"`
+}
+
+// CreateChallenge starts a step-up for the customer and the action
+// (eventID: the decision that asked for it, or "").
+func (c *Client) CreateChallenge(ctx context.Context, userID string, action ChallengeAction, eventID string) (*Challenge, error) {
+	var out Challenge
+	return &out, c.do(ctx, http.MethodPost, "/v1/challenges",
+		map[string]any{"user_id": userID, "action": action, "event_id": eventID}, &out, false)
+}
+
+// Challenge returns a challenge's state.
+func (c *Client) Challenge(ctx context.Context, id string) (*Challenge, error) {
+	var out Challenge
+	return &out, c.do(ctx, http.MethodGet, "/v1/challenges/"+url.PathEscape(id), nil, &out, true)
+}
+
+// AnswerChallenge answers with a code of method ("totp" or "recovery_code").
+func (c *Client) AnswerChallenge(ctx context.Context, id, method, code string) (*ChallengeAnswer, error) {
+	var out ChallengeAnswer
+	return &out, c.do(ctx, http.MethodPost, "/v1/challenges/"+url.PathEscape(id)+"/answer",
+		map[string]string{"method": method, "code": code}, &out, false)
+}
+
+// VerifyApproval checks and redeems (once) an approval token for the
+// customer and the action the shop is about to perform.
+func (c *Client) VerifyApproval(ctx context.Context, token, userID string, action ChallengeAction) (*ApprovalCheck, error) {
+	var out ApprovalCheck
+	return &out, c.do(ctx, http.MethodPost, "/v1/challenges/verify",
+		map[string]any{"token": token, "user_id": userID, "action": action}, &out, false)
+}

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/authn"
+	"github.com/shopguard/shopguard/internal/storage"
+)
+
+// Challenges runs step-up challenges (an *authn.Challenges).
+type Challenges interface {
+	Create(ctx context.Context, tenant string, in authn.ChallengeInput) (storage.Challenge, error)
+	Get(ctx context.Context, tenant, id string) (storage.Challenge, error)
+	Answer(ctx context.Context, tenant, id, method, code string) (authn.Answer, error)
+	Verify(ctx context.Context, tenant, token, userID string, action authn.Action) (authn.Verification, error)
+	PublicKeys() []authn.JWK
+}
+
+// SetChallenges serves /v1/challenges (without it, those routes answer 404).
+func (s *Server) SetChallenges(c Challenges) { s.challenges = c }
+
+// errNoChallenges answers the challenge routes of a server without them.
+var errNoChallenges = newStatusError(http.StatusNotFound, "not_found", "", "step-up challenges are not available in this shopguard")
+
+// withChallenges runs h with the challenges, or answers 404 without them.
+func (s *Server) withChallenges(h func(w http.ResponseWriter, r *http.Request, key apikey.Key, c Challenges) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+		if s.challenges == nil {
+			return errNoChallenges
+		}
+		return h(w, r, key, s.challenges)
+	}
+}
+
+// challengeJSON is a challenge as the API shows it.
+type challengeJSON struct {
+	ID         string          `json:"id"`
+	UserID     string          `json:"user_id"`
+	Action     json.RawMessage `json:"action"`
+	ActionHash string          `json:"action_hash"`
+	Methods    []string        `json:"methods"`
+	EventID    string          `json:"event_id,omitempty"`
+	Status     string          `json:"status"`
+	Failures   int             `json:"failures"`
+	CreatedAt  time.Time       `json:"created_at"`
+	ExpiresAt  time.Time       `json:"expires_at"`
+	PassedAt   *time.Time      `json:"passed_at,omitempty"`
+	Method     string          `json:"method,omitempty"`
+	ConsumedAt *time.Time      `json:"consumed_at,omitempty"`
+}
+
+func toChallengeJSON(c storage.Challenge) challengeJSON {
+	return challengeJSON{ID: c.ID, UserID: c.UserID, Action: c.Action, ActionHash: c.ActionHash, Methods: c.Methods,
+		EventID: c.EventID, Status: c.Status, Failures: c.Failures, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt,
+		PassedAt: optTime(c.PassedAt), Method: c.Method, ConsumedAt: optTime(c.ConsumedAt)}
+}
+
+// answerBody is the request of POST /v1/challenges/{id}/answer.
+type answerBody struct {
+	Method string `json:"method"`
+	Code   string `json:"code"`
+}
+
+// answerJSON is the outcome of an answer: the challenge, and the signed
+// approval when it passed.
+type answerJSON struct {
+	Challenge    challengeJSON `json:"challenge"`
+	Token        string        `json:"token,omitempty"`
+	AttemptsLeft int           `json:"attempts_left"`
+}
+
+// verifyBody is the request of POST /v1/challenges/verify.
+type verifyBody struct {
+	Token  string       `json:"token"`
+	UserID string       `json:"user_id"`
+	Action authn.Action `json:"action"`
+}
+
+func (s *Server) postChallenge(w http.ResponseWriter, r *http.Request, key apikey.Key, c Challenges) error {
+	var in authn.ChallengeInput
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		return err
+	}
+	ch, err := c.Create(r.Context(), key.Tenant, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toChallengeJSON(ch))
+	return nil
+}
+
+func (s *Server) getChallenge(w http.ResponseWriter, r *http.Request, key apikey.Key, c Challenges) error {
+	ch, err := c.Get(r.Context(), key.Tenant, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toChallengeJSON(ch))
+	return nil
+}
+
+func (s *Server) answerChallenge(w http.ResponseWriter, r *http.Request, key apikey.Key, c Challenges) error {
+	var body answerBody
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &body); err != nil {
+		return err
+	}
+	a, err := c.Answer(r.Context(), key.Tenant, r.PathValue("id"), body.Method, body.Code)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, answerJSON{Challenge: toChallengeJSON(a.Challenge), Token: a.Token, AttemptsLeft: a.AttemptsLeft})
+	return nil
+}
+
+func (s *Server) verifyChallenge(w http.ResponseWriter, r *http.Request, key apikey.Key, c Challenges) error {
+	var body verifyBody
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &body); err != nil {
+		return err
+	}
+	v, err := c.Verify(r.Context(), key.Tenant, body.Token, body.UserID, body.Action)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) getChallengeKeys(w http.ResponseWriter, _ *http.Request, _ apikey.Key, c Challenges) error {
+	writeJSON(w, http.StatusOK, map[string][]authn.JWK{"keys": c.PublicKeys()})
+	return nil
+}

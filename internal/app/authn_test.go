@@ -1,0 +1,159 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image/png"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/shopguard/shopguard/client"
+)
+
+// appCode is what an authenticator app with secret shows at t.
+func appCode(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	c, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestAuthenticatorAppThroughTheAPI enrols a customer's authenticator app
+// through the API as a shop would, verifies codes once each, rate-limits
+// guessing, and survives a restart (the secret is sealed with the key in
+// the data directory).
+func TestAuthenticatorAppThroughTheAPI(t *testing.T) {
+	dir := t.TempDir()
+	e := start(t, dir)
+	c := e.client(t, "shop")
+	ctx := context.Background()
+
+	_, err := c.EnrolTOTP(ctx, "u_ana", "Northwind: EU", "ana@example.com")
+	wantStatus(t, err, http.StatusBadRequest, "issuer")
+	_, err = c.EnrolTOTP(ctx, "u_ana", "Northwind", "")
+	wantStatus(t, err, http.StatusBadRequest, "account_name")
+	_, err = c.ConfirmTOTP(ctx, "u_ana", "123456")
+	wantStatus(t, err, http.StatusConflict, "")
+
+	en, err := c.EnrolTOTP(ctx, "u_ana", "Northwind", "ana@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(en.QRCodePNG)); err != nil || en.Secret == "" {
+		t.Fatalf("enrolment: QR %v, secret %q", err, en.Secret)
+	}
+	if f, err := c.Factors(ctx, "u_ana"); err != nil || f.TOTP != "pending" {
+		t.Errorf("Factors while pending = %+v, %v", f, err)
+	}
+	_, err = c.ConfirmTOTP(ctx, "u_ana", "12345")
+	wantStatus(t, err, http.StatusBadRequest, "code")
+	codes, err := c.ConfirmTOTP(ctx, "u_ana", appCode(t, en.Secret, time.Now()))
+	if err != nil || len(codes) != 10 {
+		t.Fatalf("confirm: %v, %v", codes, err)
+	}
+	_, err = c.EnrolTOTP(ctx, "u_ana", "Northwind", "ana@example.com")
+	wantStatus(t, err, http.StatusConflict, "")
+
+	// Restart: the factor still verifies (and the used code stays used).
+	e.srv.Close()
+	if err := e.app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e = start(t, dir)
+	c = e.client(t, "shop")
+	if ok, err := c.VerifyTOTP(ctx, "u_ana", appCode(t, en.Secret, time.Now())); err != nil || ok {
+		t.Errorf("the confirming code again after a restart = %v, %v; want false", ok, err)
+	}
+	if ok, err := c.VerifyTOTP(ctx, "u_ana", appCode(t, en.Secret, time.Now().Add(30*time.Second))); err != nil || !ok {
+		t.Errorf("the next code = %v, %v; want true", ok, err)
+	}
+	if ok, err := c.VerifyTOTP(ctx, "nobody", "123456"); err != nil || ok {
+		t.Errorf("a customer without an app = %v, %v; want false, no error", ok, err)
+	}
+	if ok, err := c.UseRecoveryCode(ctx, "u_ana", codes[0]); err != nil || !ok {
+		t.Errorf("a recovery code = %v, %v", ok, err)
+	}
+	if ok, err := c.UseRecoveryCode(ctx, "u_ana", codes[0]); err != nil || ok {
+		t.Errorf("the recovery code again = %v, %v; want false", ok, err)
+	}
+
+	// Guessing: five wrong codes, then even the right one is refused for a while.
+	for range 5 {
+		if ok, err := c.VerifyTOTP(ctx, "u_ana", "000000"); err != nil || ok {
+			t.Fatalf("a wrong code = %v, %v", ok, err)
+		}
+	}
+	_, err = c.VerifyTOTP(ctx, "u_ana", appCode(t, en.Secret, time.Now()))
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != http.StatusTooManyRequests || ce.Code != "rate_limited" {
+		t.Errorf("after five wrong codes: %v", err)
+	}
+	if f, err := c.Factors(ctx, "u_ana"); err != nil || f.TOTP != "active" || f.RecoveryCodesLeft != 9 {
+		t.Errorf("Factors = %+v, %v", f, err)
+	}
+	if err := c.RemoveTOTP(ctx, "u_ana"); err != nil {
+		t.Fatal(err)
+	}
+	err = c.RemoveTOTP(ctx, "u_ana")
+	wantStatus(t, err, http.StatusNotFound, "")
+}
+
+// TestStepUpBoundToTheOrder runs a checkout step-up through the API: the
+// customer approves order A with the authenticator app, the approval
+// verifies for order A once and never for order B, and a customer
+// without a second factor cannot be challenged.
+func TestStepUpBoundToTheOrder(t *testing.T) {
+	e := start(t, t.TempDir())
+	c := e.client(t, "shop")
+	ctx := context.Background()
+	en, err := c.EnrolTOTP(ctx, "u_ana", "Northwind", "ana@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ConfirmTOTP(ctx, "u_ana", appCode(t, en.Secret, time.Now().Add(-30*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	orderA := client.ChallengeAction{Type: "payment", Description: "Pay 129.00 EUR for order 8812", AmountMinor: 12900, Currency: "EUR", Reference: "8812"}
+	orderB := orderA
+	orderB.Reference = "8813"
+
+	_, err = c.CreateChallenge(ctx, "u_ana", client.ChallengeAction{Type: "payment", Description: "x", AmountMinor: 5}, "")
+	wantStatus(t, err, http.StatusBadRequest, "action.currency")
+	_, err = c.CreateChallenge(ctx, "u_bob", orderA, "")
+	wantStatus(t, err, http.StatusConflict, "")
+
+	ch, err := c.CreateChallenge(ctx, "u_ana", orderA, "")
+	if err != nil || ch.Status != "pending" || ch.Action != orderA {
+		t.Fatalf("challenge: %+v, %v", ch, err)
+	}
+	_, err = c.AnswerChallenge(ctx, ch.ID, "sms", "123456")
+	wantStatus(t, err, http.StatusBadRequest, "method")
+	ans, err := c.AnswerChallenge(ctx, ch.ID, "totp", appCode(t, en.Secret, time.Now()))
+	if err != nil || ans.Challenge.Status != "passed" || ans.Token == "" {
+		t.Fatalf("answer: %+v, %v", ans, err)
+	}
+	if v, err := c.VerifyApproval(ctx, ans.Token, "u_ana", orderB); err != nil || v.Valid {
+		t.Errorf("order A's approval for order B: %+v, %v", v, err)
+	}
+	if v, err := c.VerifyApproval(ctx, ans.Token, "u_ana", orderA); err != nil || !v.Valid || v.ChallengeID != ch.ID {
+		t.Errorf("order A's approval: %+v, %v", v, err)
+	}
+	if v, err := c.VerifyApproval(ctx, ans.Token, "u_ana", orderA); err != nil || v.Valid {
+		t.Errorf("order A's approval a second time: %+v, %v", v, err)
+	}
+	if got, err := c.Challenge(ctx, ch.ID); err != nil || got.ConsumedAt == nil || got.Method != "totp" {
+		t.Errorf("the challenge after: %+v, %v", got, err)
+	}
+	_, err = c.AnswerChallenge(ctx, ch.ID, "totp", appCode(t, en.Secret, time.Now().Add(30*time.Second)))
+	wantStatus(t, err, http.StatusConflict, "")
+	other := e.client(t, "other-shop")
+	_, err = other.Challenge(ctx, ch.ID)
+	wantStatus(t, err, http.StatusNotFound, "")
+}

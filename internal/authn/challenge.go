@@ -1,0 +1,445 @@
+package authn
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/engine"
+	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/storage"
+)
+
+// Errors of step-up challenges. Transports map them to statuses.
+var (
+	// ErrNoFactor means the customer has no second factor to answer a
+	// challenge with.
+	ErrNoFactor = errors.New("authn: the customer has no second factor enrolled")
+	// ErrChallengeExpired means the challenge can no longer be answered.
+	ErrChallengeExpired = errors.New("authn: the challenge has expired")
+	// ErrChallengeClosed means the challenge was already passed or failed.
+	ErrChallengeClosed = errors.New("authn: the challenge is no longer open")
+)
+
+// Challenge statuses.
+const (
+	StatusPending = "pending"
+	StatusPassed  = "passed"
+	StatusFailed  = "failed"
+	StatusExpired = "expired"
+)
+
+// Methods that answer a challenge.
+const (
+	MethodTOTP     = "totp"
+	MethodRecovery = "recovery_code"
+)
+
+// ActionTypes lists the kinds of action a challenge can guard.
+var ActionTypes = []string{"login", "payment", "change_email", "change_password", "change_phone", "change_address",
+	"change_payout", "disclose_order", "other"}
+
+// Action is what the customer approves, as the shop describes it. The
+// approval is bound to all of it: a token for one order does not verify
+// for another.
+type Action struct {
+	// Type is one of ActionTypes.
+	Type string `json:"type"`
+	// Description is what the customer is shown ("Pay 129.00 EUR to
+	// Northwind Outfitters for order 8812").
+	Description string `json:"description"`
+	// AmountMinor and Currency give the money involved, if any.
+	AmountMinor int64  `json:"amount_minor,omitempty"`
+	Currency    string `json:"currency,omitempty"`
+	// Reference is the shop's identifier of what is acted on (an order
+	// id, the hash of a new e-mail address).
+	Reference string `json:"reference,omitempty"`
+}
+
+// check validates the action; prefix names it in field errors.
+func (a *Action) check(prefix string) []error {
+	var ps []error
+	add := func(e *risk.FieldError) {
+		if e != nil {
+			ps = append(ps, e)
+		}
+	}
+	switch {
+	case a.Type == "":
+		add(risk.Missing(prefix + ".type"))
+	case !slices.Contains(ActionTypes, a.Type):
+		add(risk.Invalid(prefix+".type", "%q is not one of %s", a.Type, strings.Join(ActionTypes, ", ")))
+	}
+	if a.Description == "" {
+		add(risk.Missing(prefix + ".description"))
+	} else {
+		add(risk.CheckText(prefix+".description", a.Description, 256))
+	}
+	if a.AmountMinor < 0 {
+		add(risk.Invalid(prefix+".amount_minor", "must not be negative"))
+	}
+	if a.Currency != "" && (len(a.Currency) != 3 || strings.ToUpper(a.Currency) != a.Currency || strings.Trim(a.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
+		add(risk.Invalid(prefix+".currency", "must be an ISO 4217 code such as EUR"))
+	}
+	if (a.AmountMinor != 0) != (a.Currency != "") {
+		add(risk.Invalid(prefix+".currency", "give amount_minor and currency together"))
+	}
+	add(risk.CheckText(prefix+".reference", a.Reference, 128))
+	return ps
+}
+
+// hash returns the hex SHA-256 an approval of the action by userID is
+// bound to: over the canonical JSON of the action (fields in a fixed
+// order) and the customer.
+func (a Action) hash(userID string) string {
+	b, _ := json.Marshal(struct {
+		User string `json:"user_id"`
+		Action
+	}{userID, a})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// ChallengeInput is a step-up the shop asks for.
+type ChallengeInput struct {
+	UserID string `json:"user_id"`
+	Action Action `json:"action"`
+	// EventID is the assessment that asked for the step-up, if any.
+	EventID string `json:"event_id,omitempty"`
+}
+
+// ChallengeStore is the storage challenges need.
+type ChallengeStore interface {
+	CreateChallenge(ctx context.Context, c storage.Challenge) error
+	Challenge(ctx context.Context, tenant, id string) (storage.Challenge, error)
+	UpdateChallenge(ctx context.Context, c storage.Challenge) error
+}
+
+// ChallengeConfig configures step-up challenges. Zero values take defaults.
+type ChallengeConfig struct {
+	// TTL is how long a challenge can be answered (default 5 minutes).
+	TTL time.Duration
+	// TokenTTL is how long an approval token is valid (default 5 minutes).
+	TokenTTL time.Duration
+	// MaxFailures wrong answers fail a challenge (default 5).
+	MaxFailures int
+	// Now returns the time (default time.Now).
+	Now func() time.Time
+}
+
+// Challenges runs step-up challenges answered with the customer's
+// factors and signs the approvals. It is safe for concurrent use.
+type Challenges struct {
+	cfg     ChallengeConfig
+	store   ChallengeStore
+	factors *Authenticators
+	key     ed25519.PrivateKey
+	kid     string
+}
+
+// NewChallenges returns challenges over store, answered with factors and
+// approvals signed with a key derived from sealKey (so that instances
+// sharing the sealing key share the signing key).
+func NewChallenges(cfg ChallengeConfig, store ChallengeStore, factors *Authenticators, sealKey []byte) *Challenges {
+	if cfg.TTL <= 0 {
+		cfg.TTL = 5 * time.Minute
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = 5 * time.Minute
+	}
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = 5
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m := hmac.New(sha256.New, sealKey)
+	m.Write([]byte("shopguard challenge signing key v1"))
+	key := ed25519.NewKeyFromSeed(m.Sum(nil))
+	sum := sha256.Sum256(key.Public().(ed25519.PublicKey))
+	return &Challenges{cfg: cfg, store: store, factors: factors, key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:12])}
+}
+
+// Create starts a challenge for the customer and the action, answerable
+// with the factors the customer has (ErrNoFactor if none).
+func (c *Challenges) Create(ctx context.Context, tenant string, in ChallengeInput) (storage.Challenge, error) {
+	var ps []error
+	if e := checkUserID(in.UserID); e != nil {
+		ps = append(ps, e)
+	}
+	ps = append(ps, in.Action.check("action")...)
+	if e := risk.CheckText("event_id", in.EventID, 128); e != nil {
+		ps = append(ps, e)
+	}
+	if len(ps) > 0 {
+		return storage.Challenge{}, errors.Join(ps...)
+	}
+	f, err := c.factors.Factors(ctx, tenant, in.UserID)
+	if err != nil {
+		return storage.Challenge{}, err
+	}
+	var methods []string
+	if f.TOTP == "active" {
+		methods = append(methods, MethodTOTP)
+	}
+	if f.RecoveryCodesLeft > 0 {
+		methods = append(methods, MethodRecovery)
+	}
+	if len(methods) == 0 {
+		return storage.Challenge{}, ErrNoFactor
+	}
+	action, err := json.Marshal(in.Action)
+	if err != nil {
+		return storage.Challenge{}, fmt.Errorf("authn: encode action: %w", err)
+	}
+	now := c.cfg.Now().UTC().Truncate(time.Microsecond)
+	ch := storage.Challenge{ID: engine.NewID("ch_", now), Tenant: tenant, UserID: in.UserID, Action: action,
+		ActionHash: in.Action.hash(in.UserID), Methods: methods, EventID: in.EventID, CreatedAt: now,
+		ExpiresAt: now.Add(c.cfg.TTL), Status: StatusPending, Version: 1}
+	if err := c.store.CreateChallenge(ctx, ch); err != nil {
+		return storage.Challenge{}, fmt.Errorf("authn: store challenge: %w", err)
+	}
+	return ch, nil
+}
+
+// Get returns the tenant's challenge, its status brought up to date
+// (StatusExpired once it can no longer be answered).
+func (c *Challenges) Get(ctx context.Context, tenant, id string) (storage.Challenge, error) {
+	ch, err := c.store.Challenge(ctx, tenant, id)
+	if err != nil {
+		return storage.Challenge{}, fmt.Errorf("authn: %w", err)
+	}
+	if ch.Status == StatusPending && !c.cfg.Now().Before(ch.ExpiresAt) {
+		ch.Status = StatusExpired
+	}
+	return ch, nil
+}
+
+// Answer is the outcome of answering a challenge.
+type Answer struct {
+	Challenge storage.Challenge
+	// Token is the signed approval when the challenge passed.
+	Token string
+	// AttemptsLeft is how many wrong answers the challenge still takes.
+	AttemptsLeft int
+}
+
+// Answer checks the customer's answer (a code of method) to the
+// challenge. A right one passes it and returns the signed approval; a
+// wrong one counts, and MaxFailures of them fail the challenge. The
+// factor's own limits (a code accepted once, rate limiting) apply too.
+func (c *Challenges) Answer(ctx context.Context, tenant, id, method, code string) (Answer, error) {
+	ch, err := c.open(ctx, tenant, id)
+	if err != nil {
+		return Answer{}, err
+	}
+	if method == "" {
+		return Answer{}, risk.Missing("method")
+	}
+	if !slices.Contains(ch.Methods, method) {
+		return Answer{}, risk.Invalid("method", "%q cannot answer this challenge (it takes %s)", method, strings.Join(ch.Methods, ", "))
+	}
+	// The code is checked once (a right one is spent by it); the outcome
+	// is then recorded, again if another answer changed the challenge.
+	switch method {
+	case MethodTOTP:
+		err = c.factors.Verify(ctx, tenant, ch.UserID, code)
+	case MethodRecovery:
+		err = c.factors.UseRecoveryCode(ctx, tenant, ch.UserID, code)
+	}
+	passed := err == nil
+	if !passed && !errors.Is(err, ErrWrongCode) {
+		return Answer{}, err // malformed, rate-limited: nothing to count here
+	}
+	for range 5 {
+		now := c.cfg.Now().UTC().Truncate(time.Microsecond)
+		ch.Version++
+		if passed {
+			ch.Status, ch.PassedAt, ch.Method = StatusPassed, now, method
+		} else if ch.Failures++; ch.Failures >= c.cfg.MaxFailures {
+			ch.Status = StatusFailed
+		}
+		err := c.store.UpdateChallenge(ctx, ch)
+		if errors.Is(err, storage.ErrConflict) {
+			if ch, err = c.open(ctx, tenant, id); err != nil {
+				return Answer{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return Answer{}, fmt.Errorf("authn: update challenge: %w", err)
+		}
+		out := Answer{Challenge: ch, AttemptsLeft: max(0, c.cfg.MaxFailures-ch.Failures)}
+		if passed {
+			out.Token = c.sign(ch, now)
+		}
+		return out, nil
+	}
+	return Answer{}, fmt.Errorf("authn: the challenge kept changing; try again: %w", storage.ErrConflict)
+}
+
+// open returns the challenge if it can still be answered.
+func (c *Challenges) open(ctx context.Context, tenant, id string) (storage.Challenge, error) {
+	ch, err := c.Get(ctx, tenant, id)
+	if err != nil {
+		return storage.Challenge{}, err
+	}
+	switch ch.Status {
+	case StatusExpired:
+		return storage.Challenge{}, ErrChallengeExpired
+	case StatusPassed, StatusFailed:
+		return storage.Challenge{}, ErrChallengeClosed
+	}
+	return ch, nil
+}
+
+// TokenClaims are the claims of an approval token (a JWT signed with
+// EdDSA, verifiable offline with the key PublicKeys publishes).
+type TokenClaims struct {
+	Issuer string `json:"iss"`
+	// Subject is the customer; Audience the tenant; ID the challenge.
+	Subject  string `json:"sub"`
+	Audience string `json:"aud"`
+	ID       string `json:"jti"`
+	IssuedAt int64  `json:"iat"`
+	Expires  int64  `json:"exp"`
+	// ActionHash is what was approved (see Verify).
+	ActionHash string `json:"act"`
+	// Methods says how the customer proved themselves.
+	Methods []string `json:"amr"`
+}
+
+// tokenIssuer is the iss of every approval token.
+const tokenIssuer = "shopguard"
+
+func (c *Challenges) sign(ch storage.Challenge, now time.Time) string {
+	header, _ := json.Marshal(map[string]string{"alg": "EdDSA", "typ": "JWT", "kid": c.kid})
+	claims, _ := json.Marshal(TokenClaims{Issuer: tokenIssuer, Subject: ch.UserID, Audience: ch.Tenant, ID: ch.ID,
+		IssuedAt: now.Unix(), Expires: now.Add(c.cfg.TokenTTL).Unix(), ActionHash: ch.ActionHash, Methods: []string{ch.Method}})
+	signing := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(claims)
+	return signing + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(c.key, []byte(signing)))
+}
+
+// JWK is a public key as RFC 8037 writes Ed25519 keys.
+type JWK struct {
+	KeyType string `json:"kty"`
+	Curve   string `json:"crv"`
+	X       string `json:"x"`
+	KeyID   string `json:"kid"`
+	Use     string `json:"use"`
+	Alg     string `json:"alg"`
+}
+
+// PublicKeys returns the keys approval tokens are signed with (a JWKS's keys).
+func (c *Challenges) PublicKeys() []JWK {
+	return []JWK{{KeyType: "OKP", Curve: "Ed25519", X: base64.RawURLEncoding.EncodeToString(c.key.Public().(ed25519.PublicKey)),
+		KeyID: c.kid, Use: "sig", Alg: "EdDSA"}}
+}
+
+// Verification says whether an approval token lets the action go ahead.
+type Verification struct {
+	Valid bool `json:"valid"`
+	// Reason says why not ("" when valid).
+	Reason string `json:"reason,omitempty"`
+	// ChallengeID, UserID and Method describe a valid approval.
+	ChallengeID string `json:"challenge_id,omitempty"`
+	UserID      string `json:"user_id,omitempty"`
+	Method      string `json:"method,omitempty"`
+}
+
+// Verify checks an approval token for the tenant, the customer and the
+// action the shop is about to perform, and redeems it: a token verifies
+// once. A token for another action, customer or shop, an expired or
+// forged one, or one already redeemed is not valid, with the reason.
+func (c *Challenges) Verify(ctx context.Context, tenant, token, userID string, action Action) (Verification, error) {
+	var ps []error
+	if token == "" {
+		ps = append(ps, risk.Missing("token"))
+	} else if len(token) > 4096 {
+		ps = append(ps, risk.Invalid("token", "is longer than 4096 characters"))
+	}
+	if e := checkUserID(userID); e != nil {
+		ps = append(ps, e)
+	}
+	ps = append(ps, action.check("action")...)
+	if len(ps) > 0 {
+		return Verification{}, errors.Join(ps...)
+	}
+	claims, reason := c.parse(token)
+	switch {
+	case reason != "":
+	case claims.Audience != tenant:
+		reason = "the token is another shop's"
+	case claims.Subject != userID:
+		reason = "the token is another customer's"
+	case claims.ActionHash != action.hash(userID):
+		reason = "the token approves another action"
+	case c.cfg.Now().Unix() >= claims.Expires:
+		reason = "the token has expired"
+	}
+	if reason != "" {
+		return Verification{Valid: false, Reason: reason}, nil
+	}
+	for range 3 {
+		ch, err := c.store.Challenge(ctx, tenant, claims.ID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return Verification{Valid: false, Reason: "the challenge no longer exists"}, nil
+		}
+		if err != nil {
+			return Verification{}, fmt.Errorf("authn: read challenge: %w", err)
+		}
+		if !ch.ConsumedAt.IsZero() {
+			return Verification{Valid: false, Reason: "the token was already used"}, nil
+		}
+		if ch.Status != StatusPassed {
+			return Verification{Valid: false, Reason: "the challenge was not passed"}, nil
+		}
+		ch.ConsumedAt = c.cfg.Now().UTC().Truncate(time.Microsecond)
+		ch.Version++
+		err = c.store.UpdateChallenge(ctx, ch)
+		if errors.Is(err, storage.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Verification{}, fmt.Errorf("authn: redeem challenge: %w", err)
+		}
+		return Verification{Valid: true, ChallengeID: ch.ID, UserID: ch.UserID, Method: ch.Method}, nil
+	}
+	return Verification{}, fmt.Errorf("authn: the challenge kept changing; try again: %w", storage.ErrConflict)
+}
+
+// parse checks the token's form and signature and returns its claims, or
+// the reason it is not one of ours.
+func (c *Challenges) parse(token string) (TokenClaims, string) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return TokenClaims{}, "the token is not a signed approval"
+	}
+	var header struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
+	sig, err2 := base64.RawURLEncoding.DecodeString(parts[2])
+	if err1 != nil || err2 != nil || json.Unmarshal(hb, &header) != nil || header.Alg != "EdDSA" {
+		return TokenClaims{}, "the token is not a signed approval"
+	}
+	if header.Kid != c.kid || !ed25519.Verify(c.key.Public().(ed25519.PublicKey), []byte(parts[0]+"."+parts[1]), sig) {
+		return TokenClaims{}, "the token's signature does not verify"
+	}
+	cb, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims TokenClaims
+	if err != nil || json.Unmarshal(cb, &claims) != nil || claims.Issuer != tokenIssuer {
+		return TokenClaims{}, "the token is not a signed approval"
+	}
+	return claims, ""
+}

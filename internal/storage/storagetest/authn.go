@@ -1,0 +1,97 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/storage"
+)
+
+func testTOTP(t *testing.T, b storage.Backend) {
+	ctx := context.Background()
+	if _, err := b.TOTP(ctx, "t1", "u1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("TOTP before enrolment = %v, want ErrNotFound", err)
+	}
+	f := storage.TOTPFactor{Tenant: "t1", UserID: "u1", SealedSecret: []byte{1, 2, 3, 0, 255}, CreatedAt: base, Version: 1}
+	if err := b.PutTOTP(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.TOTP(ctx, "t1", "u1"); err != nil || !reflect.DeepEqual(got, f) {
+		t.Errorf("TOTP = %+v, %v; want %+v", got, err, f)
+	}
+	if _, err := b.TOTP(ctx, "t2", "u1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("another tenant's factor = %v, want ErrNotFound", err)
+	}
+	// Confirm it: one update wins, a second one based on the same version loses.
+	u := f
+	u.ConfirmedAt, u.LastStep, u.Version = base.Add(time.Minute), 59_000_001, 2
+	if err := b.UpdateTOTP(ctx, u); err != nil {
+		t.Fatalf("UpdateTOTP: %v", err)
+	}
+	stale := f
+	stale.Failures, stale.FailuresSince, stale.Version = 1, base, 2
+	if err := b.UpdateTOTP(ctx, stale); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("UpdateTOTP on a stale version = %v, want ErrConflict", err)
+	}
+	if got, _ := b.TOTP(ctx, "t1", "u1"); !reflect.DeepEqual(got, u) {
+		t.Errorf("after the updates: %+v, want %+v", got, u)
+	}
+	if err := b.UpdateTOTP(ctx, storage.TOTPFactor{Tenant: "t1", UserID: "nobody", Version: 2}); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("UpdateTOTP of a missing factor = %v, want ErrNotFound", err)
+	}
+	// Re-enrolment replaces the factor.
+	again := storage.TOTPFactor{Tenant: "t1", UserID: "u1", SealedSecret: []byte{9}, CreatedAt: base.Add(time.Hour), Version: 3}
+	if err := b.PutTOTP(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.TOTP(ctx, "t1", "u1"); !reflect.DeepEqual(got, again) {
+		t.Errorf("after re-enrolment: %+v, want %+v", got, again)
+	}
+	if err := b.DeleteTOTP(ctx, "t1", "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DeleteTOTP(ctx, "t1", "u1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("second DeleteTOTP = %v, want ErrNotFound", err)
+	}
+}
+
+func testRecoveryCodes(t *testing.T, b storage.Backend) {
+	ctx := context.Background()
+	if n, err := b.RecoveryCodesLeft(ctx, "t1", "u1"); err != nil || n != 0 {
+		t.Fatalf("codes before any = %d, %v", n, err)
+	}
+	if err := b.ReplaceRecoveryCodes(ctx, "t1", "u1", []string{"h1", "h2", "h3"}, base); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ReplaceRecoveryCodes(ctx, "t2", "u1", []string{"h1"}, base); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UseRecoveryCode(ctx, "t1", "u1", "h2", base); err != nil {
+		t.Fatalf("UseRecoveryCode: %v", err)
+	}
+	if err := b.UseRecoveryCode(ctx, "t1", "u1", "h2", base); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a used code again = %v, want ErrNotFound", err)
+	}
+	if err := b.UseRecoveryCode(ctx, "t1", "u2", "h1", base); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("another user's code = %v, want ErrNotFound", err)
+	}
+	if n, _ := b.RecoveryCodesLeft(ctx, "t1", "u1"); n != 2 {
+		t.Errorf("codes left = %d, want 2", n)
+	}
+	if n, _ := b.RecoveryCodesLeft(ctx, "t2", "u1"); n != 1 {
+		t.Errorf("the other tenant's codes left = %d, want 1", n)
+	}
+	// New codes replace the old ones, used or not.
+	if err := b.ReplaceRecoveryCodes(ctx, "t1", "u1", []string{"h4"}, base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UseRecoveryCode(ctx, "t1", "u1", "h1", base); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a replaced code = %v, want ErrNotFound", err)
+	}
+	if n, _ := b.RecoveryCodesLeft(ctx, "t1", "u1"); n != 1 {
+		t.Errorf("codes left after replacing = %d, want 1", n)
+	}
+}
