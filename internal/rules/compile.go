@@ -115,12 +115,20 @@ func Compile(version int64, rs []Rule, schemas Schemas, lists ListSource) (*Set,
 			continue // reported by Validate; nothing to type-check against
 		}
 		proto = usableProto(proto)
+		// Programs run on what Evaluate hands them: for environments run
+		// by value, the struct itself. Compiled against it, a name such as
+		// features.ip.accounts_1h is one indexed field path; compiled
+		// against the pointer, expr looks each root name up at run time.
+		src := proto
+		if byValue(reflect.TypeOf(proto)) {
+			src = reflect.ValueOf(proto).Elem().Interface()
+		}
 		cr := &compiledRule{rule: r}
 		if !bad["expression"] {
-			cr.program = c.compileText("expression", r.Expression, r.Expression, 0, proto, true)
+			cr.program = c.compileText("expression", r.Expression, r.Expression, 0, src, true)
 		}
 		if !bad["description"] {
-			cr.message = c.compileDescription(r, proto)
+			cr.message = c.compileDescription(r, src)
 		}
 		if r.Mode == ModeDisabled {
 			continue

@@ -48,10 +48,13 @@ type kindRules struct {
 
 func newKindRules(proto any) *kindRules {
 	t := reflect.TypeOf(proto)
-	return &kindRules{
-		envType: t,
-		byValue: t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && t.NumMethod() == t.Elem().NumMethod(),
-	}
+	return &kindRules{envType: t, byValue: byValue(t)}
+}
+
+// byValue reports whether environments of type t are evaluated by value
+// (see kindRules.byValue).
+func byValue(t reflect.Type) bool {
+	return t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && t.NumMethod() == t.Elem().NumMethod()
 }
 
 // compiledRule is one enabled rule with its programs.
