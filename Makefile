@@ -37,3 +37,8 @@ fuzz:
 	go test ./internal/dashboard -run '^$$' -fuzz FuzzDashboardInput -fuzztime $(FUZZTIME)
 	go test ./internal/ml/gbdt -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	go test ./internal/fraud/offline -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	go test ./internal/account -run '^$$' -fuzz FuzzDecodeLogin -fuzztime $(FUZZTIME)
+	go test ./client -run '^$$' -fuzz FuzzVerifyWebhook -fuzztime $(FUZZTIME)
+	go test ./internal/authn -run '^$$' -fuzz FuzzVerifyToken -fuzztime $(FUZZTIME)
+	go test ./internal/authn/keystroke -run '^$$' -fuzz FuzzDecodeTemplate -fuzztime $(FUZZTIME)
+	go test ./internal/authn/keystroke/offline -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
