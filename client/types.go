@@ -171,6 +171,10 @@ type Decision struct {
 	LatencyMicros int64    `json:"latency_us"`
 	// Replayed is true when the event had been scored before and this is the stored decision.
 	Replayed bool `json:"replayed,omitempty"`
+	// Challenge is the step-up shopguard started when Action is challenge
+	// and the customer has a second factor: have the customer answer it
+	// (AnswerChallenge), then verify the approval (VerifyApproval).
+	Challenge *Challenge `json:"challenge,omitempty"`
 }
 
 // Assessment is a stored decision.

@@ -397,3 +397,19 @@ func (l *Login) Entities(buf []risk.Entity) []risk.Entity {
 	}
 	return buf
 }
+
+// StepUp returns the sign-in a challenge of this attempt asks the
+// customer to approve; ok is false when no account is named.
+func (l *Login) StepUp() (s risk.StepUp, ok bool) {
+	if l.UserID == "" {
+		return risk.StepUp{}, false
+	}
+	what := "Sign in to your account"
+	if l.Outcome == OutcomeSession {
+		what = "Continue your signed-in session"
+	}
+	if c := l.client; c.Browser != "" && c.OS != "" {
+		what += " with " + c.Browser + " on " + c.OS
+	}
+	return risk.StepUp{UserID: l.UserID, Type: "login", Description: what, Reference: l.ID}, true
+}

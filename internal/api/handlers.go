@@ -1,15 +1,18 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopguard/shopguard/internal/account"
 	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/authn"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/fraud"
 	"github.com/shopguard/shopguard/internal/risk"
@@ -29,6 +32,9 @@ type decisionResponse struct {
 	ModelVersion  string        `json:"model_version"`
 	LatencyMicros int64         `json:"latency_us"`
 	Replayed      bool          `json:"replayed,omitempty"`
+	// Challenge is the step-up to run when Action is challenge and the
+	// customer has a second factor (see POST /v1/challenges).
+	Challenge *challengeJSON `json:"challenge,omitempty"`
 }
 
 func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
@@ -105,12 +111,59 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, key apikey.Key, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, decisionResponse{
+	resp := decisionResponse{
 		ID: d.ID, Kind: string(d.Kind), ExternalID: d.ExternalID, Score: d.Score, Action: d.Action,
 		Reasons: d.Reasons, RulesVersion: d.RulesVersion, ModelVersion: d.ModelVersion,
 		LatencyMicros: d.LatencyMicros, Replayed: d.Replayed,
-	})
+	}
+	if d.Action == risk.ActionChallenge {
+		resp.Challenge = s.startStepUp(r.Context(), key.Tenant, d.ID, in)
+	}
+	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// stepUpper is an input that can say what a challenge of it approves.
+type stepUpper interface {
+	StepUp() (risk.StepUp, bool)
+}
+
+// startStepUp starts the challenge a challenge decision asks for, when
+// the input names a customer who has a second factor; nil otherwise. The
+// decision stands either way: a failure to start one is logged, not
+// returned (the shop then steps up by its own means).
+func (s *Server) startStepUp(ctx context.Context, tenant, eventID string, in engine.Input) *challengeJSON {
+	su, ok := in.(stepUpper)
+	if !ok || s.challenges == nil {
+		return nil
+	}
+	want, ok := su.StepUp()
+	if !ok {
+		return nil
+	}
+	ch, err := s.challenges.Create(ctx, tenant, authn.ChallengeInput{UserID: want.UserID, EventID: eventID,
+		Action: authn.Action{Type: want.Type, Description: truncateRunes(want.Description, 256), AmountMinor: want.AmountMinor,
+			Currency: want.Currency, Reference: truncateRunes(want.Reference, 128)}})
+	if errors.Is(err, authn.ErrNoFactor) {
+		return nil
+	}
+	if err != nil {
+		s.log.Warn("could not start the step-up of a challenge decision", "tenant", tenant, "event", eventID, "error", err)
+		return nil
+	}
+	c := toChallengeJSON(ch)
+	return &c
+}
+
+// truncateRunes cuts s to at most n bytes on a rune boundary.
+func truncateRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, key apikey.Key) error {

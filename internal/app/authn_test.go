@@ -157,3 +157,50 @@ func TestStepUpBoundToTheOrder(t *testing.T) {
 	_, err = other.Challenge(ctx, ch.ID)
 	wantStatus(t, err, http.StatusNotFound, "")
 }
+
+// TestChallengeDecisionsStartTheStepUp checks that a sign-in shopguard
+// wants to challenge comes with the challenge, already started, for a
+// customer with an authenticator app, and without one for a customer
+// who has none.
+func TestChallengeDecisionsStartTheStepUp(t *testing.T) {
+	e := start(t, t.TempDir())
+	c := e.client(t, "shop")
+	ctx := context.Background()
+	en, err := c.EnrolTOTP(ctx, "u_ana", "Northwind", "ana@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ConfirmTOTP(ctx, "u_ana", appCode(t, en.Secret, time.Now().Add(-30*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Add(-time.Minute)
+	ua := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	for _, u := range []string{"u_ana", "u_bob"} {
+		if _, err := c.ScoreLogin(ctx, client.Login{ID: u + "-home", CreatedAt: now, UserID: u, IP: "198.51.100.4", DeviceID: u + "-phone",
+			UserAgent: ua, Outcome: client.LoginSuccess}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := c.ScoreLogin(ctx, client.Login{ID: "ana-new", CreatedAt: now.Add(time.Second), UserID: "u_ana", IP: "203.0.113.50",
+		DeviceID: "laptop-x", UserAgent: ua, Outcome: client.LoginAttempt})
+	if err != nil || d.Action != client.ActionChallenge {
+		t.Fatalf("a new device on a new network: %+v, %v", d, err)
+	}
+	if d.Challenge == nil || d.Challenge.Status != "pending" || d.Challenge.EventID != d.ID ||
+		d.Challenge.Action.Type != "login" || d.Challenge.Action.Reference != "ana-new" ||
+		d.Challenge.Action.Description != "Sign in to your account with Chrome 131 on Windows" {
+		t.Fatalf("the decision's challenge: %+v", d.Challenge)
+	}
+	ans, err := c.AnswerChallenge(ctx, d.Challenge.ID, "totp", appCode(t, en.Secret, time.Now()))
+	if err != nil || ans.Token == "" {
+		t.Fatalf("answer: %+v, %v", ans, err)
+	}
+	if v, err := c.VerifyApproval(ctx, ans.Token, "u_ana", d.Challenge.Action); err != nil || !v.Valid {
+		t.Errorf("the sign-in's approval: %+v, %v", v, err)
+	}
+	bob, err := c.ScoreLogin(ctx, client.Login{ID: "bob-new", CreatedAt: now.Add(2 * time.Second), UserID: "u_bob", IP: "203.0.113.51",
+		DeviceID: "laptop-y", UserAgent: ua, Outcome: client.LoginAttempt})
+	if err != nil || bob.Action != client.ActionChallenge || bob.Challenge != nil {
+		t.Errorf("a customer without a second factor: %+v, %v", bob, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -332,3 +333,14 @@ func appendFolded(b []byte, s string) []byte {
 }
 
 // ipPrefix returns the /24 (IPv4) or /48 (IPv6) network holding ip.
+
+// StepUp returns the payment a challenge of this transaction asks the
+// customer to approve; ok is false for a guest checkout.
+func (t *Transaction) StepUp() (s risk.StepUp, ok bool) {
+	if t.User == nil || t.User.ID == "" || t.AmountMinor == nil {
+		return risk.StepUp{}, false
+	}
+	amount := strconv.FormatFloat(t.Amount(), 'f', t.exponent, 64)
+	return risk.StepUp{UserID: t.User.ID, Type: "payment", Description: "Pay " + amount + " " + t.Currency + " for order " + t.ID,
+		AmountMinor: *t.AmountMinor, Currency: t.Currency, Reference: t.ID}, true
+}

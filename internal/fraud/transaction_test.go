@@ -218,3 +218,35 @@ func TestAddressID(t *testing.T) {
 		t.Error("nil address has an id")
 	}
 }
+
+func TestStepUpDescribesThePayment(t *testing.T) {
+	tests := []struct {
+		currency string
+		amount   int64
+		guest    bool
+		want     string
+	}{
+		{"EUR", 12999, false, "Pay 129.99 EUR for order ord_1"},
+		{"JPY", 12999, false, "Pay 12999 JPY for order ord_1"},
+		{"BHD", 12999, false, "Pay 12.999 BHD for order ord_1"},
+		{"EUR", 12999, true, ""},
+	}
+	for _, tc := range tests {
+		tx := decode(t, loadFull(t))
+		tx.Currency, tx.AmountMinor = tc.currency, &tc.amount
+		if tc.guest {
+			tx.User = nil
+		}
+		tx.ID = "ord_1"
+		if err := tx.Validate(now); err != nil {
+			t.Fatalf("Validate: %v", err)
+		}
+		s, ok := tx.StepUp()
+		if ok != !tc.guest || s.Description != tc.want {
+			t.Errorf("%s %d guest=%v: %+v, %v; want %q", tc.currency, tc.amount, tc.guest, s, ok, tc.want)
+		}
+		if ok && (s.Type != "payment" || s.AmountMinor != tc.amount || s.Currency != tc.currency || s.Reference != "ord_1") {
+			t.Errorf("step-up %+v", s)
+		}
+	}
+}

@@ -421,3 +421,14 @@ func FieldErrors(err error) []*FieldError {
 	walk(err)
 	return out
 }
+
+// StepUp is the step-up a challenge decision asks for: the customer to
+// challenge and the action they approve (see authn.Action).
+type StepUp struct {
+	UserID      string
+	Type        string
+	Description string
+	AmountMinor int64
+	Currency    string
+	Reference   string
+}
