@@ -55,7 +55,7 @@ func DefaultOptions() Options {
 	return Options{
 		ShopAddr: "127.0.0.1:0",
 		Sim: SimConfig{Seed: 1, Duration: time.Minute, Rate: 20, Customers: 1500, Pace: 0.25,
-			DisputeShare: 0.9, DisputeDelay: 3 * time.Second},
+			DisputeShare: 0.9, DisputeDelay: 3 * time.Second, NewDeviceShare: 0.03},
 		Timeout: time.Second, CheckoutOnFailure: risk.ActionReview, PasswordCost: bcrypt.MinCost,
 		Out: io.Discard,
 	}

@@ -85,9 +85,12 @@ func TestDemoCatchesAttacks(t *testing.T) {
 	}
 	// Credential stuffing is stopped after its first attempts; customers
 	// sign in unhindered.
+	// Its four addresses get ten accounts each before they are blocked, so
+	// all but about the first 40 attempts are stopped however many it makes
+	// (a slow run, as under the race detector, makes fewer).
 	stuffing, _ := rep.Scenario("credential_stuffing")
-	if stuffing.SignIns < 30 || stuffing.SignInBlocked+stuffing.SignInChallenged < stuffing.SignIns/2 || stuffing.SignedIn > 2 {
-		t.Errorf("credential stuffing: %d sign-ins, %d blocked, %d challenged, %d signed in; want at least half of at least 30 stopped and at most 2 takeovers",
+	if stuffing.SignIns < 30 || stuffing.SignInBlocked+stuffing.SignInChallenged < stuffing.SignIns-45 || stuffing.SignedIn > 2 {
+		t.Errorf("credential stuffing: %d sign-ins, %d blocked, %d challenged, %d signed in; want all but the first 45 of at least 30 stopped and at most 2 takeovers",
 			stuffing.SignIns, stuffing.SignInBlocked, stuffing.SignInChallenged, stuffing.SignedIn)
 	}
 	// Attackers with a customer's right password, from their own computer,
@@ -118,8 +121,8 @@ func TestDemoCatchesAttacks(t *testing.T) {
 	// customers it finds with their leaked password are stepped up; those
 	// whose accounts had no sign-in history are not.
 	dist, _ := rep.Scenario("distributed_stuffing")
-	if dist.SignIns < 80 || dist.SignInChallenged < 1 || dist.SignedIn > dist.SignInChallenged {
-		t.Errorf("distributed stuffing: %d sign-ins, %d challenged, %d signed in; want at least 80, more challenged than signed in",
+	if dist.SignIns < 40 || dist.SignInChallenged < 1 || dist.SignedIn > dist.SignInChallenged {
+		t.Errorf("distributed stuffing: %d sign-ins, %d challenged, %d signed in; want at least 40, more challenged than signed in",
 			dist.SignIns, dist.SignInChallenged, dist.SignedIn)
 	}
 	// Customers are never blocked. While the stuffing bots run (most of
@@ -221,6 +224,10 @@ func TestDemoSendsWasThisYouNotices(t *testing.T) {
 	opts.ShopguardURL, opts.APIKey = url, key
 	opts.Sim.Duration, opts.Sim.Rate, opts.Sim.Customers, opts.Sim.Seed = 10*time.Second, 40, 1000, 7
 	opts.Sim.Scenarios = []string{"shoppers"}
+	// Many new devices, so that a slow run (the race detector) still has
+	// some: a sign-in on a new device from the home network is let in and
+	// notified.
+	opts.Sim.NewDeviceShare = 0.3
 	opts.Timeout = 5 * time.Second
 	var out strings.Builder
 	opts.Out = &out

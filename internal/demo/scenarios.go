@@ -258,7 +258,7 @@ func returningCustomer(ctx context.Context, st *Stage, rng *rand.Rand, c *custom
 	if len(c.Devices) > 1 && rng.Float64() < 0.35 {
 		dev = c.Devices[1]
 	}
-	if rng.Float64() < 0.03 { // a new phone or a borrowed laptop
+	if rng.Float64() < st.sim.cfg.NewDeviceShare { // a new phone or a borrowed laptop
 		dev = newDevice(rng, rng.Float64() < 0.5)
 	}
 	ip := pick(rng, c.HomeIPs)

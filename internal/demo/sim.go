@@ -75,6 +75,9 @@ type SimConfig struct {
 	// cardholders dispute; DisputeDelay is how long after the charge.
 	DisputeShare float64
 	DisputeDelay time.Duration
+	// NewDeviceShare is the share of returning customers' sessions on a
+	// device they never used here (a new phone, a borrowed laptop).
+	NewDeviceShare float64
 }
 
 // travellers is the share of customers abroad during a run.
@@ -123,6 +126,8 @@ func NewSim(cfg SimConfig, proc *Processor, now func() time.Time) (*Sim, error) 
 		return nil, fmt.Errorf("demo: customers %d outside 10..1,000,000", cfg.Customers)
 	case cfg.DisputeShare < 0 || cfg.DisputeShare > 1:
 		return nil, fmt.Errorf("demo: dispute share %g outside 0..1", cfg.DisputeShare)
+	case cfg.NewDeviceShare < 0 || cfg.NewDeviceShare > 1:
+		return nil, fmt.Errorf("demo: new-device share %g outside 0..1", cfg.NewDeviceShare)
 	}
 	if _, err := scenariosByName(cfg.Scenarios); err != nil {
 		return nil, err
