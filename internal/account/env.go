@@ -435,6 +435,13 @@ type Signals struct {
 	// days since it: the account is back from dormancy with nothing to be
 	// familiar with (0 otherwise).
 	DormantDays float64 `expr:"dormant_days" json:"dormant_days,omitempty"`
+	// TypingDistance is how far the password's typing rhythm (keystrokes)
+	// is from the customer's template, per feature (outlier-robust scaled
+	// Manhattan, each feature capped at 4): about 1.3-1.6 for customers'
+	// own sign-ins and 2.4 for someone else typing the same password on
+	// the 56-subject mobile set; 0 without keystrokes or a template (10
+	// confirmed sign-ins with keystrokes make one).
+	TypingDistance float64 `expr:"typing_distance" json:"typing_distance,omitempty"`
 	// LoginRisk is the login-risk model's log10 likelihood ratio of an
 	// attacker against the account's own customer (see model.go): 0 for an
 	// account without confirmed sign-ins, below 0 for a familiar login, +1
@@ -543,6 +550,7 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 	}
 	l.loginRisk(&pop, f, sig)
 	l.travel(sig)
+	sig.TypingDistance = math.Round(l.typing*1000) / 1000
 }
 
 // rate returns num/den rounded to three decimals, 0 without attempts.

@@ -89,6 +89,8 @@ type Login struct {
 	lastSignIn time.Time
 	// envMem holds the environment Env builds.
 	envMem envMem
+	// typing is the typing-rhythm distance SetTypingDistance gave (0: none).
+	typing float64
 	// reputation is LoginKind.Reputation (Prepare); listFactor and
 	// listName are the largest factor of a list the IP (or its network, for
 	// a list of prefixes) or device is on, and that list (SetLists).
@@ -413,3 +415,8 @@ func (l *Login) StepUp() (s risk.StepUp, ok bool) {
 	}
 	return risk.StepUp{UserID: l.UserID, Type: "login", Description: what, Reference: l.ID}, true
 }
+
+// SetTypingDistance records how far the attempt's typing rhythm is from
+// the customer's template (authn.Typing.Distance), for
+// signals.typing_distance; call it before the attempt is assessed.
+func (l *Login) SetTypingDistance(d float64) { l.typing = d }

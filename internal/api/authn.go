@@ -21,6 +21,16 @@ type Authenticators interface {
 	Factors(ctx context.Context, tenant, userID string) (authn.Factors, error)
 }
 
+// Typing keeps customers' typing rhythms (an *authn.Typing).
+type Typing interface {
+	Distance(ctx context.Context, tenant, userID string, hold, flight []float64) (float64, bool, error)
+	Learn(ctx context.Context, tenant, userID string, hold, flight []float64) error
+}
+
+// SetTyping lets logins with keystrokes be scored against, and teach,
+// the customer's typing rhythm (without it, keystrokes are only stored).
+func (s *Server) SetTyping(t Typing) { s.typing = t }
+
 // SetAuthenticators serves /v1/users/{user}/... (without it, those routes
 // answer 404).
 func (s *Server) SetAuthenticators(a Authenticators) { s.factors = a }

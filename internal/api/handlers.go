@@ -56,7 +56,29 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request, key apikey.Ke
 	if err := l.Validate(s.now()); err != nil {
 		return err
 	}
-	return s.decide(w, r, key, &l)
+	ks := l.Keystrokes
+	typed := ks != nil && l.UserID != "" && s.typing != nil
+	if typed {
+		// A failure to read the profile leaves the signal out, nothing more.
+		if d, ok, err := s.typing.Distance(r.Context(), key.Tenant, l.UserID, ks.HoldMS, ks.FlightMS); err != nil {
+			s.log.Warn("typing distance failed", "tenant", key.Tenant, "error", err)
+		} else if ok {
+			l.SetTypingDistance(d)
+		}
+	}
+	d, err := s.decision(r.Context(), key.Tenant, &l)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	// A confirmed sign-in teaches the customer's typing rhythm (a retry
+	// of one already counted does not).
+	if typed && l.Outcome == account.OutcomeSuccess && !d.Replayed {
+		if err := s.typing.Learn(r.Context(), key.Tenant, l.UserID, ks.HoldMS, ks.FlightMS); err != nil {
+			s.log.Warn("learning the typing rhythm failed", "tenant", key.Tenant, "error", err)
+		}
+	}
+	return nil
 }
 
 func (s *Server) postSessionCheck(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
@@ -107,9 +129,20 @@ func (s *Server) getPasswordRange(w http.ResponseWriter, r *http.Request, _ apik
 
 // decide runs the engine on a validated input and writes the decision.
 func (s *Server) decide(w http.ResponseWriter, r *http.Request, key apikey.Key, in engine.Input) error {
-	d, err := s.eng.Decide(r.Context(), key.Tenant, in)
+	resp, err := s.decision(r.Context(), key.Tenant, in)
 	if err != nil {
 		return err
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// decision assesses in and returns the answer, with the step-up started
+// when the action is challenge.
+func (s *Server) decision(ctx context.Context, tenant string, in engine.Input) (decisionResponse, error) {
+	d, err := s.eng.Decide(ctx, tenant, in)
+	if err != nil {
+		return decisionResponse{}, err
 	}
 	resp := decisionResponse{
 		ID: d.ID, Kind: string(d.Kind), ExternalID: d.ExternalID, Score: d.Score, Action: d.Action,
@@ -117,10 +150,9 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, key apikey.Key, 
 		LatencyMicros: d.LatencyMicros, Replayed: d.Replayed,
 	}
 	if d.Action == risk.ActionChallenge {
-		resp.Challenge = s.startStepUp(r.Context(), key.Tenant, d.ID, in)
+		resp.Challenge = s.startStepUp(ctx, tenant, d.ID, in)
 	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return resp, nil
 }
 
 // stepUpper is an input that can say what a challenge of it approves.

@@ -92,6 +92,7 @@ type Server struct {
 	hooks      Webhooks
 	factors    Authenticators
 	challenges Challenges
+	typing     Typing
 	log        *slog.Logger
 	mux        *http.ServeMux
 	now        func() time.Time

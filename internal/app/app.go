@@ -130,6 +130,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	factors := authn.NewAuthenticators(authn.TOTPConfig{}, store, seal)
 	a.api.SetAuthenticators(factors)
 	a.api.SetChallenges(authn.NewChallenges(authn.ChallengeConfig{}, store, factors, sealKey))
+	a.api.SetTyping(authn.NewTyping(authn.TypingConfig{}, store))
 	a.dash, err = dashboard.New(dashboard.Config{SessionTTL: cfg.Server.SessionTTL}, a.engine, store, log)
 	if err != nil {
 		a.closeAll()

@@ -3,8 +3,11 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"image/png"
+	"math/rand/v2"
 	"net/http"
 	"testing"
 	"time"
@@ -203,4 +206,83 @@ func TestChallengeDecisionsStartTheStepUp(t *testing.T) {
 	if err != nil || bob.Action != client.ActionChallenge || bob.Challenge != nil {
 		t.Errorf("a customer without a second factor: %+v, %v", bob, err)
 	}
+}
+
+// TestTypingRhythmThroughTheAPI: ten confirmed sign-ins with keystrokes
+// make the customer's typing template; then their own typing stays below
+// the rule's threshold and someone else typing the same password is
+// flagged (typing_rhythm_unfamiliar).
+func TestTypingRhythmThroughTheAPI(t *testing.T) {
+	e := start(t, t.TempDir())
+	c := e.client(t, "shop")
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 4))
+	rhythm := func(hold, flight float64, base int64) func() *client.Keystrokes {
+		r := rand.New(rand.NewPCG(uint64(base), 9))
+		var h, f []float64
+		for i := range 10 {
+			h = append(h, hold*(0.7+0.6*r.Float64()))
+			if i > 0 {
+				f = append(f, flight*(0.5+r.Float64()))
+			}
+		}
+		return func() *client.Keystrokes {
+			k := &client.Keystrokes{}
+			for _, v := range h {
+				k.HoldMS = append(k.HoldMS, v*(1+0.1*rng.NormFloat64()))
+			}
+			for _, v := range f {
+				k.FlightMS = append(k.FlightMS, v*(1+0.12*rng.NormFloat64()))
+			}
+			return k
+		}
+	}
+	ana, mallory := rhythm(95, 180, 1), rhythm(125, 270, 2)
+	now := time.Now().UTC().Add(-time.Hour)
+	login := func(id string, at time.Duration, ks *client.Keystrokes, outcome string) (*client.Decision, float64) {
+		t.Helper()
+		d, err := c.ScoreLogin(ctx, client.Login{ID: id, CreatedAt: now.Add(at), UserID: "u_ana", IP: "198.51.100.4",
+			DeviceID: "ana-laptop", Outcome: outcome, Keystrokes: ks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := c.Event(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env struct {
+			Signals struct {
+				TypingDistance float64 `json:"typing_distance"`
+			} `json:"signals"`
+		}
+		if err := json.Unmarshal(ev.Features, &env); err != nil {
+			t.Fatal(err)
+		}
+		return d, env.Signals.TypingDistance
+	}
+	for i := range 10 {
+		if _, dist := login(fmt.Sprintf("enrol-%d", i), time.Duration(i)*time.Minute, ana(), client.LoginSuccess); dist != 0 {
+			t.Errorf("sign-in %d before the template exists: typing distance %v", i+1, dist)
+		}
+	}
+	d, own := login("own", 20*time.Minute, ana(), client.LoginAttempt)
+	if own == 0 || own >= 2.1 || hasReason(d, "rule:typing_rhythm_unfamiliar") {
+		t.Errorf("the customer's own typing: distance %v, reasons %v", own, d.Reasons)
+	}
+	d, other := login("other", 21*time.Minute, mallory(), client.LoginAttempt)
+	if other < 2.1 || !hasReason(d, "rule:typing_rhythm_unfamiliar") {
+		t.Errorf("someone else typing the password: distance %v, reasons %v", other, d.Reasons)
+	}
+	_, err := c.ScoreLogin(ctx, client.Login{ID: "bad", CreatedAt: now, UserID: "u_ana", IP: "198.51.100.4", Outcome: client.LoginAttempt,
+		Keystrokes: &client.Keystrokes{HoldMS: []float64{90, 3000}, FlightMS: []float64{10}}})
+	wantStatus(t, err, http.StatusBadRequest, "keystrokes.hold_ms[1]")
+}
+
+func hasReason(d *client.Decision, code string) bool {
+	for _, r := range d.Reasons {
+		if r.Code == code {
+			return true
+		}
+	}
+	return false
 }

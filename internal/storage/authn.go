@@ -50,6 +50,28 @@ type AuthnStore interface {
 	UseRecoveryCode(ctx context.Context, tenant, userID, hash string, at time.Time) error
 	// RecoveryCodesLeft counts the user's unused recovery codes.
 	RecoveryCodesLeft(ctx context.Context, tenant, userID string) (int, error)
+
+	// TypingProfile returns the user's typing profile, or ErrNotFound.
+	TypingProfile(ctx context.Context, tenant, userID string) (TypingProfile, error)
+	// PutTypingProfile stores p if the stored profile's Version is
+	// p.Version-1 (none stored counts as 0); ErrConflict otherwise.
+	PutTypingProfile(ctx context.Context, p TypingProfile) error
+}
+
+// TypingProfile is how a customer types their password: the timing
+// vectors of their latest confirmed sign-ins and the template trained on
+// them (never the characters).
+type TypingProfile struct {
+	Tenant string
+	UserID string
+	// Samples are feature vectors, oldest first.
+	Samples [][]float64
+	// Template is the encoded keystroke template (nil until there are
+	// enough samples).
+	Template  []byte
+	UpdatedAt time.Time
+	// Version increases with every change (PutTypingProfile compares it).
+	Version int64
 }
 
 // Challenge is a step-up a shop asked for: a customer must prove

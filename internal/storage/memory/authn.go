@@ -20,11 +20,12 @@ type authn struct {
 	totp       map[tenantID]storage.TOTPFactor
 	recovery   map[tenantID][]recoveryCode
 	challenges map[tenantID]storage.Challenge
+	typing     map[tenantID]storage.TypingProfile
 }
 
 func newAuthn() authn {
 	return authn{totp: map[tenantID]storage.TOTPFactor{}, recovery: map[tenantID][]recoveryCode{},
-		challenges: map[tenantID]storage.Challenge{}}
+		challenges: map[tenantID]storage.Challenge{}, typing: map[tenantID]storage.TypingProfile{}}
 }
 
 func copyTOTP(f storage.TOTPFactor) storage.TOTPFactor {
@@ -210,4 +211,43 @@ func (s *Store) DeleteExpiredChallenges(_ context.Context, before time.Time) (in
 		}
 	}
 	return n, nil
+}
+
+func copyProfile(p storage.TypingProfile) storage.TypingProfile {
+	p.Template = slices.Clone(p.Template)
+	s := make([][]float64, len(p.Samples))
+	for i, v := range p.Samples {
+		s[i] = slices.Clone(v)
+	}
+	p.Samples = s
+	return p
+}
+
+// TypingProfile implements storage.AuthnStore.
+func (s *Store) TypingProfile(_ context.Context, tenant, userID string) (storage.TypingProfile, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(); err != nil {
+		return storage.TypingProfile{}, err
+	}
+	p, ok := s.typing[tenantID{tenant, userID}]
+	if !ok {
+		return storage.TypingProfile{}, fmt.Errorf("%w: no typing profile", storage.ErrNotFound)
+	}
+	return copyProfile(p), nil
+}
+
+// PutTypingProfile implements storage.AuthnStore.
+func (s *Store) PutTypingProfile(_ context.Context, p storage.TypingProfile) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(); err != nil {
+		return err
+	}
+	k := tenantID{p.Tenant, p.UserID}
+	if s.typing[k].Version != p.Version-1 {
+		return fmt.Errorf("%w: the typing profile changed meanwhile", storage.ErrConflict)
+	}
+	s.typing[k] = copyProfile(p)
+	return nil
 }

@@ -178,3 +178,49 @@ func (s *Store) DeleteExpiredChallenges(ctx context.Context, before time.Time) (
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
+
+// TypingProfile implements storage.AuthnStore.
+func (s *Store) TypingProfile(ctx context.Context, tenant, userID string) (storage.TypingProfile, error) {
+	if err := s.isClosed(); err != nil {
+		return storage.TypingProfile{}, err
+	}
+	p := storage.TypingProfile{Tenant: tenant, UserID: userID}
+	var samples []byte
+	var updated int64
+	err := s.read.QueryRowContext(ctx, `SELECT samples, template, updated_at, version FROM typing_profiles WHERE tenant = ? AND user_id = ?`,
+		tenant, userID).Scan(&samples, &p.Template, &updated, &p.Version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return storage.TypingProfile{}, fmt.Errorf("%w: no typing profile", storage.ErrNotFound)
+	}
+	if err != nil {
+		return storage.TypingProfile{}, fmt.Errorf("sqlite: read typing profile: %w", err)
+	}
+	if err := json.Unmarshal(samples, &p.Samples); err != nil {
+		return storage.TypingProfile{}, fmt.Errorf("sqlite: read typing profile samples: %w", err)
+	}
+	p.UpdatedAt = fromMicros(updated)
+	return p, nil
+}
+
+// PutTypingProfile implements storage.AuthnStore.
+func (s *Store) PutTypingProfile(ctx context.Context, p storage.TypingProfile) error {
+	samples, err := json.Marshal(p.Samples)
+	if err != nil {
+		return fmt.Errorf("sqlite: store typing profile: %w", err)
+	}
+	return s.inTx(ctx, "store typing profile", func(tx *sql.Tx) error {
+		var version int64
+		err := tx.QueryRowContext(ctx, `SELECT version FROM typing_profiles WHERE tenant = ? AND user_id = ?`, p.Tenant, p.UserID).Scan(&version)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if version != p.Version-1 {
+			return fmt.Errorf("%w: the typing profile changed meanwhile", storage.ErrConflict)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO typing_profiles (tenant, user_id, samples, template, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, user_id) DO UPDATE SET samples = excluded.samples,
+			template = excluded.template, updated_at = excluded.updated_at, version = excluded.version`,
+			p.Tenant, p.UserID, samples, p.Template, micros(p.UpdatedAt), p.Version)
+		return err
+	})
+}

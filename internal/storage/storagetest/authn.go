@@ -95,3 +95,36 @@ func testRecoveryCodes(t *testing.T, b storage.Backend) {
 		t.Errorf("codes left after replacing = %d, want 1", n)
 	}
 }
+
+func testTypingProfiles(t *testing.T, b storage.Backend) {
+	ctx := context.Background()
+	if _, err := b.TypingProfile(ctx, "t1", "u1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("TypingProfile before any = %v, want ErrNotFound", err)
+	}
+	p := storage.TypingProfile{Tenant: "t1", UserID: "u1", Samples: [][]float64{{1, 2.5}, {3, -4}}, UpdatedAt: base, Version: 1}
+	if err := b.PutTypingProfile(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.TypingProfile(ctx, "t1", "u1"); err != nil || !reflect.DeepEqual(got, p) {
+		t.Errorf("TypingProfile = %+v, %v; want %+v", got, err, p)
+	}
+	if _, err := b.TypingProfile(ctx, "t2", "u1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("another tenant's profile = %v", err)
+	}
+	p.Template, p.Version = []byte(`{"version":1}`), 2
+	if err := b.PutTypingProfile(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	stale := p
+	stale.Samples = nil
+	if err := b.PutTypingProfile(ctx, stale); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("a stale write = %v, want ErrConflict", err)
+	}
+	fresh := storage.TypingProfile{Tenant: "t1", UserID: "u2", Samples: [][]float64{}, UpdatedAt: base, Version: 2}
+	if err := b.PutTypingProfile(ctx, fresh); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("a first write with version 2 = %v, want ErrConflict", err)
+	}
+	if got, _ := b.TypingProfile(ctx, "t1", "u1"); !reflect.DeepEqual(got, p) {
+		t.Errorf("after the writes: %+v, want %+v", got, p)
+	}
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Deliveries", testDeliveries},
 		{"TOTP", testTOTP},
 		{"RecoveryCodes", testRecoveryCodes},
+		{"TypingProfiles", testTypingProfiles},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

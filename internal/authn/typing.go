@@ -1,0 +1,135 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/authn/keystroke"
+	"github.com/shopguard/shopguard/internal/storage"
+)
+
+// TypingStore is the storage typing profiles need.
+type TypingStore interface {
+	TypingProfile(ctx context.Context, tenant, userID string) (storage.TypingProfile, error)
+	PutTypingProfile(ctx context.Context, p storage.TypingProfile) error
+}
+
+// TypingConfig configures typing profiles. Zero values take defaults.
+type TypingConfig struct {
+	// Enrol is how many confirmed sign-ins train the first template
+	// (default 10).
+	Enrol int
+	// Keep is how many of the latest confirmed sign-ins a template is
+	// trained on, so it follows a customer's rhythm as it changes
+	// (default 25).
+	Keep int
+	// Now returns the time (default time.Now).
+	Now func() time.Time
+}
+
+// Typing keeps each customer's typing rhythm of their password and says
+// how far a sign-in's rhythm is from it: the outlier-robust scaled
+// Manhattan detector of internal/authn/keystroke (mean EER 9.8 % on the
+// 56-subject mobile set against 14.1 % for Killourhy and Maxion's scaled
+// Manhattan; docs/keystroke-eval.md). It is safe for concurrent use.
+type Typing struct {
+	cfg      TypingConfig
+	store    TypingStore
+	detector keystroke.RobustManhattan
+}
+
+// NewTyping returns typing profiles over store.
+func NewTyping(cfg TypingConfig, store TypingStore) *Typing {
+	if cfg.Enrol <= 0 {
+		cfg.Enrol = 10
+	}
+	if cfg.Keep < cfg.Enrol {
+		cfg.Keep = max(25, cfg.Enrol)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Typing{cfg: cfg, store: store, detector: keystroke.DefaultRobustManhattan()}
+}
+
+// Distance returns how far the rhythm (hold and flight times) is from
+// the customer's template: the template's anomaly score per feature
+// (each feature's scaled deviation, capped). ok is false when there is
+// no template yet, or the rhythm has another number of keys than the
+// template (a new password).
+func (t *Typing) Distance(ctx context.Context, tenant, userID string, hold, flight []float64) (d float64, ok bool, err error) {
+	v, err := keystroke.NewVector(hold, flight)
+	if err != nil {
+		return 0, false, fmt.Errorf("authn: %w", err)
+	}
+	p, err := t.store.TypingProfile(ctx, tenant, userID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && p.Template == nil) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("authn: read typing profile: %w", err)
+	}
+	tmpl, err := keystroke.DecodeTemplate(p.Template)
+	if err != nil {
+		return 0, false, fmt.Errorf("authn: typing template: %w", err)
+	}
+	x := v.Features()
+	if len(x) != tmpl.Dims() {
+		return 0, false, nil
+	}
+	s, err := tmpl.Score(x)
+	if err != nil {
+		return 0, false, fmt.Errorf("authn: typing score: %w", err)
+	}
+	return s / float64(len(x)), true, nil
+}
+
+// Learn adds the rhythm of a confirmed sign-in to the customer's profile
+// and trains the template anew once there are Enrol samples (on the
+// latest Keep). A rhythm with another number of keys than the profile's
+// (a new password) starts the profile over.
+func (t *Typing) Learn(ctx context.Context, tenant, userID string, hold, flight []float64) error {
+	v, err := keystroke.NewVector(hold, flight)
+	if err != nil {
+		return fmt.Errorf("authn: %w", err)
+	}
+	x := v.Features()
+	for range 3 { // another sign-in may update the profile meanwhile
+		p, err := t.store.TypingProfile(ctx, tenant, userID)
+		if errors.Is(err, storage.ErrNotFound) {
+			p, err = storage.TypingProfile{Tenant: tenant, UserID: userID}, nil
+		}
+		if err != nil {
+			return fmt.Errorf("authn: read typing profile: %w", err)
+		}
+		if len(p.Samples) > 0 && len(p.Samples[0]) != len(x) {
+			p.Samples, p.Template = nil, nil
+		}
+		p.Samples = append(p.Samples, x)
+		if n := len(p.Samples); n > t.cfg.Keep {
+			p.Samples = p.Samples[n-t.cfg.Keep:]
+		}
+		if len(p.Samples) >= t.cfg.Enrol {
+			tmpl, err := t.detector.Train(p.Samples)
+			if err != nil {
+				return fmt.Errorf("authn: train typing template: %w", err)
+			}
+			if p.Template, err = tmpl.Encode(); err != nil {
+				return fmt.Errorf("authn: encode typing template: %w", err)
+			}
+		}
+		p.UpdatedAt = t.cfg.Now().UTC().Truncate(time.Microsecond)
+		p.Version++
+		err = t.store.PutTypingProfile(ctx, p)
+		if errors.Is(err, storage.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("authn: store typing profile: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("authn: the typing profile kept changing: %w", storage.ErrConflict)
+}
