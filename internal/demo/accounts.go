@@ -99,20 +99,30 @@ func (s *Shop) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if pre.Action == risk.ActionChallenge || pre.Action == risk.ActionReview {
-		// The demo shop has no second factor yet (passkeys and TOTP come
-		// with shopguard's step-up): the sign-in waits for one.
 		w.Header().Set(AccountStatusHeader, "challenged")
+		if ch := loginChallenge(pre, a.ID, attempt.ID); ch != nil {
+			// The customer has an authenticator app: shopguard started the
+			// step-up, and the sign-in resumes once it has passed.
+			s.startStepUp(w, r, a, attempt, ch)
+			return
+		}
+		// No second factor to step up with: the sign-in waits for a
+		// confirmation by e-mail the demo shop never sends.
 		s.render(w, r, http.StatusUnauthorized, "login", "Sign in", nil, map[string]string{"form": "please confirm it is you: we sent a link to your e-mail address"})
 		return
 	}
 	report(client.LoginSuccess)
 	w.Header().Set(AccountStatusHeader, "signed_in")
 	s.signIn(w, r, email)
-	next := r.PostForm.Get("next")
+	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+// safeNext returns next when it is a path on this shop, "/" otherwise.
+func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
-		next = "/"
+		return "/"
 	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	return next
 }
 
 var dummyHashes sync.Map // cost -> []byte

@@ -55,7 +55,7 @@ func DefaultOptions() Options {
 	return Options{
 		ShopAddr: "127.0.0.1:0",
 		Sim: SimConfig{Seed: 1, Duration: time.Minute, Rate: 20, Customers: 1500, Pace: 0.25,
-			DisputeShare: 0.9, DisputeDelay: 3 * time.Second, NewDeviceShare: 0.03},
+			DisputeShare: 0.9, DisputeDelay: 3 * time.Second, NewDeviceShare: 0.03, AppShare: 0.6},
 		Timeout: time.Second, CheckoutOnFailure: risk.ActionReview, PasswordCost: bcrypt.MinCost,
 		Out: io.Discard,
 	}
@@ -127,6 +127,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := importAccounts(shop, sim); err != nil {
 		return nil, err
 	}
+	apps, err := sim.EnrolApps(ctx, sg, "Northwind Outfitters")
+	if err != nil {
+		return nil, err
+	}
 	history, chargebacks := sim.History(catalog, time.Now())
 	signIns := sim.SignInHistory(history, time.Now())
 	if err := shop.ImportSignIns(ctx, signIns); err != nil {
@@ -151,8 +155,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	fmt.Fprintf(opts.Out, "Imported %d customers, %d past sign-ins and %d past orders (%d charged back) into shopguard in %s.\n",
-		simCfg.Customers, len(signIns), len(history), len(chargebacks), time.Since(started).Round(100*time.Millisecond))
+	fmt.Fprintf(opts.Out, "Imported %d customers (%d with an authenticator app), %d past sign-ins and %d past orders (%d charged back) into shopguard in %s.\n",
+		simCfg.Customers, apps, len(signIns), len(history), len(chargebacks), time.Since(started).Round(100*time.Millisecond))
 	if opts.Train != nil {
 		summary, err := opts.Train(ctx)
 		if err != nil {

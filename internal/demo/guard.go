@@ -11,13 +11,18 @@ import (
 	"github.com/shopguard/shopguard/internal/risk"
 )
 
-// Scorer is what the shop needs from shopguard's API (a *client.Client).
+// Scorer is what the shop needs from shopguard's API (a *client.Client):
+// its checks, its labels, and the step-up of challenged sign-ins.
 type Scorer interface {
 	ScoreTransaction(ctx context.Context, t client.Transaction) (*client.Decision, error)
 	ScoreLogin(ctx context.Context, l client.Login) (*client.Decision, error)
 	ScoreSignup(ctx context.Context, s client.Signup) (*client.Decision, error)
 	SendFeedback(ctx context.Context, f client.Feedback) (*client.Label, error)
+	AnswerChallenge(ctx context.Context, id, method, code string) (*client.ChallengeAnswer, error)
+	VerifyApproval(ctx context.Context, token, userID string, action client.ChallengeAction) (*client.ApprovalCheck, error)
 }
+
+var _ Scorer = (*client.Client)(nil)
 
 // GuardConfig sets how the shop calls shopguard.
 type GuardConfig struct {
@@ -36,6 +41,9 @@ type Verdict struct {
 	Score      int
 	Reasons    []client.Reason
 	DecisionID string
+	// Challenge is the step-up shopguard started with a challenge for a
+	// customer who has a second factor (nil otherwise).
+	Challenge *client.Challenge
 	// Fallback is set when shopguard failed and the policy decided; Err says why.
 	Fallback bool
 	Err      error
@@ -56,6 +64,10 @@ type GuardStats struct {
 	ImportedSignIns int
 	// FeedbackFailures counts labels that could not be delivered.
 	FeedbackFailures int
+	// StepUpCalls counts answers to challenges and approval checks;
+	// shopguard's refusals (a closed challenge, a locked app) are answers,
+	// not failures.
+	StepUpCalls int
 }
 
 // Guard is the shop's side of the integration: it calls shopguard with a
@@ -125,7 +137,55 @@ func (g *Guard) account(ctx context.Context, call func(context.Context) (*client
 		g.stats.Fallbacks[risk.ActionAllow]++
 		return Verdict{Action: risk.ActionAllow, Fallback: true, Err: err}
 	}
-	return Verdict{Action: risk.Action(d.Action), Score: d.Score, Reasons: d.Reasons, DecisionID: d.ID}
+	return Verdict{Action: risk.Action(d.Action), Score: d.Score, Reasons: d.Reasons, DecisionID: d.ID, Challenge: d.Challenge}
+}
+
+// AnswerChallenge passes the customer's code to shopguard. There is no
+// failure policy: when shopguard does not answer, the step-up has not
+// passed (failing open would let anyone with the password in).
+func (g *Guard) AnswerChallenge(ctx context.Context, id, method, code string) (*client.ChallengeAnswer, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	a, err := g.scorer.AnswerChallenge(ctx, id, method, code)
+	g.countStepUp(err)
+	if err != nil {
+		return nil, fmt.Errorf("demo: answer challenge %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// VerifyApproval checks (and redeems) the approval token for the customer
+// and the action the shop is about to perform; like AnswerChallenge, an
+// error means no approval.
+func (g *Guard) VerifyApproval(ctx context.Context, token, userID string, action client.ChallengeAction) (*client.ApprovalCheck, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	v, err := g.scorer.VerifyApproval(ctx, token, userID, action)
+	g.countStepUp(err)
+	if err != nil {
+		return nil, fmt.Errorf("demo: verify approval for %s: %w", userID, err)
+	}
+	return v, nil
+}
+
+func (g *Guard) countStepUp(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stats.StepUpCalls++
+	if err != nil && !isRefusal(err) {
+		g.stats.Failures++
+		if errors.Is(err, context.DeadlineExceeded) {
+			g.stats.Timeouts++
+		}
+	}
+}
+
+// isRefusal reports whether err is shopguard's answer to the request (a
+// 4xx: the challenge is closed or expired, the app is locked) rather than
+// a failure to answer.
+func isRefusal(err error) bool {
+	var e *client.Error
+	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500
 }
 
 // Import sends a past order to shopguard (no failure policy: the import

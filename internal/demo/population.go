@@ -79,6 +79,10 @@ type customer struct {
 	Activity float64 // relative likelihood of starting a session
 	// Trip, if set, is where the customer is during the run (abroad).
 	Trip *trip
+	// wantsApp is set for customers with an authenticator app; App is the
+	// app on their phone once enrolled (Sim.EnrolApps).
+	wantsApp bool
+	App      *authenticator
 	// lastCheckout is when the customer last went to checkout in this run
 	// (unix nanoseconds), so that a busy customer does not buy every minute.
 	lastCheckout atomic.Int64
@@ -102,12 +106,13 @@ func (c *customer) claimCheckout(now time.Time, gap time.Duration) bool {
 // population is the shop's customer base, generated from a seed.
 type population struct {
 	customers []*customer
+	byID      map[string]*customer // by account id
 	cumWeight []float64
 }
 
 // newPopulation generates n customers whose accounts were opened before now.
 func newPopulation(rng *rand.Rand, n int, proc *Processor, now time.Time) *population {
-	p := &population{}
+	p := &population{byID: make(map[string]*customer, n)}
 	var total float64
 	for i := range n {
 		c := &customer{Index: i, Country: pickCountry(rng, countries)}
@@ -140,6 +145,7 @@ func newPopulation(rng *rand.Rand, n int, proc *Processor, now time.Time) *popul
 		c.Activity = math.Exp(rng.NormFloat64() * 0.9)
 		total += c.Activity
 		p.customers = append(p.customers, c)
+		p.byID[c.Account.ID] = c
 		p.cumWeight = append(p.cumWeight, total)
 	}
 	return p

@@ -39,8 +39,13 @@ type ScenarioResult struct {
 	SignInWrong      int `json:"sign_in_wrong"`
 	SignInChallenged int `json:"sign_in_challenged"`
 	SignInBlocked    int `json:"sign_in_blocked"`
-	SignUps          int `json:"sign_ups"`
-	SignUpsBlocked   int `json:"sign_ups_blocked"`
+	// SteppedUp counts challenged sign-ins completed with a passed step-up
+	// (the authenticator app's code); StepUpsFailed those the step-up
+	// turned away.
+	SteppedUp      int `json:"sign_in_stepped_up"`
+	StepUpsFailed  int `json:"sign_in_step_ups_failed"`
+	SignUps        int `json:"sign_ups"`
+	SignUpsBlocked int `json:"sign_ups_blocked"`
 }
 
 // Stopped is the number of checkouts shopguard blocked, held or challenged.
@@ -123,6 +128,13 @@ func buildReport(scenarios []Scenario, reqs []RequestRecord, checkouts []Checkou
 				r.SignInChallenged++
 			case "blocked":
 				r.SignInBlocked++
+			}
+		case StepUpPath:
+			switch q.Account {
+			case "signed_in":
+				r.SteppedUp++
+			case "step_up_failed":
+				r.StepUpsFailed++
 			}
 		case "/signup":
 			r.SignUps++
@@ -217,13 +229,13 @@ func (r *Report) WriteTable(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tsign-ins\tsigned in\twrong password\tchallenged\tblocked\tsign-ups\tsign-ups blocked\t")
+	fmt.Fprintln(tw, "scenario\tsign-ins\tsigned in\twrong password\tchallenged\tstepped up\tblocked\tsign-ups\tsign-ups blocked\t")
 	for _, s := range r.Scenarios {
 		if s.SignIns+s.SignUps == 0 {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", s.Scenario, s.SignIns, s.SignedIn, s.SignInWrong,
-			s.SignInChallenged, s.SignInBlocked, s.SignUps, s.SignUpsBlocked)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", s.Scenario, s.SignIns, s.SignedIn, s.SignInWrong,
+			s.SignInChallenged, s.SteppedUp, s.SignInBlocked, s.SignUps, s.SignUpsBlocked)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -260,8 +272,8 @@ func (r *Report) WriteTable(w io.Writer) {
 		fbText = strings.Join(fb, ", ")
 	}
 	r.Notices.write(w)
-	fmt.Fprintf(w, "shopguard calls from the shop: %d checkouts and %d sign-in or sign-up checks (%d failed, %d timed out; failure policy applied: %s), %d labels sent (%d failed), %d past orders and %d past sign-ins imported.\n",
-		g.Calls, g.AccountCalls, g.Failures, g.Timeouts, fbText, g.Feedback, g.FeedbackFailures, g.Imported, g.ImportedSignIns)
+	fmt.Fprintf(w, "shopguard calls from the shop: %d checkouts, %d sign-in or sign-up checks and %d step-up answers and approvals (%d failed, %d timed out; failure policy applied: %s), %d labels sent (%d failed), %d past orders and %d past sign-ins imported.\n",
+		g.Calls, g.AccountCalls, g.StepUpCalls, g.Failures, g.Timeouts, fbText, g.Feedback, g.FeedbackFailures, g.Imported, g.ImportedSignIns)
 	if legit.Errors+attack.Errors > 0 {
 		fmt.Fprintf(w, "Simulated requests that failed or got a 5xx from the shop: %d.\n", legit.Errors+attack.Errors)
 	}

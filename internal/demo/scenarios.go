@@ -284,8 +284,9 @@ func returningCustomer(ctx context.Context, st *Stage, rng *rand.Rand, c *custom
 	}
 	guest := rng.Float64() < 0.05
 	if !guest {
-		// Turned away (asked to confirm it is them by a link the demo shop
-		// never sends), the customer leaves without buying.
+		// Challenged, a customer with an authenticator app types its code;
+		// one without (asked to confirm by a link the demo shop never
+		// sends) is turned away and leaves without buying.
 		if signedIn, ok := customerSignIn(ctx, st, b, rng, c); !signedIn || !ok {
 			return
 		}

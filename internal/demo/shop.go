@@ -36,8 +36,12 @@ const (
 	OrderHeader       = "X-Shop-Order"
 	OrderStatusHeader = "X-Shop-Order-Status"
 	// AccountStatusHeader reports a sign-in or sign-up's outcome: signed_in,
-	// wrong (password or account), challenged, blocked.
+	// wrong (password or account), challenged, blocked; and a step-up's:
+	// signed_in, wrong_code (try again), step_up_failed.
 	AccountStatusHeader = "X-Shop-Account-Status"
+	// StepUpHeader is set on a challenged sign-in's answer when it is the
+	// step-up page: the methods it takes (totp).
+	StepUpHeader = "X-Shop-Step-Up"
 	// LoginHeader reports the id the shop gave a sign-in attempt; its
 	// outcome reaches shopguard as that id plus LoginResultSuffix, the
 	// external id shopguard's notices about the sign-in carry.
@@ -164,6 +168,7 @@ type Shop struct {
 	order    []string // order ids in creation order
 	reviews  map[string][]Review
 	messages []Message
+	pending  map[string]*pendingLogin // sign-ins waiting for a step-up, by token
 }
 
 // NewShop returns a shop selling catalog, guarded by guard, paid through proc.
@@ -183,7 +188,7 @@ func NewShop(cfg ShopConfig, catalog *Catalog, guard *Guard, proc *Processor) (*
 	s := &Shop{cfg: cfg, catalog: catalog, guard: guard, proc: proc,
 		tmpl: map[string]*template.Template{}, mux: http.NewServeMux(), inbox: NewInbox(cfg.Now, cfg.Log),
 		accounts: map[string]*Account{}, byID: map[string]*Account{}, sessions: map[string]*session{},
-		orders: map[string]*Order{}, reviews: map[string][]Review{}}
+		orders: map[string]*Order{}, reviews: map[string][]Review{}, pending: map[string]*pendingLogin{}}
 	funcs := template.FuncMap{
 		"money": FormatMoney,
 		"stars": func(n int) string { return strings.Repeat("★", n) + strings.Repeat("☆", 5-n) },
@@ -221,6 +226,7 @@ func (s *Shop) routes() {
 	s.mux.HandleFunc("POST /signup", s.signup)
 	s.mux.HandleFunc("GET /login", s.page("login"))
 	s.mux.HandleFunc("POST /login", s.login)
+	s.mux.HandleFunc("POST "+StepUpPath, s.stepUp)
 	s.mux.HandleFunc("POST /logout", s.logout)
 	s.mux.HandleFunc("GET /cart", s.cart)
 	s.mux.HandleFunc("POST /cart", s.addToCart)

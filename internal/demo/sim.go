@@ -78,6 +78,9 @@ type SimConfig struct {
 	// NewDeviceShare is the share of returning customers' sessions on a
 	// device they never used here (a new phone, a borrowed laptop).
 	NewDeviceShare float64
+	// AppShare is the share of customers who set up an authenticator app
+	// (enrolled with shopguard by Sim.EnrolApps; 0: none).
+	AppShare float64
 }
 
 // travellers is the share of customers abroad during a run.
@@ -128,6 +131,8 @@ func NewSim(cfg SimConfig, proc *Processor, now func() time.Time) (*Sim, error) 
 		return nil, fmt.Errorf("demo: dispute share %g outside 0..1", cfg.DisputeShare)
 	case cfg.NewDeviceShare < 0 || cfg.NewDeviceShare > 1:
 		return nil, fmt.Errorf("demo: new-device share %g outside 0..1", cfg.NewDeviceShare)
+	case cfg.AppShare < 0 || cfg.AppShare > 1:
+		return nil, fmt.Errorf("demo: authenticator-app share %g outside 0..1", cfg.AppShare)
 	}
 	if _, err := scenariosByName(cfg.Scenarios); err != nil {
 		return nil, err
@@ -149,6 +154,7 @@ func NewSim(cfg SimConfig, proc *Processor, now func() time.Time) (*Sim, error) 
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 	s.pop = newPopulation(rand.New(rand.NewPCG(cfg.Seed, 0)), cfg.Customers, proc, now())
 	s.pop.planTrips(rand.New(rand.NewPCG(cfg.Seed, 3)), travellers)
+	s.pop.planApps(rand.New(rand.NewPCG(cfg.Seed, 4)), cfg.AppShare)
 	return s, nil
 }
 
@@ -314,6 +320,8 @@ type Response struct {
 	// Account is the shop's AccountStatusHeader, taken from the first
 	// answer when that was a redirect (a successful sign-in redirects).
 	Account string
+	// Body is the page, kept only when it is a step-up page (StepUpHeader).
+	Body []byte
 }
 
 // Get fetches a page.
@@ -373,6 +381,10 @@ func (b *Browser) do(ctx context.Context, method, path string, form url.Values) 
 		}
 		return Response{}, err
 	}
+	var page []byte
+	if resp.Header.Get(StepUpHeader) != "" {
+		page, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	rec.Status, rec.Latency = resp.StatusCode, b.st.sim.now().Sub(start)
@@ -382,7 +394,7 @@ func (b *Browser) do(ctx context.Context, method, path string, form url.Values) 
 	}
 	rec.Account, rec.Login = answer.Get(AccountStatusHeader), answer.Get(LoginHeader)
 	b.st.sim.record(rec)
-	return Response{Status: resp.StatusCode, Header: resp.Header, Account: rec.Account}, nil
+	return Response{Status: resp.StatusCode, Header: resp.Header, Account: rec.Account, Body: page}, nil
 }
 
 func (s *Sim) record(r RequestRecord) {
@@ -413,9 +425,14 @@ func (b *Browser) Checkout(ctx context.Context, rng *rand.Rand, form url.Values,
 	return rec, nil
 }
 
-// Login signs the browser in.
+// Login signs the browser in. When the shop asks for a step-up, the
+// browser answers it (see stepUp) and returns the step-up's last answer.
 func (b *Browser) Login(ctx context.Context, email, password string) (Response, error) {
-	return b.Post(ctx, "/login", url.Values{"email": {email}, "password": {password}})
+	resp, err := b.Post(ctx, "/login", url.Values{"email": {email}, "password": {password}})
+	if err != nil || resp.Header.Get(StepUpHeader) == "" {
+		return resp, err
+	}
+	return b.stepUp(ctx, resp, email)
 }
 
 // AddToCart puts a product in the cart.
