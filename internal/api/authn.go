@@ -38,16 +38,6 @@ func (s *Server) SetAuthenticators(a Authenticators) { s.factors = a }
 // errNoAuthn answers the factor routes of a server without authenticators.
 var errNoAuthn = newStatusError(http.StatusNotFound, "not_found", "", "second factors are not available in this shopguard")
 
-// withFactors runs h with the authenticators, or answers 404 without them.
-func (s *Server) withFactors(h func(w http.ResponseWriter, r *http.Request, key apikey.Key, a Authenticators) error) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
-		if s.factors == nil {
-			return errNoAuthn
-		}
-		return h(w, r, key, s.factors)
-	}
-}
-
 // enrolmentJSON is a new authenticator app's secret as the API shows it.
 type enrolmentJSON struct {
 	UserID string `json:"user_id"`

@@ -26,16 +26,6 @@ func (s *Server) SetChallenges(c Challenges) { s.challenges = c }
 // errNoChallenges answers the challenge routes of a server without them.
 var errNoChallenges = newStatusError(http.StatusNotFound, "not_found", "", "step-up challenges are not available in this shopguard")
 
-// withChallenges runs h with the challenges, or answers 404 without them.
-func (s *Server) withChallenges(h func(w http.ResponseWriter, r *http.Request, key apikey.Key, c Challenges) error) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
-		if s.challenges == nil {
-			return errNoChallenges
-		}
-		return h(w, r, key, s.challenges)
-	}
-}
-
 // challengeJSON is a challenge as the API shows it.
 type challengeJSON struct {
 	ID         string          `json:"id"`

@@ -142,36 +142,48 @@ func (s *Server) routes() {
 
 	v1("POST /v1/models/{kind}/promote", apikey.ScopeRulesWrite, s.audited("model.promote", s.promoteModel))
 
-	v1("GET /v1/users/{user}/factors", apikey.ScopeEventsRead, s.withFactors(s.getFactors))
-	v1("POST /v1/users/{user}/totp", apikey.ScopeEventsWrite, s.withFactors(s.postTOTP))
-	v1("POST /v1/users/{user}/totp/confirm", apikey.ScopeEventsWrite, s.withFactors(s.confirmTOTP))
-	v1("POST /v1/users/{user}/totp/verify", apikey.ScopeEventsWrite, s.withFactors(s.verifyTOTP))
-	v1("DELETE /v1/users/{user}/totp", apikey.ScopeEventsWrite, s.withFactors(s.deleteTOTP))
-	v1("POST /v1/users/{user}/recovery-codes", apikey.ScopeEventsWrite, s.withFactors(s.postRecoveryCodes))
-	v1("POST /v1/users/{user}/recovery-codes/verify", apikey.ScopeEventsWrite, s.withFactors(s.verifyRecoveryCode))
+	v1("GET /v1/users/{user}/factors", apikey.ScopeEventsRead, needs(&s.factors, errNoAuthn, s.getFactors))
+	v1("POST /v1/users/{user}/totp", apikey.ScopeEventsWrite, needs(&s.factors, errNoAuthn, s.postTOTP))
+	v1("POST /v1/users/{user}/totp/confirm", apikey.ScopeEventsWrite, needs(&s.factors, errNoAuthn, s.confirmTOTP))
+	v1("POST /v1/users/{user}/totp/verify", apikey.ScopeEventsWrite, needs(&s.factors, errNoAuthn, s.verifyTOTP))
+	v1("DELETE /v1/users/{user}/totp", apikey.ScopeEventsWrite, needs(&s.factors, errNoAuthn, s.deleteTOTP))
+	v1("POST /v1/users/{user}/recovery-codes", apikey.ScopeEventsWrite, needs(&s.factors, errNoAuthn, s.postRecoveryCodes))
+	v1("POST /v1/users/{user}/recovery-codes/verify", apikey.ScopeEventsWrite, needs(&s.factors, errNoAuthn, s.verifyRecoveryCode))
 
-	v1("POST /v1/challenges", apikey.ScopeEventsWrite, s.withChallenges(s.postChallenge))
-	v1("GET /v1/challenges/keys", apikey.ScopeEventsRead, s.withChallenges(s.getChallengeKeys))
-	v1("POST /v1/challenges/verify", apikey.ScopeEventsWrite, s.withChallenges(s.verifyChallenge))
-	v1("GET /v1/challenges/{id}", apikey.ScopeEventsRead, s.withChallenges(s.getChallenge))
-	v1("POST /v1/challenges/{id}/answer", apikey.ScopeEventsWrite, s.withChallenges(s.answerChallenge))
+	v1("POST /v1/challenges", apikey.ScopeEventsWrite, needs(&s.challenges, errNoChallenges, s.postChallenge))
+	v1("GET /v1/challenges/keys", apikey.ScopeEventsRead, needs(&s.challenges, errNoChallenges, s.getChallengeKeys))
+	v1("POST /v1/challenges/verify", apikey.ScopeEventsWrite, needs(&s.challenges, errNoChallenges, s.verifyChallenge))
+	v1("GET /v1/challenges/{id}", apikey.ScopeEventsRead, needs(&s.challenges, errNoChallenges, s.getChallenge))
+	v1("POST /v1/challenges/{id}/answer", apikey.ScopeEventsWrite, needs(&s.challenges, errNoChallenges, s.answerChallenge))
 
-	v1("GET /v1/webhooks", apikey.ScopeRulesRead, s.withWebhooks(s.getWebhooks))
-	v1("POST /v1/webhooks", apikey.ScopeRulesWrite, s.audited("webhook.create", s.withWebhooks(s.postWebhook)))
-	v1("GET /v1/webhooks/types", apikey.ScopeRulesRead, s.withWebhooks(s.getWebhookTypes))
-	v1("GET /v1/webhooks/{id}", apikey.ScopeRulesRead, s.withWebhooks(s.getWebhook))
-	v1("PATCH /v1/webhooks/{id}", apikey.ScopeRulesWrite, s.audited("webhook.update", s.withWebhooks(s.patchWebhook)))
-	v1("DELETE /v1/webhooks/{id}", apikey.ScopeRulesWrite, s.audited("webhook.delete", s.withWebhooks(s.deleteWebhook)))
-	v1("POST /v1/webhooks/{id}/rotate-secret", apikey.ScopeRulesWrite, s.audited("webhook.rotate", s.withWebhooks(s.rotateWebhook)))
-	v1("POST /v1/webhooks/{id}/test", apikey.ScopeRulesWrite, s.withWebhooks(s.testWebhook))
-	v1("GET /v1/webhooks/{id}/deliveries", apikey.ScopeRulesRead, s.withWebhooks(s.getDeliveries))
-	v1("POST /v1/webhooks/{id}/deliveries/{delivery}/retry", apikey.ScopeRulesWrite, s.withWebhooks(s.retryDelivery))
+	v1("GET /v1/webhooks", apikey.ScopeRulesRead, needs(&s.hooks, errNoWebhooks, s.getWebhooks))
+	v1("POST /v1/webhooks", apikey.ScopeRulesWrite, s.audited("webhook.create", needs(&s.hooks, errNoWebhooks, s.postWebhook)))
+	v1("GET /v1/webhooks/types", apikey.ScopeRulesRead, needs(&s.hooks, errNoWebhooks, s.getWebhookTypes))
+	v1("GET /v1/webhooks/{id}", apikey.ScopeRulesRead, needs(&s.hooks, errNoWebhooks, s.getWebhook))
+	v1("PATCH /v1/webhooks/{id}", apikey.ScopeRulesWrite, s.audited("webhook.update", needs(&s.hooks, errNoWebhooks, s.patchWebhook)))
+	v1("DELETE /v1/webhooks/{id}", apikey.ScopeRulesWrite, s.audited("webhook.delete", needs(&s.hooks, errNoWebhooks, s.deleteWebhook)))
+	v1("POST /v1/webhooks/{id}/rotate-secret", apikey.ScopeRulesWrite, s.audited("webhook.rotate", needs(&s.hooks, errNoWebhooks, s.rotateWebhook)))
+	v1("POST /v1/webhooks/{id}/test", apikey.ScopeRulesWrite, needs(&s.hooks, errNoWebhooks, s.testWebhook))
+	v1("GET /v1/webhooks/{id}/deliveries", apikey.ScopeRulesRead, needs(&s.hooks, errNoWebhooks, s.getDeliveries))
+	v1("POST /v1/webhooks/{id}/deliveries/{delivery}/retry", apikey.ScopeRulesWrite, needs(&s.hooks, errNoWebhooks, s.retryDelivery))
 
 	s.mux.HandleFunc("GET /v1/openapi.yaml", s.openAPI)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	if s.metrics != nil {
 		s.mux.Handle("GET /metrics", s.metrics.Handler())
+	}
+}
+
+// needs runs h with the optional component *dep (set after New, before
+// serving), or answers unavailable when it is not set.
+func needs[T comparable](dep *T, unavailable error, h func(http.ResponseWriter, *http.Request, apikey.Key, T) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
+		var none T
+		if *dep == none {
+			return unavailable
+		}
+		return h(w, r, key, *dep)
 	}
 }
 

@@ -96,16 +96,6 @@ func toDeliveryJSON(d storage.Delivery) deliveryJSON {
 // errNoWebhooks answers the webhook routes of a server without notifier.
 var errNoWebhooks = newStatusError(http.StatusNotFound, "not_found", "", "webhooks are not available in this shopguard")
 
-// withWebhooks runs h with the notifier, or answers 404 without one.
-func (s *Server) withWebhooks(h func(w http.ResponseWriter, r *http.Request, key apikey.Key, hooks Webhooks) error) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
-		if s.hooks == nil {
-			return errNoWebhooks
-		}
-		return h(w, r, key, s.hooks)
-	}
-}
-
 func (s *Server) getWebhooks(w http.ResponseWriter, r *http.Request, key apikey.Key, hooks Webhooks) error {
 	ws, err := hooks.Webhooks(r.Context(), key.Tenant)
 	if err != nil {

@@ -117,18 +117,12 @@ func TestStepUpBoundToTheOrder(t *testing.T) {
 	e := start(t, t.TempDir())
 	c := e.client(t, "shop")
 	ctx := context.Background()
-	en, err := c.EnrolTOTP(ctx, "u_ana", "Northwind", "ana@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ConfirmTOTP(ctx, "u_ana", appCode(t, en.Secret, time.Now().Add(-30*time.Second))); err != nil {
-		t.Fatal(err)
-	}
+	en := enrolApp(t, c, "u_ana")
 	orderA := client.ChallengeAction{Type: "payment", Description: "Pay 129.00 EUR for order 8812", AmountMinor: 12900, Currency: "EUR", Reference: "8812"}
 	orderB := orderA
 	orderB.Reference = "8813"
 
-	_, err = c.CreateChallenge(ctx, "u_ana", client.ChallengeAction{Type: "payment", Description: "x", AmountMinor: 5}, "")
+	_, err := c.CreateChallenge(ctx, "u_ana", client.ChallengeAction{Type: "payment", Description: "x", AmountMinor: 5}, "")
 	wantStatus(t, err, http.StatusBadRequest, "action.currency")
 	_, err = c.CreateChallenge(ctx, "u_bob", orderA, "")
 	wantStatus(t, err, http.StatusConflict, "")
@@ -170,13 +164,7 @@ func TestChallengeDecisionsStartTheStepUp(t *testing.T) {
 	e := start(t, t.TempDir())
 	c := e.client(t, "shop")
 	ctx := context.Background()
-	en, err := c.EnrolTOTP(ctx, "u_ana", "Northwind", "ana@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ConfirmTOTP(ctx, "u_ana", appCode(t, en.Secret, time.Now().Add(-30*time.Second))); err != nil {
-		t.Fatal(err)
-	}
+	en := enrolApp(t, c, "u_ana")
 	now := time.Now().UTC().Add(-time.Minute)
 	ua := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 	for _, u := range []string{"u_ana", "u_bob"} {
@@ -286,4 +274,19 @@ func hasReason(d *client.Decision, code string) bool {
 		}
 	}
 	return false
+}
+
+// enrolApp enrols and confirms an authenticator app for user (with the
+// previous step's code, so that the current one is still unused).
+func enrolApp(t *testing.T, c *client.Client, user string) *client.TOTPEnrolment {
+	t.Helper()
+	ctx := context.Background()
+	en, err := c.EnrolTOTP(ctx, user, "Northwind", user+"@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ConfirmTOTP(ctx, user, appCode(t, en.Secret, time.Now().Add(-30*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	return en
 }
