@@ -11,6 +11,7 @@ import (
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/authn"
 	"github.com/shopguard/shopguard/internal/engine"
+	"github.com/shopguard/shopguard/internal/notify"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
 	"github.com/shopguard/shopguard/internal/storage"
@@ -109,7 +110,7 @@ func (s *Server) classify(err error) (int, errorBody) {
 		return http.StatusConflict, errorBody{apiError{Code: "challenge_closed", Message: err.Error()}}
 	case errors.Is(err, authn.ErrChallengeExpired):
 		return http.StatusGone, errorBody{apiError{Code: "expired", Message: err.Error()}}
-	case isTooMany(err):
+	case errors.Is(err, notify.ErrTooMany):
 		return http.StatusConflict, errorBody{apiError{Code: "limit_reached", Message: err.Error()}}
 	case errors.Is(err, engine.ErrBuiltinList):
 		return http.StatusForbidden, errorBody{apiError{Code: "forbidden", Message: err.Error()}}

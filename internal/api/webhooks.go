@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -207,6 +206,3 @@ func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request, key apike
 	writeJSON(w, http.StatusAccepted, toDeliveryJSON(d))
 	return nil
 }
-
-// isTooMany reports whether err is a cap on what a tenant may have.
-func isTooMany(err error) bool { return errors.Is(err, notify.ErrTooMany) }

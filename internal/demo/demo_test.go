@@ -41,10 +41,7 @@ func TestDemoCatchesAttacks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a 15-second demo; skipped with -short")
 	}
-	url, key, a := startApp(t)
-	runNotifications(t, a)
-	opts := demo.DefaultOptions()
-	opts.ShopguardURL, opts.APIKey = url, key
+	opts, a := demoOptions(t)
 	opts.Train = func(ctx context.Context) (string, error) {
 		v, rep, err := a.TrainModel(ctx, "demo", 90, app.SmallDataParams(), true)
 		return fmt.Sprintf("trained %s: %+v", v, rep), err
@@ -184,7 +181,7 @@ func TestDemoCatchesAttacks(t *testing.T) {
 	if rep.Guard.Imported != rep.History {
 		t.Errorf("imported %d past orders, generated %d", rep.Guard.Imported, rep.History)
 	}
-	c, err := client.New(url, key)
+	c, err := client.New(opts.ShopguardURL, opts.APIKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,10 +234,7 @@ func TestDemoSendsWasThisYouNotices(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a 10-second demo; skipped with -short")
 	}
-	url, key, a := startApp(t)
-	runNotifications(t, a)
-	opts := demo.DefaultOptions()
-	opts.ShopguardURL, opts.APIKey = url, key
+	opts, _ := demoOptions(t)
 	opts.Sim.Duration, opts.Sim.Rate, opts.Sim.Customers, opts.Sim.Seed = 10*time.Second, 40, 1000, 7
 	opts.Sim.Scenarios = []string{"shoppers"}
 	// Many new devices, so that a slow run (the race detector) still has
@@ -268,6 +262,16 @@ func TestDemoSendsWasThisYouNotices(t *testing.T) {
 	if !strings.Contains(out.String(), "Was this you? notices the shop received: ") {
 		t.Errorf("output lacks the notices line")
 	}
+}
+
+// demoOptions starts a shopguard app with its notifier and returns the
+// demo's default options pointed at it, and the app.
+func demoOptions(t *testing.T) (demo.Options, *app.App) {
+	url, key, a := startApp(t)
+	runNotifications(t, a)
+	opts := demo.DefaultOptions()
+	opts.ShopguardURL, opts.APIKey = url, key
+	return opts, a
 }
 
 // runNotifications runs the app's notifier (which `shopguard serve` and

@@ -65,6 +65,14 @@ func (ts *testShop) browser(t testing.TB) *http.Client {
 
 func (ts *testShop) post(t testing.TB, b *http.Client, path string, form url.Values) *http.Response {
 	t.Helper()
+	resp, _ := ts.postRead(t, b, path, form)
+	return resp
+}
+
+// postRead posts a form from a customer's address and returns the answer
+// and its body.
+func (ts *testShop) postRead(t testing.TB, b *http.Client, path string, form url.Values) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, ts.srv.URL+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
@@ -75,8 +83,12 @@ func (ts *testShop) post(t testing.TB, b *http.Client, path string, form url.Val
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
 }
 
 func (ts *testShop) get(t testing.TB, b *http.Client, path string) *http.Response {

@@ -3,7 +3,6 @@ package demo_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -24,18 +23,7 @@ var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" valu
 // postPage posts a form and returns the answer with its page's hidden fields.
 func postPage(t *testing.T, ts *testShop, b *http.Client, path string, form url.Values) (*http.Response, url.Values) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, ts.srv.URL+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set(demo.ClientIPHeader, "84.10.20.30")
-	resp, err := b.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	resp, body := ts.postRead(t, b, path, form)
 	fields := url.Values{}
 	for _, m := range hiddenInput.FindAllStringSubmatch(string(body), -1) {
 		fields.Set(m[1], m[2])
