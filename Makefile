@@ -40,5 +40,7 @@ fuzz:
 	go test ./internal/account -run '^$$' -fuzz FuzzDecodeLogin -fuzztime $(FUZZTIME)
 	go test ./client -run '^$$' -fuzz FuzzVerifyWebhook -fuzztime $(FUZZTIME)
 	go test ./internal/authn -run '^$$' -fuzz FuzzVerifyToken -fuzztime $(FUZZTIME)
+	go test ./internal/authn -run '^$$' -fuzz FuzzPasskeyResponses -fuzztime $(FUZZTIME)
+	go test ./internal/authn -run '^$$' -fuzz FuzzParseEnrolment -fuzztime $(FUZZTIME)
 	go test ./internal/authn/keystroke -run '^$$' -fuzz FuzzDecodeTemplate -fuzztime $(FUZZTIME)
 	go test ./internal/authn/keystroke/offline -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)

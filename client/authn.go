@@ -24,6 +24,8 @@ type Factors struct {
 	// TOTP is "none", "pending" (enrolled, not confirmed) or "active".
 	TOTP              string `json:"totp"`
 	RecoveryCodesLeft int    `json:"recovery_codes_left"`
+	// Passkeys counts the passkeys usable on the shop's current domain.
+	Passkeys int `json:"passkeys"`
 }
 
 func userPath(userID, rest string) string { return "/v1/users/" + url.PathEscape(userID) + rest }
@@ -113,6 +115,9 @@ type Challenge struct {
 	PassedAt   *time.Time      `json:"passed_at,omitempty"`
 	Method     string          `json:"method,omitempty"`
 	ConsumedAt *time.Time      `json:"consumed_at,omitempty"`
+	// HostedURL is shopguard's page where the customer answers it (while
+	// pending): open it with ShopGuard.stepUp or send the customer there.
+	HostedURL string `json:"hosted_url,omitempty"`
 }
 
 // ChallengeAnswer is the outcome of answering a challenge.
@@ -121,6 +126,8 @@ type ChallengeAnswer struct {
 	// Token is the signed approval (a JWT, EdDSA) once the challenge passed.
 	Token        string `json:"token,omitempty"`
 	AttemptsLeft int    `json:"attempts_left"`
+	// Reason says why a passkey answer was refused.
+	Reason string `json:"reason,omitempty"`
 }
 
 // ApprovalCheck says whether an approval token lets the action go ahead.
@@ -132,12 +139,27 @@ type ApprovalCheck struct {
 	Method      string `json:"method,omitempty"`
 }
 
+// ChallengeInput is a step-up the shop asks for.
+type ChallengeInput struct {
+	UserID string          `json:"user_id"`
+	Action ChallengeAction `json:"action"`
+	// EventID is the decision that asked for it, if any.
+	EventID string `json:"event_id,omitempty"`
+	// ReturnURL is the shop's page the hosted page sends the customer
+	// back to, with shopguard_challenge and shopguard_token added.
+	ReturnURL string `json:"return_url,omitempty"`
+}
+
+// StartChallenge starts a step-up.
+func (c *Client) StartChallenge(ctx context.Context, in ChallengeInput) (*Challenge, error) {
+	var out Challenge
+	return &out, c.do(ctx, http.MethodPost, "/v1/challenges", in, &out, false)
+}
+
 // CreateChallenge starts a step-up for the customer and the action
 // (eventID: the decision that asked for it, or "").
 func (c *Client) CreateChallenge(ctx context.Context, userID string, action ChallengeAction, eventID string) (*Challenge, error) {
-	var out Challenge
-	return &out, c.do(ctx, http.MethodPost, "/v1/challenges",
-		map[string]any{"user_id": userID, "action": action, "event_id": eventID}, &out, false)
+	return c.StartChallenge(ctx, ChallengeInput{UserID: userID, Action: action, EventID: eventID})
 }
 
 // Challenge returns a challenge's state.

@@ -67,6 +67,11 @@ func (s *Server) getFactors(w http.ResponseWriter, r *http.Request, key apikey.K
 	if err != nil {
 		return err
 	}
+	if s.passkeys != nil {
+		if f.Passkeys, err = s.passkeys.Count(r.Context(), key.Tenant, r.PathValue("user")); err != nil {
+			return err
+		}
+	}
 	writeJSON(w, http.StatusOK, f)
 	return nil
 }

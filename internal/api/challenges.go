@@ -15,7 +15,8 @@ import (
 type Challenges interface {
 	Create(ctx context.Context, tenant string, in authn.ChallengeInput) (storage.Challenge, error)
 	Get(ctx context.Context, tenant, id string) (storage.Challenge, error)
-	Answer(ctx context.Context, tenant, id, method, code string) (authn.Answer, error)
+	Answer(ctx context.Context, tenant, id string, in authn.AnswerInput) (authn.Answer, error)
+	PasskeyOptions(ctx context.Context, tenant, id string) (authn.CeremonyStart, error)
 	Verify(ctx context.Context, tenant, token, userID string, action authn.Action) (authn.Verification, error)
 	PublicKeys() []authn.JWK
 }
@@ -41,18 +42,21 @@ type challengeJSON struct {
 	PassedAt   *time.Time      `json:"passed_at,omitempty"`
 	Method     string          `json:"method,omitempty"`
 	ConsumedAt *time.Time      `json:"consumed_at,omitempty"`
+	// HostedURL is the page where the customer answers it (pending only).
+	HostedURL string `json:"hosted_url,omitempty"`
 }
 
-func toChallengeJSON(c storage.Challenge) challengeJSON {
-	return challengeJSON{ID: c.ID, UserID: c.UserID, Action: c.Action, ActionHash: c.ActionHash, Methods: c.Methods,
+// challengeJSON returns the challenge as the API shows it, with the link
+// to its hosted page (that sends the customer to returnURL afterwards)
+// while it can be answered.
+func (s *Server) challengeJSON(c storage.Challenge, returnURL string) challengeJSON {
+	out := challengeJSON{ID: c.ID, UserID: c.UserID, Action: c.Action, ActionHash: c.ActionHash, Methods: c.Methods,
 		EventID: c.EventID, Status: c.Status, Failures: c.Failures, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt,
 		PassedAt: optTime(c.PassedAt), Method: c.Method, ConsumedAt: optTime(c.ConsumedAt)}
-}
-
-// answerBody is the request of POST /v1/challenges/{id}/answer.
-type answerBody struct {
-	Method string `json:"method"`
-	Code   string `json:"code"`
+	if s.links != nil && c.Status == authn.StatusPending {
+		out.HostedURL = s.cfg.PublicURL + s.links.ChallengePath(c.Tenant, c.ID, returnURL)
+	}
+	return out
 }
 
 // answerJSON is the outcome of an answer: the challenge, and the signed
@@ -61,6 +65,8 @@ type answerJSON struct {
 	Challenge    challengeJSON `json:"challenge"`
 	Token        string        `json:"token,omitempty"`
 	AttemptsLeft int           `json:"attempts_left"`
+	// Reason says why a passkey answer was refused.
+	Reason string `json:"reason,omitempty"`
 }
 
 // verifyBody is the request of POST /v1/challenges/verify.
@@ -79,7 +85,7 @@ func (s *Server) postChallenge(w http.ResponseWriter, r *http.Request, key apike
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toChallengeJSON(ch))
+	writeJSON(w, http.StatusCreated, s.challengeJSON(ch, in.ReturnURL))
 	return nil
 }
 
@@ -88,20 +94,29 @@ func (s *Server) getChallenge(w http.ResponseWriter, r *http.Request, key apikey
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toChallengeJSON(ch))
+	writeJSON(w, http.StatusOK, s.challengeJSON(ch, ""))
 	return nil
 }
 
 func (s *Server) answerChallenge(w http.ResponseWriter, r *http.Request, key apikey.Key, c Challenges) error {
-	var body answerBody
-	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &body); err != nil {
+	var in authn.AnswerInput
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
 		return err
 	}
-	a, err := c.Answer(r.Context(), key.Tenant, r.PathValue("id"), body.Method, body.Code)
+	a, err := c.Answer(r.Context(), key.Tenant, r.PathValue("id"), in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, answerJSON{Challenge: toChallengeJSON(a.Challenge), Token: a.Token, AttemptsLeft: a.AttemptsLeft})
+	writeJSON(w, http.StatusOK, answerJSON{Challenge: s.challengeJSON(a.Challenge, ""), Token: a.Token, AttemptsLeft: a.AttemptsLeft, Reason: a.Reason})
+	return nil
+}
+
+func (s *Server) challengePasskeyOptions(w http.ResponseWriter, r *http.Request, key apikey.Key, c Challenges) error {
+	start, err := c.PasskeyOptions(r.Context(), key.Tenant, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, start)
 	return nil
 }
 

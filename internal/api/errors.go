@@ -59,6 +59,13 @@ func newStatusError(status int, code, field, msg string) *statusError {
 // writeError maps err to a status and the JSON error shape. It is the one
 // place where errors become HTTP statuses; anything it does not recognise
 // is a 500 and is logged, because a 5xx is a bug.
+// WriteError answers a request with err as the API does: a status and a
+// JSON error naming the field (for other handlers of shopguard's, such as
+// the hosted pages).
+func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeError(w, r, err)
+}
+
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := s.classify(err)
 	body.Error.RequestID = requestID(r.Context())
@@ -81,6 +88,7 @@ func (s *Server) classify(err error) (int, errorBody) {
 	var se *statusError
 	var ce rules.CompileErrors
 	var rl *authn.RateLimitedError
+	var pr *authn.RejectedError
 	switch {
 	case errors.As(err, &se):
 		return se.status, errorBody{apiError{Code: se.code, Message: se.msg, Field: se.field}}
@@ -106,6 +114,14 @@ func (s *Server) classify(err error) (int, errorBody) {
 		return http.StatusConflict, errorBody{apiError{Code: "conflict", Message: err.Error()}}
 	case errors.Is(err, authn.ErrNoFactor):
 		return http.StatusConflict, errorBody{apiError{Code: "no_factor", Message: err.Error()}}
+	case errors.As(err, &pr):
+		return http.StatusBadRequest, errorBody{apiError{Code: "passkey_rejected", Field: "credential", Message: err.Error()}}
+	case errors.Is(err, authn.ErrCeremony):
+		return http.StatusConflict, errorBody{apiError{Code: "ceremony_unusable", Field: "ceremony_id", Message: err.Error()}}
+	case errors.Is(err, authn.ErrNoRelyingParty):
+		return http.StatusConflict, errorBody{apiError{Code: "not_configured", Message: err.Error()}}
+	case errors.Is(err, authn.ErrTooManyPasskeys):
+		return http.StatusConflict, errorBody{apiError{Code: "limit_reached", Message: err.Error()}}
 	case errors.Is(err, authn.ErrChallengeClosed):
 		return http.StatusConflict, errorBody{apiError{Code: "challenge_closed", Message: err.Error()}}
 	case errors.Is(err, authn.ErrChallengeExpired):

@@ -183,7 +183,7 @@ func (s *Server) startStepUp(ctx context.Context, tenant, eventID string, in eng
 		s.log.Warn("could not start the step-up of a challenge decision", "tenant", tenant, "event", eventID, "error", err)
 		return nil
 	}
-	c := toChallengeJSON(ch)
+	c := s.challengeJSON(ch, "")
 	return &c
 }
 

@@ -113,12 +113,24 @@ var schemaTypes = map[string]reflect.Type{
 	"ChallengeAction":  reflect.TypeFor[authn.Action](),
 	"ChallengeInput":   reflect.TypeFor[authn.ChallengeInput](),
 	"Challenge":        reflect.TypeFor[challengeJSON](),
-	"ChallengeAnswer":  reflect.TypeFor[answerBody](),
+	"ChallengeAnswer":  reflect.TypeFor[authn.AnswerInput](),
 	"ChallengeOutcome": reflect.TypeFor[answerJSON](),
 	"ApprovalClaims":   reflect.TypeFor[authn.TokenClaims](),
 	"VerifyApproval":   reflect.TypeFor[verifyBody](),
 	"Verification":     reflect.TypeFor[authn.Verification](),
 	"JWK":              reflect.TypeFor[authn.JWK](),
+	// passkeys
+	"RelyingParty":             reflect.TypeFor[relyingPartyJSON](),
+	"RelyingPartyInput":        reflect.TypeFor[authn.RelyingPartyInput](),
+	"PasskeyRegistrationInput": reflect.TypeFor[authn.RegistrationInput](),
+	"CeremonyStart":            reflect.TypeFor[authn.CeremonyStart](),
+	"PasskeyFinish":            reflect.TypeFor[finishBody](),
+	"Passkey":                  reflect.TypeFor[passkeyJSON](),
+	"PasskeyFlags":             reflect.TypeFor[passkeyFlagsJSON](),
+	"Passkeys":                 reflect.TypeFor[passkeysJSON](),
+	"PasskeyRename":            reflect.TypeFor[renameBody](),
+	"EnrolmentLinkInput":       reflect.TypeFor[enrolmentLinkBody](),
+	"EnrolmentLink":            reflect.TypeFor[enrolmentLinkJSON](),
 }
 
 // untypedSchemas are object schemas of answers the handlers build from maps
@@ -690,7 +702,7 @@ func TestOpenAPILimitsAndEnums(t *testing.T) {
 	same(s+"LabelValue", toStrings(len(risk.Labels), func(i int) string { return string(risk.Labels[i]) }))
 	same(s+"Payment/properties/method", fraud.PaymentMethods)
 	same(s+"ChallengeAction/properties/type", authn.ActionTypes)
-	same(s+"ChallengeAnswer/properties/method", []string{authn.MethodTOTP, authn.MethodRecovery})
+	same(s+"ChallengeAnswer/properties/method", []string{authn.MethodPasskey, authn.MethodTOTP, authn.MethodRecovery})
 	same(s+"Challenge/properties/status", []string{authn.StatusPending, authn.StatusPassed, authn.StatusFailed, authn.StatusExpired})
 	ruleKinds := []string{string(fraud.Kind{}.Kind())}
 	same(s+"RuleFields/properties/kind", ruleKinds)

@@ -73,6 +73,8 @@ type Config struct {
 	Version string
 	// Passwords answers GET /v1/passwords/range/{prefix} (nil: 404).
 	Passwords PasswordRanges
+	// PublicURL prefixes links to the hosted pages ("" gives paths).
+	PublicURL string
 }
 
 // PasswordRanges answers k-anonymity range queries over known-bad
@@ -92,6 +94,8 @@ type Server struct {
 	hooks      Webhooks
 	factors    Authenticators
 	challenges Challenges
+	passkeys   Passkeys
+	links      HostedLinks
 	typing     Typing
 	log        *slog.Logger
 	mux        *http.ServeMux
@@ -150,11 +154,21 @@ func (s *Server) routes() {
 	v1("POST /v1/users/{user}/recovery-codes", apikey.ScopeEventsWrite, needs(&s.factors, errNoAuthn, s.postRecoveryCodes))
 	v1("POST /v1/users/{user}/recovery-codes/verify", apikey.ScopeEventsWrite, needs(&s.factors, errNoAuthn, s.verifyRecoveryCode))
 
+	v1("GET /v1/passkeys/relying-party", apikey.ScopeRulesRead, needs(&s.passkeys, errNoPasskeys, s.getRelyingParty))
+	v1("PUT /v1/passkeys/relying-party", apikey.ScopeRulesWrite, s.audited("passkeys.relying_party", needs(&s.passkeys, errNoPasskeys, s.putRelyingParty)))
+	v1("POST /v1/users/{user}/passkeys/registrations", apikey.ScopeEventsWrite, needs(&s.passkeys, errNoPasskeys, s.beginPasskeyRegistration))
+	v1("POST /v1/users/{user}/passkeys", apikey.ScopeEventsWrite, needs(&s.passkeys, errNoPasskeys, s.postPasskey))
+	v1("GET /v1/users/{user}/passkeys", apikey.ScopeEventsRead, needs(&s.passkeys, errNoPasskeys, s.getPasskeys))
+	v1("PATCH /v1/users/{user}/passkeys/{id}", apikey.ScopeEventsWrite, needs(&s.passkeys, errNoPasskeys, s.patchPasskey))
+	v1("DELETE /v1/users/{user}/passkeys/{id}", apikey.ScopeEventsWrite, needs(&s.passkeys, errNoPasskeys, s.deletePasskey))
+	v1("POST /v1/users/{user}/enrolment-links", apikey.ScopeEventsWrite, needs(&s.links, errNoLinks, s.postEnrolmentLink))
+
 	v1("POST /v1/challenges", apikey.ScopeEventsWrite, needs(&s.challenges, errNoChallenges, s.postChallenge))
 	v1("GET /v1/challenges/keys", apikey.ScopeEventsRead, needs(&s.challenges, errNoChallenges, s.getChallengeKeys))
 	v1("POST /v1/challenges/verify", apikey.ScopeEventsWrite, needs(&s.challenges, errNoChallenges, s.verifyChallenge))
 	v1("GET /v1/challenges/{id}", apikey.ScopeEventsRead, needs(&s.challenges, errNoChallenges, s.getChallenge))
 	v1("POST /v1/challenges/{id}/answer", apikey.ScopeEventsWrite, needs(&s.challenges, errNoChallenges, s.answerChallenge))
+	v1("POST /v1/challenges/{id}/passkey-options", apikey.ScopeEventsWrite, needs(&s.challenges, errNoChallenges, s.challengePasskeyOptions))
 
 	v1("GET /v1/webhooks", apikey.ScopeRulesRead, needs(&s.hooks, errNoWebhooks, s.getWebhooks))
 	v1("POST /v1/webhooks", apikey.ScopeRulesWrite, s.audited("webhook.create", needs(&s.hooks, errNoWebhooks, s.postWebhook)))

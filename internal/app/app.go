@@ -33,6 +33,7 @@ import (
 	"github.com/shopguard/shopguard/internal/reference"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
+	"github.com/shopguard/shopguard/internal/stepup"
 	"github.com/shopguard/shopguard/internal/storage"
 	"github.com/shopguard/shopguard/internal/storage/memory"
 	"github.com/shopguard/shopguard/internal/storage/sqlite"
@@ -73,6 +74,7 @@ type App struct {
 	auth    *apikey.Authenticator
 	api     *api.Server
 	dash    *dashboard.Server
+	stepup  *stepup.Server
 	notify  *notify.Notifier
 
 	snapMu sync.Mutex // one snapshot at a time
@@ -104,7 +106,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.ReloadModels(ctx)
 	a.auth = apikey.NewAuthenticator(store, cfg.Server.KeyCacheTTL)
 	a.api = api.New(api.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, OpenAPI: docs.OpenAPI, Version: version(),
-		Passwords: account.NewPasswords(reference.CommonPasswords())},
+		Passwords: account.NewPasswords(reference.CommonPasswords()), PublicURL: strings.TrimSuffix(cfg.Authn.PublicURL, "/")},
 		a.engine, a.auth, a.metrics, store, log)
 	if cfg.Storage.Driver != config.DriverMemory && cfg.Storage.DataDir != "" {
 		a.api.SetModelAdmin(a)
@@ -129,7 +131,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	factors := authn.NewAuthenticators(authn.TOTPConfig{}, store, seal)
 	a.api.SetAuthenticators(factors)
-	a.api.SetChallenges(authn.NewChallenges(authn.ChallengeConfig{}, store, factors, sealKey))
+	passkeys := authn.NewPasskeys(authn.PasskeyConfig{}, store, sealKey)
+	a.api.SetPasskeys(passkeys)
+	challenges := authn.NewChallenges(authn.ChallengeConfig{}, store, factors, passkeys, sealKey)
+	a.api.SetChallenges(challenges)
+	links := authn.NewLinks(sealKey)
+	a.api.SetLinks(links)
+	if a.stepup, err = stepup.New(stepup.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes}, challenges, passkeys, factors, links, a.api.WriteError, log); err != nil {
+		a.closeAll()
+		return nil, err
+	}
 	a.api.SetTyping(authn.NewTyping(authn.TypingConfig{}, store))
 	a.dash, err = dashboard.New(dashboard.Config{SessionTTL: cfg.Server.SessionTTL}, a.engine, store, log)
 	if err != nil {
@@ -311,6 +322,8 @@ func (a *App) Handler() http.Handler {
 		switch p := r.URL.Path; {
 		case strings.HasPrefix(p, dashboard.Prefix+"/"):
 			a.dash.ServeHTTP(w, r)
+		case strings.HasPrefix(p, authn.HostedPrefix+"/"):
+			a.stepup.ServeHTTP(w, r)
 		case (p == "/" || p == dashboard.Prefix) && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			http.Redirect(w, r, dashboard.Prefix+"/", http.StatusSeeOther)
 		default:
@@ -414,6 +427,9 @@ func (a *App) snapshotLoop(ctx context.Context) {
 			// Challenges are kept a day after they expire, for the record.
 			if _, err := a.store.DeleteExpiredChallenges(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 				a.log.Error("deleting expired challenges failed", "error", err)
+			}
+			if _, err := a.store.DeleteExpiredCeremonies(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				a.log.Error("deleting expired passkey ceremonies failed", "error", err)
 			}
 		}
 	}

@@ -12,21 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
-
 	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/internal/app/apptest"
 )
-
-// appCode is what an authenticator app with secret shows at t.
-func appCode(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	c, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // TestAuthenticatorAppThroughTheAPI enrols a customer's authenticator app
 // through the API as a shop would, verifies codes once each, rate-limits
@@ -57,7 +45,7 @@ func TestAuthenticatorAppThroughTheAPI(t *testing.T) {
 	}
 	_, err = c.ConfirmTOTP(ctx, "u_ana", "12345")
 	wantStatus(t, err, http.StatusBadRequest, "code")
-	first := appCode(t, en.Secret, time.Now())
+	first := apptest.TOTPCode(t, en.Secret, time.Now())
 	codes, err := c.ConfirmTOTP(ctx, "u_ana", first)
 	if err != nil || len(codes) != 10 {
 		t.Fatalf("confirm: %v, %v", codes, err)
@@ -75,7 +63,7 @@ func TestAuthenticatorAppThroughTheAPI(t *testing.T) {
 	if ok, err := c.VerifyTOTP(ctx, "u_ana", first); err != nil || ok {
 		t.Errorf("the confirming code again after a restart = %v, %v; want false", ok, err)
 	}
-	if ok, err := c.VerifyTOTP(ctx, "u_ana", appCode(t, en.Secret, time.Now().Add(30*time.Second))); err != nil || !ok {
+	if ok, err := c.VerifyTOTP(ctx, "u_ana", apptest.TOTPCode(t, en.Secret, time.Now().Add(30*time.Second))); err != nil || !ok {
 		t.Errorf("the next code = %v, %v; want true", ok, err)
 	}
 	if ok, err := c.VerifyTOTP(ctx, "nobody", "123456"); err != nil || ok {
@@ -94,7 +82,7 @@ func TestAuthenticatorAppThroughTheAPI(t *testing.T) {
 			t.Fatalf("a wrong code = %v, %v", ok, err)
 		}
 	}
-	_, err = c.VerifyTOTP(ctx, "u_ana", appCode(t, en.Secret, time.Now()))
+	_, err = c.VerifyTOTP(ctx, "u_ana", apptest.TOTPCode(t, en.Secret, time.Now()))
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != http.StatusTooManyRequests || ce.Code != "rate_limited" {
 		t.Errorf("after five wrong codes: %v", err)
@@ -133,7 +121,7 @@ func TestStepUpBoundToTheOrder(t *testing.T) {
 	}
 	_, err = c.AnswerChallenge(ctx, ch.ID, "sms", "123456")
 	wantStatus(t, err, http.StatusBadRequest, "method")
-	ans, err := c.AnswerChallenge(ctx, ch.ID, "totp", appCode(t, en.Secret, time.Now()))
+	ans, err := c.AnswerChallenge(ctx, ch.ID, "totp", apptest.TOTPCode(t, en.Secret, time.Now()))
 	if err != nil || ans.Challenge.Status != "passed" || ans.Token == "" {
 		t.Fatalf("answer: %+v, %v", ans, err)
 	}
@@ -149,7 +137,7 @@ func TestStepUpBoundToTheOrder(t *testing.T) {
 	if got, err := c.Challenge(ctx, ch.ID); err != nil || got.ConsumedAt == nil || got.Method != "totp" {
 		t.Errorf("the challenge after: %+v, %v", got, err)
 	}
-	_, err = c.AnswerChallenge(ctx, ch.ID, "totp", appCode(t, en.Secret, time.Now().Add(30*time.Second)))
+	_, err = c.AnswerChallenge(ctx, ch.ID, "totp", apptest.TOTPCode(t, en.Secret, time.Now().Add(30*time.Second)))
 	wantStatus(t, err, http.StatusConflict, "")
 	other := e.client(t, "other-shop")
 	_, err = other.Challenge(ctx, ch.ID)
@@ -183,7 +171,7 @@ func TestChallengeDecisionsStartTheStepUp(t *testing.T) {
 		d.Challenge.Action.Description != "Sign in to your account with Chrome 131 on Windows" {
 		t.Fatalf("the decision's challenge: %+v", d.Challenge)
 	}
-	ans, err := c.AnswerChallenge(ctx, d.Challenge.ID, "totp", appCode(t, en.Secret, time.Now()))
+	ans, err := c.AnswerChallenge(ctx, d.Challenge.ID, "totp", apptest.TOTPCode(t, en.Secret, time.Now()))
 	if err != nil || ans.Token == "" {
 		t.Fatalf("answer: %+v, %v", ans, err)
 	}
@@ -285,7 +273,7 @@ func enrolApp(t *testing.T, c *client.Client, user string) *client.TOTPEnrolment
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ConfirmTOTP(ctx, user, appCode(t, en.Secret, time.Now().Add(-30*time.Second))); err != nil {
+	if _, err := c.ConfirmTOTP(ctx, user, apptest.TOTPCode(t, en.Secret, time.Now().Add(-30*time.Second))); err != nil {
 		t.Fatal(err)
 	}
 	return en

@@ -1,9 +1,11 @@
 package authn
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -115,6 +117,10 @@ type ChallengeInput struct {
 	Action Action `json:"action"`
 	// EventID is the assessment that asked for the step-up, if any.
 	EventID string `json:"event_id,omitempty"`
+	// ReturnURL is where the hosted page sends the customer afterwards,
+	// with the challenge id and approval token added to its query; it
+	// must be on one of the shop's passkey origins.
+	ReturnURL string `json:"return_url,omitempty"`
 }
 
 // ChallengeStore is the storage challenges need.
@@ -139,17 +145,19 @@ type ChallengeConfig struct {
 // Challenges runs step-up challenges answered with the customer's
 // factors and signs the approvals. It is safe for concurrent use.
 type Challenges struct {
-	cfg     ChallengeConfig
-	store   ChallengeStore
-	factors *Authenticators
-	key     ed25519.PrivateKey
-	kid     string
+	cfg      ChallengeConfig
+	store    ChallengeStore
+	factors  *Authenticators
+	passkeys *Passkeys
+	key      ed25519.PrivateKey
+	kid      string
 }
 
 // NewChallenges returns challenges over store, answered with factors and
-// approvals signed with a key derived from sealKey (so that instances
-// sharing the sealing key share the signing key).
-func NewChallenges(cfg ChallengeConfig, store ChallengeStore, factors *Authenticators, sealKey []byte) *Challenges {
+// passkeys (nil: none) and approvals signed with a key derived from
+// sealKey (so that instances sharing the sealing key share the signing
+// key).
+func NewChallenges(cfg ChallengeConfig, store ChallengeStore, factors *Authenticators, passkeys *Passkeys, sealKey []byte) *Challenges {
 	if cfg.TTL <= 0 {
 		cfg.TTL = 5 * time.Minute
 	}
@@ -166,7 +174,7 @@ func NewChallenges(cfg ChallengeConfig, store ChallengeStore, factors *Authentic
 	m.Write([]byte("shopguard challenge signing key v1"))
 	key := ed25519.NewKeyFromSeed(m.Sum(nil))
 	sum := sha256.Sum256(key.Public().(ed25519.PublicKey))
-	return &Challenges{cfg: cfg, store: store, factors: factors, key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:12])}
+	return &Challenges{cfg: cfg, store: store, factors: factors, passkeys: passkeys, key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:12])}
 }
 
 // Create starts a challenge for the customer and the action, answerable
@@ -180,6 +188,11 @@ func (c *Challenges) Create(ctx context.Context, tenant string, in ChallengeInpu
 	if e := risk.CheckText("event_id", in.EventID, 128); e != nil {
 		ps = append(ps, e)
 	}
+	if in.ReturnURL != "" {
+		if e := c.checkReturnURL(ctx, tenant, in.ReturnURL); e != nil {
+			ps = append(ps, e)
+		}
+	}
 	if len(ps) > 0 {
 		return storage.Challenge{}, errors.Join(ps...)
 	}
@@ -188,6 +201,15 @@ func (c *Challenges) Create(ctx context.Context, tenant string, in ChallengeInpu
 		return storage.Challenge{}, err
 	}
 	var methods []string
+	if c.passkeys != nil {
+		n, err := c.passkeys.Count(ctx, tenant, in.UserID)
+		if err != nil {
+			return storage.Challenge{}, err
+		}
+		if n > 0 {
+			methods = append(methods, MethodPasskey)
+		}
+	}
 	if f.TOTP == "active" {
 		methods = append(methods, MethodTOTP)
 	}
@@ -211,6 +233,14 @@ func (c *Challenges) Create(ctx context.Context, tenant string, in ChallengeInpu
 	return ch, nil
 }
 
+// checkReturnURL validates a return URL against the tenant's origins.
+func (c *Challenges) checkReturnURL(ctx context.Context, tenant, u string) *risk.FieldError {
+	if c.passkeys == nil {
+		return risk.Invalid("return_url", "return URLs need the shop's origins, and passkeys are not available")
+	}
+	return c.passkeys.CheckReturnURL(ctx, tenant, "return_url", u)
+}
+
 // Get returns the tenant's challenge, its status brought up to date
 // (StatusExpired once it can no longer be answered).
 func (c *Challenges) Get(ctx context.Context, tenant, id string) (storage.Challenge, error) {
@@ -231,40 +261,83 @@ type Answer struct {
 	Token string
 	// AttemptsLeft is how many wrong answers the challenge still takes.
 	AttemptsLeft int
+	// Reason says why a passkey answer was refused.
+	Reason string
 }
 
-// Answer checks the customer's answer (a code of method) to the
-// challenge. A right one passes it and returns the signed approval; a
-// wrong one counts, and MaxFailures of them fail the challenge. The
-// factor's own limits (a code accepted once, rate limiting) apply too.
-func (c *Challenges) Answer(ctx context.Context, tenant, id, method, code string) (Answer, error) {
+// AnswerInput is the customer's answer to a challenge.
+type AnswerInput struct {
+	// Method is one of the challenge's methods.
+	Method string `json:"method"`
+	// Code is the one-time or recovery code (totp, recovery_code).
+	Code string `json:"code,omitempty"`
+	// CeremonyID and Credential answer with a passkey: the ceremony
+	// PasskeyOptions began and the browser's response to it.
+	CeremonyID string          `json:"ceremony_id,omitempty"`
+	Credential json.RawMessage `json:"credential,omitempty"`
+}
+
+// PasskeyOptions begins the passkey check of a challenge: the options for
+// navigator.credentials.get, over a WebAuthn challenge that is a fresh
+// random nonce followed by the SHA-256 of what is approved, so the
+// passkey's signature covers the action (dynamic linking).
+func (c *Challenges) PasskeyOptions(ctx context.Context, tenant, id string) (CeremonyStart, error) {
+	ch, err := c.open(ctx, tenant, id)
+	if err != nil {
+		return CeremonyStart{}, err
+	}
+	if c.passkeys == nil || !slices.Contains(ch.Methods, MethodPasskey) {
+		return CeremonyStart{}, risk.Invalid("method", "a passkey cannot answer this challenge (it takes %s)", strings.Join(ch.Methods, ", "))
+	}
+	return c.passkeys.BeginAssertion(ctx, tenant, ch.UserID, ch.ID, webauthnChallenge(ch.ActionHash))
+}
+
+// webauthnChallenge returns a WebAuthn challenge bound to actionHash: 32
+// random bytes, then the hash's 32 bytes.
+func webauthnChallenge(actionHash string) []byte {
+	out := make([]byte, 32, 64)
+	_, _ = rand.Read(out)
+	h, _ := hex.DecodeString(actionHash)
+	return append(out, h...)
+}
+
+// Answer checks the customer's answer to the challenge. A right one
+// passes it and returns the signed approval; a wrong one (a wrong code, a
+// passkey response that does not verify) counts, and MaxFailures of them
+// fail the challenge. The factor's own limits (a code accepted once, rate
+// limiting, a passkey ceremony used once) apply too.
+func (c *Challenges) Answer(ctx context.Context, tenant, id string, in AnswerInput) (Answer, error) {
 	ch, err := c.open(ctx, tenant, id)
 	if err != nil {
 		return Answer{}, err
 	}
-	if method == "" {
+	if in.Method == "" {
 		return Answer{}, risk.Missing("method")
 	}
-	if !slices.Contains(ch.Methods, method) {
-		return Answer{}, risk.Invalid("method", "%q cannot answer this challenge (it takes %s)", method, strings.Join(ch.Methods, ", "))
+	if !slices.Contains(ch.Methods, in.Method) {
+		return Answer{}, risk.Invalid("method", "%q cannot answer this challenge (it takes %s)", in.Method, strings.Join(ch.Methods, ", "))
 	}
-	// The code is checked once (a right one is spent by it); the outcome
-	// is then recorded, again if another answer changed the challenge.
-	switch method {
+	// The answer is checked once (a right code is spent by it, a passkey
+	// ceremony used up); the outcome is then recorded, again if another
+	// answer changed the challenge.
+	var reason string
+	switch in.Method {
 	case MethodTOTP:
-		err = c.factors.Verify(ctx, tenant, ch.UserID, code)
+		err = c.factors.Verify(ctx, tenant, ch.UserID, in.Code)
 	case MethodRecovery:
-		err = c.factors.UseRecoveryCode(ctx, tenant, ch.UserID, code)
+		err = c.factors.UseRecoveryCode(ctx, tenant, ch.UserID, in.Code)
+	case MethodPasskey:
+		reason, err = c.passkeyAnswer(ctx, ch, in)
 	}
-	passed := err == nil
-	if !passed && !errors.Is(err, ErrWrongCode) {
+	passed := err == nil && reason == ""
+	if err != nil && !errors.Is(err, ErrWrongCode) {
 		return Answer{}, err // malformed, rate-limited: nothing to count here
 	}
 	for range 5 {
 		now := c.cfg.Now().UTC().Truncate(time.Microsecond)
 		ch.Version++
 		if passed {
-			ch.Status, ch.PassedAt, ch.Method = StatusPassed, now, method
+			ch.Status, ch.PassedAt, ch.Method = StatusPassed, now, in.Method
 		} else if ch.Failures++; ch.Failures >= c.cfg.MaxFailures {
 			ch.Status = StatusFailed
 		}
@@ -278,13 +351,31 @@ func (c *Challenges) Answer(ctx context.Context, tenant, id, method, code string
 		if err != nil {
 			return Answer{}, fmt.Errorf("authn: update challenge: %w", err)
 		}
-		out := Answer{Challenge: ch, AttemptsLeft: max(0, c.cfg.MaxFailures-ch.Failures)}
+		out := Answer{Challenge: ch, AttemptsLeft: max(0, c.cfg.MaxFailures-ch.Failures), Reason: reason}
 		if passed {
 			out.Token = c.sign(ch, now)
 		}
 		return out, nil
 	}
 	return Answer{}, fmt.Errorf("authn: the challenge kept changing; try again: %w", storage.ErrConflict)
+}
+
+// passkeyAnswer checks a passkey answer to ch: the reason it was refused
+// ("" if it verified), or an error for a malformed answer.
+func (c *Challenges) passkeyAnswer(ctx context.Context, ch storage.Challenge, in AnswerInput) (string, error) {
+	_, signed, err := c.passkeys.FinishAssertion(ctx, ch.Tenant, ch.UserID, ch.ID, in.CeremonyID, in.Credential)
+	var re *RejectedError
+	if errors.As(err, &re) {
+		return re.Reason, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	h, _ := hex.DecodeString(ch.ActionHash)
+	if len(signed) != 64 || !bytes.Equal(signed[32:], h) {
+		return "the passkey signed over another action", nil
+	}
+	return "", nil
 }
 
 // open returns the challenge if it can still be answered.

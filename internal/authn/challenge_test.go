@@ -16,7 +16,7 @@ import (
 )
 
 func newChallenges(f *fixture) *authn.Challenges {
-	return authn.NewChallenges(authn.ChallengeConfig{Now: f.clock.Now}, f.store, f.a, bytes.Repeat([]byte{7}, authn.KeySize))
+	return authn.NewChallenges(authn.ChallengeConfig{Now: f.clock.Now}, f.store, f.a, nil, bytes.Repeat([]byte{7}, authn.KeySize))
 }
 
 var orderA = authn.Action{Type: "payment", Description: "Pay 129.00 EUR for order 8812", AmountMinor: 12900, Currency: "EUR", Reference: "8812"}
@@ -37,11 +37,11 @@ func TestApprovalIsBoundToTheAction(t *testing.T) {
 	if ch.Status != authn.StatusPending || strings.Join(ch.Methods, ",") != "totp,recovery_code" || !strings.HasPrefix(ch.ID, "ch_") {
 		t.Errorf("created %+v", ch)
 	}
-	ans, err := c.Answer(ctx, "shop", ch.ID, authn.MethodTOTP, f.code(secret, 0))
+	ans, err := c.Answer(ctx, "shop", ch.ID, authn.AnswerInput{Method: authn.MethodTOTP, Code: f.code(secret, 0)})
 	if err != nil || ans.Challenge.Status != authn.StatusPassed || ans.Token == "" {
 		t.Fatalf("answer: %+v, %v", ans, err)
 	}
-	if _, err := c.Answer(ctx, "shop", ch.ID, authn.MethodTOTP, f.code(secret, 30*time.Second)); !errors.Is(err, authn.ErrChallengeClosed) {
+	if _, err := c.Answer(ctx, "shop", ch.ID, authn.AnswerInput{Method: authn.MethodTOTP, Code: f.code(secret, 30*time.Second)}); !errors.Is(err, authn.ErrChallengeClosed) {
 		t.Errorf("answering a passed challenge = %v", err)
 	}
 
@@ -87,7 +87,7 @@ func TestTokensVerifyOfflineAndExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans, err := c.Answer(ctx, "shop", ch.ID, authn.MethodTOTP, f.code(secret, 0))
+	ans, err := c.Answer(ctx, "shop", ch.ID, authn.AnswerInput{Method: authn.MethodTOTP, Code: f.code(secret, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestChallengeFailuresAndExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := authn.NewChallenges(authn.ChallengeConfig{Now: f.clock.Now, MaxFailures: 3}, f.store, f.a, bytes.Repeat([]byte{7}, authn.KeySize))
+	c := authn.NewChallenges(authn.ChallengeConfig{Now: f.clock.Now, MaxFailures: 3}, f.store, f.a, nil, bytes.Repeat([]byte{7}, authn.KeySize))
 	if _, err := c.Create(ctx, "shop", authn.ChallengeInput{UserID: "nobody", Action: orderA}); !errors.Is(err, authn.ErrNoFactor) {
 		t.Errorf("a customer without factors = %v, want ErrNoFactor", err)
 	}
@@ -136,7 +136,7 @@ func TestChallengeFailuresAndExpiry(t *testing.T) {
 	}
 
 	ch, _ := c.Create(ctx, "shop", authn.ChallengeInput{UserID: "u1", Action: orderA})
-	if _, err := c.Answer(ctx, "shop", ch.ID, "sms", "123456"); len(risk.FieldErrors(err)) != 1 {
+	if _, err := c.Answer(ctx, "shop", ch.ID, authn.AnswerInput{Method: "sms", Code: "123456"}); len(risk.FieldErrors(err)) != 1 {
 		t.Errorf("an SMS answer = %v, want a field error: SMS codes are never accepted", err)
 	}
 	wrong := "000000"
@@ -144,7 +144,7 @@ func TestChallengeFailuresAndExpiry(t *testing.T) {
 		wrong = "999999"
 	}
 	for i := range 3 {
-		ans, err := c.Answer(ctx, "shop", ch.ID, authn.MethodTOTP, wrong)
+		ans, err := c.Answer(ctx, "shop", ch.ID, authn.AnswerInput{Method: authn.MethodTOTP, Code: wrong})
 		if err != nil || ans.Token != "" || ans.AttemptsLeft != 2-i {
 			t.Fatalf("wrong answer %d: %+v, %v", i+1, ans, err)
 		}
@@ -152,18 +152,18 @@ func TestChallengeFailuresAndExpiry(t *testing.T) {
 	if got, _ := c.Get(ctx, "shop", ch.ID); got.Status != authn.StatusFailed {
 		t.Errorf("after 3 wrong answers: %s, want failed", got.Status)
 	}
-	if _, err := c.Answer(ctx, "shop", ch.ID, authn.MethodRecovery, codes[0]); !errors.Is(err, authn.ErrChallengeClosed) {
+	if _, err := c.Answer(ctx, "shop", ch.ID, authn.AnswerInput{Method: authn.MethodRecovery, Code: codes[0]}); !errors.Is(err, authn.ErrChallengeClosed) {
 		t.Errorf("answering a failed challenge = %v", err)
 	}
 
 	// A recovery code answers a fresh challenge; an expired one answers nothing.
 	ch2, _ := c.Create(ctx, "shop", authn.ChallengeInput{UserID: "u1", Action: orderA})
-	if ans, err := c.Answer(ctx, "shop", ch2.ID, authn.MethodRecovery, codes[1]); err != nil || ans.Token == "" {
+	if ans, err := c.Answer(ctx, "shop", ch2.ID, authn.AnswerInput{Method: authn.MethodRecovery, Code: codes[1]}); err != nil || ans.Token == "" {
 		t.Errorf("a recovery code: %+v, %v", ans, err)
 	}
 	ch3, _ := c.Create(ctx, "shop", authn.ChallengeInput{UserID: "u1", Action: orderA})
 	f.clock.Add(5 * time.Minute)
-	if _, err := c.Answer(ctx, "shop", ch3.ID, authn.MethodTOTP, f.code(secret, 0)); !errors.Is(err, authn.ErrChallengeExpired) {
+	if _, err := c.Answer(ctx, "shop", ch3.ID, authn.AnswerInput{Method: authn.MethodTOTP, Code: f.code(secret, 0)}); !errors.Is(err, authn.ErrChallengeExpired) {
 		t.Errorf("an expired challenge = %v", err)
 	}
 	if got, _ := c.Get(ctx, "shop", ch3.ID); got.Status != authn.StatusExpired {

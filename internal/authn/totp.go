@@ -373,6 +373,9 @@ type Factors struct {
 	TOTP string `json:"totp"`
 	// RecoveryCodesLeft counts unused recovery codes.
 	RecoveryCodesLeft int `json:"recovery_codes_left"`
+	// Passkeys counts the passkeys usable on the shop's current domain
+	// (filled in by whoever also knows the passkeys).
+	Passkeys int `json:"passkeys"`
 }
 
 // Factors returns what the customer has enrolled.

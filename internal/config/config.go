@@ -215,6 +215,11 @@ type Authn struct {
 	// directory, made on the first start (with memory storage, a new key
 	// each start). Instances sharing a database must share the key.
 	KeyFile string `koanf:"key_file"`
+	// PublicURL is where customers' browsers reach shopguard's hosted
+	// step-up and enrolment pages (https://auth.shop.example, through the
+	// gateway or a reverse proxy). Empty: links are given as paths for the
+	// shop to put behind its own origin.
+	PublicURL string `koanf:"public_url"`
 }
 
 // Bounds of Account.History: the feature store's longest window, and 400

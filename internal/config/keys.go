@@ -94,6 +94,8 @@ func fields() []field {
 			func(c *Config) *bool { return &c.Webhooks.AllowHTTP }),
 		stringField("authn.key_file", "File with the key (64 hex characters) that seals customers' authenticator-app secrets; empty: authn.key in storage.data_dir, made on the first start. Instances sharing a database must share it.",
 			func(c *Config) *string { return &c.Authn.KeyFile }),
+		stringField("authn.public_url", "Where customers' browsers reach shopguard's hosted step-up and enrolment pages (e.g. https://auth.shop.example); empty: links are paths under /stepup/ for the shop to serve from its own origin.",
+			func(c *Config) *string { return &c.Authn.PublicURL }),
 	}
 	for _, k := range risk.EventKinds {
 		fs = append(fs,

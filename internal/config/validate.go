@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,6 +151,15 @@ func (c Config) problems() Problems {
 	}
 	if d := c.Webhooks.Retention; d < 24*time.Hour || d > 365*24*time.Hour {
 		add("webhooks.retention", "%s is outside 24h..8760h", d)
+	}
+	if u := c.Authn.PublicURL; u != "" {
+		p, err := url.Parse(u)
+		switch {
+		case err != nil || p.Host == "" || (p.Scheme != "https" && p.Scheme != "http"):
+			add("authn.public_url", "%q is not an absolute http(s) URL such as https://auth.shop.example", u)
+		case p.RawQuery != "" || p.Fragment != "" || p.User != nil:
+			add("authn.public_url", "%q must not have a query, fragment or user", u)
+		}
 	}
 
 	kinds := make([]string, 0, len(c.Decisions.Thresholds))

@@ -3,7 +3,6 @@ package dashboard_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,21 +19,6 @@ import (
 	"github.com/shopguard/shopguard/internal/storage"
 )
 
-// chromium finds a Chromium or Chrome binary; without one the browser
-// tests skip, unless SHOPGUARD_REQUIRE_BROWSER=1 (CI) makes them fail.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("SHOPGUARD_REQUIRE_BROWSER") == "1" {
-		t.Fatal("SHOPGUARD_REQUIRE_BROWSER=1 but no Chromium found: apt-get install -y chromium")
-	}
-	t.Skip("no Chromium found: install it (apt-get install -y chromium) to run the browser tests")
-	return ""
-}
-
 // TestDashboardInBrowser drives the dashboard in a real headless Chromium
 // over data from a short seeded demo run: sign in, watch the overview,
 // open an event, give a verdict and see the label stored, write a rule
@@ -44,7 +28,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a demo and a browser; skipped with -short")
 	}
-	exe := chromium(t)
+	apptest.Chromium(t) // skip before the demo runs when there is no browser
 	e := start(t)
 	ctx := context.Background()
 
@@ -67,15 +51,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	t.Logf("screenshots in %s", shots)
 
-	actx, cancel := context.WithTimeout(ctx, 4*time.Minute) // the whole browser session
-	defer cancel()
-	alloc, cancel := chromedp.NewExecAllocator(actx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.WindowSize(1366, 900))...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
+	bctx := apptest.Browser(t, 4*time.Minute) // the whole browser session
 	base := e.srv.URL + "/dashboard"
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {

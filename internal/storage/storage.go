@@ -232,6 +232,7 @@ type Backend interface {
 	WebhookStore
 	AuthnStore
 	ChallengeStore
+	PasskeyStore
 	// Ping reports whether the backend can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Close flushes pending writes and releases resources.

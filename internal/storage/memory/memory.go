@@ -46,6 +46,7 @@ type Store struct {
 	analysts
 	webhooks
 	authn
+	passkeys *passkeys
 }
 
 // NewBounded returns an empty store that keeps only about the latest
@@ -86,6 +87,7 @@ func New() *Store {
 		analysts:  newAnalysts(),
 		webhooks:  newWebhooks(),
 		authn:     newAuthn(),
+		passkeys:  newPasskeys(),
 	}
 }
 

@@ -46,6 +46,14 @@ func Run(t *testing.T, open Opener) {
 		{"TOTP", testTOTP},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"TypingProfiles", testTypingProfiles},
+		{"Passkeys", testPasskeys},
+		{"PasskeyUpdates", testPasskeyUpdates},
+		{"PasskeyDeletes", testPasskeyDeletes},
+		{"PasskeyAliasing", testPasskeyAliasing},
+		{"Ceremonies", testCeremonies},
+		{"ConcurrentCeremonyTakes", testConcurrentCeremonyTakes},
+		{"DeleteExpiredCeremonies", testDeleteExpiredCeremonies},
+		{"RelyingParties", testRelyingParties},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
