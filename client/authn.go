@@ -108,6 +108,7 @@ type Challenge struct {
 	ActionHash string          `json:"action_hash"`
 	Methods    []string        `json:"methods"`
 	EventID    string          `json:"event_id,omitempty"`
+	DeviceID   string          `json:"device_id,omitempty"`
 	Status     string          `json:"status"` // pending, passed, failed, expired
 	Failures   int             `json:"failures"`
 	CreatedAt  time.Time       `json:"created_at"`
@@ -137,6 +138,11 @@ type ApprovalCheck struct {
 	ChallengeID string `json:"challenge_id,omitempty"`
 	UserID      string `json:"user_id,omitempty"`
 	Method      string `json:"method,omitempty"`
+	// DeviceToken remembers the device the challenge was passed on (when
+	// asked for): keep it in a long-lived cookie of that device and send
+	// it as Login.RememberedDevice, until DeviceTokenExpiresAt.
+	DeviceToken          string     `json:"device_token,omitempty"`
+	DeviceTokenExpiresAt *time.Time `json:"device_token_expires_at,omitempty"`
 }
 
 // ChallengeInput is a step-up the shop asks for.
@@ -145,6 +151,9 @@ type ChallengeInput struct {
 	Action ChallengeAction `json:"action"`
 	// EventID is the decision that asked for it, if any.
 	EventID string `json:"event_id,omitempty"`
+	// DeviceID is the shop's id of the device the customer answers on: a
+	// passed challenge can then remember it (VerifyAndRemember).
+	DeviceID string `json:"device_id,omitempty"`
 	// ReturnURL is the shop's page the hosted page sends the customer
 	// back to, with shopguard_challenge and shopguard_token added.
 	ReturnURL string `json:"return_url,omitempty"`
@@ -173,6 +182,21 @@ func (c *Client) AnswerChallenge(ctx context.Context, id, method, code string) (
 	var out ChallengeAnswer
 	return &out, c.do(ctx, http.MethodPost, "/v1/challenges/"+url.PathEscape(id)+"/answer",
 		map[string]string{"method": method, "code": code}, &out, false)
+}
+
+// VerifyAndRemember is VerifyApproval that also asks for a token
+// remembering the device the challenge was passed on (started with its
+// DeviceID) for days (0: 30).
+func (c *Client) VerifyAndRemember(ctx context.Context, token, userID string, action ChallengeAction, days int) (*ApprovalCheck, error) {
+	var out ApprovalCheck
+	return &out, c.do(ctx, http.MethodPost, "/v1/challenges/verify",
+		map[string]any{"token": token, "user_id": userID, "action": action, "remember_device": true, "remember_days": days}, &out, false)
+}
+
+// ForgetRememberedDevices voids every remembered-device token of the
+// customer (shopguard also does so on an account_takeover label).
+func (c *Client) ForgetRememberedDevices(ctx context.Context, userID string) error {
+	return c.do(ctx, http.MethodDelete, userPath(userID, "/remembered-devices"), nil, nil, true)
 }
 
 // VerifyApproval checks and redeems (once) an approval token for the

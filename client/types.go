@@ -40,6 +40,9 @@ type Login struct {
 	SessionID string `json:"session_id,omitempty"`
 	// Keystrokes is the password field's typing rhythm, if measured.
 	Keystrokes *Keystrokes `json:"keystrokes,omitempty"`
+	// RememberedDevice is the token a passed step-up gave this device
+	// (ApprovalCheck.DeviceToken), if the shop kept one for it.
+	RememberedDevice string `json:"remembered_device,omitempty"`
 }
 
 // Keystrokes is the typing rhythm of one password entry, timings only:

@@ -442,6 +442,10 @@ type Signals struct {
 	// the 56-subject mobile set; 0 without keystrokes or a template (10
 	// confirmed sign-ins with keystrokes make one).
 	TypingDistance float64 `expr:"typing_distance" json:"typing_distance,omitempty"`
+	// DeviceRemembered says the attempt comes from a device the customer
+	// passed a step-up on recently, with the token that step-up gave it
+	// (remembered_device): the device is theirs, however new it looks.
+	DeviceRemembered bool `expr:"device_remembered" json:"device_remembered,omitempty"`
 	// LoginRisk is the login-risk model's log10 likelihood ratio of an
 	// attacker against the account's own customer (see model.go): 0 for an
 	// account without confirmed sign-ins, below 0 for a familiar login, +1
@@ -551,6 +555,7 @@ func (l *Login) BuildEnv(aggs, labels []features.Aggregates, env *Env) {
 	l.loginRisk(&pop, f, sig)
 	l.travel(sig)
 	sig.TypingDistance = math.Round(l.typing*1000) / 1000
+	sig.DeviceRemembered = l.remembered
 }
 
 // rate returns num/den rounded to three decimals, 0 without attempts.

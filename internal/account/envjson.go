@@ -72,6 +72,7 @@ func (env Env) AppendJSON(b []byte) []byte {
 		w.Str("travel_from", s.TravelFrom, true)
 		w.Float("dormant_days", s.DormantDays, true)
 		w.Float("typing_distance", s.TypingDistance, true)
+		w.Bool("device_remembered", s.DeviceRemembered, true)
 		w.Float("login_risk", s.LoginRisk, true)
 		w.Str("unfamiliar", s.Unfamiliar, true)
 		w.Close()

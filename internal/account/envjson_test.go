@@ -118,7 +118,7 @@ func typicalEnv() *account.Env {
 	f.Shop.Attempts24h = 48211
 	*s = account.Signals{NewIPForUser: true, NewNetworkForUser: true, UnknownAccountsIP1h: 2, FailureRateIP1h: 0.25,
 		ShopFailureRate1h: 0.072, ShopFailureRate24h: 0.061, ShopFailureRateHourOfWeek: 0.058, ShopUnknownAccounts1m: 3,
-		ShopUnknownAccountsPerMinute24h: 1.734, TravelKM: 878, TravelHours: 2.25, TravelSpeedKMH: 390, TravelFrom: "Berlin, DE", DormantDays: 212.5, TypingDistance: 2.417,
+		ShopUnknownAccountsPerMinute24h: 1.734, TravelKM: 878, TravelHours: 2.25, TravelSpeedKMH: 390, TravelFrom: "Berlin, DE", DormantDays: 212.5, TypingDistance: 2.417, DeviceRemembered: true,
 		LoginRisk: 0.8237, Unfamiliar: "network, ip"}
 	return env
 }

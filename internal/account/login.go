@@ -68,6 +68,10 @@ type Login struct {
 	// shop's page measured it: timings only, never the characters. It is
 	// kept with the event for the per-customer typing model.
 	Keystrokes *Keystrokes `json:"keystrokes,omitempty"`
+	// RememberedDevice is the token a passed step-up gave this device
+	// (POST /v1/challenges/verify with remember_device), when the shop
+	// has one for it. It is checked and dropped, never stored.
+	RememberedDevice string `json:"remembered_device,omitempty"`
 
 	// Filled by Validate or Decode.
 	at     time.Time
@@ -91,6 +95,8 @@ type Login struct {
 	envMem envMem
 	// typing is the typing-rhythm distance SetTypingDistance gave (0: none).
 	typing float64
+	// remembered is what SetDeviceRemembered said.
+	remembered bool
 	// reputation is LoginKind.Reputation (Prepare); listFactor and
 	// listName are the largest factor of a list the IP (or its network, for
 	// a list of prefixes) or device is on, and that list (SetLists).
@@ -186,6 +192,12 @@ func (l *Login) normalize() []error {
 	}
 	if l.Keystrokes != nil {
 		add(l.Keystrokes.check("keystrokes"))
+	}
+	switch {
+	case len(l.RememberedDevice) > maxDeviceToken:
+		add(risk.Invalid("remembered_device", "is %d bytes long; at most %d are accepted", len(l.RememberedDevice), maxDeviceToken))
+	case l.RememberedDevice != "" && l.DeviceID == "":
+		add(risk.Invalid("remembered_device", "needs the device_id it was given for"))
 	}
 	l.PasswordHashPrefix = strings.ToLower(strings.TrimSpace(l.PasswordHashPrefix))
 	if pw := l.PasswordHashPrefix; pw != "" && (len(pw) != 5 || !isHex(pw)) {
@@ -413,7 +425,19 @@ func (l *Login) StepUp() (s risk.StepUp, ok bool) {
 	if c := l.client; c.Browser != "" && c.OS != "" {
 		what += " with " + c.Browser + " on " + c.OS
 	}
-	return risk.StepUp{UserID: l.UserID, Type: "login", Description: what, Reference: l.ID}, true
+	return risk.StepUp{UserID: l.UserID, Type: "login", Description: what, Reference: l.ID, DeviceID: l.DeviceID}, true
+}
+
+// maxDeviceToken bounds a remembered-device token.
+const maxDeviceToken = 2048
+
+// SetDeviceRemembered records whether the attempt's remembered_device
+// token is valid for its customer and device (authn.Devices.Check), for
+// signals.device_remembered, and drops the token (it is a credential and
+// is not stored with the event); call it before the attempt is assessed.
+func (l *Login) SetDeviceRemembered(ok bool) {
+	l.remembered = ok
+	l.RememberedDevice = ""
 }
 
 // SetTypingDistance records how far the attempt's typing rhythm is from

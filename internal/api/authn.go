@@ -24,7 +24,30 @@ type Authenticators interface {
 // Typing keeps customers' typing rhythms (an *authn.Typing).
 type Typing interface {
 	Distance(ctx context.Context, tenant, userID string, hold, flight []float64) (float64, bool, error)
-	Learn(ctx context.Context, tenant, userID string, hold, flight []float64) error
+	Learn(ctx context.Context, tenant, userID, eventID string, hold, flight []float64) error
+}
+
+// RememberedDevices checks and forgets the tokens of devices customers
+// passed a step-up on (an *authn.Devices).
+type RememberedDevices interface {
+	Check(ctx context.Context, tenant, userID, deviceID, token string) (bool, string, error)
+	Forget(ctx context.Context, tenant, userID string) error
+}
+
+// SetDevices lets logins present remembered-device tokens and serves
+// DELETE /v1/users/{user}/remembered-devices (without it, tokens count
+// for nothing and that route answers 404).
+func (s *Server) SetDevices(d RememberedDevices) { s.devices = d }
+
+// errNoDevices answers the route of a server without remembered devices.
+var errNoDevices = newStatusError(http.StatusNotFound, "not_found", "", "remembered devices are not available in this shopguard")
+
+func (s *Server) deleteRememberedDevices(w http.ResponseWriter, r *http.Request, key apikey.Key, d RememberedDevices) error {
+	if err := d.Forget(r.Context(), key.Tenant, r.PathValue("user")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // SetTyping lets logins with keystrokes be scored against, and teach,

@@ -17,7 +17,7 @@ type Challenges interface {
 	Get(ctx context.Context, tenant, id string) (storage.Challenge, error)
 	Answer(ctx context.Context, tenant, id string, in authn.AnswerInput) (authn.Answer, error)
 	PasskeyOptions(ctx context.Context, tenant, id string) (authn.CeremonyStart, error)
-	Verify(ctx context.Context, tenant, token, userID string, action authn.Action) (authn.Verification, error)
+	Verify(ctx context.Context, tenant string, in authn.VerifyInput) (authn.Verification, error)
 	PublicKeys() []authn.JWK
 }
 
@@ -35,6 +35,7 @@ type challengeJSON struct {
 	ActionHash string          `json:"action_hash"`
 	Methods    []string        `json:"methods"`
 	EventID    string          `json:"event_id,omitempty"`
+	DeviceID   string          `json:"device_id,omitempty"`
 	Status     string          `json:"status"`
 	Failures   int             `json:"failures"`
 	CreatedAt  time.Time       `json:"created_at"`
@@ -51,7 +52,7 @@ type challengeJSON struct {
 // while it can be answered.
 func (s *Server) challengeJSON(c storage.Challenge, returnURL string) challengeJSON {
 	out := challengeJSON{ID: c.ID, UserID: c.UserID, Action: c.Action, ActionHash: c.ActionHash, Methods: c.Methods,
-		EventID: c.EventID, Status: c.Status, Failures: c.Failures, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt,
+		EventID: c.EventID, DeviceID: c.DeviceID, Status: c.Status, Failures: c.Failures, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt,
 		PassedAt: optTime(c.PassedAt), Method: c.Method, ConsumedAt: optTime(c.ConsumedAt)}
 	if s.links != nil && c.Status == authn.StatusPending {
 		out.HostedURL = s.cfg.PublicURL + s.links.ChallengePath(c.Tenant, c.ID, returnURL)
@@ -67,13 +68,6 @@ type answerJSON struct {
 	AttemptsLeft int           `json:"attempts_left"`
 	// Reason says why a passkey answer was refused.
 	Reason string `json:"reason,omitempty"`
-}
-
-// verifyBody is the request of POST /v1/challenges/verify.
-type verifyBody struct {
-	Token  string       `json:"token"`
-	UserID string       `json:"user_id"`
-	Action authn.Action `json:"action"`
 }
 
 func (s *Server) postChallenge(w http.ResponseWriter, r *http.Request, key apikey.Key, c Challenges) error {
@@ -121,11 +115,11 @@ func (s *Server) challengePasskeyOptions(w http.ResponseWriter, r *http.Request,
 }
 
 func (s *Server) verifyChallenge(w http.ResponseWriter, r *http.Request, key apikey.Key, c Challenges) error {
-	var body verifyBody
-	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &body); err != nil {
+	var in authn.VerifyInput
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
 		return err
 	}
-	v, err := c.Verify(r.Context(), key.Tenant, body.Token, body.UserID, body.Action)
+	v, err := c.Verify(r.Context(), key.Tenant, in)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,20 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request, key apikey.Ke
 	if err := l.Validate(s.now()); err != nil {
 		return err
 	}
+	if l.RememberedDevice != "" {
+		ok := false
+		if s.devices != nil && l.UserID != "" {
+			// A failure to check leaves the device unremembered, nothing more.
+			var why string
+			var err error
+			if ok, why, err = s.devices.Check(r.Context(), key.Tenant, l.UserID, l.DeviceID, l.RememberedDevice); err != nil {
+				s.log.Warn("remembered-device check failed", "tenant", key.Tenant, "error", err)
+			} else if !ok {
+				s.log.Debug("remembered-device token refused", "tenant", key.Tenant, "reason", why)
+			}
+		}
+		l.SetDeviceRemembered(ok)
+	}
 	ks := l.Keystrokes
 	typed := ks != nil && l.UserID != "" && s.typing != nil
 	if typed {
@@ -74,7 +88,7 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request, key apikey.Ke
 	// A confirmed sign-in teaches the customer's typing rhythm (a retry
 	// of one already counted does not).
 	if typed && l.Outcome == account.OutcomeSuccess && !d.Replayed {
-		if err := s.typing.Learn(r.Context(), key.Tenant, l.UserID, ks.HoldMS, ks.FlightMS); err != nil {
+		if err := s.typing.Learn(r.Context(), key.Tenant, l.UserID, d.ID, ks.HoldMS, ks.FlightMS); err != nil {
 			s.log.Warn("learning the typing rhythm failed", "tenant", key.Tenant, "error", err)
 		}
 	}
@@ -173,7 +187,7 @@ func (s *Server) startStepUp(ctx context.Context, tenant, eventID string, in eng
 	if !ok {
 		return nil
 	}
-	ch, err := s.challenges.Create(ctx, tenant, authn.ChallengeInput{UserID: want.UserID, EventID: eventID,
+	ch, err := s.challenges.Create(ctx, tenant, authn.ChallengeInput{UserID: want.UserID, EventID: eventID, DeviceID: truncateRunes(want.DeviceID, 128),
 		Action: authn.Action{Type: want.Type, Description: truncateRunes(want.Description, 256), AmountMinor: want.AmountMinor,
 			Currency: want.Currency, Reference: truncateRunes(want.Reference, 128)}})
 	if errors.Is(err, authn.ErrNoFactor) {

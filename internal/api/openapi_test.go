@@ -116,7 +116,7 @@ var schemaTypes = map[string]reflect.Type{
 	"ChallengeAnswer":  reflect.TypeFor[authn.AnswerInput](),
 	"ChallengeOutcome": reflect.TypeFor[answerJSON](),
 	"ApprovalClaims":   reflect.TypeFor[authn.TokenClaims](),
-	"VerifyApproval":   reflect.TypeFor[verifyBody](),
+	"VerifyApproval":   reflect.TypeFor[authn.VerifyInput](),
 	"Verification":     reflect.TypeFor[authn.Verification](),
 	"JWK":              reflect.TypeFor[authn.JWK](),
 	// passkeys

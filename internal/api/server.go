@@ -96,6 +96,7 @@ type Server struct {
 	challenges Challenges
 	passkeys   Passkeys
 	links      HostedLinks
+	devices    RememberedDevices
 	typing     Typing
 	log        *slog.Logger
 	mux        *http.ServeMux
@@ -161,6 +162,7 @@ func (s *Server) routes() {
 	v1("GET /v1/users/{user}/passkeys", apikey.ScopeEventsRead, needs(&s.passkeys, errNoPasskeys, s.getPasskeys))
 	v1("PATCH /v1/users/{user}/passkeys/{id}", apikey.ScopeEventsWrite, needs(&s.passkeys, errNoPasskeys, s.patchPasskey))
 	v1("DELETE /v1/users/{user}/passkeys/{id}", apikey.ScopeEventsWrite, needs(&s.passkeys, errNoPasskeys, s.deletePasskey))
+	v1("DELETE /v1/users/{user}/remembered-devices", apikey.ScopeEventsWrite, needs(&s.devices, errNoDevices, s.deleteRememberedDevices))
 	v1("POST /v1/users/{user}/enrolment-links", apikey.ScopeEventsWrite, needs(&s.links, errNoLinks, s.postEnrolmentLink))
 
 	v1("POST /v1/challenges", apikey.ScopeEventsWrite, needs(&s.challenges, errNoChallenges, s.postChallenge))

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -75,6 +76,10 @@ type App struct {
 	api     *api.Server
 	dash    *dashboard.Server
 	stepup  *stepup.Server
+	// typing and devices learn from customers' sign-ins; a takeover label
+	// makes them unlearn (ObserveLabel).
+	typing  *authn.Typing
+	devices *authn.Devices
 	notify  *notify.Notifier
 
 	snapMu sync.Mutex // one snapshot at a time
@@ -133,7 +138,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.api.SetAuthenticators(factors)
 	passkeys := authn.NewPasskeys(authn.PasskeyConfig{}, store, sealKey)
 	a.api.SetPasskeys(passkeys)
-	challenges := authn.NewChallenges(authn.ChallengeConfig{}, store, factors, passkeys, sealKey)
+	a.devices = authn.NewDevices(authn.DevicesConfig{}, store, sealKey)
+	a.api.SetDevices(a.devices)
+	challenges := authn.NewChallenges(authn.ChallengeConfig{}, store,
+		authn.ChallengeFactors{Apps: factors, Passkeys: passkeys, Devices: a.devices}, sealKey)
 	a.api.SetChallenges(challenges)
 	links := authn.NewLinks(sealKey)
 	a.api.SetLinks(links)
@@ -141,12 +149,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.closeAll()
 		return nil, err
 	}
-	a.api.SetTyping(authn.NewTyping(authn.TypingConfig{}, store))
+	a.typing = authn.NewTyping(authn.TypingConfig{}, store)
+	a.api.SetTyping(a.typing)
 	a.dash, err = dashboard.New(dashboard.Config{SessionTTL: cfg.Server.SessionTTL}, a.engine, store, log)
 	if err != nil {
 		a.closeAll()
 		return nil, err
 	}
+	a.dash.SetPasskeys(passkeys)
 	return a, nil
 }
 
@@ -187,7 +197,7 @@ func (a *App) buildEngine() error {
 	if len(a.cfg.Geo.Paths()) > 0 {
 		locator = a.geo
 	}
-	eng, err := newEngine(a.cfg, a.store, a.feats, engine.Config{Logger: a.log, Observer: a.metrics, Geo: locator})
+	eng, err := newEngine(a.cfg, a.store, a.feats, engine.Config{Logger: a.log, Observer: a.metrics, Geo: locator, Labels: a})
 	if err != nil {
 		return err
 	}
@@ -330,6 +340,42 @@ func (a *App) Handler() http.Handler {
 			apiHandler.ServeHTTP(w, r)
 		}
 	})
+}
+
+// ObserveLabel implements engine.LabelObserver: an account takeover
+// label makes what learns from the customer's own sign-ins unlearn the
+// attacker's (the typing sample of a labelled sign-in) and forgets the
+// customer's remembered devices (the attacker may have earned one).
+func (a *App) ObserveLabel(ctx context.Context, ev storage.Event, l storage.Label) {
+	if l.Label != risk.LabelAccountTakeover {
+		return
+	}
+	// Sign-ins name the customer as user_id, payments as user.id.
+	var who struct {
+		UserID string `json:"user_id"`
+		User   *struct {
+			ID string `json:"id"`
+		} `json:"user"`
+	}
+	if json.Unmarshal(ev.Payload, &who) != nil {
+		return
+	}
+	if who.UserID == "" && who.User != nil {
+		who.UserID = who.User.ID
+	}
+	if who.UserID == "" {
+		return
+	}
+	if a.typing != nil {
+		if _, err := a.typing.Forget(ctx, l.Tenant, who.UserID, ev.ID); err != nil {
+			a.log.Error("unlearning a takeover's typing rhythm failed", "tenant", l.Tenant, "event", ev.ID, "error", err)
+		}
+	}
+	if a.devices != nil {
+		if err := a.devices.Forget(ctx, l.Tenant, who.UserID); err != nil {
+			a.log.Error("forgetting a taken-over customer's devices failed", "tenant", l.Tenant, "event", ev.ID, "error", err)
+		}
+	}
 }
 
 // Engine returns the decision engine.

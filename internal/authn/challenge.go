@@ -117,6 +117,9 @@ type ChallengeInput struct {
 	Action Action `json:"action"`
 	// EventID is the assessment that asked for the step-up, if any.
 	EventID string `json:"event_id,omitempty"`
+	// DeviceID is the shop's id of the device the customer answers on (the
+	// device_id of its sign-ins): a passed challenge can then remember it.
+	DeviceID string `json:"device_id,omitempty"`
 	// ReturnURL is where the hosted page sends the customer afterwards,
 	// with the challenge id and approval token added to its query; it
 	// must be on one of the shop's passkey origins.
@@ -149,15 +152,24 @@ type Challenges struct {
 	store    ChallengeStore
 	factors  *Authenticators
 	passkeys *Passkeys
+	devices  *Devices
 	key      ed25519.PrivateKey
 	kid      string
 }
 
-// NewChallenges returns challenges over store, answered with factors and
-// passkeys (nil: none) and approvals signed with a key derived from
-// sealKey (so that instances sharing the sealing key share the signing
-// key).
-func NewChallenges(cfg ChallengeConfig, store ChallengeStore, factors *Authenticators, passkeys *Passkeys, sealKey []byte) *Challenges {
+// ChallengeFactors are what answers challenges and what a passed one can
+// give: the authenticator apps and recovery codes, the passkeys (nil:
+// none) and remembered devices (nil: none).
+type ChallengeFactors struct {
+	Apps     *Authenticators
+	Passkeys *Passkeys
+	Devices  *Devices
+}
+
+// NewChallenges returns challenges over store, answered with f, their
+// approvals signed with a key derived from sealKey (so that instances
+// sharing the sealing key share the signing key).
+func NewChallenges(cfg ChallengeConfig, store ChallengeStore, f ChallengeFactors, sealKey []byte) *Challenges {
 	if cfg.TTL <= 0 {
 		cfg.TTL = 5 * time.Minute
 	}
@@ -174,7 +186,8 @@ func NewChallenges(cfg ChallengeConfig, store ChallengeStore, factors *Authentic
 	m.Write([]byte("shopguard challenge signing key v1"))
 	key := ed25519.NewKeyFromSeed(m.Sum(nil))
 	sum := sha256.Sum256(key.Public().(ed25519.PublicKey))
-	return &Challenges{cfg: cfg, store: store, factors: factors, passkeys: passkeys, key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:12])}
+	return &Challenges{cfg: cfg, store: store, factors: f.Apps, passkeys: f.Passkeys, devices: f.Devices, key: key,
+		kid: base64.RawURLEncoding.EncodeToString(sum[:12])}
 }
 
 // Create starts a challenge for the customer and the action, answerable
@@ -186,6 +199,9 @@ func (c *Challenges) Create(ctx context.Context, tenant string, in ChallengeInpu
 	}
 	ps = append(ps, in.Action.check("action")...)
 	if e := risk.CheckText("event_id", in.EventID, 128); e != nil {
+		ps = append(ps, e)
+	}
+	if e := risk.CheckText("device_id", in.DeviceID, 128); e != nil {
 		ps = append(ps, e)
 	}
 	if in.ReturnURL != "" {
@@ -225,7 +241,7 @@ func (c *Challenges) Create(ctx context.Context, tenant string, in ChallengeInpu
 	}
 	now := c.cfg.Now().UTC().Truncate(time.Microsecond)
 	ch := storage.Challenge{ID: engine.NewID("ch_", now), Tenant: tenant, UserID: in.UserID, Action: action,
-		ActionHash: in.Action.hash(in.UserID), Methods: methods, EventID: in.EventID, CreatedAt: now,
+		ActionHash: in.Action.hash(in.UserID), Methods: methods, EventID: in.EventID, DeviceID: in.DeviceID, CreatedAt: now,
 		ExpiresAt: now.Add(c.cfg.TTL), Status: StatusPending, Version: 1}
 	if err := c.store.CreateChallenge(ctx, ch); err != nil {
 		return storage.Challenge{}, fmt.Errorf("authn: store challenge: %w", err)
@@ -445,34 +461,64 @@ type Verification struct {
 	ChallengeID string `json:"challenge_id,omitempty"`
 	UserID      string `json:"user_id,omitempty"`
 	Method      string `json:"method,omitempty"`
+	// DeviceToken remembers the device the challenge was passed on, when
+	// asked for (set it as a long-lived cookie of that device and send it
+	// as remembered_device with its sign-ins), until DeviceTokenExpiresAt.
+	DeviceToken          string     `json:"device_token,omitempty"`
+	DeviceTokenExpiresAt *time.Time `json:"device_token_expires_at,omitempty"`
+}
+
+// VerifyInput is an approval the shop checks right before it acts.
+type VerifyInput struct {
+	Token  string `json:"token"`
+	UserID string `json:"user_id"`
+	Action Action `json:"action"`
+	// RememberDevice asks for a token that remembers the device the
+	// challenge was passed on (it needs the challenge's device_id; not
+	// given for a recovery code, the sign of a lost device) for
+	// RememberDays (0: the default, 30).
+	RememberDevice bool `json:"remember_device,omitempty"`
+	RememberDays   int  `json:"remember_days,omitempty"`
 }
 
 // Verify checks an approval token for the tenant, the customer and the
 // action the shop is about to perform, and redeems it: a token verifies
 // once. A token for another action, customer or shop, an expired or
 // forged one, or one already redeemed is not valid, with the reason.
-func (c *Challenges) Verify(ctx context.Context, tenant, token, userID string, action Action) (Verification, error) {
+func (c *Challenges) Verify(ctx context.Context, tenant string, in VerifyInput) (Verification, error) {
 	var ps []error
-	if token == "" {
+	if in.Token == "" {
 		ps = append(ps, risk.Missing("token"))
-	} else if len(token) > 4096 {
+	} else if len(in.Token) > 4096 {
 		ps = append(ps, risk.Invalid("token", "is longer than 4096 characters"))
 	}
-	if e := checkUserID(userID); e != nil {
+	if e := checkUserID(in.UserID); e != nil {
 		ps = append(ps, e)
 	}
-	ps = append(ps, action.check("action")...)
+	ps = append(ps, in.Action.check("action")...)
+	days := 0
+	if in.RememberDevice {
+		if c.devices == nil {
+			ps = append(ps, risk.Invalid("remember_device", "remembered devices are not available in this shopguard"))
+		} else if d, e := c.devices.checkDays(in.RememberDays); e != nil {
+			ps = append(ps, e)
+		} else {
+			days = d
+		}
+	} else if in.RememberDays != 0 {
+		ps = append(ps, risk.Invalid("remember_days", "give it with remember_device: true"))
+	}
 	if len(ps) > 0 {
 		return Verification{}, errors.Join(ps...)
 	}
-	claims, reason := c.parse(token)
+	claims, reason := c.parse(in.Token)
 	switch {
 	case reason != "":
 	case claims.Audience != tenant:
 		reason = "the token is another shop's"
-	case claims.Subject != userID:
+	case claims.Subject != in.UserID:
 		reason = "the token is another customer's"
-	case claims.ActionHash != action.hash(userID):
+	case claims.ActionHash != in.Action.hash(in.UserID):
 		reason = "the token approves another action"
 	case c.cfg.Now().Unix() >= claims.Expires:
 		reason = "the token has expired"
@@ -494,6 +540,9 @@ func (c *Challenges) Verify(ctx context.Context, tenant, token, userID string, a
 		if ch.Status != StatusPassed {
 			return Verification{Valid: false, Reason: "the challenge was not passed"}, nil
 		}
+		if in.RememberDevice && ch.DeviceID == "" {
+			return Verification{}, risk.Invalid("remember_device", "the challenge was started without a device_id: there is no device to remember")
+		}
 		ch.ConsumedAt = c.cfg.Now().UTC().Truncate(time.Microsecond)
 		ch.Version++
 		err = c.store.UpdateChallenge(ctx, ch)
@@ -503,7 +552,12 @@ func (c *Challenges) Verify(ctx context.Context, tenant, token, userID string, a
 		if err != nil {
 			return Verification{}, fmt.Errorf("authn: redeem challenge: %w", err)
 		}
-		return Verification{Valid: true, ChallengeID: ch.ID, UserID: ch.UserID, Method: ch.Method}, nil
+		v := Verification{Valid: true, ChallengeID: ch.ID, UserID: ch.UserID, Method: ch.Method}
+		if in.RememberDevice && ch.Method != MethodRecovery {
+			token, exp := c.devices.remember(tenant, ch.UserID, ch.DeviceID, ch.ID, days)
+			v.DeviceToken, v.DeviceTokenExpiresAt = token, &exp
+		}
+		return v, nil
 	}
 	return Verification{}, fmt.Errorf("authn: the challenge kept changing; try again: %w", storage.ErrConflict)
 }

@@ -16,7 +16,7 @@ import (
 )
 
 func newChallenges(f *fixture) *authn.Challenges {
-	return authn.NewChallenges(authn.ChallengeConfig{Now: f.clock.Now}, f.store, f.a, nil, bytes.Repeat([]byte{7}, authn.KeySize))
+	return authn.NewChallenges(authn.ChallengeConfig{Now: f.clock.Now}, f.store, authn.ChallengeFactors{Apps: f.a}, bytes.Repeat([]byte{7}, authn.KeySize))
 }
 
 var orderA = authn.Action{Type: "payment", Description: "Pay 129.00 EUR for order 8812", AmountMinor: 12900, Currency: "EUR", Reference: "8812"}
@@ -61,19 +61,19 @@ func TestApprovalIsBoundToTheAction(t *testing.T) {
 		{"forged", "shop", "u1", ans.Token[:len(ans.Token)-4] + "AAAA", orderA, "signature"},
 		{"not a token", "shop", "u1", "hello", orderA, "not a signed approval"},
 	} {
-		v, err := c.Verify(ctx, tc.tenant, tc.token, tc.user, tc.action)
+		v, err := c.Verify(ctx, tc.tenant, authn.VerifyInput{Token: tc.token, UserID: tc.user, Action: tc.action})
 		if err != nil || v.Valid || !strings.Contains(v.Reason, tc.reason) {
 			t.Errorf("%s: %+v, %v; want invalid, %q", tc.name, v, err, tc.reason)
 		}
 	}
-	v, err := c.Verify(ctx, "shop", ans.Token, "u1", orderA)
+	v, err := c.Verify(ctx, "shop", authn.VerifyInput{Token: ans.Token, UserID: "u1", Action: orderA})
 	if err != nil || !v.Valid || v.ChallengeID != ch.ID || v.Method != authn.MethodTOTP {
 		t.Fatalf("order A: %+v, %v", v, err)
 	}
-	if v, _ := c.Verify(ctx, "shop", ans.Token, "u1", orderA); v.Valid || !strings.Contains(v.Reason, "already used") {
+	if v, _ := c.Verify(ctx, "shop", authn.VerifyInput{Token: ans.Token, UserID: "u1", Action: orderA}); v.Valid || !strings.Contains(v.Reason, "already used") {
 		t.Errorf("order A again: %+v", v)
 	}
-	if _, err := c.Verify(ctx, "shop", "", "u1", authn.Action{}); len(risk.FieldErrors(err)) < 3 {
+	if _, err := c.Verify(ctx, "shop", authn.VerifyInput{Token: "", UserID: "u1", Action: authn.Action{}}); len(risk.FieldErrors(err)) < 3 {
 		t.Errorf("an empty verification = %v, want field errors for token and action", err)
 	}
 }
@@ -113,7 +113,7 @@ func TestTokensVerifyOfflineAndExpire(t *testing.T) {
 		t.Error("the signing key changed between two instances with the same sealing key")
 	}
 	f.clock.Add(6 * time.Minute)
-	if v, _ := c.Verify(ctx, "shop", ans.Token, "u1", orderA); v.Valid || !strings.Contains(v.Reason, "expired") {
+	if v, _ := c.Verify(ctx, "shop", authn.VerifyInput{Token: ans.Token, UserID: "u1", Action: orderA}); v.Valid || !strings.Contains(v.Reason, "expired") {
 		t.Errorf("a token 6 minutes old: %+v", v)
 	}
 }
@@ -126,7 +126,7 @@ func TestChallengeFailuresAndExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := authn.NewChallenges(authn.ChallengeConfig{Now: f.clock.Now, MaxFailures: 3}, f.store, f.a, nil, bytes.Repeat([]byte{7}, authn.KeySize))
+	c := authn.NewChallenges(authn.ChallengeConfig{Now: f.clock.Now, MaxFailures: 3}, f.store, authn.ChallengeFactors{Apps: f.a}, bytes.Repeat([]byte{7}, authn.KeySize))
 	if _, err := c.Create(ctx, "shop", authn.ChallengeInput{UserID: "nobody", Action: orderA}); !errors.Is(err, authn.ErrNoFactor) {
 		t.Errorf("a customer without factors = %v, want ErrNoFactor", err)
 	}
@@ -184,7 +184,7 @@ func FuzzVerifyToken(f *testing.F) {
 	fx := newFixture(f)
 	c := newChallenges(fx)
 	f.Fuzz(func(t *testing.T, token string) {
-		v, err := c.Verify(context.Background(), "shop", token, "u1", orderA)
+		v, err := c.Verify(context.Background(), "shop", authn.VerifyInput{Token: token, UserID: "u1", Action: orderA})
 		if err == nil && v.Valid {
 			t.Fatalf("token %q verified", token)
 		}

@@ -263,6 +263,13 @@ func (p *Passkeys) webAuthn(ctx context.Context, tenant string) (storage.Relying
 	if err != nil {
 		return storage.RelyingParty{}, nil, err
 	}
+	w, err := p.webAuthnFor(rp)
+	return rp, w, err
+}
+
+// webAuthnFor returns go-webauthn set up for rp: discoverable credentials
+// and user verification required, no attestation asked for.
+func (p *Passkeys) webAuthnFor(rp storage.RelyingParty) (*webauthn.WebAuthn, error) {
 	w, err := webauthn.New(&webauthn.Config{
 		RPID: rp.ID, RPDisplayName: rp.Name, RPOrigins: rp.Origins,
 		AttestationPreference: protocol.PreferNoAttestation,
@@ -276,9 +283,9 @@ func (p *Passkeys) webAuthn(ctx context.Context, tenant string) (storage.Relying
 		},
 	})
 	if err != nil {
-		return storage.RelyingParty{}, nil, fmt.Errorf("authn: relying party %s: %w", rp.ID, err)
+		return nil, fmt.Errorf("authn: relying party %s: %w", rp.ID, err)
 	}
-	return rp, w, nil
+	return w, nil
 }
 
 // customer is a shop's customer as go-webauthn sees them.
@@ -365,6 +372,16 @@ type RegistrationInput struct {
 // customer already has on this relying party are excluded, so a device
 // does not register twice.
 func (p *Passkeys) BeginRegistration(ctx context.Context, tenant, userID string, in RegistrationInput) (CeremonyStart, error) {
+	rp, err := p.RelyingParty(ctx, tenant)
+	if err != nil {
+		return CeremonyStart{}, err
+	}
+	return p.BeginRegistrationAt(ctx, rp, tenant, userID, in)
+}
+
+// BeginRegistrationAt is BeginRegistration on the relying party rp rather
+// than the tenant's (the dashboard's own, for its users).
+func (p *Passkeys) BeginRegistrationAt(ctx context.Context, rp storage.RelyingParty, tenant, userID string, in RegistrationInput) (CeremonyStart, error) {
 	var ps []error
 	add := func(e *risk.FieldError) {
 		if e != nil {
@@ -378,7 +395,7 @@ func (p *Passkeys) BeginRegistration(ctx context.Context, tenant, userID string,
 	if len(ps) > 0 {
 		return CeremonyStart{}, errors.Join(ps...)
 	}
-	rp, w, err := p.webAuthn(ctx, tenant)
+	w, err := p.webAuthnFor(rp)
 	if err != nil {
 		return CeremonyStart{}, err
 	}
@@ -493,6 +510,15 @@ func parseResponse[T any](response []byte, what string, parse func([]byte) (T, e
 // FinishRegistration checks the browser's response to the registration
 // ceremony and stores the new passkey. The ceremony is used up either way.
 func (p *Passkeys) FinishRegistration(ctx context.Context, tenant, userID, ceremonyID string, response []byte) (storage.Passkey, error) {
+	rp, err := p.RelyingParty(ctx, tenant)
+	if err != nil {
+		return storage.Passkey{}, err
+	}
+	return p.FinishRegistrationAt(ctx, rp, tenant, userID, ceremonyID, response)
+}
+
+// FinishRegistrationAt is FinishRegistration on the relying party rp.
+func (p *Passkeys) FinishRegistrationAt(ctx context.Context, rp storage.RelyingParty, tenant, userID, ceremonyID string, response []byte) (storage.Passkey, error) {
 	if e := checkUserID(userID); e != nil {
 		return storage.Passkey{}, e
 	}
@@ -504,7 +530,7 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, tenant, userID, cerem
 	if err != nil {
 		return storage.Passkey{}, err
 	}
-	rp, w, err := p.webAuthn(ctx, tenant)
+	w, err := p.webAuthnFor(rp)
 	if err != nil {
 		return storage.Passkey{}, err
 	}
@@ -682,24 +708,43 @@ func (p *Passkeys) FinishAssertion(ctx context.Context, tenant, userID, challeng
 	if err != nil {
 		return storage.Passkey{}, nil, err
 	}
-	if session.RelyingPartyID != rp.ID {
-		return storage.Passkey{}, nil, &RejectedError{Reason: "the shop's passkey domain changed during the ceremony"}
-	}
-	c, keys, err := p.customerOf(ctx, tenant, userID, rp)
+	k, err := p.verifyAssertion(ctx, w, rp, tenant, userID, session, parsed, false)
 	if err != nil {
 		return storage.Passkey{}, nil, err
-	}
-	i := slices.IndexFunc(keys, func(k storage.Passkey) bool { return bytes.Equal(k.CredentialID, parsed.RawID) })
-	if i < 0 {
-		return storage.Passkey{}, nil, &RejectedError{Reason: "the passkey is not one of the customer's (revoked, or another account's)"}
-	}
-	cred, err := w.ValidateLogin(c, session, parsed)
-	if err != nil {
-		return storage.Passkey{}, nil, rejected(err)
 	}
 	signed, err := base64.RawURLEncoding.DecodeString(session.Challenge)
 	if err != nil {
 		return storage.Passkey{}, nil, fmt.Errorf("authn: decode ceremony challenge: %w", err)
+	}
+	return k, signed, nil
+}
+
+// verifyAssertion checks parsed, the answer to the assertion ceremony
+// session (discoverable: begun without a user), as the customer's under
+// rp, and brings the passkey's sign count, flags and last use up to date.
+// A clone (the signature counter went backwards) fails closed and flags
+// the passkey for good.
+func (p *Passkeys) verifyAssertion(ctx context.Context, w *webauthn.WebAuthn, rp storage.RelyingParty, tenant, userID string,
+	session webauthn.SessionData, parsed *protocol.ParsedCredentialAssertionData, discoverable bool) (storage.Passkey, error) {
+	if session.RelyingPartyID != rp.ID {
+		return storage.Passkey{}, &RejectedError{Reason: "the passkey domain changed during the ceremony"}
+	}
+	c, keys, err := p.customerOf(ctx, tenant, userID, rp)
+	if err != nil {
+		return storage.Passkey{}, err
+	}
+	i := slices.IndexFunc(keys, func(k storage.Passkey) bool { return bytes.Equal(k.CredentialID, parsed.RawID) })
+	if i < 0 {
+		return storage.Passkey{}, &RejectedError{Reason: "the passkey is not one of the customer's (revoked, or another account's)"}
+	}
+	var cred *webauthn.Credential
+	if discoverable {
+		_, cred, err = w.ValidatePasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) { return c, nil }, session, parsed)
+	} else {
+		cred, err = w.ValidateLogin(c, session, parsed)
+	}
+	if err != nil {
+		return storage.Passkey{}, rejected(err)
 	}
 	clone := cred.Authenticator.CloneWarning && !keys[i].CloneWarning
 	k, err := p.update(ctx, tenant, userID, keys[i].ID, func(k *storage.Passkey) error {
@@ -712,14 +757,63 @@ func (p *Passkeys) FinishAssertion(ctx context.Context, tenant, userID, challeng
 		return nil
 	})
 	if err != nil {
-		return storage.Passkey{}, nil, err
+		return storage.Passkey{}, err
 	}
 	if k.CloneWarning {
 		why := "the passkey's signature counter went backwards: the authenticator may have been cloned"
 		if !clone {
 			why = "the passkey was flagged as possibly cloned: revoke it and register a new one"
 		}
-		return storage.Passkey{}, nil, &RejectedError{Reason: why}
+		return storage.Passkey{}, &RejectedError{Reason: why}
 	}
-	return k, signed, nil
+	return k, nil
+}
+
+// ceremonyDiscoverable is a sign-in without a user name: the passkey the
+// browser picks says who it is.
+const ceremonyDiscoverable = "discoverable"
+
+// BeginDiscoverableAt starts a sign-in on rp with any of the tenant's
+// passkeys (the browser lists the ones it holds for rp): the options for
+// navigator.credentials.get, user verification required.
+func (p *Passkeys) BeginDiscoverableAt(ctx context.Context, rp storage.RelyingParty, tenant string) (CeremonyStart, error) {
+	w, err := p.webAuthnFor(rp)
+	if err != nil {
+		return CeremonyStart{}, err
+	}
+	assertion, session, err := w.BeginDiscoverableLogin()
+	if err != nil {
+		return CeremonyStart{}, fmt.Errorf("authn: begin passkey sign-in: %w", err)
+	}
+	return p.startCeremony(ctx, storage.Ceremony{Tenant: tenant, Kind: ceremonyDiscoverable}, assertion, session)
+}
+
+// FinishDiscoverableAt checks the browser's answer to a sign-in begun by
+// BeginDiscoverableAt and returns the passkey that signed it, which names
+// the user. A response that does not verify, or a passkey that is not
+// the tenant's, is a *RejectedError.
+func (p *Passkeys) FinishDiscoverableAt(ctx context.Context, rp storage.RelyingParty, tenant, ceremonyID string, response []byte) (storage.Passkey, error) {
+	parsed, err := ParseAssertion(response)
+	if err != nil {
+		return storage.Passkey{}, err
+	}
+	_, session, err := p.takeCeremony(ctx, tenant, "", ceremonyID, ceremonyDiscoverable)
+	if err != nil {
+		return storage.Passkey{}, err
+	}
+	k, err := p.store.PasskeyByCredential(ctx, tenant, rp.ID, parsed.RawID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Passkey{}, &RejectedError{Reason: "the passkey is not registered here (revoked, or another site's)"}
+	}
+	if err != nil {
+		return storage.Passkey{}, fmt.Errorf("authn: find passkey: %w", err)
+	}
+	if h := parsed.Response.UserHandle; len(h) > 0 && !bytes.Equal(h, k.UserHandle) {
+		return storage.Passkey{}, &RejectedError{Reason: "the passkey's user handle is not its owner's"}
+	}
+	w, err := p.webAuthnFor(rp)
+	if err != nil {
+		return storage.Passkey{}, err
+	}
+	return p.verifyAssertion(ctx, w, rp, tenant, k.UserID, session, parsed, true)
 }

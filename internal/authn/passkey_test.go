@@ -33,7 +33,7 @@ func newPasskeyFixture(t *testing.T) *passkeyFixture {
 		Name: "Northwind Outfitters", Origins: []string{shopOrigin, "https://auth.shop.example/"}}); err != nil {
 		t.Fatal(err)
 	}
-	c := authn.NewChallenges(authn.ChallengeConfig{Now: f.clock.Now}, f.store, f.a, p, key)
+	c := authn.NewChallenges(authn.ChallengeConfig{Now: f.clock.Now}, f.store, authn.ChallengeFactors{Apps: f.a, Passkeys: p}, key)
 	return &passkeyFixture{fixture: f, p: p, c: c}
 }
 
@@ -101,10 +101,10 @@ func TestPasskeyStepUpBoundToTheOrder(t *testing.T) {
 	if strings.Join(ans.Challenge.Methods, ",") != "passkey" {
 		t.Errorf("methods = %v, want passkey only (no app enrolled)", ans.Challenge.Methods)
 	}
-	if v, err := f.c.Verify(ctx, "shop", ans.Token, "u1", orderB); err != nil || v.Valid || v.Reason != "the token approves another action" {
+	if v, err := f.c.Verify(ctx, "shop", authn.VerifyInput{Token: ans.Token, UserID: "u1", Action: orderB}); err != nil || v.Valid || v.Reason != "the token approves another action" {
 		t.Errorf("token of order A for order B = %+v, %v", v, err)
 	}
-	if v, err := f.c.Verify(ctx, "shop", ans.Token, "u1", orderA); err != nil || !v.Valid || v.Method != authn.MethodPasskey {
+	if v, err := f.c.Verify(ctx, "shop", authn.VerifyInput{Token: ans.Token, UserID: "u1", Action: orderA}); err != nil || !v.Valid || v.Method != authn.MethodPasskey {
 		t.Errorf("token of order A for order A = %+v, %v", v, err)
 	}
 	keys, _ := f.p.List(ctx, "shop", "u1")
@@ -177,7 +177,7 @@ func TestPasskeyBackupFlags(t *testing.T) {
 	// A restart: new instances over the same store.
 	key := bytes.Repeat([]byte{7}, authn.KeySize)
 	f.p = authn.NewPasskeys(authn.PasskeyConfig{Now: f.clock.Now}, f.store, key)
-	f.c = authn.NewChallenges(authn.ChallengeConfig{Now: f.clock.Now}, f.store, f.a, f.p, key)
+	f.c = authn.NewChallenges(authn.ChallengeConfig{Now: f.clock.Now}, f.store, authn.ChallengeFactors{Apps: f.a, Passkeys: f.p}, key)
 	if ans, err := f.stepUp("u1", orderA, synced, shopOrigin); err != nil || ans.Token == "" {
 		t.Fatalf("backup-eligible passkey after a restart = %+v, %v", ans, err)
 	}
@@ -510,4 +510,66 @@ func FuzzPasskeyResponses(f *testing.F) {
 			t.Errorf("assertion: %v is not a field error", err)
 		}
 	})
+}
+
+// TestDiscoverableSignIn signs in without a user name on an explicit
+// relying party (the dashboard's): the passkey says who it is, and only
+// the tenant's live passkeys do.
+func TestDiscoverableSignIn(t *testing.T) {
+	f := newPasskeyFixture(t)
+	ctx := context.Background()
+	rp := storage.RelyingParty{ID: "localhost", Name: "shopguard dashboard", Origins: []string{"http://localhost:8080"}}
+	const origin, tenant = "http://localhost:8080", "_dashboard"
+	keys := map[string]*virtualkey.Authenticator{"ana": virtualkey.New(virtualkey.Options{}), "bob": virtualkey.New(virtualkey.Options{})}
+	ids := map[string]string{}
+	for _, name := range []string{"ana", "bob"} {
+		start, err := f.p.BeginRegistrationAt(ctx, rp, tenant, name, authn.RegistrationInput{UserName: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := keys[name].Create(origin, start.Options)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := f.p.FinishRegistrationAt(ctx, rp, tenant, name, start.ID, resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = k.ID
+	}
+	signIn := func(vk *virtualkey.Authenticator, tenant string) (storage.Passkey, error) {
+		t.Helper()
+		start, err := f.p.BeginDiscoverableAt(ctx, rp, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := vk.Get(origin, start.Options)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.p.FinishDiscoverableAt(ctx, rp, tenant, start.ID, resp)
+	}
+	for _, name := range []string{"ana", "bob"} {
+		if k, err := signIn(keys[name], tenant); err != nil || k.UserID != name {
+			t.Errorf("%s's passkey signed in %+v, %v", name, k, err)
+		}
+	}
+	var re *authn.RejectedError
+	if _, err := signIn(keys["ana"], "shop"); !errors.As(err, &re) {
+		t.Errorf("a passkey of another tenant = %v, want refused", err)
+	}
+	if err := f.p.Revoke(ctx, tenant, "bob", ids["bob"]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signIn(keys["bob"], tenant); !errors.As(err, &re) {
+		t.Errorf("a revoked passkey = %v, want refused", err)
+	}
+	start, _ := f.p.BeginDiscoverableAt(ctx, rp, tenant)
+	resp, _ := keys["ana"].Get(origin, start.Options)
+	if _, err := f.p.FinishDiscoverableAt(ctx, rp, tenant, start.ID, resp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.p.FinishDiscoverableAt(ctx, rp, tenant, start.ID, resp); !errors.Is(err, authn.ErrCeremony) {
+		t.Errorf("the same sign-in twice = %v, want ErrCeremony", err)
+	}
 }

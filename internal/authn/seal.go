@@ -1,6 +1,6 @@
 // Package authn is shopguard's strong customer authentication: the
 // factors a shop's customers enrol (an authenticator app with one-time
-// codes, recovery codes; passkeys next) and the step-up checks a risky
+// codes, recovery codes, passkeys), the step-up checks a risky
 // sign-in, payment or account change is sent through.
 package authn
 

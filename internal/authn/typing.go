@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/shopguard/shopguard/internal/authn/keystroke"
@@ -86,17 +87,62 @@ func (t *Typing) Distance(ctx context.Context, tenant, userID string, hold, flig
 	return s / float64(len(x)), true, nil
 }
 
-// Learn adds the rhythm of a confirmed sign-in to the customer's profile
-// and trains the template anew once there are Enrol samples (on the
-// latest Keep). A rhythm with another number of keys than the profile's
-// (a new password) starts the profile over.
-func (t *Typing) Learn(ctx context.Context, tenant, userID string, hold, flight []float64) error {
+// Learn adds the rhythm of the confirmed sign-in eventID to the
+// customer's profile and trains the template anew once there are Enrol
+// samples (on the latest Keep). A rhythm with another number of keys than
+// the profile's (a new password) starts the profile over.
+func (t *Typing) Learn(ctx context.Context, tenant, userID, eventID string, hold, flight []float64) error {
 	v, err := keystroke.NewVector(hold, flight)
 	if err != nil {
 		return fmt.Errorf("authn: %w", err)
 	}
 	x := v.Features()
-	for range 3 { // another sign-in may update the profile meanwhile
+	return t.update(ctx, tenant, userID, func(p *storage.TypingProfile) bool {
+		if len(p.Samples) > 0 && len(p.Samples[0]) != len(x) {
+			p.Samples, p.SampleEvents, p.Template = nil, nil, nil
+		}
+		p.Samples = append(p.Samples, x)
+		p.SampleEvents = append(p.SampleEvents, eventID)
+		if n := len(p.Samples); n > t.cfg.Keep {
+			p.Samples, p.SampleEvents = p.Samples[n-t.cfg.Keep:], p.SampleEvents[n-t.cfg.Keep:]
+		}
+		return true
+	})
+}
+
+// Forget removes what the sign-in eventID taught the customer's profile
+// (it was an account takeover: the attacker's rhythm must not become the
+// customer's) and trains the template again on what is left, or drops it
+// when fewer than Enrol samples are left. It reports whether there was
+// anything to forget.
+func (t *Typing) Forget(ctx context.Context, tenant, userID, eventID string) (bool, error) {
+	if eventID == "" {
+		return false, nil
+	}
+	forgot := false
+	err := t.update(ctx, tenant, userID, func(p *storage.TypingProfile) bool {
+		forgot = false
+		for i := len(p.SampleEvents) - 1; i >= 0; i-- {
+			if p.SampleEvents[i] == eventID {
+				p.Samples = slices.Delete(p.Samples, i, i+1)
+				p.SampleEvents = slices.Delete(p.SampleEvents, i, i+1)
+				forgot = true
+			}
+		}
+		return forgot
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return forgot && err == nil, err
+}
+
+// update applies change to the customer's profile (a new one if there is
+// none, unless change is a removal), trains the template on the samples
+// and stores it, again if another sign-in changed it meanwhile. change
+// reports whether it changed anything.
+func (t *Typing) update(ctx context.Context, tenant, userID string, change func(*storage.TypingProfile) bool) error {
+	for range 3 {
 		p, err := t.store.TypingProfile(ctx, tenant, userID)
 		if errors.Is(err, storage.ErrNotFound) {
 			p, err = storage.TypingProfile{Tenant: tenant, UserID: userID}, nil
@@ -104,13 +150,14 @@ func (t *Typing) Learn(ctx context.Context, tenant, userID string, hold, flight 
 		if err != nil {
 			return fmt.Errorf("authn: read typing profile: %w", err)
 		}
-		if len(p.Samples) > 0 && len(p.Samples[0]) != len(x) {
-			p.Samples, p.Template = nil, nil
+		// Profiles from before sample events were kept: those are unknown.
+		for len(p.SampleEvents) < len(p.Samples) {
+			p.SampleEvents = append([]string{""}, p.SampleEvents...)
 		}
-		p.Samples = append(p.Samples, x)
-		if n := len(p.Samples); n > t.cfg.Keep {
-			p.Samples = p.Samples[n-t.cfg.Keep:]
+		if !change(&p) {
+			return nil
 		}
+		p.Template = nil
 		if len(p.Samples) >= t.cfg.Enrol {
 			tmpl, err := t.detector.Train(p.Samples)
 			if err != nil {

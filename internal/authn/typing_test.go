@@ -2,6 +2,7 @@ package authn_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -47,7 +48,7 @@ func TestTypingProfiles(t *testing.T) {
 	}
 	for i := range 10 {
 		h, f := ana.entry()
-		if err := ty.Learn(ctx, "shop", "u1", h, f); err != nil {
+		if err := ty.Learn(ctx, "shop", "u1", fmt.Sprintf("ev_%d", i), h, f); err != nil {
 			t.Fatal(err)
 		}
 		if _, ok, _ := ty.Distance(ctx, "shop", "u1", h, f); ok != (i == 9) {
@@ -74,7 +75,7 @@ func TestTypingProfiles(t *testing.T) {
 	if _, ok, _ := ty.Distance(ctx, "shop", "u1", short, []float64{150, 160}); ok {
 		t.Error("a rhythm of another length got a distance")
 	}
-	if err := ty.Learn(ctx, "shop", "u1", short, []float64{150, 160}); err != nil {
+	if err := ty.Learn(ctx, "shop", "u1", "ev_new", short, []float64{150, 160}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, _ := ty.Distance(ctx, "shop", "u1", h, f); ok {
@@ -82,5 +83,69 @@ func TestTypingProfiles(t *testing.T) {
 	}
 	if _, _, err := ty.Distance(ctx, "shop", "u1", []float64{1}, nil); err == nil {
 		t.Error("a one-key rhythm was accepted")
+	}
+}
+
+// TestTypingForgetsATakeover: a takeover's sign-in that taught the
+// profile the attacker's rhythm is unlearnt when it is labelled, and the
+// customer's own rhythm is what the template measures again.
+func TestTypingForgetsATakeover(t *testing.T) {
+	ctx := context.Background()
+	ty := authn.NewTyping(authn.TypingConfig{Enrol: 5, Keep: 8}, memory.New())
+	ana, mallory := newTypist(1, 95, 180), newTypist(2, 120, 260)
+	for i := range 5 {
+		h, f := ana.entry()
+		if err := ty.Learn(ctx, "shop", "u1", fmt.Sprintf("ev_ana_%d", i), h, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mean := func(who *typist) float64 {
+		var sum float64
+		for range 30 {
+			h, f := who.entry()
+			d, ok, err := ty.Distance(ctx, "shop", "u1", h, f)
+			if err != nil || !ok {
+				t.Fatalf("Distance = %v, %v", ok, err)
+			}
+			sum += d / 30
+		}
+		return sum
+	}
+	before := mean(mallory)
+	// The attacker gets in three times (the password was stolen; nothing
+	// stopped the sign-ins) and the profile learns their rhythm.
+	for i := range 3 {
+		h, f := mallory.entry()
+		if err := ty.Learn(ctx, "shop", "u1", fmt.Sprintf("ev_mallory_%d", i), h, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	taught := mean(mallory)
+	if !(taught < before) {
+		t.Fatalf("the attacker's sign-ins did not teach the profile: distance %.2f before, %.2f after", before, taught)
+	}
+	for i := range 3 {
+		if ok, err := ty.Forget(ctx, "shop", "u1", fmt.Sprintf("ev_mallory_%d", i)); err != nil || !ok {
+			t.Fatalf("Forget = %v, %v", ok, err)
+		}
+	}
+	if after := mean(mallory); after < before-0.05 || after > before+0.05 {
+		t.Errorf("after forgetting the takeovers the attacker's distance is %.2f, was %.2f before them", after, before)
+	}
+	if ok, err := ty.Forget(ctx, "shop", "u1", "ev_mallory_0"); err != nil || ok {
+		t.Errorf("forgetting twice = %v, %v", ok, err)
+	}
+	if ok, err := ty.Forget(ctx, "shop", "nobody", "ev_1"); err != nil || ok {
+		t.Errorf("forgetting for a customer without a profile = %v, %v", ok, err)
+	}
+	// Fewer samples than make a template: the template goes.
+	for i := range 2 {
+		if _, err := ty.Forget(ctx, "shop", "u1", fmt.Sprintf("ev_ana_%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, f := ana.entry()
+	if _, ok, _ := ty.Distance(ctx, "shop", "u1", h, f); ok {
+		t.Error("a template trained on 3 samples")
 	}
 }

@@ -185,21 +185,29 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.limiter.reset("user:" + name)
+	if err := s.startSession(w, r, u); err != nil {
+		s.render(w, http.StatusServiceUnavailable, "signin", view{Title: "Sign in", Error: "Signing in failed; try again."})
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// startSession signs u in: a new session and its cookie.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u storage.User) error {
 	token := randomToken()
 	now := s.cfg.Now()
 	se := storage.Session{IDHash: hashToken(token), UserName: u.Name, Tenant: u.Tenant, CSRF: randomToken(),
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
 	if err := s.store.CreateSession(r.Context(), se); err != nil {
 		s.log.Error("dashboard: create session", "error", err)
-		s.render(w, http.StatusServiceUnavailable, "signin", view{Title: "Sign in", Error: "Signing in failed; try again."})
-		return
+		return err
 	}
 	if _, err := s.store.DeleteExpiredSessions(r.Context(), now); err != nil {
 		s.log.Warn("dashboard: delete expired sessions", "error", err)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: Prefix, HttpOnly: true,
 		Secure: s.cfg.SecureCookies || r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: int(s.cfg.SessionTTL.Seconds())})
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, sess *session) {

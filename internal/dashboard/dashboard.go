@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopguard/shopguard/internal/authn/webauthnjs"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
@@ -77,13 +78,14 @@ type Config struct {
 
 // Server serves the dashboard under Prefix.
 type Server struct {
-	cfg     Config
-	eng     Engine
-	store   Store
-	log     *slog.Logger
-	pages   map[string]*template.Template
-	mux     *http.ServeMux
-	limiter *limiter
+	cfg      Config
+	passkeys Passkeys
+	eng      Engine
+	store    Store
+	log      *slog.Logger
+	pages    map[string]*template.Template
+	mux      *http.ServeMux
+	limiter  *limiter
 }
 
 // New returns the dashboard over eng and store.
@@ -136,6 +138,13 @@ func (s *Server) routes() {
 	s.mux.Handle("GET "+Prefix+"/static/", http.StripPrefix(Prefix+"/static/", http.FileServerFS(static)))
 	s.mux.HandleFunc("GET "+Prefix+"/signin", s.signInPage)
 	s.mux.HandleFunc("POST "+Prefix+"/signin", s.signIn)
+	s.mux.Handle("GET "+Prefix+"/static/webauthn.js", webauthnjs.Handler())
+	s.mux.HandleFunc("POST "+Prefix+"/signin/passkey/options", s.passkeySignInOptions)
+	s.mux.HandleFunc("POST "+Prefix+"/signin/passkey", s.passkeySignIn)
+	s.mux.HandleFunc("GET "+Prefix+"/account", s.page(anyone, s.accountPage))
+	s.mux.HandleFunc("POST "+Prefix+"/account/passkeys/options", s.jsonPage(s.passkeyOptions))
+	s.mux.HandleFunc("POST "+Prefix+"/account/passkeys", s.jsonPage(s.passkeyAdd))
+	s.mux.HandleFunc("POST "+Prefix+"/account/passkeys/{id}/delete", s.page(anyone, s.passkeyRemove))
 	s.mux.HandleFunc("GET "+Prefix+"/{$}", s.page(anyone, s.overview))
 	s.mux.HandleFunc("GET "+Prefix+"/live", s.page(anyone, s.live))
 	s.mux.HandleFunc("POST "+Prefix+"/signout", s.page(anyone, s.signOut))

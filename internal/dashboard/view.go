@@ -16,6 +16,9 @@ import (
 
 // funcs are the template helpers.
 var funcs = template.FuncMap{
+	// backedUp reads a passkey's backup-state flag (synced to the user's
+	// other devices).
+	"backedUp": func(flags byte) bool { return flags&0x10 != 0 },
 	"money":    formatMoney,
 	"ago":      ago,
 	"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },

@@ -159,6 +159,13 @@ type Observer interface {
 	ObserveDecision(kind risk.EventKind, action risk.Action, latency time.Duration)
 }
 
+// LabelObserver is told of every label stored, after it is stored (for
+// what learns from a customer's own behaviour and must unlearn what an
+// attacker taught it). It runs on the labelling request: keep it short.
+type LabelObserver interface {
+	ObserveLabel(ctx context.Context, ev storage.Event, l storage.Label)
+}
+
 // Config configures an Engine. It is passed by value; zero values take defaults.
 type Config struct {
 	// Thresholds maps an event kind's score to an action; kinds without an
@@ -173,6 +180,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Observer, if set, is told of every decision.
 	Observer Observer
+	// Labels, if set, is told of every label stored.
+	Labels LabelObserver
 	// Geo, if set, locates the IP addresses of Locatable inputs.
 	Geo Locator
 	// RecentIDs is how many recently assessed event ids are remembered to

@@ -140,5 +140,8 @@ func (e *Engine) AddFeedback(ctx context.Context, tenantID string, f Feedback) (
 	if _, err := e.countLabel(ctx, &ev, ev.Labels, l); err != nil {
 		e.log.Warn("label not counted in the features", "tenant", tenantID, "event", ev.ID, "error", err)
 	}
+	if e.cfg.Labels != nil {
+		e.cfg.Labels.ObserveLabel(ctx, ev, l)
+	}
 	return l, nil
 }

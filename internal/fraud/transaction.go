@@ -342,5 +342,5 @@ func (t *Transaction) StepUp() (s risk.StepUp, ok bool) {
 	}
 	amount := strconv.FormatFloat(t.Amount(), 'f', t.exponent, 64)
 	return risk.StepUp{UserID: t.User.ID, Type: "payment", Description: "Pay " + amount + " " + t.Currency + " for order " + t.ID,
-		AmountMinor: *t.AmountMinor, Currency: t.Currency, Reference: t.ID}, true
+		AmountMinor: *t.AmountMinor, Currency: t.Currency, Reference: t.ID, DeviceID: t.DeviceID}, true
 }

@@ -431,4 +431,7 @@ type StepUp struct {
 	AmountMinor int64
 	Currency    string
 	Reference   string
+	// DeviceID is the shop's id of the device the customer is on, if
+	// known: a passed challenge can remember it.
+	DeviceID string
 }

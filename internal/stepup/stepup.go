@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/internal/authn"
+	"github.com/shopguard/shopguard/internal/authn/webauthnjs"
 	"github.com/shopguard/shopguard/internal/reference"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/storage"
@@ -107,6 +108,7 @@ func New(cfg Config, c Challenges, p Passkeys, f Factors, links *authn.Links, wr
 		return nil, fmt.Errorf("stepup: static files: %w", err)
 	}
 	p0 := authn.HostedPrefix
+	s.mux.Handle("GET "+p0+"/static/webauthn.js", webauthnjs.Handler())
 	s.mux.Handle("GET "+p0+"/static/", http.StripPrefix(p0+"/static/", http.FileServerFS(static)))
 	s.mux.HandleFunc("GET "+p0+"/shopguard.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")

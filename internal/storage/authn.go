@@ -56,6 +56,13 @@ type AuthnStore interface {
 	// PutTypingProfile stores p if the stored profile's Version is
 	// p.Version-1 (none stored counts as 0); ErrConflict otherwise.
 	PutTypingProfile(ctx context.Context, p TypingProfile) error
+
+	// ForgetDevices records that the customer's remembered devices were
+	// forgotten at at (a later time replaces an earlier one).
+	ForgetDevices(ctx context.Context, tenant, userID string, at time.Time) error
+	// DevicesForgottenAt returns when the customer's remembered devices
+	// were last forgotten (zero if never).
+	DevicesForgottenAt(ctx context.Context, tenant, userID string) (time.Time, error)
 }
 
 // TypingProfile is how a customer types their password: the timing
@@ -66,6 +73,9 @@ type TypingProfile struct {
 	UserID string
 	// Samples are feature vectors, oldest first.
 	Samples [][]float64
+	// SampleEvents are the sign-ins (event ids) the samples came from,
+	// parallel to Samples ("" where not known).
+	SampleEvents []string
 	// Template is the encoded keystroke template (nil until there are
 	// enough samples).
 	Template  []byte
@@ -90,7 +100,10 @@ type Challenge struct {
 	// Methods lists the factors that may answer it ("totp", "recovery_code").
 	Methods []string
 	// EventID is the assessment that asked for it, if any.
-	EventID   string
+	EventID string
+	// DeviceID is the shop's id of the device the customer answers on, if
+	// the shop gave it: a passed challenge can remember the device.
+	DeviceID  string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	// Status is pending, passed or failed.

@@ -1,6 +1,6 @@
 // Refreshes the overview's live part every few seconds without reloading
 // the page. The server renders the fragment (tables and SVG chart); this
-// script only swaps it in. Nothing else on the dashboard needs JavaScript.
+// script only swaps it in. Passkeys (below) need it too; nothing else does.
 (function () {
   "use strict";
   var live = document.getElementById("live");
@@ -30,3 +30,48 @@ document.addEventListener("submit", function (e) {
   var b = e.submitter;
   if (b && b.getAttribute("data-confirm") && !window.confirm(b.getAttribute("data-confirm"))) { e.preventDefault(); }
 });
+// Passkeys: sign in with one, and add one on the account page.
+(function () {
+  "use strict";
+  var wa = window.ShopGuardWebAuthn;
+  if (!wa || !wa.supported()) { return; }
+  function post(url, body, csrf) {
+    var headers = { "Content-Type": "application/json" };
+    if (csrf) { headers["X-CSRF-Token"] = csrf; }
+    return fetch(url, { method: "POST", credentials: "same-origin", headers: headers, body: JSON.stringify(body || {}) })
+      .then(function (r) {
+        return r.json().then(function (data) {
+          if (!r.ok) { throw new Error(data.error || ("HTTP " + r.status)); }
+          return data;
+        });
+      });
+  }
+  function fail(e) {
+    var el = document.getElementById("passkey-error");
+    if (!el) { return; }
+    el.textContent = e && e.name === "NotAllowedError" ? "The passkey request was cancelled or timed out." :
+      (e && e.name === "InvalidStateError" ? "This device already has a passkey for you." : (e && e.message) || "Something went wrong.");
+  }
+  var signin = document.getElementById("passkey-signin");
+  if (signin) {
+    signin.hidden = false;
+    document.getElementById("passkey-signin-button").addEventListener("click", function () {
+      post("/dashboard/signin/passkey/options").then(function (start) {
+        return wa.get(start.options).then(function (cred) {
+          return post("/dashboard/signin/passkey", { ceremony_id: start.ceremony_id, credential: cred, next: signin.getAttribute("data-next") });
+        });
+      }).then(function (out) { window.location.assign(out.redirect); }, fail);
+    });
+  }
+  var add = document.getElementById("add-passkey");
+  if (add) {
+    var csrf = add.getAttribute("data-csrf");
+    add.addEventListener("click", function () {
+      post("/dashboard/account/passkeys/options", {}, csrf).then(function (start) {
+        return wa.create(start.options).then(function (cred) {
+          return post("/dashboard/account/passkeys", { ceremony_id: start.ceremony_id, credential: cred }, csrf);
+        });
+      }).then(function (out) { window.location.assign(out.redirect); }, fail);
+    });
+  }
+})();

@@ -4,47 +4,7 @@
 (function () {
   'use strict';
 
-  function b64uToBuf(s) {
-    s = s.replace(/-/g, '+').replace(/_/g, '/');
-    while (s.length % 4) s += '=';
-    var bin = atob(s), out = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out.buffer;
-  }
-  function bufToB64u(buf) {
-    var bytes = new Uint8Array(buf), bin = '';
-    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
-    return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  }
-  function creationOptions(o) {
-    var pk = Object.assign({}, o.publicKey);
-    pk.challenge = b64uToBuf(pk.challenge);
-    pk.user = Object.assign({}, pk.user, { id: b64uToBuf(pk.user.id) });
-    pk.excludeCredentials = (pk.excludeCredentials || []).map(function (c) { return Object.assign({}, c, { id: b64uToBuf(c.id) }); });
-    return { publicKey: pk };
-  }
-  function requestOptions(o) {
-    var pk = Object.assign({}, o.publicKey);
-    pk.challenge = b64uToBuf(pk.challenge);
-    pk.allowCredentials = (pk.allowCredentials || []).map(function (c) { return Object.assign({}, c, { id: b64uToBuf(c.id) }); });
-    return { publicKey: pk };
-  }
-  function credentialJSON(c) {
-    if (typeof c.toJSON === 'function') return c.toJSON();
-    var r = c.response, out = { id: c.id, rawId: bufToB64u(c.rawId), type: c.type,
-      authenticatorAttachment: c.authenticatorAttachment || undefined,
-      clientExtensionResults: c.getClientExtensionResults ? c.getClientExtensionResults() : {}, response: {} };
-    out.response.clientDataJSON = bufToB64u(r.clientDataJSON);
-    if (r.attestationObject) {
-      out.response.attestationObject = bufToB64u(r.attestationObject);
-      out.response.transports = r.getTransports ? r.getTransports() : [];
-    } else {
-      out.response.authenticatorData = bufToB64u(r.authenticatorData);
-      out.response.signature = bufToB64u(r.signature);
-      if (r.userHandle) out.response.userHandle = bufToB64u(r.userHandle);
-    }
-    return out;
-  }
+  var webauthn = window.ShopGuardWebAuthn;
 
   function post(cfg, path, body) {
     return fetch(cfg.base + path + '?' + cfg.query, {
@@ -135,8 +95,8 @@
         busy(true);
         say('Follow the prompt on your device…');
         post(cfg, '/passkey-options').then(function (start) {
-          return navigator.credentials.get(requestOptions(start.options)).then(function (cred) {
-            return post(cfg, '/answer', { method: 'passkey', ceremony_id: start.ceremony_id, credential: credentialJSON(cred) });
+          return webauthn.get(start.options).then(function (cred) {
+            return post(cfg, '/answer', { method: 'passkey', ceremony_id: start.ceremony_id, credential: cred });
           });
         }).then(function (out) { busy(false); done(out); }, fail);
       });
@@ -172,8 +132,8 @@
         say('Follow the prompt on your device…');
         var name = document.getElementById('passkey-name').value.trim();
         post(ecfg, '/passkey-options', { passkey_name: name }).then(function (start) {
-          return navigator.credentials.create(creationOptions(start.options)).then(function (cred) {
-            return post(ecfg, '/passkey', { ceremony_id: start.ceremony_id, credential: credentialJSON(cred) });
+          return webauthn.create(start.options).then(function (cred) {
+            return post(ecfg, '/passkey', { ceremony_id: start.ceremony_id, credential: cred });
           });
         }).then(function (pk) {
           busy(false);

@@ -21,11 +21,13 @@ type authn struct {
 	recovery   map[tenantID][]recoveryCode
 	challenges map[tenantID]storage.Challenge
 	typing     map[tenantID]storage.TypingProfile
+	forgotten  map[tenantID]time.Time
 }
 
 func newAuthn() authn {
 	return authn{totp: map[tenantID]storage.TOTPFactor{}, recovery: map[tenantID][]recoveryCode{},
-		challenges: map[tenantID]storage.Challenge{}, typing: map[tenantID]storage.TypingProfile{}}
+		challenges: map[tenantID]storage.Challenge{}, typing: map[tenantID]storage.TypingProfile{},
+		forgotten: map[tenantID]time.Time{}}
 }
 
 func copyTOTP(f storage.TOTPFactor) storage.TOTPFactor {
@@ -220,6 +222,7 @@ func copyProfile(p storage.TypingProfile) storage.TypingProfile {
 		s[i] = slices.Clone(v)
 	}
 	p.Samples = s
+	p.SampleEvents = slices.Clone(p.SampleEvents)
 	return p
 }
 
@@ -250,4 +253,28 @@ func (s *Store) PutTypingProfile(_ context.Context, p storage.TypingProfile) err
 	}
 	s.typing[k] = copyProfile(p)
 	return nil
+}
+
+// ForgetDevices implements storage.AuthnStore.
+func (s *Store) ForgetDevices(_ context.Context, tenant, userID string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(); err != nil {
+		return err
+	}
+	k := tenantID{tenant, userID}
+	if at.After(s.forgotten[k]) {
+		s.forgotten[k] = at
+	}
+	return nil
+}
+
+// DevicesForgottenAt implements storage.AuthnStore.
+func (s *Store) DevicesForgottenAt(_ context.Context, tenant, userID string) (time.Time, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(); err != nil {
+		return time.Time{}, err
+	}
+	return s.forgotten[tenantID{tenant, userID}], nil
 }

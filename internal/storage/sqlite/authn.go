@@ -107,7 +107,7 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, tenant, userID string) (i
 }
 
 const challengeColumns = `tenant, id, user_id, action, action_hash, methods, event_id, created_at, expires_at, status, failures,
-	passed_at, method, consumed_at, version`
+	passed_at, method, consumed_at, version, device_id`
 
 // CreateChallenge implements storage.ChallengeStore.
 func (s *Store) CreateChallenge(ctx context.Context, c storage.Challenge) error {
@@ -116,9 +116,9 @@ func (s *Store) CreateChallenge(ctx context.Context, c storage.Challenge) error 
 		return fmt.Errorf("sqlite: create challenge: %w", err)
 	}
 	return s.exec(ctx, "create challenge", isConflict("challenge "+c.ID),
-		`INSERT INTO challenges (`+challengeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		`INSERT INTO challenges (`+challengeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Tenant, c.ID, c.UserID, c.Action, c.ActionHash, string(methods), c.EventID, micros(c.CreatedAt), micros(c.ExpiresAt),
-		c.Status, c.Failures, optMicros(c.PassedAt), c.Method, optMicros(c.ConsumedAt), c.Version)
+		c.Status, c.Failures, optMicros(c.PassedAt), c.Method, optMicros(c.ConsumedAt), c.Version, c.DeviceID)
 }
 
 // Challenge implements storage.ChallengeStore.
@@ -131,7 +131,7 @@ func (s *Store) Challenge(ctx context.Context, tenant, id string) (storage.Chall
 	var created, expires, passed, consumed int64
 	err := s.read.QueryRowContext(ctx, `SELECT `+challengeColumns+` FROM challenges WHERE tenant = ? AND id = ?`, tenant, id).
 		Scan(&c.Tenant, &c.ID, &c.UserID, &c.Action, &c.ActionHash, &methods, &c.EventID, &created, &expires, &c.Status,
-			&c.Failures, &passed, &c.Method, &consumed, &c.Version)
+			&c.Failures, &passed, &c.Method, &consumed, &c.Version, &c.DeviceID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.Challenge{}, fmt.Errorf("%w: challenge %q", storage.ErrNotFound, id)
 	}
@@ -185,10 +185,10 @@ func (s *Store) TypingProfile(ctx context.Context, tenant, userID string) (stora
 		return storage.TypingProfile{}, err
 	}
 	p := storage.TypingProfile{Tenant: tenant, UserID: userID}
-	var samples []byte
+	var samples, events []byte
 	var updated int64
-	err := s.read.QueryRowContext(ctx, `SELECT samples, template, updated_at, version FROM typing_profiles WHERE tenant = ? AND user_id = ?`,
-		tenant, userID).Scan(&samples, &p.Template, &updated, &p.Version)
+	err := s.read.QueryRowContext(ctx, `SELECT samples, sample_events, template, updated_at, version FROM typing_profiles WHERE tenant = ? AND user_id = ?`,
+		tenant, userID).Scan(&samples, &events, &p.Template, &updated, &p.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.TypingProfile{}, fmt.Errorf("%w: no typing profile", storage.ErrNotFound)
 	}
@@ -198,6 +198,9 @@ func (s *Store) TypingProfile(ctx context.Context, tenant, userID string) (stora
 	if err := json.Unmarshal(samples, &p.Samples); err != nil {
 		return storage.TypingProfile{}, fmt.Errorf("sqlite: read typing profile samples: %w", err)
 	}
+	if err := json.Unmarshal(events, &p.SampleEvents); err != nil {
+		return storage.TypingProfile{}, fmt.Errorf("sqlite: read typing profile sample events: %w", err)
+	}
 	p.UpdatedAt = fromMicros(updated)
 	return p, nil
 }
@@ -205,6 +208,10 @@ func (s *Store) TypingProfile(ctx context.Context, tenant, userID string) (stora
 // PutTypingProfile implements storage.AuthnStore.
 func (s *Store) PutTypingProfile(ctx context.Context, p storage.TypingProfile) error {
 	samples, err := json.Marshal(p.Samples)
+	if err != nil {
+		return fmt.Errorf("sqlite: store typing profile: %w", err)
+	}
+	events, err := json.Marshal(p.SampleEvents)
 	if err != nil {
 		return fmt.Errorf("sqlite: store typing profile: %w", err)
 	}
@@ -217,10 +224,33 @@ func (s *Store) PutTypingProfile(ctx context.Context, p storage.TypingProfile) e
 		if version != p.Version-1 {
 			return fmt.Errorf("%w: the typing profile changed meanwhile", storage.ErrConflict)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO typing_profiles (tenant, user_id, samples, template, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, user_id) DO UPDATE SET samples = excluded.samples,
-			template = excluded.template, updated_at = excluded.updated_at, version = excluded.version`,
-			p.Tenant, p.UserID, samples, p.Template, micros(p.UpdatedAt), p.Version)
+		_, err = tx.ExecContext(ctx, `INSERT INTO typing_profiles (tenant, user_id, samples, sample_events, template, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, user_id) DO UPDATE SET samples = excluded.samples,
+			sample_events = excluded.sample_events, template = excluded.template, updated_at = excluded.updated_at,
+			version = excluded.version`,
+			p.Tenant, p.UserID, samples, events, p.Template, micros(p.UpdatedAt), p.Version)
 		return err
 	})
+}
+
+// ForgetDevices implements storage.AuthnStore.
+func (s *Store) ForgetDevices(ctx context.Context, tenant, userID string, at time.Time) error {
+	return s.exec(ctx, "forget devices", nil, `INSERT INTO device_resets (tenant, user_id, at) VALUES (?, ?, ?)
+		ON CONFLICT (tenant, user_id) DO UPDATE SET at = max(at, excluded.at)`, tenant, userID, micros(at))
+}
+
+// DevicesForgottenAt implements storage.AuthnStore.
+func (s *Store) DevicesForgottenAt(ctx context.Context, tenant, userID string) (time.Time, error) {
+	if err := s.isClosed(); err != nil {
+		return time.Time{}, err
+	}
+	var at int64
+	err := s.read.QueryRowContext(ctx, `SELECT at FROM device_resets WHERE tenant = ? AND user_id = ?`, tenant, userID).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: read device reset: %w", err)
+	}
+	return fromMicros(at), nil
 }

@@ -101,7 +101,8 @@ func testTypingProfiles(t *testing.T, b storage.Backend) {
 	if _, err := b.TypingProfile(ctx, "t1", "u1"); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("TypingProfile before any = %v, want ErrNotFound", err)
 	}
-	p := storage.TypingProfile{Tenant: "t1", UserID: "u1", Samples: [][]float64{{1, 2.5}, {3, -4}}, UpdatedAt: base, Version: 1}
+	p := storage.TypingProfile{Tenant: "t1", UserID: "u1", Samples: [][]float64{{1, 2.5}, {3, -4}}, SampleEvents: []string{"ev_1", ""},
+		UpdatedAt: base, Version: 1}
 	if err := b.PutTypingProfile(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -126,5 +127,74 @@ func testTypingProfiles(t *testing.T, b storage.Backend) {
 	}
 	if got, _ := b.TypingProfile(ctx, "t1", "u1"); !reflect.DeepEqual(got, p) {
 		t.Errorf("after the writes: %+v, want %+v", got, p)
+	}
+}
+
+func testChallenges(t *testing.T, b storage.Backend) {
+	ctx := context.Background()
+	c := storage.Challenge{ID: "ch_1", Tenant: "t1", UserID: "u1", Action: []byte(`{"type":"payment"}`), ActionHash: "ab12",
+		Methods: []string{"passkey", "totp"}, EventID: "ev_1", DeviceID: "dev_9", CreatedAt: base, ExpiresAt: base.Add(5 * time.Minute),
+		Status: "pending", Version: 1}
+	if err := b.CreateChallenge(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CreateChallenge(ctx, c); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("creating it twice = %v, want ErrConflict", err)
+	}
+	if got, err := b.Challenge(ctx, "t1", "ch_1"); err != nil || !reflect.DeepEqual(got, c) {
+		t.Errorf("Challenge = %+v, %v; want %+v", got, err, c)
+	}
+	if _, err := b.Challenge(ctx, "t2", "ch_1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("another tenant's challenge = %v, want ErrNotFound", err)
+	}
+	passed := c
+	passed.Status, passed.Failures, passed.PassedAt, passed.Method, passed.Version = "passed", 1, base.Add(time.Minute), "passkey", 2
+	if err := b.UpdateChallenge(ctx, passed); err != nil {
+		t.Fatal(err)
+	}
+	stale := c
+	stale.Status, stale.Version = "failed", 2
+	if err := b.UpdateChallenge(ctx, stale); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("a stale update = %v, want ErrConflict", err)
+	}
+	consumed := passed
+	consumed.ConsumedAt, consumed.Version = base.Add(2*time.Minute), 3
+	if err := b.UpdateChallenge(ctx, consumed); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.Challenge(ctx, "t1", "ch_1"); !reflect.DeepEqual(got, consumed) {
+		t.Errorf("after the updates: %+v, want %+v", got, consumed)
+	}
+	later := c
+	later.ID, later.ExpiresAt = "ch_2", base.Add(time.Hour)
+	if err := b.CreateChallenge(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.DeleteExpiredChallenges(ctx, base.Add(10*time.Minute)); err != nil || n != 1 {
+		t.Errorf("DeleteExpiredChallenges = %d, %v; want 1", n, err)
+	}
+	if _, err := b.Challenge(ctx, "t1", "ch_1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("the expired challenge = %v, want ErrNotFound", err)
+	}
+	if _, err := b.Challenge(ctx, "t1", "ch_2"); err != nil {
+		t.Errorf("the live challenge = %v", err)
+	}
+}
+
+func testDeviceResets(t *testing.T, b storage.Backend) {
+	ctx := context.Background()
+	if at, err := b.DevicesForgottenAt(ctx, "t1", "u1"); err != nil || !at.IsZero() {
+		t.Fatalf("before any reset: %v, %v", at, err)
+	}
+	for _, at := range []time.Time{base.Add(time.Hour), base} { // an earlier time does not move it back
+		if err := b.ForgetDevices(ctx, "t1", "u1", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if at, err := b.DevicesForgottenAt(ctx, "t1", "u1"); err != nil || !at.Equal(base.Add(time.Hour)) {
+		t.Errorf("DevicesForgottenAt = %v, %v; want %v", at, err, base.Add(time.Hour))
+	}
+	if at, _ := b.DevicesForgottenAt(ctx, "t2", "u1"); !at.IsZero() {
+		t.Errorf("another tenant's customer: %v", at)
 	}
 }

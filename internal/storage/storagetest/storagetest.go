@@ -46,6 +46,8 @@ func Run(t *testing.T, open Opener) {
 		{"TOTP", testTOTP},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"TypingProfiles", testTypingProfiles},
+		{"Challenges", testChallenges},
+		{"DeviceResets", testDeviceResets},
 		{"Passkeys", testPasskeys},
 		{"PasskeyUpdates", testPasskeyUpdates},
 		{"PasskeyDeletes", testPasskeyDeletes},
