@@ -177,6 +177,15 @@ func (c *Client) Challenge(ctx context.Context, id string) (*Challenge, error) {
 	return &out, c.do(ctx, http.MethodGet, "/v1/challenges/"+url.PathEscape(id), nil, &out, true)
 }
 
+// ChallengeReturning returns a challenge whose HostedURL sends the
+// customer back to returnURL (a page on one of the shop's origins) with
+// shopguard_challenge and shopguard_token added: for a challenge a
+// decision started.
+func (c *Client) ChallengeReturning(ctx context.Context, id, returnURL string) (*Challenge, error) {
+	var out Challenge
+	return &out, c.do(ctx, http.MethodGet, "/v1/challenges/"+url.PathEscape(id)+"?return_url="+url.QueryEscape(returnURL), nil, &out, true)
+}
+
 // AnswerChallenge answers with a code of method ("totp" or "recovery_code").
 func (c *Client) AnswerChallenge(ctx context.Context, id, method, code string) (*ChallengeAnswer, error) {
 	var out ChallengeAnswer

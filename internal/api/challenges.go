@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/authn"
+	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/storage"
 )
 
@@ -83,12 +84,25 @@ func (s *Server) postChallenge(w http.ResponseWriter, r *http.Request, key apike
 	return nil
 }
 
+// getChallenge answers a challenge; with ?return_url= its hosted_url
+// sends the customer back there (a page on one of the shop's origins), so
+// a shop can send the customer to the page of a challenge a decision
+// started.
 func (s *Server) getChallenge(w http.ResponseWriter, r *http.Request, key apikey.Key, c Challenges) error {
+	ret := r.URL.Query().Get("return_url")
+	if ret != "" {
+		if s.passkeys == nil {
+			return risk.Invalid("return_url", "return URLs need the shop's origins, and passkeys are not available")
+		}
+		if e := s.passkeys.CheckReturnURL(r.Context(), key.Tenant, "return_url", ret); e != nil {
+			return e
+		}
+	}
 	ch, err := c.Get(r.Context(), key.Tenant, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.challengeJSON(ch, ""))
+	writeJSON(w, http.StatusOK, s.challengeJSON(ch, ret))
 	return nil
 }
 

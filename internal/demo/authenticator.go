@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"html"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -134,24 +135,45 @@ func (s *Sim) enrolApp(ctx context.Context, e TOTPEnroller, issuer string, c *cu
 var hiddenField = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"<>]*)">`)
 
 // stepUp answers the step-up page the shop showed after a sign-in (resp):
-// the customer with their app's code, correcting a code the shop did not
-// take once; anyone else, who has no app, types a made-up code once or
-// twice and gives up. It returns the last answer.
+// the customer with their passkey on shopguard's hosted page if they have
+// one, else with their app's code, correcting a code the shop did not
+// take once; anyone else, who has neither, types a made-up code once or
+// twice and gives up (or, offered only a passkey, looks at the hosted page
+// and gives up). It returns the last answer.
 func (b *Browser) stepUp(ctx context.Context, resp Response, email string) (Response, error) {
 	fields := url.Values{}
 	for _, m := range hiddenField.FindAllStringSubmatch(string(resp.Body), -1) {
 		fields.Set(m[1], m[2])
 	}
-	if fields.Get("pending") == "" || fields.Get("challenge") == "" {
-		return resp, fmt.Errorf("demo: step-up page without its form (status %d)", resp.Status)
+	var passkeyPage string
+	if m := passkeyLink.FindStringSubmatch(string(resp.Body)); m != nil {
+		passkeyPage = html.UnescapeString(m[1])
+	}
+	hasForm := fields.Get("pending") != "" && fields.Get("challenge") != ""
+	if !hasForm && passkeyPage == "" {
+		return resp, fmt.Errorf("demo: step-up page without its form or passkey link (status %d)", resp.Status)
 	}
 	sim := b.st.sim
 	h := fnv.New64a()
 	fmt.Fprint(h, b.truth.Actor, b.IP, email, resp.Header.Get(LoginHeader))
 	rng := rand.New(rand.NewPCG(sim.cfg.Seed, h.Sum64()))
 	var app *authenticator
-	if c := sim.pop.byID[b.truth.Actor]; c != nil && !b.truth.Fraud {
+	c := sim.pop.byID[b.truth.Actor]
+	if c != nil && !b.truth.Fraud {
 		app = c.App
+		if c.Passkey != nil && passkeyPage != "" {
+			if !b.st.Think(ctx, rng, 2*time.Second, 5*time.Second) { // reading the page, reaching for the phone
+				return resp, ctx.Err()
+			}
+			return b.passkeyStepUp(ctx, rng, c.Passkey, passkeyPage)
+		}
+	}
+	if !hasForm { // only a passkey, and not theirs
+		if passkeyPage != "" {
+			_, err := b.Get(ctx, passkeyPage)
+			return resp, err
+		}
+		return resp, nil
 	}
 	tries := 1 + rng.IntN(2) // an attacker's made-up codes
 	if app != nil {

@@ -55,7 +55,7 @@ func DefaultOptions() Options {
 	return Options{
 		ShopAddr: "127.0.0.1:0",
 		Sim: SimConfig{Seed: 1, Duration: time.Minute, Rate: 20, Customers: 1500, Pace: 0.25,
-			DisputeShare: 0.9, DisputeDelay: 3 * time.Second, NewDeviceShare: 0.03, AppShare: 0.6},
+			DisputeShare: 0.9, DisputeDelay: 3 * time.Second, NewDeviceShare: 0.03, AppShare: 0.6, PasskeyShare: 0.35},
 		Timeout: time.Second, CheckoutOnFailure: risk.ActionReview, PasswordCost: bcrypt.MinCost,
 		Out: io.Discard,
 	}
@@ -88,7 +88,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	catalog := NewCatalog()
 	prefix := "demo-" + strconv.FormatInt(time.Now().UnixMilli(), 36)
 	shop, err := NewShop(ShopConfig{Name: "Northwind Outfitters (demo)", OrderPrefix: prefix, TrustClientIPHeader: true,
-		PasswordCost: opts.PasswordCost, Log: opts.Log}, catalog, guard, proc)
+		PasswordCost: opts.PasswordCost, Shopguard: opts.ShopguardURL, Log: opts.Log}, catalog, guard, proc)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	shopURL := "http://" + ln.Addr().String()
+	// Browsers reach the shop by name: passkeys need a domain (localhost).
+	// shopguard's webhooks reach it by address.
+	addrURL := "http://" + ln.Addr().String()
+	shopURL := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 
 	simCfg := opts.Sim
 	simCfg.ShopURL = shopURL
@@ -128,6 +131,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	apps, err := sim.EnrolApps(ctx, sg, "Northwind Outfitters")
+	if err != nil {
+		return nil, err
+	}
+	passkeys, err := sim.EnrolPasskeys(ctx, sg, "Northwind Outfitters")
 	if err != nil {
 		return nil, err
 	}
@@ -155,8 +162,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	fmt.Fprintf(opts.Out, "Imported %d customers (%d with an authenticator app), %d past sign-ins and %d past orders (%d charged back) into shopguard in %s.\n",
-		simCfg.Customers, apps, len(signIns), len(history), len(chargebacks), time.Since(started).Round(100*time.Millisecond))
+	fmt.Fprintf(opts.Out, "Imported %d customers (%d with a passkey, %d with an authenticator app), %d past sign-ins and %d past orders (%d charged back) into shopguard in %s.\n",
+		simCfg.Customers, passkeys, apps, len(signIns), len(history), len(chargebacks), time.Since(started).Round(100*time.Millisecond))
 	if opts.Train != nil {
 		summary, err := opts.Train(ctx)
 		if err != nil {
@@ -166,7 +173,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	// "Was this you?" notices start with the run's sign-ins, not the
 	// imported ones.
-	hook, err := registerWebhook(ctx, sg, shopURL, shop.Inbox())
+	hook, err := registerWebhook(ctx, sg, addrURL, shop.Inbox())
 	if err != nil {
 		return nil, err
 	}

@@ -161,7 +161,7 @@ func TestDemoCatchesAttacks(t *testing.T) {
 		t.Errorf("%d calls to shopguard failed", rep.Guard.Failures)
 	}
 	for _, want := range []string{"shoppers (legit)", "card_testing (attack)", "stolen_card (attack)", "credential_stuffing (attack)", "account_takeover (attack)",
-		"password_spraying (attack)", "brute_force (attack)", "distributed_stuffing (attack)", "Legitimate checkouts wrongly stopped", "sign-ups blocked", "stepped up",
+		"password_spraying (attack)", "brute_force (attack)", "distributed_stuffing (attack)", "Legitimate checkouts wrongly stopped", "sign-ups blocked", "stepped up", "Step-ups passed by customers",
 		"Was this you? notices the shop received"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)

@@ -20,6 +20,8 @@ type Scorer interface {
 	SendFeedback(ctx context.Context, f client.Feedback) (*client.Label, error)
 	AnswerChallenge(ctx context.Context, id, method, code string) (*client.ChallengeAnswer, error)
 	VerifyApproval(ctx context.Context, token, userID string, action client.ChallengeAction) (*client.ApprovalCheck, error)
+	ChallengeReturning(ctx context.Context, id, returnURL string) (*client.Challenge, error)
+	CreateEnrolmentLink(ctx context.Context, userID string, in client.EnrolmentLinkInput) (*client.EnrolmentLink, error)
 }
 
 var _ Scorer = (*client.Client)(nil)
@@ -152,6 +154,32 @@ func (g *Guard) AnswerChallenge(ctx context.Context, id, method, code string) (*
 		return nil, fmt.Errorf("demo: answer challenge %s: %w", id, err)
 	}
 	return a, nil
+}
+
+// HostedChallenge returns the challenge with the link to its hosted page
+// that sends the customer back to returnURL.
+func (g *Guard) HostedChallenge(ctx context.Context, id, returnURL string) (*client.Challenge, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	ch, err := g.scorer.ChallengeReturning(ctx, id, returnURL)
+	g.countStepUp(err)
+	if err != nil {
+		return nil, fmt.Errorf("demo: link challenge %s: %w", id, err)
+	}
+	return ch, nil
+}
+
+// EnrolmentLink returns a link to shopguard's page where the signed-in
+// customer adds a passkey or an authenticator app.
+func (g *Guard) EnrolmentLink(ctx context.Context, userID, accountName, returnURL string) (*client.EnrolmentLink, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	l, err := g.scorer.CreateEnrolmentLink(ctx, userID, client.EnrolmentLinkInput{AccountName: accountName, ReturnURL: returnURL})
+	g.countStepUp(err)
+	if err != nil {
+		return nil, fmt.Errorf("demo: enrolment link for %s: %w", userID, err)
+	}
+	return l, nil
 }
 
 // VerifyApproval checks (and redeems) the approval token for the customer

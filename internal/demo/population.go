@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/shopguard/shopguard/internal/authn/virtualkey"
 )
 
 // country is where simulated people live: their IP space, card BINs and towns.
@@ -83,6 +85,11 @@ type customer struct {
 	// app on their phone once enrolled (Sim.EnrolApps).
 	wantsApp bool
 	App      *authenticator
+	// wantsPasskey is set for customers with a passkey for the shop;
+	// Passkey is their (synced) authenticator once registered
+	// (Sim.EnrolPasskeys).
+	wantsPasskey bool
+	Passkey      *virtualkey.Authenticator
 	// lastCheckout is when the customer last went to checkout in this run
 	// (unix nanoseconds), so that a busy customer does not buy every minute.
 	lastCheckout atomic.Int64

@@ -40,12 +40,14 @@ type ScenarioResult struct {
 	SignInChallenged int `json:"sign_in_challenged"`
 	SignInBlocked    int `json:"sign_in_blocked"`
 	// SteppedUp counts challenged sign-ins completed with a passed step-up
-	// (the authenticator app's code); StepUpsFailed those the step-up
-	// turned away.
-	SteppedUp      int `json:"sign_in_stepped_up"`
-	StepUpsFailed  int `json:"sign_in_step_ups_failed"`
-	SignUps        int `json:"sign_ups"`
-	SignUpsBlocked int `json:"sign_ups_blocked"`
+	// (a passkey on shopguard's hosted page, or the authenticator app's
+	// code), SteppedUpPasskey those with a passkey; StepUpsFailed those the
+	// step-up turned away.
+	SteppedUp        int `json:"sign_in_stepped_up"`
+	SteppedUpPasskey int `json:"sign_in_stepped_up_passkey"`
+	StepUpsFailed    int `json:"sign_in_step_ups_failed"`
+	SignUps          int `json:"sign_ups"`
+	SignUpsBlocked   int `json:"sign_ups_blocked"`
 }
 
 // Stopped is the number of checkouts shopguard blocked, held or challenged.
@@ -107,6 +109,17 @@ func buildReport(scenarios []Scenario, reqs []RequestRecord, checkouts []Checkou
 			actors[r.Scenario] = map[string]bool{}
 		}
 		actors[r.Scenario][q.Truth.Actor] = true
+		if q.Method == "GET" && strings.HasPrefix(q.Path, PasskeyReturnPath+"?") {
+			// Back from shopguard's hosted page with the passkey's approval.
+			switch q.Account {
+			case "signed_in":
+				r.SteppedUp++
+				r.SteppedUpPasskey++
+			case "step_up_failed":
+				r.StepUpsFailed++
+			}
+			continue
+		}
 		if q.Method != "POST" {
 			continue
 		}
@@ -261,6 +274,17 @@ func (r *Report) WriteTable(w io.Writer) {
 		attack.Stopped(), attack.Checkouts, 100*attack.StoppedShare(), FormatMoney(attack.AmountStopped), FormatMoney(attack.AmountLost))
 	fmt.Fprintf(w, "Stopped only thanks to the model (the rules alone would have let them through): %d attack and %d legitimate checkouts.\n",
 		attack.ByModel, legit.ByModel)
+	var stepped, passkey, attackers int
+	for _, s := range r.Scenarios {
+		if s.Fraud {
+			attackers += s.SteppedUp
+			continue
+		}
+		stepped += s.SteppedUp
+		passkey += s.SteppedUpPasskey
+	}
+	fmt.Fprintf(w, "Step-ups passed by customers: %d (%d with a passkey on shopguard's page, %d with an authenticator app); by attackers: %d.\n",
+		stepped, passkey, stepped-passkey, attackers)
 	g := r.Guard
 	var fb []string
 	for a, n := range g.Fallbacks {

@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/mail"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,7 +42,7 @@ const (
 	// signed_in, wrong_code (try again), step_up_failed.
 	AccountStatusHeader = "X-Shop-Account-Status"
 	// StepUpHeader is set on a challenged sign-in's answer when it is the
-	// step-up page: the methods it takes (totp).
+	// step-up page: the methods it takes (passkey, totp).
 	StepUpHeader = "X-Shop-Step-Up"
 	// LoginHeader reports the id the shop gave a sign-in attempt; its
 	// outcome reaches shopguard as that id plus LoginResultSuffix, the
@@ -75,6 +77,11 @@ type ShopConfig struct {
 	TrustClientIPHeader bool
 	// PasswordCost is the bcrypt cost for account passwords.
 	PasswordCost int
+	// Shopguard, if set, is shopguard's URL: the shop serves shopguard's
+	// hosted step-up pages under its own origin (/stepup/), as a shop does
+	// through the gateway or its reverse proxy, so that passkeys made for
+	// the shop's domain work on them.
+	Shopguard string
 	// Now returns the current time (time.Now when nil).
 	Now func() time.Time
 	// Log receives the shop's errors (discarded when nil).
@@ -169,6 +176,8 @@ type Shop struct {
 	reviews  map[string][]Review
 	messages []Message
 	pending  map[string]*pendingLogin // sign-ins waiting for a step-up, by token
+	// hosted serves shopguard's hosted pages under /stepup/ (nil: none).
+	hosted http.Handler
 }
 
 // NewShop returns a shop selling catalog, guarded by guard, paid through proc.
@@ -214,8 +223,24 @@ func NewShop(cfg ShopConfig, catalog *Catalog, guard *Guard, proc *Processor) (*
 		}
 		s.tmpl[strings.TrimSuffix(p.Name(), ".html")] = t
 	}
+	if cfg.Shopguard != "" {
+		target, err := url.Parse(cfg.Shopguard)
+		if err != nil || target.Host == "" {
+			return nil, fmt.Errorf("demo: shopguard URL %q is not a URL", cfg.Shopguard)
+		}
+		s.hosted = hostedProxy(target)
+	}
 	s.routes()
 	return s, nil
+}
+
+// hostedProxy passes /stepup/ to shopguard, without the shop's cookies.
+func hostedProxy(target *url.URL) http.Handler {
+	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Header.Del("Cookie")
+		r.Out.Header.Del(ClientIPHeader)
+	}}
 }
 
 func (s *Shop) routes() {
@@ -227,6 +252,8 @@ func (s *Shop) routes() {
 	s.mux.HandleFunc("GET /login", s.page("login"))
 	s.mux.HandleFunc("POST /login", s.login)
 	s.mux.HandleFunc("POST "+StepUpPath, s.stepUp)
+	s.mux.HandleFunc("GET "+PasskeyReturnPath, s.passkeyReturn)
+	s.mux.HandleFunc("GET "+SecurityPath, s.security)
 	s.mux.HandleFunc("POST /logout", s.logout)
 	s.mux.HandleFunc("GET /cart", s.cart)
 	s.mux.HandleFunc("POST /cart", s.addToCart)
@@ -242,6 +269,10 @@ func (s *Shop) routes() {
 // ServeHTTP serves the shop.
 func (s *Shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if s.hosted != nil && strings.HasPrefix(r.URL.Path, "/stepup/") {
+		s.hosted.ServeHTTP(w, r)
+		return
+	}
 	if r.URL.Path != WebhookPath { // shopguard is not a browser
 		s.ensureDevice(w, r)
 	}

@@ -27,7 +27,7 @@ type testShop struct {
 	bad   demo.Card // a card the bank declines
 }
 
-func newTestShop(t testing.TB, sgURL, key string, timeout time.Duration, onFailure risk.Action) *testShop {
+func newTestShop(t testing.TB, sgURL, key string, timeout time.Duration, onFailure risk.Action, opts ...func(*demo.ShopConfig)) *testShop {
 	t.Helper()
 	c, err := client.New(sgURL, key, client.WithRetries(0))
 	if err != nil {
@@ -38,8 +38,12 @@ func newTestShop(t testing.TB, sgURL, key string, timeout time.Duration, onFailu
 		t.Fatal(err)
 	}
 	proc := demo.NewProcessor()
-	shop, err := demo.NewShop(demo.ShopConfig{Name: "Test shop", OrderPrefix: "t" + time.Now().Format("150405.000000"),
-		TrustClientIPHeader: true, PasswordCost: 4}, demo.NewCatalog(), guard, proc)
+	cfg := demo.ShopConfig{Name: "Test shop", OrderPrefix: "t" + time.Now().Format("150405.000000"),
+		TrustClientIPHeader: true, PasswordCost: 4}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	shop, err := demo.NewShop(cfg, demo.NewCatalog(), guard, proc)
 	if err != nil {
 		t.Fatal(err)
 	}

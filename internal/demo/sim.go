@@ -81,6 +81,9 @@ type SimConfig struct {
 	// AppShare is the share of customers who set up an authenticator app
 	// (enrolled with shopguard by Sim.EnrolApps; 0: none).
 	AppShare float64
+	// PasskeyShare is the share of customers who made a passkey for the
+	// shop (registered by Sim.EnrolPasskeys; 0: none).
+	PasskeyShare float64
 }
 
 // travellers is the share of customers abroad during a run.
@@ -133,6 +136,8 @@ func NewSim(cfg SimConfig, proc *Processor, now func() time.Time) (*Sim, error) 
 		return nil, fmt.Errorf("demo: new-device share %g outside 0..1", cfg.NewDeviceShare)
 	case cfg.AppShare < 0 || cfg.AppShare > 1:
 		return nil, fmt.Errorf("demo: authenticator-app share %g outside 0..1", cfg.AppShare)
+	case cfg.PasskeyShare < 0 || cfg.PasskeyShare > 1:
+		return nil, fmt.Errorf("demo: passkey share %g outside 0..1", cfg.PasskeyShare)
 	}
 	if _, err := scenariosByName(cfg.Scenarios); err != nil {
 		return nil, err
@@ -155,6 +160,7 @@ func NewSim(cfg SimConfig, proc *Processor, now func() time.Time) (*Sim, error) 
 	s.pop = newPopulation(rand.New(rand.NewPCG(cfg.Seed, 0)), cfg.Customers, proc, now())
 	s.pop.planTrips(rand.New(rand.NewPCG(cfg.Seed, 3)), travellers)
 	s.pop.planApps(rand.New(rand.NewPCG(cfg.Seed, 4)), cfg.AppShare)
+	s.pop.planPasskeys(rand.New(rand.NewPCG(cfg.Seed, 5)), cfg.PasskeyShare)
 	return s, nil
 }
 
