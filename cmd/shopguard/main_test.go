@@ -276,7 +276,7 @@ func TestDemoCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
-	for _, want := range []string{"Demo shop:      http://127.0.0.1:", "Dashboard:      http://127.0.0.1:", "/dashboard/  (sign in as demo-admin, password ", "shoppers (legit)", "card_testing (attack)", "stolen_card (attack)",
+	for _, want := range []string{"Demo shop:      http://localhost:", "Dashboard:      http://localhost:", "/dashboard/  (sign in as demo-admin, password ", "shoppers (legit)", "card_testing (attack)", "stolen_card (attack)",
 		"Legitimate checkouts wrongly stopped", "Labelled data written to"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

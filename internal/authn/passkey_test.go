@@ -3,6 +3,7 @@ package authn_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -277,6 +278,12 @@ func TestPasskeyFailsClosed(t *testing.T) {
 	resp, _ := vk.Get("https://login.shop.example", start.Options)
 	refused("unlisted subdomain", ch, start.ID, resp, "origin")
 
+	// An assertion made for another relying party (its authenticator data
+	// names evil.example).
+	ch, start = begin("u1")
+	resp, _ = vk.Get(shopOrigin, start.Options)
+	refused("another relying party", ch, start.ID, otherRP(t, resp, "evil.example"), "RP Hash")
+
 	// A forged signature.
 	ch, start = begin("u1")
 	resp, _ = vk.Get(shopOrigin, start.Options)
@@ -320,6 +327,27 @@ func TestPasskeyFailsClosed(t *testing.T) {
 	ch, start = begin("u1")
 	resp, _ = vk.Get(shopOrigin, start.Options)
 	refused("flagged passkey", ch, start.ID, resp, "cloned")
+}
+
+// otherRP rewrites the response's authenticator data to name the relying
+// party rpID (the signature then no longer matches either; the RP check
+// comes first).
+func otherRP(t *testing.T, resp []byte, rpID string) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(resp, &m); err != nil {
+		t.Fatal(err)
+	}
+	r := m["response"].(map[string]any)
+	data, err := base64.RawURLEncoding.DecodeString(r["authenticatorData"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(rpID))
+	copy(data, sum[:])
+	r["authenticatorData"] = base64.RawURLEncoding.EncodeToString(data)
+	out, _ := json.Marshal(m)
+	return out
 }
 
 // tamper flips a bit of the response's signature.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -122,9 +123,10 @@ func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options
 	served := make(chan error, 1)
 	go func() { served <- a.Serve(serveCtx, func(addr net.Addr) { addrc <- addr }) }()
 	var apiURL string
+	var servedAddr net.Addr
 	select {
 	case addr := <-addrc:
-		apiURL = "http://" + addr.String()
+		apiURL, servedAddr = "http://"+addr.String(), addr
 	case err := <-served:
 		stopServe()
 		return errors.Join(err, a.Close())
@@ -145,9 +147,15 @@ func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options
 		}
 	}
 	opts.Out, opts.LiveProgress, opts.Log = env.Stdout, isTerminal(env.Stdout), log
+	// The dashboard by name, so that analysts can add and use passkeys
+	// (they need a domain name: localhost).
+	dashURL := apiURL
+	if tcp, ok := servedAddr.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		dashURL = "http://localhost:" + strconv.Itoa(tcp.Port)
+	}
 	opts.Ready = func(shopURL string) {
 		fmt.Fprintf(env.Stdout, "\n  Demo shop:      %s\n  Dashboard:      %s/dashboard/  (sign in as %s, password %s)\n  shopguard API:  %s  (tenant demo, key %s)\n\n",
-			shopURL, apiURL, demoUser, password, apiURL, key)
+			shopURL, dashURL, demoUser, password, apiURL, key)
 		fmt.Fprintf(env.Stdout, "Simulating shoppers and attackers for %s; Ctrl-C stops early.\n", opts.Sim.Duration)
 		if !headless {
 			openBrowser(shopURL)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/shopguard/shopguard/internal/authn"
@@ -36,8 +37,11 @@ func (s *Server) SetPasskeys(p Passkeys) { s.passkeys = p }
 const passkeyTenant = "_dashboard"
 
 // relyingParty returns the dashboard's relying party as the request
-// reached it: its host name as RP ID and its origin. A dashboard reached
-// by IP address has none (passkeys need a domain name, e.g. localhost).
+// reached it: its host name as RP ID and its origin (the host's, with the
+// scheme the browser used). A dashboard reached by IP address has none
+// (passkeys need a domain name, e.g. localhost). A forged Host or Origin
+// header gains nothing: the passkeys are looked up under the RP ID, and
+// the browser signs the origin it really is on.
 func (s *Server) relyingParty(r *http.Request) (storage.RelyingParty, bool) {
 	host := strings.ToLower(r.Host)
 	name := host
@@ -47,8 +51,12 @@ func (s *Server) relyingParty(r *http.Request) (storage.RelyingParty, bool) {
 	if name == "" || net.ParseIP(strings.Trim(name, "[]")) != nil {
 		return storage.RelyingParty{}, false
 	}
+	// Behind a proxy that terminates TLS, the browser's Origin header (set
+	// on every fetch, and not one a page can change) says https.
 	scheme := "http"
-	if r.TLS != nil || s.cfg.SecureCookies {
+	if o, err := url.Parse(r.Header.Get("Origin")); err == nil && strings.EqualFold(o.Host, host) && (o.Scheme == "https" || o.Scheme == "http") {
+		scheme = o.Scheme
+	} else if r.TLS != nil || s.cfg.SecureCookies {
 		scheme = "https"
 	}
 	return storage.RelyingParty{ID: name, Name: "shopguard dashboard", Origins: []string{scheme + "://" + host}}, true

@@ -14,6 +14,11 @@ import (
 // call POSTs JSON to the dashboard at base (with a CSRF header if given)
 // and decodes the answer.
 func (b *browser) call(base, path, csrf string, body, out any) int {
+	return b.callFrom("", base, path, csrf, body, out)
+}
+
+// callFrom is call from a page of origin (its Origin header; "" for none).
+func (b *browser) callFrom(origin, base, path, csrf string, body, out any) int {
 	b.t.Helper()
 	raw, _ := json.Marshal(body)
 	req, err := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(raw))
@@ -23,6 +28,9 @@ func (b *browser) call(base, path, csrf string, body, out any) int {
 	req.Header.Set("Content-Type", "application/json")
 	if csrf != "" {
 		req.Header.Set("X-CSRF-Token", csrf)
+	}
+	if origin != "" {
+		req.Header.Set("Origin", origin)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
@@ -81,6 +89,28 @@ func TestPasskeyEndpointsGuard(t *testing.T) {
 	var added struct{ ID, Redirect, Error string }
 	if st := lb.call(local, "/dashboard/account/passkeys", lb.csr, map[string]any{"ceremony_id": c.ID, "credential": json.RawMessage(cred)}, &added); st != http.StatusCreated {
 		t.Fatalf("add: %d %q", st, added.Error)
+	}
+
+	// Behind a proxy that terminates TLS, the browser's Origin header says
+	// the page is https: a passkey made there registers, and one whose
+	// browser claimed https without it does not.
+	https := strings.Replace(local, "http://", "https://", 1)
+	for _, tc := range []struct {
+		header string
+		want   int
+	}{{https, http.StatusCreated}, {"", http.StatusBadRequest}} {
+		var c2 ceremony
+		if st := lb.callFrom(tc.header, local, "/dashboard/account/passkeys/options", lb.csr, nil, &c2); st != http.StatusCreated {
+			t.Fatalf("options (Origin %q): %d %q", tc.header, st, c2.Error)
+		}
+		cred, err := virtualkey.New(virtualkey.Options{}).Create(https, c2.Options)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct{ Error string }
+		if st := lb.callFrom(tc.header, local, "/dashboard/account/passkeys", lb.csr, map[string]any{"ceremony_id": c2.ID, "credential": json.RawMessage(cred)}, &out); st != tc.want {
+			t.Errorf("a passkey made on an https page (Origin %q): %d %q, want %d", tc.header, st, out.Error, tc.want)
+		}
 	}
 
 	// The passkey signs ana in, until an admin disables her.
