@@ -54,20 +54,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	bctx := apptest.Browser(t, 4*time.Minute) // the whole browser session
 	base := e.srv.URL + "/dashboard"
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	tab := apptest.NewTab(t, bctx)
+	do, text := tab.Do, tab.Text
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			buf, err := chromedp.FullScreenshot(100)(ctx, tg) // quality 100: PNG

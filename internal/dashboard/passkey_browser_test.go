@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"github.com/shopguard/shopguard/internal/app/apptest"
@@ -26,30 +25,10 @@ func TestPasskeySignInInBrowser(t *testing.T) {
 	// Passkeys need a domain name: localhost.
 	base := strings.Replace(e.srv.URL, "127.0.0.1", "localhost", 1) + "/dashboard"
 	bctx := apptest.Browser(t, 2*time.Minute)
-	if _, err := chromedp.Call(bctx, cdpwebauthn.Enable, cdpwebauthn.EnableParams{}); err != nil {
-		t.Fatalf("WebAuthn.enable: %v", err)
-	}
-	if _, err := chromedp.Call(bctx, cdpwebauthn.AddVirtualAuthenticator, cdpwebauthn.AddVirtualAuthenticatorParams{
-		Options: &cdpwebauthn.VirtualAuthenticatorOptions{Protocol: cdpwebauthn.AuthenticatorProtocolCtap2,
-			Ctap2version: cdpwebauthn.Ctap2versionCtap21, Transport: cdpwebauthn.AuthenticatorTransportInternal,
-			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}}); err != nil {
-		t.Fatalf("WebAuthn.addVirtualAuthenticator: %v", err)
-	}
+	apptest.VirtualAuthenticator(t, bctx)
+	tab := apptest.NewTab(t, bctx)
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	do, text := tab.Do, tab.Text
 	signOut := chromedp.Steps(chromedp.Click(css(`header .who button`)), chromedp.WaitVisible(css(`#passkey-signin-button`)))
 
 	do("sign in with the password",

@@ -82,9 +82,16 @@ func (p *population) planApps(rng *rand.Rand, share float64) {
 // same shopguard is replaced. It enrols a few customers at a time and
 // returns how many apps it set up.
 func (s *Sim) EnrolApps(ctx context.Context, e TOTPEnroller, issuer string) (int, error) {
+	return s.forEachCustomer(func(c *customer) bool { return c.wantsApp },
+		func(c *customer) error { return s.enrolApp(ctx, e, issuer, c) })
+}
+
+// forEachCustomer runs do, a few at a time, for the customers pick picks,
+// and returns how many there were; the first failure stops a worker.
+func (s *Sim) forEachCustomer(pick func(*customer) bool, do func(*customer) error) (int, error) {
 	var todo []*customer
 	for _, c := range s.pop.customers {
-		if c.wantsApp {
+		if pick(c) {
 			todo = append(todo, c)
 		}
 	}
@@ -94,7 +101,7 @@ func (s *Sim) EnrolApps(ctx context.Context, e TOTPEnroller, issuer string) (int
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(todo); i += workers {
-				if errs[i] = s.enrolApp(ctx, e, issuer, todo[i]); errs[i] != nil {
+				if errs[i] = do(todo[i]); errs[i] != nil {
 					return
 				}
 			}

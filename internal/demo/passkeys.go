@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
-	"sync"
 	"time"
 
 	"github.com/shopguard/shopguard/client"
@@ -50,29 +48,8 @@ func (s *Sim) EnrolPasskeys(ctx context.Context, e PasskeyEnroller, shopName str
 	if _, err := e.SetRelyingParty(ctx, client.RelyingParty{ID: s.shop.Hostname(), Name: shopName, Origins: []string{origin}}); err != nil {
 		return 0, fmt.Errorf("demo: set the shop's passkey domain: %w", err)
 	}
-	var todo []*customer
-	for _, c := range s.pop.customers {
-		if c.wantsPasskey {
-			todo = append(todo, c)
-		}
-	}
-	errs := make([]error, len(todo))
-	var wg sync.WaitGroup
-	const workers = 4
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(todo); i += workers {
-				if errs[i] = enrolPasskey(ctx, e, origin, todo[i]); errs[i] != nil {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return 0, err
-	}
-	return len(todo), nil
+	return s.forEachCustomer(func(c *customer) bool { return c.wantsPasskey },
+		func(c *customer) error { return enrolPasskey(ctx, e, origin, c) })
 }
 
 func enrolPasskey(ctx context.Context, e PasskeyEnroller, origin string, c *customer) error {

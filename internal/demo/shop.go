@@ -559,19 +559,24 @@ func (s *Shop) product(w http.ResponseWriter, r *http.Request) {
 	}{p, s.Reviews(p.ID)}, nil)
 }
 
+// signedIn returns the request's signed-in account, nil if none.
+func (s *Shop) signedIn(w http.ResponseWriter, r *http.Request) *Account {
+	_, sess := s.session(w, r, false)
+	if sess == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byID[sess.accountID]
+}
+
 func (s *Shop) postReview(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.catalog.Product(r.PathValue("id"))
 	if !ok {
 		s.notFound(w, r, "That product")
 		return
 	}
-	_, sess := s.session(w, r, false)
-	s.mu.Lock()
-	var acct *Account
-	if sess != nil {
-		acct = s.byID[sess.accountID]
-	}
-	s.mu.Unlock()
+	acct := s.signedIn(w, r)
 	if acct == nil {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return

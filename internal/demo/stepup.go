@@ -248,13 +248,7 @@ const SecurityPath = "/account/security"
 // whoever holds it can add factors to the account until it expires) and
 // sends them to shopguard's page under the shop's origin.
 func (s *Shop) security(w http.ResponseWriter, r *http.Request) {
-	_, sess := s.session(w, r, false)
-	s.mu.Lock()
-	var acct *Account
-	if sess != nil {
-		acct = s.byID[sess.accountID]
-	}
-	s.mu.Unlock()
+	acct := s.signedIn(w, r)
 	if acct == nil {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(SecurityPath), http.StatusSeeOther)
 		return

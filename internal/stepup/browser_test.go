@@ -47,31 +47,10 @@ func TestStepUpInBrowser(t *testing.T) {
 	}
 
 	bctx := apptest.Browser(t, 3*time.Minute)
-	if _, err := chromedp.Call(bctx, cdpwebauthn.Enable, cdpwebauthn.EnableParams{}); err != nil {
-		t.Fatalf("WebAuthn.enable: %v", err)
-	}
-	auth, err := chromedp.Call(bctx, cdpwebauthn.AddVirtualAuthenticator, cdpwebauthn.AddVirtualAuthenticatorParams{
-		Options: &cdpwebauthn.VirtualAuthenticatorOptions{Protocol: cdpwebauthn.AuthenticatorProtocolCtap2,
-			Ctap2version: cdpwebauthn.Ctap2versionCtap21, Transport: cdpwebauthn.AuthenticatorTransportInternal,
-			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
-	if err != nil {
-		t.Fatalf("WebAuthn.addVirtualAuthenticator: %v", err)
-	}
+	auth := apptest.VirtualAuthenticator(t, bctx)
+	tab := apptest.NewTab(t, bctx)
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	do, text := tab.Do, tab.Text
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			buf, err := chromedp.FullScreenshot(100)(ctx, tg)
@@ -127,7 +106,7 @@ func TestStepUpInBrowser(t *testing.T) {
 	if err != nil || len(keys) != 1 || keys[0].Name != "Ana's laptop" || !keys[0].Flags.UserVerified || keys[0].RPID != "localhost" {
 		t.Fatalf("passkeys after the browser registered one: %+v, %v", keys, err)
 	}
-	creds, err := chromedp.Call(bctx, cdpwebauthn.GetCredentials, cdpwebauthn.GetCredentialsParams(auth))
+	creds, err := chromedp.Call(bctx, cdpwebauthn.GetCredentials, cdpwebauthn.GetCredentialsParams{AuthenticatorID: auth})
 	if err != nil || len(creds.Credentials) != 1 || !creds.Credentials[0].IsResidentCredential {
 		t.Fatalf("the virtual authenticator holds %+v (%v); want one discoverable credential", creds, err)
 	}

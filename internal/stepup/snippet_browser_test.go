@@ -90,23 +90,11 @@ func TestSnippetInBrowser(t *testing.T) {
 
 	bctx := apptest.Browser(t, 2*time.Minute)
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	do := func(ctx context.Context, step string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	tab := apptest.NewTab(t, bctx)
+	text := tab.Text
 
 	// The typing rhythm of the password, timings only.
-	do(bctx, "type the password",
+	tab.Do("type the password",
 		chromedp.Navigate(shopBase+"/"),
 		chromedp.WaitVisible(css(`#pw`)),
 		chromedp.SendKeys(css(`#pw`), "correct horse"),
@@ -119,7 +107,7 @@ func TestSnippetInBrowser(t *testing.T) {
 		Outcome: client.LoginAttempt, Keystrokes: ks}); err != nil {
 		t.Errorf("the snippet's keystrokes refused by POST /v1/logins: %v", err)
 	}
-	do(bctx, "edit the password",
+	tab.Do("edit the password",
 		chromedp.SendKeys(css(`#pw`), "\b"),
 		chromedp.Click(css(`#measure`)))
 	if got := text(`#ks`); got != "null" {
@@ -128,7 +116,7 @@ func TestSnippetInBrowser(t *testing.T) {
 
 	// The step-up in shopguard's popup.
 	popup := chromedp.WaitNewTarget(bctx, func(info *target.Info) bool { return strings.Contains(info.URL, "/stepup/c/") })
-	do(bctx, "open the step-up", chromedp.Click(css(`#go`)))
+	tab.Do("open the step-up", chromedp.Click(css(`#go`)))
 	var id target.ID
 	select {
 	case id = <-popup:
@@ -137,7 +125,7 @@ func TestSnippetInBrowser(t *testing.T) {
 	}
 	pctx, cancel := chromedp.NewContext(bctx, chromedp.WithTargetID(id))
 	defer cancel()
-	do(pctx, "answer in the popup",
+	apptest.NewTab(t, pctx).Do("answer in the popup",
 		chromedp.WaitVisible(css(`#totp-code`)),
 		chromedp.SendKeys(css(`#totp-code`), apptest.TOTPCode(t, en.Secret, time.Now().Add(30*time.Second))),
 		chromedp.Click(css(`#totp-form button`)))
