@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -64,7 +65,8 @@ func (s *Shop) login(w http.ResponseWriter, r *http.Request) {
 	// Ask shopguard before checking the password, act on that answer, and
 	// report the outcome (a success only once the customer is signed in).
 	attempt := client.Login{ID: "login-" + randomHex(8), CreatedAt: s.cfg.Now().UTC(), IP: s.clientIP(r), DeviceID: deviceID(r),
-		UserAgent: r.UserAgent(), Outcome: client.LoginAttempt, PasswordHashPrefix: client.PasswordHashPrefix(password)}
+		UserAgent: r.UserAgent(), Outcome: client.LoginAttempt, PasswordHashPrefix: client.PasswordHashPrefix(password),
+		Keystrokes: typedKeystrokes(r.PostForm.Get("keystrokes"))}
 	if a != nil {
 		attempt.UserID = a.ID
 	} else {
@@ -162,4 +164,29 @@ func (s *Shop) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// typedKeystrokes reads the password field's typing rhythm the login
+// page's shopguard.js measured (JSON {hold_ms, flight_ms}): nil when it is
+// missing or not a rhythm shopguard takes, since a measurement never
+// decides whether a customer may sign in.
+func typedKeystrokes(field string) *client.Keystrokes {
+	if field == "" || len(field) > 16<<10 {
+		return nil
+	}
+	var k client.Keystrokes
+	if json.Unmarshal([]byte(field), &k) != nil || len(k.HoldMS) < 2 || len(k.HoldMS) > 128 || len(k.FlightMS) != len(k.HoldMS)-1 {
+		return nil
+	}
+	for _, v := range k.HoldMS {
+		if !(v >= 0 && v <= 2000) {
+			return nil
+		}
+	}
+	for _, v := range k.FlightMS {
+		if !(v >= -2000 && v <= 5000) {
+			return nil
+		}
+	}
+	return &k
 }

@@ -94,3 +94,32 @@ func TestSimulatedCustomersAnswerWithPasskeys(t *testing.T) {
 		}
 	}
 }
+
+// TestTypedKeystrokes: the login page's measurement goes to shopguard only
+// when it is a rhythm shopguard takes; anything else is dropped, never a
+// reason to refuse the sign-in.
+func TestTypedKeystrokes(t *testing.T) {
+	tests := []struct {
+		name, field string
+		keys        int // 0: dropped
+	}{
+		{"measured", `{"hold_ms":[90.5,101,88],"flight_ms":[150,-20.5]}`, 3},
+		{"none", ``, 0},
+		{"null (an edited entry)", `null`, 0},
+		{"not JSON", `{"hold_ms":`, 0},
+		{"one key", `{"hold_ms":[90],"flight_ms":[]}`, 0},
+		{"flights do not fit", `{"hold_ms":[90,100],"flight_ms":[1,2]}`, 0},
+		{"held too long", `{"hold_ms":[90,2500],"flight_ms":[10]}`, 0},
+		{"a pause", `{"hold_ms":[90,100],"flight_ms":[6000]}`, 0},
+		{"huge", `{"hold_ms":[` + strings.Repeat("1,", 20000) + `1],"flight_ms":[]}`, 0},
+	}
+	for _, tt := range tests {
+		got := 0
+		if k := typedKeystrokes(tt.field); k != nil {
+			got = len(k.HoldMS)
+		}
+		if got != tt.keys {
+			t.Errorf("%s: %d keys (0: dropped), want %d", tt.name, got, tt.keys)
+		}
+	}
+}

@@ -358,6 +358,7 @@ func FuzzShopForms(f *testing.F) {
 	f.Add(uint8(1), checkoutValues(demo.Card{Token: "tok_x"}, nil).Encode())
 	f.Add(uint8(2), "email=a%40b.c&name=A&password=0123456789&address_line1=1&address_city=B&address_postal_code=1&address_country=DE")
 	f.Add(uint8(3), "email=ada%40example.com&password=correct+horse+battery&next=//evil")
+	f.Add(uint8(3), "email=ada%40example.com&password=correct+horse+battery&keystrokes=%7B%22hold_ms%22%3A%5B90%2C100%5D%2C%22flight_ms%22%3A%5B1e999%5D%7D")
 	f.Add(uint8(4), "email=a%40b.c&subject=s&message=hello")
 	f.Add(uint8(5), "rating=5&text=good")
 	f.Add(uint8(1), "%zz&&==;")
