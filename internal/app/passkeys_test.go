@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/shopguard/shopguard/client"
-	"github.com/shopguard/shopguard/internal/authn/virtualkey"
+	"github.com/shopguard/shopguard/client/virtualkey"
 )
 
 // TestPasskeysThroughTheAPI registers a customer's passkey through the API

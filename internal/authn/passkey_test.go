@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopguard/shopguard/client/virtualkey"
 	"github.com/shopguard/shopguard/internal/authn"
-	"github.com/shopguard/shopguard/internal/authn/virtualkey"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/storage"
 )

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shopguard/shopguard/internal/authn/virtualkey"
+	"github.com/shopguard/shopguard/client/virtualkey"
 )
 
 // call POSTs JSON to the dashboard at base (with a CSRF header if given)

@@ -51,9 +51,10 @@ func TestDemoCatchesAttacks(t *testing.T) {
 	opts.Sim.Customers = 1000
 	opts.Sim.Seed = 7
 	opts.Timeout = 5 * time.Second // the race detector slows everything down
-	// Fewer apps than the default 60 %: each enrolment draws a QR code,
-	// which the race detector makes slow.
-	opts.Sim.AppShare = 0.3
+	// Fewer apps and passkeys than the default 60 % and 35 %: each
+	// enrolment draws a QR code or makes a key pair, which the race
+	// detector makes slow.
+	opts.Sim.AppShare, opts.Sim.PasskeyShare = 0.3, 0.2
 	opts.ExportDir = t.TempDir()
 	var out strings.Builder
 	opts.Out = &out
@@ -241,9 +242,9 @@ func TestDemoSendsWasThisYouNotices(t *testing.T) {
 	// some: a sign-in on a new device from the home network is let in and
 	// notified.
 	opts.Sim.NewDeviceShare = 0.3
-	// No authenticator apps: they change nothing here, and their set-up
-	// would only slow the test down.
-	opts.Sim.AppShare = 0
+	// No authenticator apps or passkeys: they change nothing here, and
+	// their set-up would only slow the test down.
+	opts.Sim.AppShare, opts.Sim.PasskeyShare = 0, 0
 	opts.Timeout = 5 * time.Second
 	var out strings.Builder
 	opts.Out = &out

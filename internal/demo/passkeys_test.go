@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/client"
-	"github.com/shopguard/shopguard/internal/authn/virtualkey"
+	"github.com/shopguard/shopguard/client/virtualkey"
 	"github.com/shopguard/shopguard/internal/demo"
 	"github.com/shopguard/shopguard/internal/risk"
 )

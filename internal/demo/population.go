@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shopguard/shopguard/internal/authn/virtualkey"
+	"github.com/shopguard/shopguard/client/virtualkey"
 )
 
 // country is where simulated people live: their IP space, card BINs and towns.

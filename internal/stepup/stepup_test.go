@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/client/virtualkey"
 	"github.com/shopguard/shopguard/internal/app/apptest"
-	"github.com/shopguard/shopguard/internal/authn/virtualkey"
 )
 
 const shopOrigin = "https://shop.example"

@@ -22,7 +22,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 
-	"github.com/shopguard/shopguard/internal/authn/virtualkey"
+	"github.com/shopguard/shopguard/client/virtualkey"
 )
 
 const (
