@@ -26,7 +26,7 @@ type passkeyFixture struct {
 	c *authn.Challenges
 }
 
-func newPasskeyFixture(t *testing.T) *passkeyFixture {
+func newPasskeyFixture(t testing.TB) *passkeyFixture {
 	f := newFixture(t)
 	key := bytes.Repeat([]byte{7}, authn.KeySize)
 	p := authn.NewPasskeys(authn.PasskeyConfig{Now: f.clock.Now, MaxPerUser: 3}, f.store, key)
@@ -599,5 +599,47 @@ func TestDiscoverableSignIn(t *testing.T) {
 	}
 	if _, err := f.p.FinishDiscoverableAt(ctx, rp, tenant, start.ID, resp); !errors.Is(err, authn.ErrCeremony) {
 		t.Errorf("the same sign-in twice = %v, want ErrCeremony", err)
+	}
+}
+
+// BenchmarkPasskeyStepUp measures shopguard's side of a passkey step-up:
+// start the challenge, begin the ceremony and check the browser's answer
+// (the authenticator's signing, which happens on the customer's device, is
+// done outside the timer).
+func BenchmarkPasskeyStepUp(b *testing.B) {
+	f := newPasskeyFixture(b)
+	ctx := context.Background()
+	vk := virtualkey.New(virtualkey.Options{BackupEligible: true, BackupState: true})
+	start, err := f.p.BeginRegistration(ctx, "shop", "u1", authn.RegistrationInput{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := vk.Create(shopOrigin, start.Options)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := f.p.FinishRegistration(ctx, "shop", "u1", start.ID, resp); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		ch, err := f.c.Create(ctx, "shop", authn.ChallengeInput{UserID: "u1", Action: orderA})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start, err := f.c.PasskeyOptions(ctx, "shop", ch.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		assertion, err := vk.Get(shopOrigin, start.Options)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		ans, err := f.c.Answer(ctx, "shop", ch.ID, authn.AnswerInput{Method: authn.MethodPasskey, CeremonyID: start.ID, Credential: assertion})
+		if err != nil || ans.Token == "" {
+			b.Fatalf("answer %+v, %v", ans, err)
+		}
 	}
 }
