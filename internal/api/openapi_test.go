@@ -31,6 +31,7 @@ import (
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/fraud"
 	"github.com/shopguard/shopguard/internal/notify"
+	"github.com/shopguard/shopguard/internal/phishing"
 	"github.com/shopguard/shopguard/internal/reference"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
@@ -131,6 +132,13 @@ var schemaTypes = map[string]reflect.Type{
 	"PasskeyRename":            reflect.TypeFor[renameBody](),
 	"EnrolmentLinkInput":       reflect.TypeFor[enrolmentLinkBody](),
 	"EnrolmentLink":            reflect.TypeFor[enrolmentLinkJSON](),
+	// phishing
+	"URLCheckInput": reflect.TypeFor[urlCheckBody](),
+	"URLCheck":      reflect.TypeFor[urlCheckJSON](),
+	"URLResult":     reflect.TypeFor[phishing.Result](),
+	"URLReason":     reflect.TypeFor[phishing.Reason](),
+	"URLFeatures":   reflect.TypeFor[phishing.Features](),
+	"Lookalike":     reflect.TypeFor[phishing.Lookalike](),
 }
 
 // untypedSchemas are object schemas of answers the handlers build from maps
@@ -663,6 +671,9 @@ func TestOpenAPILimitsAndEnums(t *testing.T) {
 		{s + "ListValues/properties/values/maxItems", maxValues},
 		{s + "BacktestRequest/properties/rules/maxItems", engine.MaxBacktestRules},
 		{s + "BacktestRequest/properties/limit/maximum", 10 * engine.DefaultBacktestLimit},
+		{s + "URLCheckInput/properties/urls/maxItems", maxURLsPerCheck},
+		{s + "URLCheckInput/properties/protected_domains/maxItems", maxProtectedPerCheck},
+		{s + "URLCheckInput/properties/urls/items/maxLength", phishing.MaxURLLength},
 	} {
 		got, ok := pointer(doc, c.at)
 		if !ok || fmt.Sprint(got) != fmt.Sprint(c.want) {
@@ -703,6 +714,8 @@ func TestOpenAPILimitsAndEnums(t *testing.T) {
 	same(s+"Payment/properties/method", fraud.PaymentMethods)
 	same(s+"ChallengeAction/properties/type", authn.ActionTypes)
 	same(s+"ChallengeAnswer/properties/method", []string{authn.MethodPasskey, authn.MethodTOTP, authn.MethodRecovery})
+	same(s+"URLResult/properties/verdict", phishing.Verdicts)
+	same(s+"Lookalike/properties/kind", phishing.LookalikeKinds)
 	same(s+"Challenge/properties/status", []string{authn.StatusPending, authn.StatusPassed, authn.StatusFailed, authn.StatusExpired})
 	ruleKinds := []string{string(fraud.Kind{}.Kind())}
 	same(s+"RuleFields/properties/kind", ruleKinds)

@@ -124,6 +124,7 @@ func (s *Server) routes() {
 	v1("POST /v1/logins", apikey.ScopeEventsWrite, s.postLogin)
 	v1("POST /v1/signups", apikey.ScopeEventsWrite, s.postSignup)
 	v1("POST /v1/sessions/check", apikey.ScopeEventsWrite, s.postSessionCheck)
+	v1("POST /v1/urls/check", apikey.ScopeEventsWrite, s.postURLCheck)
 	v1("GET /v1/passwords/range/{prefix}", apikey.ScopeEventsWrite, s.getPasswordRange)
 	v1("GET /v1/events/{id}", apikey.ScopeEventsRead, s.getEvent)
 	v1("POST /v1/feedback", apikey.ScopeFeedbackWrite, s.postFeedback)

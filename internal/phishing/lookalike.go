@@ -83,16 +83,20 @@ const (
 	KindVowelSwap     = "vowel_swap"
 )
 
+// LookalikeKinds lists the kinds of lookalike.
+var LookalikeKinds = []string{KindHomoglyph, KindTLDSwap, KindSubdomain, KindHyphenation, KindAddedWord, KindOmission,
+	KindInsertion, KindRepetition, KindTransposition, KindReplacement, KindKeyboard, KindBitsquat, KindVowelSwap}
+
 // Lookalike is a domain found to imitate a protected one.
 type Lookalike struct {
 	// Domain is the imitating registered domain (as a reader sees it);
 	// Brand the protected domain it imitates.
-	Domain string
-	Brand  string
+	Domain string `json:"domain"`
+	Brand  string `json:"brand"`
 	// Kind says how (one of the Kind constants); Reason says it to a
 	// person ("digit 1 for letter i").
-	Kind   string
-	Reason string
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
 }
 
 // String says the finding in a sentence.

@@ -375,19 +375,15 @@ func (u URL) target() (URL, bool) {
 	if err != nil && len(q) == 0 {
 		return URL{}, false
 	}
+	// In the order of redirectParams (the likeliest first), whatever
+	// order the link lists them in, so that a link always leads to the
+	// same place.
+	byName := map[string][]string{}
 	for k, vs := range q {
-		lk := strings.ToLower(k)
-		isRedirect := false
-		for _, p := range redirectParams {
-			if lk == p {
-				isRedirect = true
-				break
-			}
-		}
-		if !isRedirect {
-			continue
-		}
-		for _, v := range vs {
+		byName[strings.ToLower(k)] = append(byName[strings.ToLower(k)], vs...)
+	}
+	for _, p := range redirectParams {
+		for _, v := range byName[p] {
 			lv := strings.ToLower(v)
 			if !strings.HasPrefix(lv, "http://") && !strings.HasPrefix(lv, "https://") && !strings.HasPrefix(lv, "//") && !strings.HasPrefix(lv, "www.") {
 				continue
