@@ -26,16 +26,8 @@ var passkeyLinkRE = regexp.MustCompile(`id="passkey-link" href="([^"]+)"`)
 // answers it, and the page brings them back signed in. The way back from
 // another browser, or with a forged approval, signs nobody in.
 func TestShopStepsUpWithPasskey(t *testing.T) {
-	sgURL, key := startShopguard(t)
-	c, err := client.New(sgURL, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sgURL, key, c := startChallengingShopguard(t)
 	ctx := context.Background()
-	if _, err := c.PutRule(ctx, client.Rule{Name: "t_login_challenge", Kind: "login", Expression: "true",
-		Action: client.ActionChallenge, Description: "every sign-in stepped up"}); err != nil {
-		t.Fatal(err)
-	}
 	ts := newTestShop(t, sgURL, key, 5*time.Second, risk.ActionReview, func(cfg *demo.ShopConfig) { cfg.Shopguard = sgURL })
 	base := strings.Replace(ts.srv.URL, "127.0.0.1", "localhost", 1) // passkeys need a domain name
 	if _, err := c.SetRelyingParty(ctx, client.RelyingParty{ID: "localhost", Name: "Test shop", Origins: []string{base}}); err != nil {

@@ -40,22 +40,30 @@ func totpCode(t *testing.T, secret string, at time.Time) string {
 	return code
 }
 
+// startChallengingShopguard starts a shopguard whose every sign-in is
+// stepped up, and a client of it.
+func startChallengingShopguard(t *testing.T) (string, string, *client.Client) {
+	t.Helper()
+	sgURL, key := startShopguard(t)
+	c, err := client.New(sgURL, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutRule(context.Background(), client.Rule{Name: "t_login_challenge", Kind: "login", Expression: "true",
+		Action: client.ActionChallenge, Description: "every sign-in stepped up"}); err != nil {
+		t.Fatal(err)
+	}
+	return sgURL, key, c
+}
+
 // TestShopStepsUpChallengedSignIns signs in against a shopguard that
 // challenges every sign-in: a customer with an authenticator app is
 // signed in with its code (after a wrong one, too), five wrong codes or
 // a step-up resumed with a forged token or from another browser are
 // refused, and a customer without an app is turned away as before.
 func TestShopStepsUpChallengedSignIns(t *testing.T) {
-	sgURL, key := startShopguard(t)
-	c, err := client.New(sgURL, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sgURL, key, c := startChallengingShopguard(t)
 	ctx := context.Background()
-	if _, err := c.PutRule(ctx, client.Rule{Name: "t_login_challenge", Kind: "login", Expression: "true",
-		Action: client.ActionChallenge, Description: "every sign-in stepped up"}); err != nil {
-		t.Fatal(err)
-	}
 	ts := newTestShop(t, sgURL, key, 5*time.Second, risk.ActionReview)
 	const password = "correct horse battery"
 	tests := []struct {
