@@ -1,0 +1,143 @@
+package text
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Confusion counts a binary classifier's outcomes (positive: spam,
+// phishing).
+type Confusion struct {
+	TP, FP, TN, FN int
+}
+
+// Add counts one prediction.
+func (c *Confusion) Add(predicted, actual bool) {
+	switch {
+	case predicted && actual:
+		c.TP++
+	case predicted:
+		c.FP++
+	case actual:
+		c.FN++
+	default:
+		c.TN++
+	}
+}
+
+// Accuracy is the share of right predictions.
+func (c Confusion) Accuracy() float64 {
+	return ratio(c.TP+c.TN, c.TP+c.TN+c.FP+c.FN)
+}
+
+// Precision is the share of predicted positives that are positive.
+func (c Confusion) Precision() float64 { return ratio(c.TP, c.TP+c.FP) }
+
+// Recall is the share of positives predicted positive.
+func (c Confusion) Recall() float64 { return ratio(c.TP, c.TP+c.FN) }
+
+// F1 is the harmonic mean of precision and recall.
+func (c Confusion) F1() float64 {
+	p, r := c.Precision(), c.Recall()
+	if p+r == 0 {
+		return 0
+	}
+	return 2 * p * r / (p + r)
+}
+
+// MCC is Matthews' correlation coefficient (-1..1; 0 for chance).
+func (c Confusion) MCC() float64 {
+	tp, fp, tn, fn := float64(c.TP), float64(c.FP), float64(c.TN), float64(c.FN)
+	d := math.Sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+	if d == 0 {
+		return 0
+	}
+	return (tp*tn - fp*fn) / d
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// CVResult is a cross-validation's outcome.
+type CVResult struct {
+	// Folds holds each fold's confusion; Pooled all of them.
+	Folds  []Confusion
+	Pooled Confusion
+	// TrainTime and ClassifyTime are the time spent training and
+	// classifying (hashing included), over all folds; Classified counts
+	// the texts classified.
+	TrainTime    time.Duration
+	ClassifyTime time.Duration
+	Classified   int
+}
+
+// Folds assigns each example to one of k folds, stratified: each class
+// is dealt round-robin in a seeded shuffle, so every fold holds about the
+// same share of positives.
+func Folds(labels []bool, k int, seed uint64) []int {
+	fold := make([]int, len(labels))
+	for _, class := range []bool{true, false} {
+		var idx []int
+		for i, l := range labels {
+			if l == class {
+				idx = append(idx, i)
+			}
+		}
+		rng := seed*2862933555777941757 + 3037000493
+		for i := len(idx) - 1; i > 0; i-- {
+			rng = rng*6364136223846793005 + 1442695040888963407
+			j := int((rng >> 33) % uint64(i+1))
+			idx[i], idx[j] = idx[j], idx[i]
+		}
+		for n, i := range idx {
+			fold[i] = n % k
+		}
+	}
+	return fold
+}
+
+// CrossValidate trains on k-1 folds and classifies the k-th (threshold
+// 0.5), for each fold in turn.
+func CrossValidate(f Features, texts []string, labels []bool, k int, seed uint64, cfg TrainConfig) (CVResult, error) {
+	if k < 2 {
+		return CVResult{}, fmt.Errorf("text: %d folds; at least 2", k)
+	}
+	fold := Folds(labels, k, seed)
+	var res CVResult
+	for fi := range k {
+		var trainT []string
+		var trainL []bool
+		var testIdx []int
+		for i := range texts {
+			if fold[i] == fi {
+				testIdx = append(testIdx, i)
+			} else {
+				trainT, trainL = append(trainT, texts[i]), append(trainL, labels[i])
+			}
+		}
+		start := time.Now()
+		m, err := Train(f, trainT, trainL, cfg)
+		if err != nil {
+			return CVResult{}, fmt.Errorf("text: fold %d: %w", fi+1, err)
+		}
+		res.TrainTime += time.Since(start)
+		var c Confusion
+		start = time.Now()
+		for _, i := range testIdx {
+			c.Add(m.Score(texts[i]) >= 0.5, labels[i])
+		}
+		res.ClassifyTime += time.Since(start)
+		res.Classified += len(testIdx)
+		res.Folds = append(res.Folds, c)
+		res.Pooled.TP += c.TP
+		res.Pooled.FP += c.FP
+		res.Pooled.TN += c.TN
+		res.Pooled.FN += c.FN
+	}
+	return res, nil
+}

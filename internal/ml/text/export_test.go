@@ -1,0 +1,15 @@
+package text
+
+// HashesForTest returns the hashes the fast path makes for t.
+func HashesForTest(f Features, t string) []uint64 {
+	var out []uint64
+	f.hashes(t, func(h uint64) { out = append(out, h) })
+	return out
+}
+
+// GramHashesForTest returns the hashes of the n-gram strings of t.
+func GramHashesForTest(f Features, t string) []uint64 {
+	var out []uint64
+	f.grams(t, func(g string) { out = append(out, hashString(g)) })
+	return out
+}

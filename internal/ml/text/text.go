@@ -1,0 +1,350 @@
+// Package text is shopguard's small text models: texts (messages, URLs,
+// reviews) hashed into sparse vectors of word and character n-grams, and
+// a linear classifier (logistic regression, trained by AdaGrad with L2
+// regularisation) that scores them and names the n-grams that weighed
+// most. Everything runs in-process: no text leaves the machine.
+package text
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// Features says which n-grams a text is hashed into.
+type Features struct {
+	// CharMin..CharMax are the character n-gram lengths (0: none).
+	CharMin, CharMax int
+	// WordMin..WordMax are the word n-gram lengths (0: none).
+	WordMin, WordMax int
+	// Bits is the log2 of the hashed vector's size (default 20).
+	Bits int
+}
+
+// Vector is a sparse, L2-normalised vector: unique indices and their values.
+type Vector struct {
+	Index []uint32
+	Value []float32
+}
+
+// hashString hashes s with a fixed key so that a saved model's indices
+// mean the same after a restart.
+func hashString(s string) uint64 {
+	// FNV-1a: stable across processes (maphash seeds are not).
+	h := uint64(fnvOffset)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
+}
+
+// grams calls add with every n-gram of t the features take.
+func (f Features) grams(t string, add func(gram string)) {
+	lower := strings.ToLower(t)
+	if f.CharMax > 0 {
+		runes := []rune(" " + lower + " ")
+		for n := max(1, f.CharMin); n <= f.CharMax; n++ {
+			for i := 0; i+n <= len(runes); i++ {
+				add("c" + string(runes[i:i+n]))
+			}
+		}
+	}
+	if f.WordMax > 0 {
+		words := strings.FieldsFunc(lower, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		for n := max(1, f.WordMin); n <= f.WordMax; n++ {
+			for i := 0; i+n <= len(words); i++ {
+				add("w" + strings.Join(words[i:i+n], " "))
+			}
+		}
+	}
+}
+
+// mask returns the index mask of the hashed vector.
+func (f Features) mask() uint64 {
+	bits := f.Bits
+	if bits <= 0 {
+		bits = 20
+	}
+	return uint64(1)<<bits - 1
+}
+
+// fnv constants (FNV-1a, 64 bits): stable across processes, so a saved
+// model's indices mean the same after a restart.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// hashes calls emit with the hash of every n-gram of t, as hashString
+// would give for the strings grams makes, without making them.
+func (f Features) hashes(t string, emit func(h uint64)) {
+	lower := strings.ToLower(t)
+	if f.CharMax > 0 {
+		s := " " + lower + " "
+		starts := make([]int, 0, len(s)+1)
+		for i := range s {
+			starts = append(starts, i)
+		}
+		starts = append(starts, len(s))
+		runes := len(starts) - 1
+		for n := max(1, f.CharMin); n <= f.CharMax; n++ {
+			for i := 0; i+n <= runes; i++ {
+				h := uint64(fnvOffset)
+				h = (h ^ 'c') * fnvPrime
+				for j := starts[i]; j < starts[i+n]; j++ {
+					h = (h ^ uint64(s[j])) * fnvPrime
+				}
+				emit(h)
+			}
+		}
+	}
+	if f.WordMax > 0 {
+		var spans [][2]int
+		start := -1
+		for i, r := range lower {
+			word := unicode.IsLetter(r) || unicode.IsDigit(r)
+			switch {
+			case word && start < 0:
+				start = i
+			case !word && start >= 0:
+				spans = append(spans, [2]int{start, i})
+				start = -1
+			}
+		}
+		if start >= 0 {
+			spans = append(spans, [2]int{start, len(lower)})
+		}
+		for n := max(1, f.WordMin); n <= f.WordMax; n++ {
+			for i := 0; i+n <= len(spans); i++ {
+				h := uint64(fnvOffset)
+				h = (h ^ 'w') * fnvPrime
+				for j := i; j < i+n; j++ {
+					if j > i {
+						h = (h ^ ' ') * fnvPrime
+					}
+					for k := spans[j][0]; k < spans[j][1]; k++ {
+						h = (h ^ uint64(lower[k])) * fnvPrime
+					}
+				}
+				emit(h)
+			}
+		}
+	}
+}
+
+// Vectorize hashes t into its n-gram vector: sublinear term counts
+// (1 + log tf), L2-normalised. Its indices are unique, in no order.
+func (f Features) Vectorize(t string) Vector {
+	mask := f.mask()
+	// Count the n-grams in a small open-addressing table: a sort or a map
+	// would cost more than the hashing.
+	grams := (len(t) + 2) * max(0, f.CharMax-max(1, f.CharMin)+1)
+	if f.WordMax > 0 {
+		grams += len(t) * (f.WordMax - max(1, f.WordMin) + 1)
+	}
+	size := 64
+	for size < 2*grams {
+		size <<= 1
+	}
+	keys := make([]uint32, size) // index+1; 0 is empty
+	counts := make([]uint32, size)
+	used := make([]uint32, 0, grams) // the occupied slots, in order of arrival
+	f.hashes(t, func(h uint64) {
+		idx := uint32(h & mask)
+		slot := (uint32(h>>32) * 2654435761) & uint32(size-1)
+		for {
+			switch keys[slot] {
+			case 0:
+				if len(used)*2 >= size { // cannot happen with the size above; never loop
+					return
+				}
+				keys[slot], counts[slot] = idx+1, 1
+				used = append(used, slot)
+				return
+			case idx + 1:
+				counts[slot]++
+				return
+			}
+			slot = (slot + 1) & uint32(size-1)
+		}
+	})
+	v := Vector{Index: make([]uint32, len(used)), Value: make([]float32, len(used))}
+	var norm float64
+	for i, slot := range used {
+		w := float32(1)
+		if c := counts[slot]; c > 1 {
+			w = float32(1 + math.Log(float64(c)))
+		}
+		v.Index[i], v.Value[i] = keys[slot]-1, w
+		norm += float64(w) * float64(w)
+	}
+	if norm > 0 {
+		inv := float32(1 / math.Sqrt(norm))
+		for i := range v.Value {
+			v.Value[i] *= inv
+		}
+	}
+	return v
+}
+
+// Model is a logistic-regression classifier over hashed vectors.
+type Model struct {
+	Features Features
+	Weights  []float32
+	Bias     float32
+}
+
+// TrainConfig sets training. Zero values take defaults.
+type TrainConfig struct {
+	// Epochs over the data (default 10); Rate AdaGrad's step (default
+	// 0.5); L2 the regularisation per example (default 1e-6).
+	Epochs int
+	Rate   float64
+	L2     float64
+	// PositiveWeight scales positive examples' gradient (default 1; more
+	// than 1 for a rare positive class).
+	PositiveWeight float64
+	// Seed orders the examples in each epoch.
+	Seed uint64
+}
+
+// ErrNoData means training got no examples or only one class.
+var ErrNoData = errors.New("text: training needs examples of both classes")
+
+// Train fits a model to texts and their labels (true: positive).
+func Train(f Features, texts []string, labels []bool, cfg TrainConfig) (*Model, error) {
+	if len(texts) != len(labels) {
+		return nil, fmt.Errorf("text: %d texts, %d labels", len(texts), len(labels))
+	}
+	var pos int
+	for _, l := range labels {
+		if l {
+			pos++
+		}
+	}
+	if pos == 0 || pos == len(labels) {
+		return nil, ErrNoData
+	}
+	vecs := make([]Vector, len(texts))
+	for i, t := range texts {
+		vecs[i] = f.Vectorize(t)
+	}
+	return TrainVectors(f, vecs, labels, cfg), nil
+}
+
+// TrainVectors fits a model to vectors made with f.
+func TrainVectors(f Features, vecs []Vector, labels []bool, cfg TrainConfig) *Model {
+	if cfg.Epochs <= 0 {
+		cfg.Epochs = 10
+	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = 0.5
+	}
+	if cfg.L2 <= 0 {
+		cfg.L2 = 1e-6
+	}
+	if cfg.PositiveWeight <= 0 {
+		cfg.PositiveWeight = 1
+	}
+	bits := f.Bits
+	if bits <= 0 {
+		bits = 20
+	}
+	m := &Model{Features: f, Weights: make([]float32, 1<<bits)}
+	g2 := make([]float32, 1<<bits) // AdaGrad's sums of squared gradients
+	var biasG2 float64
+	order := make([]int, len(vecs))
+	for i := range order {
+		order[i] = i
+	}
+	rng := cfg.Seed*6364136223846793005 + 1442695040888963407
+	for range cfg.Epochs {
+		for i := len(order) - 1; i > 0; i-- { // shuffle
+			rng = rng*6364136223846793005 + 1442695040888963407
+			j := int((rng >> 33) % uint64(i+1))
+			order[i], order[j] = order[j], order[i]
+		}
+		for _, i := range order {
+			v := vecs[i]
+			y := 0.0
+			if labels[i] {
+				y = 1
+			}
+			g := m.prob(v) - y // the log-loss gradient's factor
+			if labels[i] {
+				g *= cfg.PositiveWeight
+			}
+			for k, idx := range v.Index {
+				grad := g*float64(v.Value[k]) + cfg.L2*float64(m.Weights[idx])
+				g2[idx] += float32(grad * grad)
+				m.Weights[idx] -= float32(cfg.Rate * grad / (math.Sqrt(float64(g2[idx])) + 1e-8))
+			}
+			biasG2 += g * g
+			m.Bias -= float32(cfg.Rate * g / (math.Sqrt(biasG2) + 1e-8))
+		}
+	}
+	return m
+}
+
+// margin is the model's linear score of v.
+func (m *Model) margin(v Vector) float64 {
+	s := float64(m.Bias)
+	for k, idx := range v.Index {
+		s += float64(m.Weights[idx]) * float64(v.Value[k])
+	}
+	return s
+}
+
+func (m *Model) prob(v Vector) float64 { return 1 / (1 + math.Exp(-m.margin(v))) }
+
+// Score returns the probability that t is positive.
+func (m *Model) Score(t string) float64 { return m.prob(m.Features.Vectorize(t)) }
+
+// ScoreVector returns the probability that v is positive.
+func (m *Model) ScoreVector(v Vector) float64 { return m.prob(v) }
+
+// Weighed is an n-gram of a text and how much it moved the score.
+type Weighed struct {
+	Gram   string
+	Weight float64
+}
+
+// Explain returns the n-grams of t that moved its score most towards
+// positive, heaviest first, at most k (for a reason: "wins a prize").
+func (m *Model) Explain(t string, k int) []Weighed {
+	v := m.Features.Vectorize(t)
+	value := make(map[uint32]float32, len(v.Index))
+	for i, idx := range v.Index {
+		value[idx] = v.Value[i]
+	}
+	mask := m.Features.mask()
+	seen := map[string]bool{}
+	var out []Weighed
+	words := m.Features.WordMax > 0
+	m.Features.grams(t, func(gram string) {
+		if seen[gram] || (words && gram[0] != 'w') {
+			return
+		}
+		seen[gram] = true
+		idx := uint32(hashString(gram) & mask)
+		if w := float64(m.Weights[idx]) * float64(value[idx]); w > 0 {
+			out = append(out, Weighed{Gram: strings.TrimSpace(gram[1:]), Weight: w})
+		}
+	})
+	slices.SortFunc(out, func(a, b Weighed) int {
+		switch {
+		case a.Weight > b.Weight:
+			return -1
+		case a.Weight < b.Weight:
+			return 1
+		}
+		return strings.Compare(a.Gram, b.Gram)
+	})
+	if len(out) > k {
+		out = out[:k]
+	}
+	return out
+}
