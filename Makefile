@@ -43,5 +43,6 @@ fuzz:
 	go test ./internal/authn -run '^$$' -fuzz FuzzPasskeyResponses -fuzztime $(FUZZTIME)
 	go test ./internal/authn -run '^$$' -fuzz FuzzParseEnrolment -fuzztime $(FUZZTIME)
 	go test ./internal/phishing -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	go test ./internal/cli -run '^$$' -fuzz FuzzLoadSMS -fuzztime $(FUZZTIME)
 	go test ./internal/authn/keystroke -run '^$$' -fuzz FuzzDecodeTemplate -fuzztime $(FUZZTIME)
 	go test ./internal/authn/keystroke/offline -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
