@@ -246,6 +246,9 @@ func (u *URL) setHost(host string) error {
 // http://195.127.0.11/) and IPv6 literals.
 func parseIP(host string) (netip.Addr, bool) {
 	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" { // zones name a machine's interface: no URL host has one
+			return netip.Addr{}, false
+		}
 		return a.Unmap(), true
 	}
 	parts := strings.Split(host, ".")
