@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -182,9 +181,7 @@ func NewChallenges(cfg ChallengeConfig, store ChallengeStore, f ChallengeFactors
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := hmac.New(sha256.New, sealKey)
-	m.Write([]byte("shopguard challenge signing key v1"))
-	key := ed25519.NewKeyFromSeed(m.Sum(nil))
+	key := ed25519.NewKeyFromSeed(deriveKey(sealKey, "shopguard challenge signing key v1"))
 	sum := sha256.Sum256(key.Public().(ed25519.PublicKey))
 	return &Challenges{cfg: cfg, store: store, factors: f.Apps, passkeys: f.Passkeys, devices: f.Devices, key: key,
 		kid: base64.RawURLEncoding.EncodeToString(sum[:12])}

@@ -54,9 +54,7 @@ func NewDevices(cfg DevicesConfig, store DeviceStore, sealKey []byte) *Devices {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := hmac.New(sha256.New, sealKey)
-	m.Write([]byte("shopguard remembered device key v1"))
-	return &Devices{cfg: cfg, store: store, key: m.Sum(nil)}
+	return &Devices{cfg: cfg, store: store, key: deriveKey(sealKey, "shopguard remembered device key v1")}
 }
 
 // deviceClaims are a remembered-device token's claims (a JWT, HS256:

@@ -22,9 +22,7 @@ type Links struct {
 // NewLinks returns links signed with a key derived from sealKey (the same
 // on every instance that shares the sealing key).
 func NewLinks(sealKey []byte) *Links {
-	m := hmac.New(sha256.New, sealKey)
-	m.Write([]byte("shopguard hosted page link key v1"))
-	return &Links{key: m.Sum(nil)}
+	return &Links{key: deriveKey(sealKey, "shopguard hosted page link key v1")}
 }
 
 // mac returns the base64url HMAC over the parts.

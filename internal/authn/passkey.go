@@ -113,9 +113,7 @@ func NewPasskeys(cfg PasskeyConfig, store PasskeyStore, sealKey []byte) *Passkey
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := hmac.New(sha256.New, sealKey)
-	m.Write([]byte("shopguard passkey user handle key v1"))
-	return &Passkeys{cfg: cfg, store: store, handleKey: m.Sum(nil)}
+	return &Passkeys{cfg: cfg, store: store, handleKey: deriveKey(sealKey, "shopguard passkey user handle key v1")}
 }
 
 // RelyingPartyInput is the shop's passkey domain as the shop sets it.

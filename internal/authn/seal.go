@@ -7,7 +7,9 @@ package authn
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -104,4 +106,13 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("authn: key file %s must hold %d bytes as hex", path, KeySize)
 	}
 	return key, nil
+}
+
+// deriveKey returns the key for purpose derived from the sealing key
+// (HMAC-SHA-256): every instance sharing the sealing key derives the same
+// keys, and no derived key reveals another or the sealing key.
+func deriveKey(sealKey []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, sealKey)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }

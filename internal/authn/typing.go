@@ -131,9 +131,6 @@ func (t *Typing) Forget(ctx context.Context, tenant, userID, eventID string) (bo
 		}
 		return forgot
 	})
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
-	}
 	return forgot && err == nil, err
 }
 

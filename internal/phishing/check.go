@@ -213,7 +213,8 @@ func Check(raw string, protected []string) (Result, error) {
 	add := func(code string, weight int, format string, args ...any) {
 		res.Reasons = append(res.Reasons, Reason{Code: code, Weight: weight, Message: fmt.Sprintf(format, args...)})
 	}
-	judge(u, res.Features, protected, add, &res.Lookalike)
+	brands := parseBrands(protected)
+	judge(u, res.Features, brands, add, &res.Lookalike)
 	// Where it leads: the last target is judged too, as strongly.
 	for _, t := range u.Targets(maxTargets) {
 		res.Targets = append(res.Targets, t.Canonical)
@@ -221,7 +222,7 @@ func Check(raw string, protected []string) (Result, error) {
 	if n := len(res.Targets); n > 0 {
 		last, _ := Parse(res.Targets[n-1])
 		add("redirects", 15, "the link forwards to %s", displayHost(last))
-		judge(last, Extract(last), protected, func(code string, weight int, format string, args ...any) {
+		judge(last, Extract(last), brands, func(code string, weight int, format string, args ...any) {
 			add("target_"+code, weight, "where it leads: "+format, args...)
 		}, &res.Lookalike)
 	}
@@ -249,14 +250,14 @@ func displayHost(u URL) string {
 }
 
 // judge adds the reasons one URL gives.
-func judge(u URL, f Features, protected []string, add func(code string, weight int, format string, args ...any), look **Lookalike) {
-	for _, p := range protected {
-		if pu, err := Parse(p); err == nil && pu.RegisteredDomain != "" && pu.RegisteredDomain == u.RegisteredDomain {
+func judge(u URL, f Features, brands []URL, add func(code string, weight int, format string, args ...any), look **Lookalike) {
+	for _, b := range brands {
+		if b.RegisteredDomain == u.RegisteredDomain {
 			add("protected_domain", -30, "%s is one of the shop's own domains", u.RegisteredDomain)
 			return
 		}
 	}
-	if l, ok := FindLookalike(u, protected); ok {
+	if l, ok := findLookalike(u, brands); ok {
 		weight := 75
 		if l.Kind == KindAddedWord || l.Kind == KindSubdomain || l.Kind == KindTLDSwap {
 			weight = 60

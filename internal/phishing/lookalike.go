@@ -113,11 +113,28 @@ func label(registered, suffix string) string {
 // registered domains (e.g. "shopping-example.com"), and how. The
 // protected domains themselves, and their subdomains, are not lookalikes.
 func FindLookalike(u URL, protected []string) (Lookalike, bool) {
+	return findLookalike(u, parseBrands(protected))
+}
+
+// parseBrands parses protected domains, skipping those without a
+// registered domain.
+func parseBrands(protected []string) []URL {
+	brands := make([]URL, 0, len(protected))
+	for _, p := range protected {
+		if b, err := Parse(p); err == nil && b.RegisteredDomain != "" {
+			brands = append(brands, b)
+		}
+	}
+	return brands
+}
+
+// findLookalike is FindLookalike over parsed protected domains.
+func findLookalike(u URL, brands []URL) (Lookalike, bool) {
 	if u.RegisteredDomain == "" {
 		return Lookalike{}, false
 	}
-	for _, p := range protected {
-		if u.RegisteredDomain == p {
+	for _, b := range brands {
+		if u.RegisteredDomain == b.RegisteredDomain {
 			return Lookalike{}, false
 		}
 	}
@@ -131,11 +148,7 @@ func FindLookalike(u URL, protected []string) (Lookalike, bool) {
 			}
 		}
 	}
-	for _, p := range protected {
-		brand, err := Parse(p)
-		if err != nil || brand.RegisteredDomain == "" {
-			continue
-		}
+	for _, brand := range brands {
 		bLabel := label(brand.RegisteredDomain, brand.PublicSuffix)
 		if bLabel == "" || candLabel == "" {
 			continue
