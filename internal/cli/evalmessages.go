@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ func newEvalMessages(env *Env) *cobra.Command {
 		posWeight float64
 		epochs    int
 		rate      float64
+		foldsOut  string
 	)
 	cmd := &cobra.Command{
 		Use:   "messages --data FILE [--folds 5] [--seed 1]",
@@ -58,6 +60,9 @@ classification throughput.`,
 				return fmt.Errorf("--data %s: %w", data, err)
 			}
 			cfg := text.TrainConfig{Seed: seed, PositiveWeight: posWeight, Epochs: epochs, Rate: rate}
+			if err := writeFolds(foldsOut, text.Folds(labels, folds, seed)); err != nil {
+				return err
+			}
 			res, err := text.CrossValidate(messageFeatures, texts, labels, folds, seed, cfg)
 			if err != nil {
 				return err
@@ -110,7 +115,26 @@ classification throughput.`,
 	f.Float64Var(&posWeight, "spam-weight", 3, "weight of a spam example in training (spam is the rarer class)")
 	f.IntVar(&epochs, "epochs", 20, "training epochs")
 	f.Float64Var(&rate, "rate", 0.2, "AdaGrad's step")
+	f.StringVar(&foldsOut, "folds-out", "", "write each message's fold (0-based, one per line, in file order) to this file, for baselines on the same folds")
 	return cmd
+}
+
+// writeFolds writes each record's fold, one per line in the data's order,
+// so that a baseline (bench/sklearn) can cross-validate on the same folds.
+// An empty path writes nothing.
+func writeFolds(path string, fold []int) error {
+	if path == "" {
+		return nil
+	}
+	var b strings.Builder
+	for _, f := range fold {
+		b.WriteString(strconv.Itoa(f))
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("--folds-out: %w", err)
+	}
+	return nil
 }
 
 // printConfusion prints one row of metrics.

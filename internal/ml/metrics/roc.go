@@ -105,6 +105,20 @@ func WriteROCSVG(w io.Writer, title string, curves []Curve) error {
 			}
 		}
 	}
+	return writeSVG(w, title, curves, axes{x: "false positive rate", y: "true positive rate", diagonal: true})
+}
+
+// axes says how writeSVG labels a plot: the axes' names, whether the
+// chance diagonal is drawn, and whether the legend goes to the lower left
+// (else the lower right).
+type axes struct {
+	x, y       string
+	diagonal   bool
+	legendLeft bool
+}
+
+// writeSVG plots curves whose points hold x in FPR and y in TPR.
+func writeSVG(w io.Writer, title string, curves []Curve, ax axes) error {
 
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
@@ -147,17 +161,19 @@ func WriteROCSVG(w io.Writer, title string, curves []Curve) error {
 	// Frame, axis labels, title and chance line.
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#000"/>`+"\n",
 		plotLeft, plotTop, plotRight-plotLeft, plotBottom-plotTop)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-size="14">false positive rate</text>`+"\n",
-		(plotLeft+plotRight)/2, plotBottom+45)
-	fmt.Fprintf(&b, `<text x="24" y="%d" text-anchor="middle" font-size="14" transform="rotate(-90 24 %d)">true positive rate</text>`+"\n",
-		(plotTop+plotBottom)/2, (plotTop+plotBottom)/2)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-size="14">%s</text>`+"\n",
+		(plotLeft+plotRight)/2, plotBottom+45, ax.x)
+	fmt.Fprintf(&b, `<text x="24" y="%d" text-anchor="middle" font-size="14" transform="rotate(-90 24 %d)">%s</text>`+"\n",
+		(plotTop+plotBottom)/2, (plotTop+plotBottom)/2, ax.y)
 	if title != "" {
 		fmt.Fprintf(&b, `<text x="%d" y="26" text-anchor="middle" font-size="16" font-weight="bold">`, (plotLeft+plotRight)/2)
 		escape(&b, title)
 		b.WriteString("</text>\n")
 	}
-	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888" stroke-width="1" stroke-dasharray="6 4"/>`+"\n",
-		plotLeft, plotBottom, plotRight, plotTop)
+	if ax.diagonal {
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888" stroke-width="1" stroke-dasharray="6 4"/>`+"\n",
+			plotLeft, plotBottom, plotRight, plotTop)
+	}
 
 	// Curves.
 	for i, c := range curves {
@@ -188,6 +204,9 @@ func WriteROCSVG(w io.Writer, title string, curves []Curve) error {
 		boxW := pad + sample + 6 + 7*chars + pad
 		boxH := 2*pad + row*len(curves)
 		x0, y0 := plotRight-10-boxW, plotBottom-10-boxH
+		if ax.legendLeft {
+			x0 = plotLeft + 10
+		}
 		fmt.Fprintf(&b, `<g class="legend">`+"\n"+`<rect x="%d" y="%d" width="%d" height="%d" fill="#fff" fill-opacity="0.9" stroke="#999"/>`+"\n",
 			x0, y0, boxW, boxH)
 		for i, c := range curves {
@@ -203,7 +222,7 @@ func WriteROCSVG(w io.Writer, title string, curves []Curve) error {
 	b.WriteString("</svg>\n")
 
 	if _, err := w.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("metrics: write ROC SVG: %w", err)
+		return fmt.Errorf("metrics: write SVG: %w", err)
 	}
 	return nil
 }
