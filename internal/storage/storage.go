@@ -233,6 +233,7 @@ type Backend interface {
 	AuthnStore
 	ChallengeStore
 	PasskeyStore
+	URLListStore
 	// Ping reports whether the backend can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Close flushes pending writes and releases resources.

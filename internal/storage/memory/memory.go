@@ -47,6 +47,7 @@ type Store struct {
 	webhooks
 	authn
 	passkeys *passkeys
+	urlLists *urlLists
 }
 
 // NewBounded returns an empty store that keeps only about the latest
@@ -88,6 +89,7 @@ func New() *Store {
 		webhooks:  newWebhooks(),
 		authn:     newAuthn(),
 		passkeys:  newPasskeys(),
+		urlLists:  newURLLists(),
 	}
 }
 

@@ -56,6 +56,10 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentCeremonyTakes", testConcurrentCeremonyTakes},
 		{"DeleteExpiredCeremonies", testDeleteExpiredCeremonies},
 		{"RelyingParties", testRelyingParties},
+		{"URLLists", testURLLists},
+		{"URLListInvalidChanges", testURLListInvalidChanges},
+		{"URLListManyChanges", testURLListManyChanges},
+		{"URLListsClosed", testURLListsClosed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
