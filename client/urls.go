@@ -35,6 +35,9 @@ type URLResult struct {
 	// Features are what the link shows about itself (lengths, counts,
 	// flags), as shopguard measured them.
 	Features map[string]any `json:"features,omitempty"`
+	// ModelVersion names the learned URL model that judged the link ("":
+	// none is trained).
+	ModelVersion string `json:"model_version,omitempty"`
 }
 
 // CheckURLs judges links (at most 100) against the shop's domains (its

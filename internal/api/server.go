@@ -17,6 +17,7 @@ import (
 
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/engine"
+	"github.com/shopguard/shopguard/internal/phishing"
 	"github.com/shopguard/shopguard/internal/rules"
 	"github.com/shopguard/shopguard/internal/storage"
 )
@@ -98,6 +99,8 @@ type Server struct {
 	links      HostedLinks
 	devices    RememberedDevices
 	typing     Typing
+	urls       URLChecker
+	messages   MessageChecker
 	log        *slog.Logger
 	mux        *http.ServeMux
 	now        func() time.Time
@@ -108,7 +111,9 @@ func New(cfg Config, eng Engine, auth Authenticator, metrics Metrics, ready Stor
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, eng: eng, auth: auth, metrics: metrics, ready: ready, log: log, mux: http.NewServeMux(), now: time.Now}
+	checker := phishing.NewChecker(nil)
+	s := &Server{cfg: cfg, eng: eng, auth: auth, metrics: metrics, ready: ready, log: log, mux: http.NewServeMux(), now: time.Now,
+		urls: checker, messages: checker}
 	s.routes()
 	return s
 }
@@ -125,6 +130,7 @@ func (s *Server) routes() {
 	v1("POST /v1/signups", apikey.ScopeEventsWrite, s.postSignup)
 	v1("POST /v1/sessions/check", apikey.ScopeEventsWrite, s.postSessionCheck)
 	v1("POST /v1/urls/check", apikey.ScopeEventsWrite, s.postURLCheck)
+	v1("POST /v1/messages/check", apikey.ScopeEventsWrite, s.postMessageCheck)
 	v1("GET /v1/passwords/range/{prefix}", apikey.ScopeEventsWrite, s.getPasswordRange)
 	v1("GET /v1/events/{id}", apikey.ScopeEventsRead, s.getEvent)
 	v1("POST /v1/feedback", apikey.ScopeFeedbackWrite, s.postFeedback)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/phishing"
@@ -15,6 +16,16 @@ const (
 	maxURLsPerCheck      = 100
 	maxProtectedPerCheck = 50
 )
+
+// URLChecker judges links for a tenant (a *phishing.Checker, with the
+// shopguard's lists and learned model).
+type URLChecker interface {
+	CheckURL(tenant string, u phishing.URL, protected phishing.Protected) phishing.Result
+}
+
+// SetURLChecker makes c judge /v1/urls/check (the default knows the
+// rules only).
+func (s *Server) SetURLChecker(c URLChecker) { s.urls = c }
 
 // urlCheckBody is the request of POST /v1/urls/check.
 type urlCheckBody struct {
@@ -44,38 +55,19 @@ func (s *Server) postURLCheck(w http.ResponseWriter, r *http.Request, key apikey
 	case len(body.URLs) > maxURLsPerCheck:
 		ps = append(ps, risk.Invalid("urls", "has %d URLs; at most %d are checked at once", len(body.URLs), maxURLsPerCheck))
 	}
-	if len(body.ProtectedDomains) > maxProtectedPerCheck {
-		ps = append(ps, risk.Invalid("protected_domains", "has %d domains; at most %d are accepted", len(body.ProtectedDomains), maxProtectedPerCheck))
-	}
-	protected := make([]string, 0, len(body.ProtectedDomains)+1)
-	for i, d := range body.ProtectedDomains {
-		u, err := phishing.Parse(d)
-		if err != nil || u.RegisteredDomain == "" {
-			ps = append(ps, risk.Invalid(fmt.Sprintf("protected_domains[%d]", i), "%q is not a domain name such as shop.example", d))
-			continue
-		}
-		protected = append(protected, u.RegisteredDomain)
-	}
-	if s.passkeys != nil {
-		if rp, err := s.passkeys.RelyingParty(r.Context(), key.Tenant); err == nil {
-			if u, err := phishing.Parse(rp.ID); err == nil && u.RegisteredDomain != "" {
-				protected = append(protected, u.RegisteredDomain)
-			}
-		}
-	}
+	protected, perr := s.protectedDomains(r.Context(), key.Tenant, body.ProtectedDomains)
+	ps = append(ps, perr...)
 	out := urlCheckJSON{Results: make([]phishing.Result, 0, len(body.URLs))}
 	if len(ps) == 0 {
+		brands := phishing.ParseProtected(protected)
 		for i, raw := range body.URLs {
-			res, err := phishing.Check(raw, protected)
-			var fe *risk.FieldError
-			if errors.As(err, &fe) {
-				ps = append(ps, risk.Invalid(fmt.Sprintf("urls[%d]", i), "%s", fe.Message))
+			u, err := phishing.Parse(raw)
+			if err != nil {
+				ps = append(ps, risk.Invalid(fmt.Sprintf("urls[%d]", i), "is not a link shopguard can check: %s",
+					strings.TrimPrefix(err.Error(), phishing.ErrNotURL.Error()+": ")))
 				continue
 			}
-			if err != nil {
-				return err
-			}
-			out.Results = append(out.Results, res)
+			out.Results = append(out.Results, s.urls.CheckURL(key.Tenant, u, brands))
 		}
 	}
 	if len(ps) > 0 {

@@ -81,6 +81,7 @@ type App struct {
 	typing  *authn.Typing
 	devices *authn.Devices
 	notify  *notify.Notifier
+	urls    *urlChecks
 
 	snapMu sync.Mutex // one snapshot at a time
 }
@@ -109,6 +110,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.ReloadModels(ctx)
+	if err := a.startURLChecks(ctx); err != nil {
+		a.closeAll()
+		return nil, err
+	}
 	a.auth = apikey.NewAuthenticator(store, cfg.Server.KeyCacheTTL)
 	a.api = api.New(api.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, OpenAPI: docs.OpenAPI, Version: version(),
 		Passwords: account.NewPasswords(reference.CommonPasswords()), PublicURL: strings.TrimSuffix(cfg.Authn.PublicURL, "/")},
@@ -124,6 +129,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.api.SetWebhooks(a.notify)
+	a.api.SetURLChecker(a.urls.checker)
+	a.api.SetMessageChecker(a.urls.checker)
 	sealKey, err := sealingKey(cfg, log)
 	if err != nil {
 		a.closeAll()
@@ -466,6 +473,7 @@ func (a *App) snapshotLoop(ctx context.Context) {
 			return
 		case <-models.C:
 			a.ReloadModels(ctx)
+			a.RefreshURLChecks(ctx)
 		case <-t.C:
 			if err := a.Snapshot(context.Background()); err != nil {
 				a.log.Error("feature snapshot failed", "error", err)

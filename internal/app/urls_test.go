@@ -2,11 +2,17 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/internal/app"
+	"github.com/shopguard/shopguard/internal/ml/gbdt"
+	"github.com/shopguard/shopguard/internal/phishing"
+	"github.com/shopguard/shopguard/internal/storage"
 )
 
 // TestURLCheckThroughTheAPI judges links as a shop's support or content
@@ -36,5 +42,114 @@ func TestURLCheckThroughTheAPI(t *testing.T) {
 	_, err = c.CheckURLs(ctx, nil)
 	wantStatus(t, err, http.StatusBadRequest, "urls")
 	_, err = c.CheckURLs(ctx, []string{"https://ok.example/"}, "not a domain")
+	wantStatus(t, err, http.StatusBadRequest, "protected_domains[0]")
+}
+
+// TestURLListsAndModelReachARunningShopguard imports a known-bad entry
+// and trains a URL model while shopguard runs, as the CLI would, and
+// checks that the next refresh puts both to work.
+func TestURLListsAndModelReachARunningShopguard(t *testing.T) {
+	dir := t.TempDir()
+	e := start(t, dir)
+	c := e.client(t, "shop")
+	ctx := context.Background()
+	before, err := c.CheckURLs(ctx, []string{"http://bad-kit.test/pay/now"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before[0].ModelVersion != "" || hasURLReason(before[0], "listed") {
+		t.Fatalf("before: %+v", before[0])
+	}
+
+	// Elsewhere (shopguard feeds import, shopguard train urls):
+	st, err := app.OpenStorage(ctx, e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := storage.URLListEntry{Hash: phishing.HashExpression("bad-kit.test/"), Effect: storage.URLListBlock, Source: "urlhaus"}
+	if _, err := st.AddURLListChanges(ctx, []storage.URLListChange{{URLListEntry: entry, Op: storage.URLListAdd, At: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var urls []phishing.URL
+	var labels []bool
+	for i := range 60 {
+		raw := fmt.Sprintf("https://www.shop%d.example/products/%d", i, i)
+		if i%2 == 1 {
+			raw = fmt.Sprintf("http://secure-login-%d.verify-account.test/update/%x/index.php?id=%d", i, i*7919, i)
+		}
+		u, err := phishing.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		urls, labels = append(urls, u), append(labels, i%2 == 1)
+	}
+	p := gbdt.DefaultParams()
+	p.Trees, p.EarlyStopping, p.MinDataInLeaf = 20, 0, 5
+	m, err := phishing.TrainURLModel(ctx, urls, labels, phishing.URLTrainConfig{Trees: p, InnerFolds: 3, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.SaveModelFile(app.URLModelPath(dir), m); err != nil {
+		t.Fatal(err)
+	}
+
+	e.app.RefreshURLChecks(ctx)
+	after, err := c.CheckURLs(ctx, []string{"http://bad-kit.test/pay/now"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after[0].ModelVersion != m.Version() || !hasURLReason(after[0], "listed") || after[0].Verdict != "phishing" {
+		t.Fatalf("after: %+v", after[0])
+	}
+}
+
+func hasURLReason(r client.URLResult, code string) bool {
+	for _, x := range r.Reasons {
+		if x.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// TestMessageCheckThroughTheAPI forwards what customers receive: a
+// lookalike SMS is phishing with its link and cues, the shop's real
+// e-mail is safe, and bad input names the field.
+func TestMessageCheckThroughTheAPI(t *testing.T) {
+	e := start(t, t.TempDir())
+	c := e.client(t, "shop")
+	ctx := context.Background()
+	if _, err := c.SetRelyingParty(ctx, client.RelyingParty{ID: "northwind.shop", Name: "Northwind", Origins: []string{"https://northwind.shop"}}); err != nil {
+		t.Fatal(err)
+	}
+	sms := "Northwind: your account has been suspended. Verify your account within 24 hours: https://n0rthwind.shop/verify"
+	res, err := c.CheckMessage(ctx, client.Message{Channel: "sms", Sender: "Northwind", Text: sms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != "phishing" || len(res.Links) != 1 || res.Links[0].Check.Lookalike == nil || len(res.Cues) < 3 {
+		t.Fatalf("lookalike SMS: %+v", res)
+	}
+	if cue := res.Cues[0]; res.Text[cue.Start:cue.End] != cue.Phrase {
+		t.Errorf("cue span %+v does not point at its phrase", cue)
+	}
+	mail := "From: Northwind <orders@northwind.shop>\r\nTo: ada@example.com\r\nSubject: Your order 1234 has shipped\r\n\r\nHello Ada, your order is on its way: https://northwind.shop/orders/1234\r\n"
+	res, err = c.CheckMessage(ctx, client.Message{Channel: "email", Raw: mail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != "safe" || res.Email["from"] == nil {
+		t.Errorf("the shop's own e-mail: %+v", res)
+	}
+	_, err = c.CheckMessage(ctx, client.Message{Text: "hi"})
+	wantStatus(t, err, http.StatusBadRequest, "channel")
+	_, err = c.CheckMessage(ctx, client.Message{Channel: "sms"})
+	wantStatus(t, err, http.StatusBadRequest, "text")
+	_, err = c.CheckMessage(ctx, client.Message{Channel: "sms", Raw: mail})
+	wantStatus(t, err, http.StatusBadRequest, "raw")
+	_, err = c.CheckMessage(ctx, client.Message{Channel: "sms", Text: "x", ProtectedDomains: []string{"not a domain"}})
 	wantStatus(t, err, http.StatusBadRequest, "protected_domains[0]")
 }

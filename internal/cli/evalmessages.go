@@ -59,7 +59,8 @@ classification throughput.`,
 			if err != nil {
 				return fmt.Errorf("--data %s: %w", data, err)
 			}
-			cfg := text.TrainConfig{Seed: seed, PositiveWeight: posWeight, Epochs: epochs, Rate: rate}
+			cfg := messageTrainConfig(seed)
+			cfg.PositiveWeight, cfg.Epochs, cfg.Rate = posWeight, epochs, rate
 			if err := writeFolds(foldsOut, text.Folds(labels, folds, seed)); err != nil {
 				return err
 			}
@@ -112,9 +113,10 @@ classification throughput.`,
 	f.StringVar(&data, "data", "", "the SMS Spam Collection file, label<TAB>text per line (required)")
 	f.IntVar(&folds, "folds", 5, "cross-validation folds (2..20)")
 	f.Uint64Var(&seed, "seed", 1, "seed of the folds and of training's example order")
-	f.Float64Var(&posWeight, "spam-weight", 3, "weight of a spam example in training (spam is the rarer class)")
-	f.IntVar(&epochs, "epochs", 20, "training epochs")
-	f.Float64Var(&rate, "rate", 0.2, "AdaGrad's step")
+	def := messageTrainConfig(0)
+	f.Float64Var(&posWeight, "spam-weight", def.PositiveWeight, "weight of a spam example in training (spam is the rarer class)")
+	f.IntVar(&epochs, "epochs", def.Epochs, "training epochs")
+	f.Float64Var(&rate, "rate", def.Rate, "AdaGrad's step")
 	f.StringVar(&foldsOut, "folds-out", "", "write each message's fold (0-based, one per line, in file order) to this file, for baselines on the same folds")
 	return cmd
 }
@@ -137,6 +139,12 @@ func writeFolds(path string, fold []int) error {
 	return nil
 }
 
+// messageTrainConfig is how the message model trains (eval messages
+// measures it, train messages uses it).
+func messageTrainConfig(seed uint64) text.TrainConfig {
+	return text.TrainConfig{Seed: seed, PositiveWeight: 3, Epochs: 20, Rate: 0.2}
+}
+
 // printConfusion prints one row of metrics.
 func printConfusion(out io.Writer, name string, c text.Confusion) {
 	fmt.Fprintf(out, "%-8s %8.2f%% %9.2f%% %7.2f%% %8.4f %8.4f\n", name, 100*c.Accuracy(), 100*c.Precision(), 100*c.Recall(), c.F1(), c.MCC())
@@ -147,7 +155,8 @@ func describeFeatures(f text.Features) string {
 	return fmt.Sprintf("word %d-%d-grams and character %d-%d-grams hashed into 2^%d, logistic regression (AdaGrad)", f.WordMin, f.WordMax, f.CharMin, f.CharMax, f.Bits)
 }
 
-// loadSMS reads the SMS Spam Collection: "ham" or "spam", a tab, the text.
+// loadSMS reads the SMS Spam Collection: "ham" or "spam" (or "phishing",
+// which counts as spam), a tab, the text.
 func loadSMS(path string) ([]string, []bool, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -160,10 +169,10 @@ func loadSMS(path string) ([]string, []bool, error) {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		label, msg, ok := strings.Cut(sc.Text(), "\t")
-		if !ok || (label != "ham" && label != "spam") {
-			return nil, nil, fmt.Errorf("line %d: want ham or spam, a tab and the text", n)
+		if !ok || (label != "ham" && label != "spam" && label != "phishing") {
+			return nil, nil, fmt.Errorf("line %d: want ham, spam or phishing, a tab and the text", n)
 		}
-		texts, labels = append(texts, msg), append(labels, label == "spam")
+		texts, labels = append(texts, msg), append(labels, label != "ham")
 	}
 	if err := sc.Err(); err != nil {
 		return nil, nil, err

@@ -1,13 +1,10 @@
 package phishing
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"unicode"
-
-	"github.com/shopguard/shopguard/internal/risk"
 )
 
 // Features are what a URL shows about itself, before any list or model.
@@ -186,6 +183,9 @@ type Result struct {
 	// Targets are where the link's redirect parameters lead, in turn.
 	Targets  []string `json:"targets,omitempty"`
 	Features Features `json:"features"`
+	// ModelVersion names the learned URL model that judged the link
+	// ("" when none is loaded).
+	ModelVersion string `json:"model_version,omitempty"`
 }
 
 // Reason is one thing that moved a URL's score.
@@ -204,41 +204,7 @@ const maxTargets = 3
 // protected domains themselves serve is safe unless it redirects
 // elsewhere. A text that is not a URL is a field error.
 func Check(raw string, protected []string) (Result, error) {
-	u, err := Parse(raw)
-	if err != nil {
-		return Result{}, risk.Invalid("url", "is not a link shopguard can check: %s", strings.TrimPrefix(err.Error(), ErrNotURL.Error()+": "))
-	}
-	res := Result{URL: raw, Canonical: u.Canonical, Host: u.Host, UnicodeHost: u.UnicodeHost, RegisteredDomain: u.RegisteredDomain,
-		Features: Extract(u), Reasons: []Reason{}}
-	add := func(code string, weight int, format string, args ...any) {
-		res.Reasons = append(res.Reasons, Reason{Code: code, Weight: weight, Message: fmt.Sprintf(format, args...)})
-	}
-	brands := parseBrands(protected)
-	judge(u, res.Features, brands, add, &res.Lookalike)
-	// Where it leads: the last target is judged too, as strongly.
-	for _, t := range u.Targets(maxTargets) {
-		res.Targets = append(res.Targets, t.Canonical)
-	}
-	if n := len(res.Targets); n > 0 {
-		last, _ := Parse(res.Targets[n-1])
-		add("redirects", 15, "the link forwards to %s", displayHost(last))
-		judge(last, Extract(last), brands, func(code string, weight int, format string, args ...any) {
-			add("target_"+code, weight, "where it leads: "+format, args...)
-		}, &res.Lookalike)
-	}
-	for _, r := range res.Reasons {
-		res.Score += r.Weight
-	}
-	res.Score = max(0, min(100, res.Score))
-	switch {
-	case res.Score >= 70:
-		res.Verdict = VerdictPhishing
-	case res.Score >= 35:
-		res.Verdict = VerdictSuspicious
-	default:
-		res.Verdict = VerdictSafe
-	}
-	return res, nil
+	return (&Checker{}).Check("", raw, protected)
 }
 
 // displayHost is the host as a reader sees it.

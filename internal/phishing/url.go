@@ -87,7 +87,7 @@ func Parse(raw string) (URL, error) {
 	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
 	case strings.HasPrefix(s, "//"):
 		s = "http:" + s
-	case strings.Contains(s, "://") || strings.HasPrefix(lower, "javascript:") || strings.HasPrefix(lower, "data:"):
+	case strings.Contains(s, "://") || otherScheme(s):
 		return URL{}, fmt.Errorf("%w: only http and https links are analysed", ErrNotURL)
 	default:
 		s = "http://" + s
@@ -139,6 +139,35 @@ func Parse(raw string) (URL, error) {
 		return URL{}, fmt.Errorf("%w: %d bytes once decoded and escaped, at most %d", ErrNotURL, len(u.Canonical), MaxURLLength)
 	}
 	return u, nil
+}
+
+// otherScheme reports whether s starts with a scheme such as mailto:,
+// tel: or javascript: rather than a host (a host's colon is followed by
+// a port's digits).
+func otherScheme(s string) bool {
+	i := strings.IndexByte(s, ':')
+	if i <= 0 {
+		return false
+	}
+	for j := 0; j < i; j++ {
+		c := s[j]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || j > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	rest := s[i+1:]
+	if end := strings.IndexAny(rest, "/?#\\"); end >= 0 {
+		rest = rest[:end]
+	}
+	if rest == "" {
+		return false
+	}
+	for j := 0; j < len(rest); j++ {
+		if rest[j] < '0' || rest[j] > '9' {
+			return true
+		}
+	}
+	return false
 }
 
 // unescape decodes every valid %XX escape of s and leaves the rest as it

@@ -46,7 +46,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseRefuses(t *testing.T) {
-	for _, raw := range []string{"", "   ", "javascript:alert(1)", "data:text/html,x", "ftp://evil.test/", "http://", "http://evil test/",
+	for _, raw := range []string{"", "   ", "javascript:alert(1)", "data:text/html,x", "mailto:x@evil.test", "tel:+15551234", "JavaScript:void(0)", "ftp://evil.test/", "http://", "http://evil test/",
 		"http://evil.test:99999/", "http://evil.test:x/", "http://" + strings.Repeat("a", 9000) + ".test/", "http://a<b>.test/"} {
 		if u, err := phishing.Parse(raw); !errors.Is(err, phishing.ErrNotURL) {
 			t.Errorf("Parse(%.40q) = %+v, %v; want ErrNotURL", raw, u, err)
@@ -96,4 +96,13 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = u.Targets(3)
 	})
+}
+
+func TestParseHostPortIsNotAScheme(t *testing.T) {
+	for raw, want := range map[string]string{"shop.example:8080/orders": "8080", "localhost:3000": "3000", "shop.example:80/x": ""} {
+		u, err := phishing.Parse(raw)
+		if err != nil || u.Port != want {
+			t.Errorf("Parse(%q) = port %q, %v; want port %q", raw, u.Port, err, want)
+		}
+	}
 }

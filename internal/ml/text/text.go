@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -89,15 +90,20 @@ func (f Features) hashes(t string, emit func(h uint64)) {
 			starts = append(starts, i)
 		}
 		starts = append(starts, len(s))
+		// One pass per starting rune, extending the hash a rune at a
+		// time: FNV-1a of an n-gram is its (n-1)-gram's, continued.
 		runes := len(starts) - 1
-		for n := max(1, f.CharMin); n <= f.CharMax; n++ {
-			for i := 0; i+n <= runes; i++ {
-				h := uint64(fnvOffset)
-				h = (h ^ 'c') * fnvPrime
-				for j := starts[i]; j < starts[i+n]; j++ {
+		lo := max(1, f.CharMin)
+		for i := range runes {
+			h := uint64(fnvOffset)
+			h = (h ^ 'c') * fnvPrime
+			for n := 1; n <= f.CharMax && i+n <= runes; n++ {
+				for j := starts[i+n-1]; j < starts[i+n]; j++ {
 					h = (h ^ uint64(s[j])) * fnvPrime
 				}
-				emit(h)
+				if n >= lo {
+					emit(h)
+				}
 			}
 		}
 	}
@@ -149,9 +155,19 @@ func (f Features) Vectorize(t string) Vector {
 	for size < 2*grams {
 		size <<= 1
 	}
-	keys := make([]uint32, size) // index+1; 0 is empty
-	counts := make([]uint32, size)
-	used := make([]uint32, 0, grams) // the occupied slots, in order of arrival
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	if len(sc.keys) < size {
+		sc.keys, sc.counts = make([]uint32, size), make([]uint32, size)
+	}
+	keys, counts := sc.keys[:size], sc.counts[:size] // keys: index+1; 0 is empty
+	used := sc.used[:0]                              // the occupied slots, in order of arrival
+	defer func() {
+		for _, slot := range used { // leave the table empty for the next use
+			keys[slot] = 0
+		}
+		sc.used = used[:0]
+	}()
 	f.hashes(t, func(h uint64) {
 		idx := uint32(h & mask)
 		slot := (uint32(h>>32) * 2654435761) & uint32(size-1)
@@ -189,6 +205,13 @@ func (f Features) Vectorize(t string) Vector {
 	}
 	return v
 }
+
+// scratch is Vectorize's counting table, reused across calls.
+type scratch struct {
+	keys, counts, used []uint32
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // Model is a logistic-regression classifier over hashed vectors.
 type Model struct {
@@ -308,8 +331,8 @@ func (m *Model) ScoreVector(v Vector) float64 { return m.prob(v) }
 
 // Weighed is an n-gram of a text and how much it moved the score.
 type Weighed struct {
-	Gram   string
-	Weight float64
+	Gram   string  `json:"gram"`
+	Weight float64 `json:"weight"`
 }
 
 // Explain returns the n-grams of t that moved its score most towards

@@ -3,6 +3,7 @@ package text_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -117,6 +118,8 @@ func TestHashesMatchGrams(t *testing.T) {
 	for _, s := range []string{"Win a FREE prize!", "naïve café – ünïcode 123", "", "a", "http://n0rthwind.shop/login?x=1"} {
 		got := text.HashesForTest(f, s)
 		want := text.GramHashesForTest(f, s)
+		slices.Sort(got) // the same n-grams, in any order
+		slices.Sort(want)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%q: hashes %v, grams %v", s, got, want)
 		}
