@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/phishing"
@@ -52,12 +53,11 @@ func (s *Server) postMessageCheck(w http.ResponseWriter, r *http.Request, key ap
 	if len(body.Subject) > maxSenderLength*4 {
 		ps = append(ps, risk.Invalid("subject", "%d bytes; at most %d", len(body.Subject), maxSenderLength*4))
 	}
-	protected, perr := s.protectedDomains(r.Context(), key.Tenant, body.ProtectedDomains)
+	shop, perr := s.shopProfile(r.Context(), key.Tenant, body.ProtectedDomains)
 	ps = append(ps, perr...)
 	if len(ps) > 0 {
 		return errors.Join(ps...)
 	}
-	shop := phishing.Shop{Protected: protected, Sender: phishing.Sender{Domains: protected}}
 	res, err := s.messages.CheckMessage(key.Tenant, phishing.Message{Channel: body.Channel, Raw: []byte(body.Raw), Text: body.Text,
 		Sender: body.Sender, Subject: body.Subject}, shop)
 	if err != nil {
@@ -67,29 +67,45 @@ func (s *Server) postMessageCheck(w http.ResponseWriter, r *http.Request, key ap
 	return nil
 }
 
-// protectedDomains are the domains a tenant's links must not imitate:
-// its passkey domain (relying party) and those of the request, which are
-// validated (field errors name protected_domains[i]).
-func (s *Server) protectedDomains(ctx context.Context, tenant string, extra []string) ([]string, []error) {
+// shopProfile is what a tenant's checks know of the shop: the domains
+// links must not imitate — its passkey domain (relying party), its stored
+// phishing profile's and those of the request, which are validated (field
+// errors name protected_domains[i]) — and who its messages come from.
+func (s *Server) shopProfile(ctx context.Context, tenant string, extra []string) (phishing.Shop, []error) {
 	var ps []error
 	if len(extra) > maxProtectedPerCheck {
 		ps = append(ps, risk.Invalid("protected_domains", "has %d domains; at most %d are accepted", len(extra), maxProtectedPerCheck))
 	}
-	protected := make([]string, 0, len(extra)+1)
+	var shop phishing.Shop
 	for i, d := range extra {
 		u, err := phishing.Parse(d)
 		if err != nil || u.RegisteredDomain == "" {
 			ps = append(ps, risk.Invalid(fmt.Sprintf("protected_domains[%d]", i), "%q is not a domain name such as shop.example", d))
 			continue
 		}
-		protected = append(protected, u.RegisteredDomain)
+		shop.Protected = append(shop.Protected, u.RegisteredDomain)
 	}
 	if s.passkeys != nil {
 		if rp, err := s.passkeys.RelyingParty(ctx, tenant); err == nil {
 			if u, err := phishing.Parse(rp.ID); err == nil && u.RegisteredDomain != "" {
-				protected = append(protected, u.RegisteredDomain)
+				shop.Protected = append(shop.Protected, u.RegisteredDomain)
 			}
 		}
 	}
-	return protected, ps
+	if s.phishing.store != nil {
+		p, err := s.phishing.store.PhishingProfile(ctx, tenant)
+		if err != nil {
+			return shop, []error{fmt.Errorf("api: phishing profile: %w", err)}
+		}
+		shop.Protected = append(shop.Protected, p.ProtectedDomains...)
+		shop.Sender.Names = p.SenderNames
+		shop.Sender.Domains = p.SendingDomains
+	}
+	// The shop's own domains send its mail too.
+	for _, d := range shop.Protected {
+		if !slices.Contains(shop.Sender.Domains, d) {
+			shop.Sender.Domains = append(shop.Sender.Domains, d)
+		}
+	}
+	return shop, ps
 }

@@ -100,6 +100,7 @@ type Server struct {
 	devices    RememberedDevices
 	typing     Typing
 	urls       URLChecker
+	phishing   phishingDeps
 	messages   MessageChecker
 	log        *slog.Logger
 	mux        *http.ServeMux
@@ -131,6 +132,7 @@ func (s *Server) routes() {
 	v1("POST /v1/sessions/check", apikey.ScopeEventsWrite, s.postSessionCheck)
 	v1("POST /v1/urls/check", apikey.ScopeEventsWrite, s.postURLCheck)
 	v1("POST /v1/messages/check", apikey.ScopeEventsWrite, s.postMessageCheck)
+	s.phishingRoutes(v1)
 	v1("GET /v1/passwords/range/{prefix}", apikey.ScopeEventsWrite, s.getPasswordRange)
 	v1("GET /v1/events/{id}", apikey.ScopeEventsRead, s.getEvent)
 	v1("POST /v1/feedback", apikey.ScopeFeedbackWrite, s.postFeedback)

@@ -55,11 +55,11 @@ func (s *Server) postURLCheck(w http.ResponseWriter, r *http.Request, key apikey
 	case len(body.URLs) > maxURLsPerCheck:
 		ps = append(ps, risk.Invalid("urls", "has %d URLs; at most %d are checked at once", len(body.URLs), maxURLsPerCheck))
 	}
-	protected, perr := s.protectedDomains(r.Context(), key.Tenant, body.ProtectedDomains)
+	shop, perr := s.shopProfile(r.Context(), key.Tenant, body.ProtectedDomains)
 	ps = append(ps, perr...)
 	out := urlCheckJSON{Results: make([]phishing.Result, 0, len(body.URLs))}
 	if len(ps) == 0 {
-		brands := phishing.ParseProtected(protected)
+		brands := phishing.ParseProtected(shop.Protected)
 		for i, raw := range body.URLs {
 			u, err := phishing.Parse(raw)
 			if err != nil {

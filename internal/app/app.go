@@ -131,6 +131,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.api.SetWebhooks(a.notify)
 	a.api.SetURLChecker(a.urls.checker)
 	a.api.SetMessageChecker(a.urls.checker)
+	a.api.SetPhishing(a.store)
+	a.api.SetReportConfirmer(a)
 	sealKey, err := sealingKey(cfg, log)
 	if err != nil {
 		a.closeAll()

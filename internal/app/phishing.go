@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopguard/shopguard/internal/ml/text"
 	"github.com/shopguard/shopguard/internal/phishing"
+	"github.com/shopguard/shopguard/internal/storage"
 )
 
 // URLModelPath is where `shopguard train urls` saves the learned URL
@@ -131,4 +132,19 @@ func reloadFile(a *App, path string, mod *time.Time, load func([]byte) (version 
 		}
 	}
 	a.log.Error("phishing model refused; the one in use stays", "path", path, "error", err)
+}
+
+// ConfirmedPhishingURL lists a link staff confirmed as phishing on the
+// tenant's block list (source "report") and applies it at once. Listing
+// it again does nothing.
+func (a *App) ConfirmedPhishingURL(ctx context.Context, tenant string, u phishing.URL, reportID string) error {
+	entry := storage.URLListEntry{Tenant: tenant, Hash: phishing.HashExpression(phishing.URLExpression(u)),
+		Effect: storage.URLListBlock, Source: phishing.URLListSourceReport}
+	if _, err := a.store.AddURLListChanges(ctx, []storage.URLListChange{{URLListEntry: entry, Op: storage.URLListAdd, At: time.Now()}}); err != nil {
+		return fmt.Errorf("app: listing the link of report %s: %w", reportID, err)
+	}
+	if _, err := a.urls.list.Sync(ctx, a.store); err != nil {
+		return fmt.Errorf("app: applying the link of report %s: %w", reportID, err)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,4 +153,48 @@ func TestMessageCheckThroughTheAPI(t *testing.T) {
 	wantStatus(t, err, http.StatusBadRequest, "raw")
 	_, err = c.CheckMessage(ctx, client.Message{Channel: "sms", Text: "x", ProtectedDomains: []string{"not a domain"}})
 	wantStatus(t, err, http.StatusBadRequest, "protected_domains[0]")
+}
+
+// TestPhishingProfileAndReports: the shop's stored profile protects its
+// brand domain in every check and names its real senders; a customer's
+// report of a link, once staff confirm it, blocks the link at once.
+func TestPhishingProfileAndReports(t *testing.T) {
+	e := start(t, t.TempDir())
+	c := e.client(t, "shop")
+	ctx := context.Background()
+	p, err := c.SetPhishingProfile(ctx, client.PhishingProfile{ProtectedDomains: []string{"www.northwind-coffee.com"},
+		SenderNames: []string{"Northwind Coffee"}, SendingDomains: []string{"mail.northwind-coffee.com"}})
+	if err != nil || len(p.ProtectedDomains) != 1 || p.ProtectedDomains[0] != "northwind-coffee.com" {
+		t.Fatalf("profile %+v, %v", p, err)
+	}
+	res, err := c.CheckURLs(ctx, []string{"https://northwind-cofee.com/gift"})
+	if err != nil || res[0].Lookalike == nil || res[0].Lookalike.Brand != "northwind-coffee.com" {
+		t.Fatalf("the stored brand is not protected: %+v, %v", res, err)
+	}
+	mail := "From: Northwind Coffee <news@coffee-deals.example>\r\nSubject: Your reward\r\n\r\nClaim it at https://coffee-deals.example/\r\n"
+	m, err := c.CheckMessage(ctx, client.Message{Channel: "email", Raw: mail})
+	if err != nil || !slices.ContainsFunc(m.Reasons, func(r client.URLReason) bool { return r.Code == "display_name_impersonation" }) {
+		t.Fatalf("the stored sender name is not protected: %+v, %v", m.Reasons, err)
+	}
+
+	link := "http://coffee-deals.example/claim?id=42"
+	rep, err := c.ReportPhishing(ctx, client.PhishingReport{URL: link, Reporter: "customer", ReporterID: "u_ana"})
+	if err != nil || rep.ID == "" || rep.Status != "pending" {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+	pending, _, err := c.PhishingReports(ctx, "pending", 10, "")
+	if err != nil || len(pending) != 1 || pending[0].ID != rep.ID {
+		t.Fatalf("pending %+v, %v", pending, err)
+	}
+	if rep, err = c.ReviewPhishingReport(ctx, rep.ID, "confirmed_phishing"); err != nil || rep.Status != "confirmed_phishing" {
+		t.Fatalf("review %+v, %v", rep, err)
+	}
+	res, err = c.CheckURLs(ctx, []string{link})
+	if err != nil || !hasURLReason(res[0], "listed") || res[0].Verdict != "phishing" {
+		t.Fatalf("the confirmed link is not blocked: %+v, %v", res, err)
+	}
+	_, err = c.ReviewPhishingReport(ctx, rep.ID, "legitimate")
+	wantStatus(t, err, http.StatusConflict, "")
+	_, err = c.ReportPhishing(ctx, client.PhishingReport{Reporter: "customer"})
+	wantStatus(t, err, http.StatusBadRequest, "url")
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -11,12 +12,14 @@ import (
 	"github.com/shopguard/shopguard/internal/app"
 	"github.com/shopguard/shopguard/internal/ml/text"
 	"github.com/shopguard/shopguard/internal/phishing"
+	"github.com/shopguard/shopguard/internal/storage"
 )
 
 func newTrainURLs(env *Env, g *globals) *cobra.Command {
 	var (
-		data []string
-		seed uint64
+		data    []string
+		seed    uint64
+		reports bool
 	)
 	cmd := &cobra.Command{
 		Use:   "urls --input FILE [--input FILE...]",
@@ -25,14 +28,16 @@ func newTrainURLs(env *Env, g *globals) *cobra.Command {
 stacked under gradient-boosted trees with lexical features) on labelled links:
 CSV files with a header naming a "url" column and a label column ("status",
 "label", "class" or "type": phishing or legitimate, 1 or 0), such as
-Hannousse & Yahiouche's data set or an export of confirmed reports. It saves the
+Hannousse & Yahiouche's data set, and with --reports the reviewed phishing
+reports of every tenant (links staff confirmed as phishing, or as legitimate;
+POST /v1/phishing/reports/{id}/review) from the data directory. It saves the
 model under the data directory (--data DIR; models/phishing/urls.model), where a running
 shopguard picks it up within 15 seconds. Measure it first with 'shopguard eval
 urls' on the same data.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(data) == 0 {
-				return usageError{errors.New("--input FILE is required: labelled links, CSV with url and status columns")}
+			if len(data) == 0 && !reports {
+				return usageError{errors.New("--input FILE or --reports is required: labelled links, CSV with url and status columns")}
 			}
 			cfg, err := g.load(env, cmd)
 			if err != nil {
@@ -58,12 +63,35 @@ urls' on the same data.`,
 					urls, labels = append(urls, u), append(labels, ls[i])
 				}
 			}
+			sources := data
+			if reports {
+				n := 0
+				err := withStorage(env, g, cmd, func(ctx context.Context, st reviewedReports) error {
+					return st.ReviewedPhishingReports(ctx, "", func(r *storage.PhishingReport) error {
+						if r.Kind != storage.ReportKindURL {
+							return nil
+						}
+						u, err := phishing.Parse(r.URL)
+						if err != nil {
+							skipped++
+							return nil
+						}
+						urls, labels = append(urls, u), append(labels, r.Status == storage.ReportConfirmedPhishing)
+						n++
+						return nil
+					})
+				})
+				if err != nil {
+					return err
+				}
+				sources = append(sources, fmt.Sprintf("%d reviewed reports", n))
+			}
 			start := time.Now()
 			m, err := phishing.TrainURLModel(cmd.Context(), urls, labels, phishing.URLTrainConfig{Seed: seed})
 			if err != nil {
 				return err
 			}
-			m.Info.Sources = data
+			m.Info.Sources = sources
 			path := app.URLModelPath(cfg.Storage.DataDir)
 			if err := app.SaveModelFile(path, m); err != nil {
 				return err
@@ -75,8 +103,14 @@ urls' on the same data.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&data, "input", nil, "labelled links, CSV with a url and a status column (repeatable)")
+	cmd.Flags().BoolVar(&reports, "reports", false, "also learn from the reviewed phishing reports of every tenant")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of training")
 	return cmd
+}
+
+// reviewedReports reads reviewed phishing reports (a storage backend).
+type reviewedReports interface {
+	ReviewedPhishingReports(ctx context.Context, tenant string, fn func(*storage.PhishingReport) error) error
 }
 
 func newTrainMessages(env *Env, g *globals) *cobra.Command {

@@ -234,6 +234,8 @@ type Backend interface {
 	ChallengeStore
 	PasskeyStore
 	URLListStore
+	PhishingProfileStore
+	PhishingReportStore
 	// Ping reports whether the backend can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Close flushes pending writes and releases resources.

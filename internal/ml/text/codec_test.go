@@ -71,3 +71,39 @@ func FuzzDecodeModel(f *testing.F) {
 		m.Score("anything at all")
 	})
 }
+
+func TestCrossValidateNestedChoosesOnTrainingFoldsOnly(t *testing.T) {
+	var texts []string
+	var labels []bool
+	for i := range 120 {
+		if i%3 == 0 {
+			texts = append(texts, "win a free prize now, claim your cash reward "+string(rune('a'+i%26)))
+			labels = append(labels, true)
+		} else {
+			texts = append(texts, "see you at lunch tomorrow near the station "+string(rune('a'+i%26)))
+			labels = append(labels, false)
+		}
+	}
+	f := text.Features{CharMin: 2, CharMax: 3, WordMin: 1, WordMax: 1, Bits: 14}
+	// A setting that cannot learn (regularised so hard that only the
+	// bias, the majority class, is left) against one that can.
+	grid := []text.TrainConfig{{Epochs: 10, Rate: 0.5, L2: 1000, Seed: 1}, {Epochs: 10, Rate: 0.5, Seed: 1}}
+	res, err := text.CrossValidateNested(f, texts, labels, 4, 3, 1, grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Chosen) != 4 || len(res.Folds) != 4 {
+		t.Fatalf("%d choices, %d folds", len(res.Chosen), len(res.Folds))
+	}
+	for i, c := range res.Chosen {
+		if c.L2 != 0 {
+			t.Errorf("fold %d chose %+v, the setting that cannot learn", i+1, c)
+		}
+	}
+	if res.Pooled.Accuracy() < 0.99 || res.Classified != 120 {
+		t.Errorf("pooled accuracy %v over %d", res.Pooled.Accuracy(), res.Classified)
+	}
+	if _, err := text.CrossValidateNested(f, texts, labels, 4, 3, 1, nil); err == nil {
+		t.Error("an empty grid: want an error")
+	}
+}

@@ -141,3 +141,82 @@ func CrossValidate(f Features, texts []string, labels []bool, k int, seed uint64
 	}
 	return res, nil
 }
+
+// NestedResult is a nested cross-validation's outcome: the outer folds'
+// results, and the settings each outer fold chose on its training part.
+type NestedResult struct {
+	CVResult
+	Chosen []TrainConfig
+}
+
+// CrossValidateNested estimates the accuracy of choosing training
+// settings from grid honestly: for each of the k outer folds, every
+// setting is measured by inner-fold cross-validation on the other folds
+// only, the one of best inner accuracy (the first on ties) is trained on
+// them, and the outer fold is classified with it. The test fold never
+// takes part in the choice.
+func CrossValidateNested(f Features, texts []string, labels []bool, k, inner int, seed uint64, grid []TrainConfig) (NestedResult, error) {
+	if k < 2 || inner < 2 {
+		return NestedResult{}, fmt.Errorf("text: %d outer and %d inner folds; at least 2 each", k, inner)
+	}
+	if len(grid) == 0 {
+		return NestedResult{}, fmt.Errorf("text: no settings to choose from")
+	}
+	vecs := make([]Vector, len(texts))
+	for i, t := range texts {
+		vecs[i] = f.Vectorize(t)
+	}
+	fold := Folds(labels, k, seed)
+	var res NestedResult
+	for fi := range k {
+		var trainV []Vector
+		var trainL []bool
+		for i := range vecs {
+			if fold[i] != fi {
+				trainV, trainL = append(trainV, vecs[i]), append(trainL, labels[i])
+			}
+		}
+		innerFold := Folds(trainL, inner, seed+uint64(fi)+1)
+		best, bestAcc := 0, -1.0
+		for gi, cfg := range grid {
+			var c Confusion
+			for ii := range inner {
+				var tv []Vector
+				var tl []bool
+				for i := range trainV {
+					if innerFold[i] != ii {
+						tv, tl = append(tv, trainV[i]), append(tl, trainL[i])
+					}
+				}
+				m := TrainVectors(f, tv, tl, cfg)
+				for i := range trainV {
+					if innerFold[i] == ii {
+						c.Add(m.ScoreVector(trainV[i]) >= 0.5, trainL[i])
+					}
+				}
+			}
+			if acc := c.Accuracy(); acc > bestAcc {
+				best, bestAcc = gi, acc
+			}
+		}
+		start := time.Now()
+		m := TrainVectors(f, trainV, trainL, grid[best])
+		res.TrainTime += time.Since(start)
+		res.Chosen = append(res.Chosen, grid[best])
+		var c Confusion
+		start = time.Now()
+		for i, t := range texts {
+			if fold[i] == fi {
+				c.Add(m.Score(t) >= 0.5, labels[i])
+				res.Classified++
+			}
+		}
+		res.ClassifyTime += time.Since(start)
+		res.Folds = append(res.Folds, c)
+		res.Pooled.TP += c.TP
+		res.Pooled.FP += c.FP
+		res.Pooled.TN += c.TN
+		res.Pooled.FN += c.FN
+	}
+	return res, nil
+}

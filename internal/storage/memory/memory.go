@@ -48,6 +48,7 @@ type Store struct {
 	authn
 	passkeys *passkeys
 	urlLists *urlLists
+	phishing *phishing
 }
 
 // NewBounded returns an empty store that keeps only about the latest
@@ -90,6 +91,7 @@ func New() *Store {
 		authn:     newAuthn(),
 		passkeys:  newPasskeys(),
 		urlLists:  newURLLists(),
+		phishing:  newPhishing(),
 	}
 }
 

@@ -60,6 +60,13 @@ func Run(t *testing.T, open Opener) {
 		{"URLListInvalidChanges", testURLListInvalidChanges},
 		{"URLListManyChanges", testURLListManyChanges},
 		{"URLListsClosed", testURLListsClosed},
+		{"PhishingProfiles", testPhishingProfiles},
+		{"PhishingReports", testPhishingReports},
+		{"PhishingReportPages", testPhishingReportPages},
+		{"PhishingReviews", testPhishingReviews},
+		{"ConcurrentPhishingReviews", testConcurrentPhishingReviews},
+		{"ReviewedPhishingReports", testReviewedPhishingReports},
+		{"PhishingClosed", testPhishingClosed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
