@@ -115,8 +115,9 @@ type reviewedReports interface {
 
 func newTrainMessages(env *Env, g *globals) *cobra.Command {
 	var (
-		data []string
-		seed uint64
+		data    []string
+		seed    uint64
+		reports bool
 	)
 	cmd := &cobra.Command{
 		Use:   "messages --input FILE [--input FILE...]",
@@ -125,13 +126,13 @@ func newTrainMessages(env *Env, g *globals) *cobra.Command {
 1-5-grams, logistic regression; the settings 'shopguard eval messages' measures)
 on labelled messages: tab-separated files of "spam" or "ham", a tab and the
 text, one message per line (the SMS Spam Collection's format; "phishing" counts
-as spam). It saves the model under the data directory (--data DIR;
+as spam), and with --reports the reviewed message reports of every tenant. It saves the model under the data directory (--data DIR;
 models/phishing/messages.model), where a running shopguard picks it up within
 15 seconds.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(data) == 0 {
-				return usageError{errors.New("--input FILE is required: labelled messages, label<TAB>text per line")}
+			if len(data) == 0 && !reports {
+				return usageError{errors.New("--input FILE or --reports is required: labelled messages, label<TAB>text per line")}
 			}
 			cfg, err := g.load(env, cmd)
 			if err != nil {
@@ -148,6 +149,19 @@ models/phishing/messages.model), where a running shopguard picks it up within
 					return fmt.Errorf("--input %s: %w", path, err)
 				}
 				texts, labels = append(texts, ts...), append(labels, ls...)
+			}
+			if reports {
+				err := withStorage(env, g, cmd, func(ctx context.Context, st reviewedReports) error {
+					return st.ReviewedPhishingReports(ctx, "", func(r *storage.PhishingReport) error {
+						if r.Kind == storage.ReportKindMessage {
+							texts, labels = append(texts, r.Message), append(labels, r.Status == storage.ReportConfirmedPhishing)
+						}
+						return nil
+					})
+				})
+				if err != nil {
+					return err
+				}
 			}
 			start := time.Now()
 			m, err := text.Train(messageFeatures, texts, labels, messageTrainConfig(seed))
@@ -170,6 +184,7 @@ models/phishing/messages.model), where a running shopguard picks it up within
 		},
 	}
 	cmd.Flags().StringArrayVar(&data, "input", nil, "labelled messages, label<TAB>text per line (repeatable)")
+	cmd.Flags().BoolVar(&reports, "reports", false, "also learn from the reviewed message reports of every tenant")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of training")
 	return cmd
 }

@@ -76,7 +76,8 @@ func TestTrainPhishingModels(t *testing.T) {
 		want string
 	}{
 		{[]string{"train", "urls", "--data", dir}, "--input FILE or --reports is required"},
-		{[]string{"train", "messages", "--data", dir}, "--input FILE is required"},
+		{[]string{"train", "messages", "--data", dir}, "--input FILE or --reports is required"},
+		{[]string{"train", "messages", "--data", dir, "--reports"}, "both classes"},     // no reviewed reports yet
 		{[]string{"train", "urls", "--data", dir, "--reports"}, "at least 10 phishing"}, // no reviewed reports yet
 		{[]string{"train", "urls", "--data", dir, "--input", msgs}, "header"},
 		{[]string{"train", "messages", "--data", dir, "--input", urls}, "line 1"},
