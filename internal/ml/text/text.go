@@ -82,6 +82,14 @@ const (
 // hashes calls emit with the hash of every n-gram of t, as hashString
 // would give for the strings grams makes, without making them.
 func (f Features) hashes(t string, emit func(h uint64)) {
+	for _, h := range f.appendHashes(nil, t) {
+		emit(h)
+	}
+}
+
+// appendHashes appends the hash of every n-gram of t to dst (see hashes).
+func (f Features) appendHashes(dst []uint64, t string) []uint64 {
+	emit := func(h uint64) { dst = append(dst, h) }
 	lower := strings.ToLower(t)
 	if f.CharMax > 0 {
 		s := " " + lower + " "
@@ -139,6 +147,7 @@ func (f Features) hashes(t string, emit func(h uint64)) {
 			}
 		}
 	}
+	return dst
 }
 
 // Vectorize hashes t into its n-gram vector: sublinear term counts
@@ -168,25 +177,27 @@ func (f Features) Vectorize(t string) Vector {
 		}
 		sc.used = used[:0]
 	}()
-	f.hashes(t, func(h uint64) {
+	sc.hashes = f.appendHashes(sc.hashes[:0], t)
+	for _, h := range sc.hashes {
 		idx := uint32(h & mask)
 		slot := (uint32(h>>32) * 2654435761) & uint32(size-1)
 		for {
-			switch keys[slot] {
-			case 0:
-				if len(used)*2 >= size { // cannot happen with the size above; never loop
-					return
+			k := keys[slot]
+			if k == idx+1 {
+				counts[slot]++
+				break
+			}
+			if k == 0 {
+				if len(used)*2 >= size { // cannot happen with the size above
+					break
 				}
 				keys[slot], counts[slot] = idx+1, 1
 				used = append(used, slot)
-				return
-			case idx + 1:
-				counts[slot]++
-				return
+				break
 			}
 			slot = (slot + 1) & uint32(size-1)
 		}
-	})
+	}
 	v := Vector{Index: make([]uint32, len(used)), Value: make([]float32, len(used))}
 	var norm float64
 	for i, slot := range used {
@@ -209,6 +220,7 @@ func (f Features) Vectorize(t string) Vector {
 // scratch is Vectorize's counting table, reused across calls.
 type scratch struct {
 	keys, counts, used []uint32
+	hashes             []uint64
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
