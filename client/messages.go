@@ -52,8 +52,18 @@ type MessageResult struct {
 	Text string `json:"text"`
 	// Email is what a raw e-mail's headers say (from, reply_to,
 	// return_path, subject, authentication_results, defects).
-	Email        map[string]any `json:"email,omitempty"`
-	ModelVersion string         `json:"model_version,omitempty"`
+	Email map[string]any `json:"email,omitempty"`
+	// ModelWords are the words the message model weighed most towards
+	// spam or phishing (when a model is trained).
+	ModelWords   []ModelWord `json:"model_words,omitempty"`
+	ModelVersion string      `json:"model_version,omitempty"`
+}
+
+// ModelWord is an n-gram of a message and how much it moved the message
+// model's score.
+type ModelWord struct {
+	Gram   string  `json:"gram"`
+	Weight float64 `json:"weight"`
 }
 
 // CheckMessage judges a message: its links, its cues, its sender against

@@ -13,6 +13,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -30,6 +31,7 @@ import (
 	"github.com/shopguard/shopguard/internal/authn"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/fraud"
+	"github.com/shopguard/shopguard/internal/ml/text"
 	"github.com/shopguard/shopguard/internal/notify"
 	"github.com/shopguard/shopguard/internal/phishing"
 	"github.com/shopguard/shopguard/internal/reference"
@@ -139,6 +141,23 @@ var schemaTypes = map[string]reflect.Type{
 	"URLReason":     reflect.TypeFor[phishing.Reason](),
 	"URLFeatures":   reflect.TypeFor[phishing.Features](),
 	"Lookalike":     reflect.TypeFor[phishing.Lookalike](),
+	// messages
+	"MessageCheckInput": reflect.TypeFor[messageCheckBody](),
+	"MessageResult":     reflect.TypeFor[phishing.MessageResult](),
+	"MessageCue":        reflect.TypeFor[phishing.Cue](),
+	"MessageLink":       reflect.TypeFor[phishing.MessageLink](),
+	"EmailSummary":      reflect.TypeFor[phishing.EmailSummary](),
+	"EmailAddress":      reflect.TypeFor[phishing.Address](),
+	"AuthResults":       reflect.TypeFor[phishing.AuthResults](),
+	"AuthResult":        reflect.TypeFor[phishing.AuthResult](),
+	"ModelWord":         reflect.TypeFor[text.Weighed](),
+	// phishing profiles and reports
+	"PhishingProfileInput": reflect.TypeFor[phishingProfileBody](),
+	"PhishingProfile":      reflect.TypeFor[phishingProfileJSON](),
+	"PhishingReportInput":  reflect.TypeFor[phishingReportBody](),
+	"PhishingReport":       reflect.TypeFor[phishingReportJSON](),
+	"PhishingReports":      reflect.TypeFor[phishingReportsJSON](),
+	"PhishingReview":       reflect.TypeFor[reviewBody](),
 }
 
 // untypedSchemas are object schemas of answers the handlers build from maps
@@ -242,21 +261,33 @@ type route struct {
 	scope string // "" for unauthenticated routes
 }
 
-// serverRoutes reads server.go's routes() and returns its routes by "METHOD /path".
+// serverRoutes reads server.go's routes() and returns its routes by
+// "METHOD /path". A method of the package that routes() hands its route
+// helper to (s.phishingRoutes(v1)) is read too, wherever it is declared.
 func serverRoutes(t *testing.T) map[string]route {
 	t.Helper()
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "server.go", nil, 0)
+	files, err := filepath.Glob("*.go")
 	if err != nil {
-		t.Fatalf("parse server.go: %v", err)
+		t.Fatal(err)
 	}
-	var body *ast.BlockStmt
-	for _, d := range f.Decls {
-		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv != nil && fd.Name.Name == "routes" {
-			body = fd.Body
+	methods := map[string]*ast.FuncDecl{} // the package's methods by name
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatalf("parse %s: %v", name, err)
+		}
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv != nil && fd.Body != nil {
+				methods[fd.Name.Name] = fd
+			}
 		}
 	}
-	if body == nil {
+	routes := methods["routes"]
+	if routes == nil || fset.Position(routes.Pos()).Filename != "server.go" {
 		t.Fatal("server.go has no method routes()")
 	}
 	out := map[string]route{}
@@ -277,56 +308,83 @@ func serverRoutes(t *testing.T) map[string]route {
 		}
 		out[key] = r
 	}
-	helpers := map[string]bool{}      // names of route helpers like v1
-	helperParams := map[string]bool{} // their pattern parameters
-	ast.Inspect(body, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.AssignStmt:
-			if len(n.Lhs) != 1 || len(n.Rhs) != 1 {
-				return true
-			}
-			id, ok1 := n.Lhs[0].(*ast.Ident)
-			fl, ok2 := n.Rhs[0].(*ast.FuncLit)
-			if !ok1 || !ok2 || len(fl.Type.Params.List) < 2 || len(fl.Type.Params.List[0].Names) == 0 {
-				return true
-			}
-			if !callsAuthenticated(fl.Body) {
-				t.Errorf("%s: route helper %s does not wrap its handler with s.authenticated", fset.Position(n.Pos()), id.Name)
-			}
-			helpers[id.Name] = true
-			helperParams[fl.Type.Params.List[0].Names[0].Name] = true
-		case *ast.CallExpr:
-			if id, ok := n.Fun.(*ast.Ident); ok {
-				if helpers[id.Name] && len(n.Args) >= 2 {
-					sel, ok := n.Args[1].(*ast.SelectorExpr)
-					x, _ := sel.X.(*ast.Ident)
-					if !ok || x == nil || x.Name != "apikey" {
-						t.Errorf("%s: scope of %s(...) is not an apikey.Scope constant", fset.Position(n.Pos()), id.Name)
-						return true
-					}
-					scope, known := scopeIdents[sel.Sel.Name]
-					if !known {
-						t.Errorf("%s: unknown scope apikey.%s: add it to scopeIdents", fset.Position(n.Pos()), sel.Sel.Name)
-						return true
-					}
-					add(n.Pos(), n.Args[0], route{scope: string(scope)})
+	visited := map[string]bool{"routes": true}
+	// read reads one method's body; helpers are the names of route
+	// helpers like v1 in it, helperParams their pattern parameters.
+	var read func(body *ast.BlockStmt, helpers map[string]bool)
+	read = func(body *ast.BlockStmt, helpers map[string]bool) {
+		helperParams := map[string]bool{}
+		ast.Inspect(body, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.AssignStmt:
+				if len(n.Lhs) != 1 || len(n.Rhs) != 1 {
+					return true
 				}
-				return true
+				id, ok1 := n.Lhs[0].(*ast.Ident)
+				fl, ok2 := n.Rhs[0].(*ast.FuncLit)
+				if !ok1 || !ok2 || len(fl.Type.Params.List) < 2 || len(fl.Type.Params.List[0].Names) == 0 {
+					return true
+				}
+				if !callsAuthenticated(fl.Body) {
+					t.Errorf("%s: route helper %s does not wrap its handler with s.authenticated", fset.Position(n.Pos()), id.Name)
+				}
+				helpers[id.Name] = true
+				helperParams[fl.Type.Params.List[0].Names[0].Name] = true
+			case *ast.CallExpr:
+				if id, ok := n.Fun.(*ast.Ident); ok {
+					if helpers[id.Name] && len(n.Args) >= 2 {
+						sel, ok := n.Args[1].(*ast.SelectorExpr)
+						x, _ := sel.X.(*ast.Ident)
+						if !ok || x == nil || x.Name != "apikey" {
+							t.Errorf("%s: scope of %s(...) is not an apikey.Scope constant", fset.Position(n.Pos()), id.Name)
+							return true
+						}
+						scope, known := scopeIdents[sel.Sel.Name]
+						if !known {
+							t.Errorf("%s: unknown scope apikey.%s: add it to scopeIdents", fset.Position(n.Pos()), sel.Sel.Name)
+							return true
+						}
+						add(n.Pos(), n.Args[0], route{scope: string(scope)})
+					}
+					return true
+				}
+				sel, ok := n.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				// A method handed route helpers registers routes with them.
+				if m := methods[sel.Sel.Name]; m != nil && !visited[sel.Sel.Name] {
+					inner := map[string]bool{}
+					var params []*ast.Ident
+					for _, f := range m.Type.Params.List {
+						params = append(params, f.Names...)
+					}
+					for i, a := range n.Args {
+						if id, ok := a.(*ast.Ident); ok && helpers[id.Name] && i < len(params) {
+							inner[params[i].Name] = true
+						}
+					}
+					if len(inner) > 0 {
+						visited[sel.Sel.Name] = true
+						read(m.Body, inner)
+						return true
+					}
+				}
+				if (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") || len(n.Args) == 0 {
+					return true
+				}
+				if mux, ok := sel.X.(*ast.SelectorExpr); !ok || mux.Sel.Name != "mux" {
+					return true
+				}
+				if id, ok := n.Args[0].(*ast.Ident); ok && helperParams[id.Name] {
+					return true // the helper's own registration of its parameter
+				}
+				add(n.Pos(), n.Args[0], route{})
 			}
-			sel, ok := n.Fun.(*ast.SelectorExpr)
-			if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") || len(n.Args) == 0 {
-				return true
-			}
-			if mux, ok := sel.X.(*ast.SelectorExpr); !ok || mux.Sel.Name != "mux" {
-				return true
-			}
-			if id, ok := n.Args[0].(*ast.Ident); ok && helperParams[id.Name] {
-				return true // the helper's own registration of its parameter
-			}
-			add(n.Pos(), n.Args[0], route{})
-		}
-		return true
-	})
+			return true
+		})
+	}
+	read(routes.Body, map[string]bool{})
 	if len(out) == 0 {
 		t.Fatal("found no routes in server.go")
 	}
@@ -674,6 +732,22 @@ func TestOpenAPILimitsAndEnums(t *testing.T) {
 		{s + "URLCheckInput/properties/urls/maxItems", maxURLsPerCheck},
 		{s + "URLCheckInput/properties/protected_domains/maxItems", maxProtectedPerCheck},
 		{s + "URLCheckInput/properties/urls/items/maxLength", phishing.MaxURLLength},
+		{s + "MessageCheckInput/properties/text/maxLength", phishing.MaxMessageText},
+		{s + "MessageCheckInput/properties/raw/maxLength", phishing.MaxEmailSize},
+		{s + "MessageCheckInput/properties/sender/maxLength", maxSenderLength},
+		{s + "MessageCheckInput/properties/subject/maxLength", 4 * maxSenderLength},
+		{s + "MessageCheckInput/properties/protected_domains/maxItems", maxProtectedPerCheck},
+		{s + "PhishingProfileInput/properties/protected_domains/maxItems", storage.MaxProtectedDomains},
+		{s + "PhishingProfileInput/properties/sender_names/maxItems", storage.MaxSenderNames},
+		{s + "PhishingProfileInput/properties/sender_names/items/maxLength", storage.MaxSenderNameLen},
+		{s + "PhishingProfileInput/properties/sending_domains/maxItems", storage.MaxSendingDomains},
+		{s + "PhishingReportInput/properties/url/maxLength", phishing.MaxURLLength},
+		{s + "PhishingReportInput/properties/message/maxLength", storage.MaxReportMessage},
+		{s + "PhishingReportInput/properties/sender/maxLength", storage.MaxReportSender},
+		{s + "PhishingReportInput/properties/reporter_id/maxLength", storage.MaxReportReporterID},
+		{s + "PhishingReportInput/properties/note/maxLength", storage.MaxReportNote},
+		{"/components/parameters/ReportLimit/schema/maximum", maxReportPage},
+		{"/components/parameters/ReportLimit/schema/default", defaultReportPage},
 	} {
 		got, ok := pointer(doc, c.at)
 		if !ok || fmt.Sprint(got) != fmt.Sprint(c.want) {
@@ -716,6 +790,18 @@ func TestOpenAPILimitsAndEnums(t *testing.T) {
 	same(s+"ChallengeAnswer/properties/method", []string{authn.MethodPasskey, authn.MethodTOTP, authn.MethodRecovery})
 	same(s+"URLResult/properties/verdict", phishing.Verdicts)
 	same(s+"Lookalike/properties/kind", phishing.LookalikeKinds)
+	same(s+"MessageCheckInput/properties/channel", phishing.Channels)
+	same(s+"MessageResult/properties/verdict", phishing.Verdicts)
+	same(s+"MessageCue/properties/kind", phishing.CueKinds)
+	same(s+"MessageLink/properties/kind", []string{phishing.LinkText, phishing.LinkHTMLText, phishing.LinkAnchor, phishing.LinkArea, phishing.LinkForm})
+	same(s+"PhishingReportInput/properties/channel", storage.ReportChannels)
+	same(s+"PhishingReportInput/properties/reporter", storage.Reporters)
+	same(s+"PhishingReport/properties/kind", storage.ReportKinds)
+	same(s+"PhishingReport/properties/channel", storage.ReportChannels)
+	same(s+"PhishingReport/properties/reporter", storage.Reporters)
+	same(s+"PhishingReport/properties/status", storage.ReportStatuses)
+	same(s+"PhishingReview/properties/status", []string{storage.ReportConfirmedPhishing, storage.ReportLegitimate})
+	same("/components/parameters/ReportStatus/schema", storage.ReportStatuses)
 	same(s+"Challenge/properties/status", []string{authn.StatusPending, authn.StatusPassed, authn.StatusFailed, authn.StatusExpired})
 	ruleKinds := []string{string(fraud.Kind{}.Kind())}
 	same(s+"RuleFields/properties/kind", ruleKinds)
@@ -969,6 +1055,18 @@ func TestOpenAPIExamples(t *testing.T) {
 				compile(where, v.Rules)
 			case *backtestBody:
 				compile(where, v.Rules)
+			case *phishingProfileBody:
+				if _, err := validateProfile(*v); err != nil {
+					t.Errorf("%s is not a valid phishing profile: %v", where, err)
+				}
+			case *phishingReportBody:
+				if _, err := validateReport(*v); err != nil {
+					t.Errorf("%s is not a valid phishing report: %v", where, err)
+				}
+			case *reviewBody:
+				if err := validateReview(*v); err != nil {
+					t.Errorf("%s is not a valid review: %v", where, err)
+				}
 			case *listBody:
 				for i, e := range v.Values {
 					if _, err := rules.NormalizeEntry(v.Kind, e); err != nil {
@@ -1011,5 +1109,70 @@ func TestOpenAPIExamples(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("no examples were checked")
+	}
+}
+
+// TestOpenAPIMessageExamples checks that the answers documented for POST
+// /v1/messages/check are the checker's: each request example is judged
+// as the server judges it with no model or list loaded and the passkey
+// domain northwind.shop the examples assume, and the answer must equal
+// the response example of the same name. Every request example must have
+// one (a response example without a request, such as one made with
+// models loaded, is checked only by TestOpenAPIExamples).
+func TestOpenAPIMessageExamples(t *testing.T) {
+	doc := loadSpec(t)
+	op := mapAt(doc, "/paths/~1v1~1messages~1check/post")
+	requests := exampleValues(doc, mapAt(op, "/requestBody/content/application~1json"))
+	answers := exampleValues(doc, mapAt(op, "/responses/200/content/application~1json"))
+	if len(requests) == 0 {
+		t.Fatal("POST /v1/messages/check has no request examples")
+	}
+	// canonical re-encodes a value as JSON decodes it (numbers as float64).
+	canonical := func(v any) (any, string) {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out any
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out, string(b)
+	}
+	checker := phishing.NewChecker(nil)
+	for _, name := range sortedKeysOf(requests) {
+		raw, err := json.Marshal(requests[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body messageCheckBody
+		if err := decodeBytes(raw, &body); err != nil {
+			t.Errorf("request example %s does not decode: %v", name, err)
+			continue
+		}
+		var protected []string
+		for _, d := range append(slices.Clone(body.ProtectedDomains), "northwind.shop") {
+			u, err := phishing.Parse(d)
+			if err != nil || u.RegisteredDomain == "" {
+				t.Errorf("request example %s: protected domain %q is not a domain name", name, d)
+				continue
+			}
+			protected = append(protected, u.RegisteredDomain)
+		}
+		res, err := checker.CheckMessage("t", phishing.Message{Channel: body.Channel, Raw: []byte(body.Raw), Text: body.Text,
+			Sender: body.Sender, Subject: body.Subject}, phishing.Shop{Protected: protected, Sender: phishing.Sender{Domains: protected}})
+		if err != nil {
+			t.Errorf("request example %s is refused: %v", name, err)
+			continue
+		}
+		want, ok := answers[name]
+		if !ok {
+			t.Errorf("request example %s has no response example of the same name", name)
+			continue
+		}
+		got, gotJSON := canonical(res)
+		if w, wantJSON := canonical(want); !reflect.DeepEqual(got, w) {
+			t.Errorf("response example %s is not what the checker answers.\ndocumented: %s\nchecker: %s", name, wantJSON, gotJSON)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package phishing
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -137,8 +138,21 @@ func (c *Checker) CheckMessage(tenant string, m Message, shop Shop) (MessageResu
 		if err != nil {
 			return res, risk.Invalid("raw", "is not an e-mail shopguard can read: %s", strings.TrimPrefix(err.Error(), "phishing: "))
 		}
-		res.Text = strings.TrimSpace(e.Subject + "\n\n" + e.Text)
-		links = e.Links
+		res.Text = e.Text
+		prefix := 0
+		if e.Subject != "" {
+			res.Text = e.Subject + "\n\n" + e.Text
+			prefix = len(e.Subject) + 2
+		}
+		// Links of the text part point into res.Text; those of the HTML
+		// part into the HTML, which is not in the answer.
+		links = slices.Clone(e.Links)
+		for i := range links {
+			if links[i].Kind == LinkText {
+				links[i].Start += prefix
+				links[i].End += prefix
+			}
+		}
 		res.Email = &EmailSummary{From: e.From, ReplyTo: e.ReplyTo, ReturnPath: e.ReturnPath, Subject: e.Subject, Auth: e.Auth, Defects: e.Defects}
 		res.Reasons = append(res.Reasons, e.Impersonation(shop.Sender)...)
 	} else {
@@ -202,7 +216,11 @@ func (c *Checker) CheckMessage(tenant string, m Message, shop Shop) (MessageResu
 			break
 		}
 		cueTotal += w
-		add("cue_"+k, w, "%s: %q", strings.ReplaceAll(k, "_", " "), strings.Join(dedupe(kinds[k]), `", "`))
+		phrases := dedupe(kinds[k])
+		for i, p := range phrases {
+			phrases[i] = `"` + p + `"`
+		}
+		add("cue_"+k, w, "%s: %s", strings.ReplaceAll(k, "_", " "), strings.Join(phrases, ", "))
 	}
 
 	if mm := c.MessageModel(); mm != nil {

@@ -59,6 +59,11 @@ func TestCheckMessage(t *testing.T) {
 					t.Errorf("cue %+v does not point at its phrase", cue)
 				}
 			}
+			for _, l := range res.Links {
+				if l.Kind == phishing.LinkText && (l.End > len(res.Text) || res.Text[l.Start:l.End] != l.Text) {
+					t.Errorf("text link %+v does not point at itself in the text", l.Link)
+				}
+			}
 		})
 	}
 }
