@@ -111,9 +111,10 @@ func (c *Checker) judgeAll(tenant string, u URL, f Features, brands []URL, m *UR
 			return // the shop's own domain: the model judges strangers
 		}
 	}
-	p, top, _ := m.Explain(u, 3)
+	p := m.Score(u)
 	switch {
 	case p >= 0.5:
+		_, top := m.Explain(u, 3)
 		names := make([]string, len(top))
 		for i, t := range top {
 			names[i] = strings.ReplaceAll(t.Feature, "_", " ")
@@ -132,12 +133,5 @@ func score(res *Result) {
 		res.Score += r.Weight
 	}
 	res.Score = max(0, min(100, res.Score))
-	switch {
-	case res.Score >= 70:
-		res.Verdict = VerdictPhishing
-	case res.Score >= 35:
-		res.Verdict = VerdictSuspicious
-	default:
-		res.Verdict = VerdictSafe
-	}
+	res.Verdict = verdictOf(res.Score)
 }

@@ -101,11 +101,10 @@ func (c *Checker) MessageModel() *MessageModel { return c.messages.Load() }
 
 // Weights of a message's reasons.
 const (
-	cueWeight         = 12 // per kind of cue present
-	cueWeightMax      = 40
-	mismatchWeight    = 35
-	messageModelMax   = 50 // a certain model
-	linkPhishingShare = 1  // a phishing link's score counts in full
+	cueWeight       = 12 // per kind of cue present
+	cueWeightMax    = 40
+	mismatchWeight  = 35
+	messageModelMax = 50 // a certain model
 )
 
 // CheckMessage judges a message for tenant: its links (each checked as a
@@ -166,7 +165,7 @@ func (c *Checker) CheckMessage(tenant string, m Message, shop Shop) (MessageResu
 		}
 	}
 
-	// Links: the worst one counts; a link whose text shows another site
+	// Links: the worst one's score counts in full; a link whose text shows another site
 	// than it leads to is a trick of its own.
 	worst := -1
 	for _, l := range links {
@@ -195,7 +194,7 @@ func (c *Checker) CheckMessage(tenant string, m Message, shop Shop) (MessageResu
 			if len(w.Reasons) > 0 {
 				top = ": " + strongest(w.Reasons).Message
 			}
-			add("link_"+w.Verdict, w.Score*linkPhishingShare, "it links to %s, judged %s%s", displayURL(w), w.Verdict, top)
+			add("link_"+w.Verdict, w.Score, "it links to %s, judged %s%s", displayURL(w), w.Verdict, top)
 		}
 	}
 

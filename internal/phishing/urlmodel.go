@@ -207,9 +207,8 @@ type Influence struct {
 }
 
 // Explain scores u and names the inputs that moved the score most
-// towards phishing, heaviest first (at most k), and the n-grams of the
-// link the whole-link view weighed most.
-func (m *URLModel) Explain(u URL, k int) (score float64, top []Influence, grams []text.Weighed) {
+// towards phishing, heaviest first (at most k).
+func (m *URLModel) Explain(u URL, k int) (score float64, top []Influence) {
 	x := m.row(u)
 	phi, _ := m.Trees.Contributions(x)
 	cols := URLModelColumns()
@@ -230,7 +229,13 @@ func (m *URLModel) Explain(u URL, k int) (score float64, top []Influence, grams 
 	if len(top) > k {
 		top = top[:k]
 	}
-	return m.Trees.Probability(x), top, m.Views[0].Explain(urlViews[0].text(u), k)
+	return m.Trees.Probability(x), top
+}
+
+// Grams names the n-grams of the link the whole-link view weighed most
+// towards phishing, heaviest first (at most k).
+func (m *URLModel) Grams(u URL, k int) []text.Weighed {
+	return m.Views[0].Explain(urlViews[0].text(u), k)
 }
 
 // The URL model file: "SGURLM", a format version (uint16), then sections

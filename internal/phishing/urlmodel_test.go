@@ -75,7 +75,8 @@ func TestURLModelLearnsAndRoundTrips(t *testing.T) {
 			t.Fatalf("%s: score %v after decoding, %v before", u.Raw, got.Score(u), m.Score(u))
 		}
 	}
-	score, top, grams := m.Explain(test[1], 3)
+	score, top := m.Explain(test[1], 3)
+	grams := m.Grams(test[1], 3)
 	if score < 0.5 || len(top) == 0 || len(grams) == 0 {
 		t.Errorf("Explain(%s) = %v, %v, %v: want a phishing score with influences and n-grams", test[1].Raw, score, top, grams)
 	}
