@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shopguard/shopguard/internal/ml/metrics"
 	"github.com/shopguard/shopguard/internal/ml/text"
 )
 
@@ -36,6 +37,7 @@ func newEvalMessages(env *Env) *cobra.Command {
 		rate      float64
 		foldsOut  string
 		nested    bool
+		prSVG     string
 	)
 	cmd := &cobra.Command{
 		Use:   "messages --data FILE [--folds 5] [--seed 1]",
@@ -45,7 +47,8 @@ func newEvalMessages(env *Env) *cobra.Command {
 the SMS Spam Collection (Almeida et al., DocEng 2011; --data is the
 tab-separated file "label<TAB>text", e.g. ../shared/data/messages/SMSSpamCollection).
 It prints stratified k-fold cross-validation (accuracy, precision, recall,
-F1 and MCC of spam as the positive class, per fold and pooled), the paper's
+F1 and MCC of spam as the positive class, per fold and pooled; ROC AUC and
+average precision; with --pr-svg the precision-recall curve as an SVG image), the paper's
 split (the first 30 % of the file trains, the rest tests), and training and
 classification throughput.`,
 		Args: cobra.NoArgs,
@@ -83,6 +86,26 @@ classification throughput.`,
 				printConfusion(out, fmt.Sprint(i+1), c)
 			}
 			printConfusion(out, "pooled", res.Pooled)
+			auc, err := metrics.AUC(res.Scores, labels)
+			if err != nil {
+				return err
+			}
+			ap, err := metrics.AveragePrecision(res.Scores, labels)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "\nROC AUC %.4f, average precision %.4f.\n", auc, ap)
+			if prSVG != "" {
+				pts, err := metrics.PR(res.Scores, labels)
+				if err != nil {
+					return err
+				}
+				if err := writePRSVG(prSVG, "SMS spam: precision-recall, pooled folds", []metrics.PRCurve{
+					{Name: fmt.Sprintf("message model (AP %.3f)", ap), Points: pts}}); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "Precision-recall curve written to %s.\n", prSVG)
+			}
 			// The paper's split: the first 30 % trains.
 			cut := len(texts) * 3 / 10
 			start := time.Now()
@@ -139,9 +162,26 @@ classification throughput.`,
 	f.Float64Var(&posWeight, "spam-weight", def.PositiveWeight, "weight of a spam example in training (spam is the rarer class)")
 	f.IntVar(&epochs, "epochs", def.Epochs, "training epochs")
 	f.Float64Var(&rate, "rate", def.Rate, "AdaGrad's step")
+	f.StringVar(&prSVG, "pr-svg", "", "write the precision-recall curve to this SVG file")
 	f.BoolVar(&nested, "nested", false, "also run nested cross-validation: settings chosen on training folds only")
 	f.StringVar(&foldsOut, "folds-out", "", "write each message's fold (0-based, one per line, in file order) to this file, for baselines on the same folds")
 	return cmd
+}
+
+// writePRSVG writes precision-recall curves to an SVG file.
+func writePRSVG(path, title string, curves []metrics.PRCurve) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--pr-svg: %w", err)
+	}
+	err = metrics.WritePRSVG(f, title, curves)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--pr-svg: %w", err)
+	}
+	return nil
 }
 
 // writeFolds writes each record's fold, one per line in the data's order,

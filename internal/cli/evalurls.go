@@ -154,19 +154,11 @@ curves as an SVG image.`,
 				if err != nil {
 					return err
 				}
-				f, err := os.Create(prSVG)
-				if err != nil {
-					return fmt.Errorf("--pr-svg: %w", err)
-				}
-				err = metrics.WritePRSVG(f, "phishing URLs: precision-recall, pooled folds", []metrics.PRCurve{
+				if err := writePRSVG(prSVG, "phishing URLs: precision-recall, pooled folds", []metrics.PRCurve{
 					{Name: fmt.Sprintf("URL model (AP %.3f)", ap), Points: model},
 					{Name: "lexical rules alone", Points: rulesPR},
-				})
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
-				if err != nil {
-					return fmt.Errorf("--pr-svg: %w", err)
+				}); err != nil {
+					return err
 				}
 				fmt.Fprintf(out, "Precision-recall curves written to %s.\n", prSVG)
 			}

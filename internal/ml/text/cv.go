@@ -74,6 +74,9 @@ type CVResult struct {
 	TrainTime    time.Duration
 	ClassifyTime time.Duration
 	Classified   int
+	// Scores holds each example's probability of being positive, given
+	// by the model of the fold that held it out (for ROC and PR curves).
+	Scores []float64
 }
 
 // Folds assigns each example to one of k folds, stratified: each class
@@ -108,7 +111,7 @@ func CrossValidate(f Features, texts []string, labels []bool, k int, seed uint64
 		return CVResult{}, fmt.Errorf("text: %d folds; at least 2", k)
 	}
 	fold := Folds(labels, k, seed)
-	var res CVResult
+	res := CVResult{Scores: make([]float64, len(texts))}
 	for fi := range k {
 		var trainT []string
 		var trainL []bool
@@ -129,9 +132,12 @@ func CrossValidate(f Features, texts []string, labels []bool, k int, seed uint64
 		var c Confusion
 		start = time.Now()
 		for _, i := range testIdx {
-			c.Add(m.Score(texts[i]) >= 0.5, labels[i])
+			res.Scores[i] = m.Score(texts[i])
 		}
 		res.ClassifyTime += time.Since(start)
+		for _, i := range testIdx {
+			c.Add(res.Scores[i] >= 0.5, labels[i])
+		}
 		res.Classified += len(testIdx)
 		res.Folds = append(res.Folds, c)
 		res.Pooled.TP += c.TP
