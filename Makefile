@@ -34,6 +34,7 @@ fuzz:
 	go test ./internal/features -run '^$$' -fuzz FuzzRestore -fuzztime $(FUZZTIME)
 	go test ./internal/config -run '^$$' -fuzz FuzzLoadFile -fuzztime $(FUZZTIME)
 	go test ./internal/demo -run '^$$' -fuzz FuzzShopForms -fuzztime $(FUZZTIME)
+	go test ./internal/demo -run '^$$' -fuzz FuzzReportMessageForm -fuzztime $(FUZZTIME)
 	go test ./internal/dashboard -run '^$$' -fuzz FuzzDashboardInput -fuzztime $(FUZZTIME)
 	go test ./internal/ml/gbdt -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	go test ./internal/fraud/offline -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)

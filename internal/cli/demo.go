@@ -42,8 +42,11 @@ func newDemo(env *Env, g *globals) *cobra.Command {
 		Use:   "demo",
 		Short: "Run a demo shop under attack, guarded by shopguard, and show what was caught",
 		Long: `demo starts shopguard, a small web shop that asks shopguard about every
-checkout, and a simulator that plays the shop's customers and attackers
-(card testing, stolen cards) against it. It prints the shop's URL, a
+checkout, sign-in and sign-up and about the messages customers forward to it,
+and a simulator that plays the shop's customers and attackers against it (card
+testing, stolen cards, credential stuffing, account takeover, password
+spraying, brute force, a phishing campaign on lookalike domains; see
+--scenarios). It prints the shop's URL, a
 progress line, and at the end a results table per scenario.
 
 By default the data lives in a temporary directory removed at the end;

@@ -212,7 +212,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	reqs := sim.Requests()
 	rep := &Report{Seed: simCfg.Seed, Duration: ran, Customers: simCfg.Customers, History: len(history),
 		Scenarios: buildReport(scs, reqs, checkouts, orders), Guard: guard.Stats(),
-		Notices: summarizeNotices(shop.Inbox().Notices(), shop.Inbox().Stats(), reqs)}
+		Notices:   summarizeNotices(shop.Inbox().Notices(), shop.Inbox().Stats(), reqs),
+		Forwarded: summarizeForwards(shop.ForwardedMessages(), reqs)}
 	fmt.Fprintf(opts.Out, "\nResults after %s (seed %d):\n\n", rep.Duration.Round(time.Second), rep.Seed)
 	rep.WriteTable(opts.Out)
 	if opts.ExportDir != "" {

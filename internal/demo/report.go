@@ -71,6 +71,9 @@ type Report struct {
 	Guard     GuardStats       `json:"guard"`
 	// Notices is what shopguard's "was this you?" notifications told the shop.
 	Notices NoticeSummary `json:"notices"`
+	// Forwarded is what customers forwarded to the shop's report page and
+	// what shopguard made of it.
+	Forwarded ForwardSummary `json:"forwarded_messages"`
 }
 
 // Scenario returns the result for a scenario name.
@@ -296,6 +299,7 @@ func (r *Report) WriteTable(w io.Writer) {
 		fbText = strings.Join(fb, ", ")
 	}
 	r.Notices.write(w)
+	r.Forwarded.write(w)
 	fmt.Fprintf(w, "shopguard calls from the shop: %d checkouts, %d sign-in or sign-up checks and %d step-up answers and approvals (%d failed, %d timed out; failure policy applied: %s), %d labels sent (%d failed), %d past orders and %d past sign-ins imported.\n",
 		g.Calls, g.AccountCalls, g.StepUpCalls, g.Failures, g.Timeouts, fbText, g.Feedback, g.FeedbackFailures, g.Imported, g.ImportedSignIns)
 	if legit.Errors+attack.Errors > 0 {

@@ -176,6 +176,7 @@ type Shop struct {
 	reviews  map[string][]Review
 	messages []Message
 	pending  map[string]*pendingLogin // sign-ins waiting for a step-up, by token
+	forwards forwardBox               // messages customers forwarded (Report a suspicious message)
 	// hosted serves shopguard's hosted pages under /stepup/ (nil: none).
 	hosted http.Handler
 }
@@ -262,6 +263,9 @@ func (s *Shop) routes() {
 	s.mux.HandleFunc("GET /orders/{id}", s.orderPage)
 	s.mux.HandleFunc("GET /support", s.page("support"))
 	s.mux.HandleFunc("POST /support", s.support)
+	s.mux.HandleFunc("GET "+ReportMessagePath, s.reportMessageForm)
+	s.mux.HandleFunc("POST "+ReportMessagePath, s.reportMessage)
+	s.mux.HandleFunc("GET "+ReportMessagePath+"/{id}", s.reportResult)
 	s.mux.Handle("POST "+WebhookPath, s.inbox)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 }
