@@ -104,6 +104,7 @@ const (
 	cueWeight       = 12 // per kind of cue present
 	cueWeightMax    = 40
 	mismatchWeight  = 35
+	shortenedWeight = 20 // a short link in a message said to come from the shop
 	messageModelMax = 50 // a certain model
 )
 
@@ -186,6 +187,14 @@ func (c *Checker) CheckMessage(tenant string, m Message, shop Shop) (MessageResu
 		}
 		if shown, real, ok := l.Mismatch(); ok {
 			add("link_text_mismatch", mismatchWeight, "a link shows %s but leads to %s", shown, real)
+		}
+	}
+	// A shop's own messages link to its own site: a short link that
+	// hides where it leads is a trick of its own, once per message.
+	for _, l := range res.Links {
+		if l.Check.Features.Shortener {
+			add("link_shortened", shortenedWeight, "a short link (%s) hides where it leads", l.Check.RegisteredDomain)
+			break
 		}
 	}
 	if worst >= 0 {

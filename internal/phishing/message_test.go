@@ -38,6 +38,9 @@ func TestCheckMessage(t *testing.T) {
 		{"lookalike SMS", phishing.Message{Channel: phishing.ChannelSMS, Sender: "Northwind",
 			Text: "Northwind: your order is on hold. Verify your account within 24 hours at https://n0rthwind.shop/verify"}, phishing.VerdictPhishing,
 			[]string{"link_phishing", "cue_threat", "cue_credential_request", "cue_urgency"}},
+		{"short link with pressure", phishing.Message{Channel: phishing.ChannelSMS,
+			Text: "Your parcel is on hold: pay the customs fee within 24 hours at https://bit.ly/3xYz9Qa"}, phishing.VerdictSuspicious,
+			[]string{"link_shortened", "cue_payment_request", "cue_urgency"}},
 		{"ordinary chat", phishing.Message{Channel: phishing.ChannelChat, Text: "Hi, when will my parcel arrive? Order 1234 from https://northwind.shop/orders/1234"},
 			phishing.VerdictSafe, nil},
 	} {
