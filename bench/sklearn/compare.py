@@ -11,6 +11,12 @@ names "accuracy", else taken as accuracy, precision, recall, F1, MCC in that ord
 "99.03%" and "0.9903" both read as 0.9903), the "30/70" row the same way, and the line
 "Throughput on one core: ... classification N <unit>/s ... training N <unit>/s ...".
 A figure that cannot be found is shown as "?" rather than failing. Standard library only.
+
+For the reviews task (`shopguard eval content`, JSON with "polarities"), shopguard's output
+is cut into its "positive reviews:" and "negative reviews:" sections, each parsed as above
+(its pooled row and the "ROC AUC x" line), and the rows "positive -> negative" and
+"negative -> positive" of its cross-domain table are set beside the baseline's. eval content
+prints no throughput, so shopguard's rates show as "n/a".
 """
 import argparse
 import json
@@ -76,7 +82,47 @@ def parse_shopguard(text):
             "throughput_line": tp.group(0).strip() if tp else None}
 
 
+def sections(text, names):
+    """The text of each section that starts at a line beginning with NAME (e.g. "positive
+    reviews"), up to the next such line or a line starting with "cross-domain"."""
+    lines = text.splitlines()
+    starts = []
+    for i, line in enumerate(lines):
+        low = line.strip().lower()
+        for n in names:
+            if low.startswith(n.lower()):
+                starts.append((i, n))
+        if low.startswith("cross-domain"):
+            starts.append((i, None))
+    out = {}
+    for j, (i, n) in enumerate(starts):
+        end = starts[j + 1][0] if j + 1 < len(starts) else len(lines)
+        if n is not None and n not in out:
+            out[n] = "\n".join(lines[i:end])
+    return out
+
+
+def parse_cross_domain(text):
+    """Rows "A -> B  numbers..." after a "Cross-domain" line, keyed (A, B), with their numbers
+    matched to the nearest header above that names "accuracy"."""
+    low = text.lower()
+    at = low.find("cross-domain")
+    if at < 0:
+        return {}
+    lines = text[at:].splitlines()
+    out = {}
+    for i, line in enumerate(lines):
+        m = re.match(r"\s*(\w+)\s*->\s*(\w+)\s+(.*)$", line)
+        if not m:
+            continue
+        out[(m.group(1).lower(), m.group(2).lower())] = parse_row([l for l in lines[:i] if "accuracy" in l.lower()]
+                                                                  + ["row " + m.group(3)], "row")
+    return out
+
+
 def fmt(v, kind):
+    if isinstance(v, str):
+        return v
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "?" if kind != "auc" else "—"
     if kind == "pct":
@@ -116,6 +162,10 @@ def main():
     except (OSError, ValueError) as e:
         sys.exit(f"compare.py: {e}")
 
+    if "polarities" in sk:
+        with open(a.shopguard, encoding="utf-8") as f:
+            reviews(f.read(), sk, a.markdown)
+        return
     rows = [dict(sg["pooled"], tool="shopguard", train_rps=sg.get("train_rps"), classify_rps=sg.get("classify_rps"))]
     single = None
     for s in sk.get("settings", []):
@@ -151,6 +201,59 @@ def main():
             if name in ps:
                 srows.append(dict(ps[name], tool=f"sklearn {'C=1' if name == 'C=1' else 'nested C=%g' % ps[name]['C']}"))
         print(table(srows, a.markdown, rates=False))
+
+
+def reviews(text, sk, markdown):
+    """The reviews comparison: one table per polarity, then the cross-domain table."""
+    secs = sections(text, [p["polarity"] + " reviews" for p in sk["polarities"]])
+    for n, pk in enumerate(sk["polarities"]):
+        pol = pk["polarity"]
+        sec = secs.get(pol + " reviews", "")
+        sg = parse_shopguard(sec) if sec else {"pooled": {}}
+        rows = [dict(sg["pooled"], tool="shopguard", train_rps="n/a", classify_rps="n/a")]
+        single = None
+        for s in pk.get("settings", []):
+            p = s["pooled"]
+            name = "sklearn C=1" if s["setting"] == "C=1" else \
+                "sklearn nested C (" + ",".join(f"{c:g}" for c in s["chosen_c"]) + ")"
+            rows.append(dict(p, tool=name, auc=p.get("auc_concatenated")))
+            if s["setting"] == "C=1":
+                single = p.get("classify_single_rps")
+        if n:
+            print()
+        print(f"{pk.get('task_title')}: {pk.get('n')} reviews, {pk.get('positives')} "
+              f"{pk.get('positive_class')}; pooled over {pk.get('k')} folds, {pk.get('folds_source')}.")
+        if not sec:
+            print(f"(no '{pol} reviews' section in shopguard's output)")
+        pub = re.search(r"published ([^;:]*?\))", sec)
+        if pub:
+            print(f"Published: {pub.group(1)}.")
+        print()
+        print(table(rows, markdown))
+        for s in pk.get("settings", []):
+            p = s["pooled"]
+            if p.get("classify_rps_cpu"):
+                print(f"sklearn {s['setting']} by CPU time: classify {p['classify_rps_cpu']:,.0f} rec/s, "
+                      f"train {p['train_rps_cpu']:,.0f} rec/s.")
+        if single:
+            print(f"sklearn classifying one review per call (C=1): {single:,.0f} rec/s on one core.")
+        print("shopguard eval content prints no throughput (n/a).")
+    cd = sk.get("cross_domain")
+    if cd:
+        sgcd = parse_cross_domain(text)
+        print()
+        print("Cross-domain: trained on every review of one polarity, tested on every review of the other.")
+        print()
+        rows = []
+        for row in cd:
+            key = (row["train"], row["test"])
+            label = f"{row['train']} -> {row['test']}"
+            rows.append(dict(sgcd.get(key, {}), tool=f"{label}: shopguard"))
+            for name in ("C=1", "nested"):
+                if name in row:
+                    r = row[name]
+                    rows.append(dict(r, tool=f"{label}: sklearn " + ("C=1" if name == "C=1" else f"nested C={r['C']:g}")))
+        print(table(rows, markdown, rates=False))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # scikit-learn TF-IDF + LinearSVC next to shopguard's text classifiers, on the same folds.
 #
-# Usage (from anywhere): bench/sklearn/run.sh [messages] [urls]      (default: both)
+# Usage (from anywhere): bench/sklearn/run.sh [messages] [urls] [reviews]      (default: all three)
 #
 # For each task: builds shopguard once, runs `shopguard eval TASK --data D --folds-out F`
 # (the same as `go run ./cmd/shopguard eval TASK ...`), then text_baselines.py on the same
-# fold file F, then prints the side-by-side table (compare.py).
+# fold file F, then prints the side-by-side table (compare.py). The reviews task runs
+# `shopguard eval content --data DIR`; both tools take the folds from the corpus's own
+# fold1..fold5 directories, so there is no fold file.
 #
 # Needs: apt-get install -y python3-sklearn; runs Debian's /usr/bin/python3 (PYTHON=...
 # to change), because a pyenv python3 on PATH does not see python3-sklearn.
@@ -13,6 +15,7 @@
 # Settings (environment):
 #   MESSAGES=FILE   SMS Spam Collection   (default ../shared/data/messages/SMSSpamCollection)
 #   URLS=FILE       phishing URLs CSV     (default ../shared/data/urls/hannousse-yahiouche-urls/dataset_phishing.url_status.csv)
+#   REVIEWS=DIR     deceptive opinion spam corpus (default ../shared/data/reviews/op_spam_v1.4)
 #   SEED=1 K=5      shopguard's fold seed and fold count (the baseline reads the folds it wrote)
 #   OUT=DIR         where the outputs go (default bench/sklearn/results; "" keeps them only in a temp dir)
 #   PIN_CPU=N       run shopguard and the baseline with taskset -c N (default: not pinned)
@@ -27,11 +30,14 @@ seed=${SEED:-1}
 k=${K:-5}
 out=${OUT-bench/sklearn/results}
 tasks=("$@")
-[ ${#tasks[@]} -gt 0 ] || tasks=(messages urls)
+[ ${#tasks[@]} -gt 0 ] || tasks=(messages urls reviews)
 declare -A data=(
   [messages]=${MESSAGES:-../shared/data/messages/SMSSpamCollection}
   [urls]=${URLS:-../shared/data/urls/hannousse-yahiouche-urls/dataset_phishing.url_status.csv}
+  [reviews]=${REVIEWS:-../shared/data/reviews/op_spam_v1.4}
 )
+# shopguard's eval command for each task.
+declare -A sgcmd=([messages]=messages [urls]=urls [reviews]=content)
 # One thread for every BLAS/OpenMP pool: classification throughput is per core.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 pin=()
@@ -56,27 +62,30 @@ fi
 echo "== $(date -u +%FT%TZ) on $(getconf _NPROCESSORS_ONLN) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $("$py" -c 'import sklearn,platform; print("scikit-learn", sklearn.__version__, "Python", platform.python_version())')"
 status=0
 for task in "${tasks[@]}"; do
-  case $task in messages|urls) ;; *) echo "run.sh: unknown task $task (messages or urls)" >&2; exit 2 ;; esac
+  case $task in messages|urls|reviews) ;; *) echo "run.sh: unknown task $task (messages, urls or reviews)" >&2; exit 2 ;; esac
   d=${data[$task]}
   echo "== $task: $d"
   if [ ! -r "$d" ]; then
-    echo "run.sh: skipping $task: cannot read $d (set ${task^^}=FILE)" >&2; status=1; continue
+    echo "run.sh: skipping $task: cannot read $d (set ${task^^}=PATH)" >&2; status=1; continue
   fi
+  cmd=${sgcmd[$task]}
   # `eval --help` prints the subcommands; an unknown one would only print eval's help again.
-  if ! "$sg" eval --help 2>/dev/null | awk '/^Available Commands:/{on=1;next} on&&NF==0{on=0} on{print $1}' | grep -qx "$task"; then
-    echo "run.sh: skipping $task: this shopguard has no 'eval $task' command yet" >&2
+  if ! "$sg" eval --help 2>/dev/null | awk '/^Available Commands:/{on=1;next} on&&NF==0{on=0} on{print $1}' | grep -qx "$cmd"; then
+    echo "run.sh: skipping $task: this shopguard has no 'eval $cmd' command yet" >&2
     continue
   fi
   folds=$tmp/$task.folds
   sk_folds=(--folds "$folds")
-  help=$("$sg" eval "$task" --help 2>&1 || true)
-  sg_args=(eval "$task" --data "$d")
+  help=$("$sg" eval "$cmd" --help 2>&1 || true)
+  sg_args=(eval "$cmd" --data "$d")
   grep -q -- '--folds int' <<<"$help" && sg_args+=(--folds "$k")
   grep -q -- '--seed' <<<"$help" && sg_args+=(--seed "$seed")
-  if grep -q -- '--folds-out' <<<"$help"; then
+  if [ "$task" = reviews ]; then
+    sk_folds=()  # both tools use the corpus's fold1..fold5 directories
+  elif grep -q -- '--folds-out' <<<"$help"; then
     sg_args+=(--folds-out "$folds")
   else
-    echo "run.sh: WARNING: 'shopguard eval $task' has no --folds-out yet: the baseline uses its own" \
+    echo "run.sh: WARNING: 'shopguard eval $cmd' has no --folds-out yet: the baseline uses its own" \
          "StratifiedKFold folds, NOT shopguard's" >&2
     sk_folds=(--k "$k")
   fi

@@ -19,6 +19,13 @@ Tasks:
             the rest tests (Almeida et al., DocEng 2011).
   urls      `url,status` CSV with a header (legitimate/phishing, Hannousse & Yahiouche 2021);
             TfidfVectorizer(analyzer='char', ngram_range=(1, 5), sublinear_tf=True).
+  reviews   Deceptive opinion spam corpus v1.4 (Ott et al. 2011, 2013), a directory (--data)
+            with positive_polarity and negative_polarity, each holding deceptive_* and
+            truthful_* directories of fold1..fold5 text files; deceptive is positive.
+            TfidfVectorizer(word 1-2-grams, sublinear_tf=True). Folds: the corpus's own
+            (foldN directories), as `shopguard eval content` uses them, so no fold file.
+            --polarity positive|negative runs one polarity; without it both run, plus
+            the cross-domain check (train on all of one polarity, test on the other).
 
 Folds: --folds FILE holds one 0-based fold number per line, line i for record i of the data
 file in file order (the header excluded). Without --folds the script uses
@@ -27,6 +34,9 @@ shopguard uses.
 
 Usage: /usr/bin/python3 bench/sklearn/text_baselines.py --task messages|urls [--data FILE]
            [--folds FOLDFILE] [--seed 1] [--k 5] [--grid 0.1,0.3,1,3,10] [--json OUT.json]
+           [--no-nested] [--single N]
+       /usr/bin/python3 bench/sklearn/text_baselines.py --task reviews [--data DIR]
+           [--polarity positive|negative] [--seed 1] [--grid ...] [--json OUT.json]
            [--no-nested] [--single N]
 
 Needs Debian's python3-sklearn (apt-get install -y python3-sklearn) and runs under
@@ -76,8 +86,11 @@ DEFAULT_DATA = {
     "messages": os.path.join(REPO, "..", "shared", "data", "messages", "SMSSpamCollection"),
     "urls": os.path.join(REPO, "..", "shared", "data", "urls", "hannousse-yahiouche-urls",
                          "dataset_phishing.url_status.csv"),
+    "reviews": os.path.join(REPO, "..", "shared", "data", "reviews", "op_spam_v1.4"),
 }
-POSITIVE = {"messages": "spam", "urls": "phishing"}
+POSITIVE = {"messages": "spam", "urls": "phishing", "reviews": "deceptive"}
+POLARITIES = ("positive", "negative")
+REVIEW_FOLDS = 5
 INNER_FOLDS = 3
 
 
@@ -133,6 +146,43 @@ def load_urls(path):
             texts.append(url)
             labels.append(1 if label in pos else 0)
     return texts, np.asarray(labels, dtype=np.int8)
+
+
+def load_reviews(root, polarity):
+    """One polarity of the deceptive opinion spam corpus, read as shopguard's `eval content`
+    reads it: ROOT/POLARITY_polarity/{deceptive*,truthful*}/fold1..fold5/* files, each strict
+    UTF-8 of at most 1 MiB, whitespace-trimmed. Returns texts, labels (deceptive = 1) and the
+    0-based fold of each review (foldN -> N-1). Files are taken in name order."""
+    pdir = os.path.join(root, polarity + "_polarity")
+    texts, labels, folds = [], [], []
+    for cl in sorted(os.listdir(pdir)):
+        deceptive = cl.startswith("deceptive")
+        if not os.path.isdir(os.path.join(pdir, cl)) or not (deceptive or cl.startswith("truthful")):
+            continue
+        for f in range(1, REVIEW_FOLDS + 1):
+            fdir = os.path.join(pdir, cl, f"fold{f}")
+            if not os.path.isdir(fdir):
+                raise DataError(f"{fdir}: missing; want fold1..fold{REVIEW_FOLDS} under {cl}")
+            for name in sorted(os.listdir(fdir)):
+                fp = os.path.join(fdir, name)
+                if os.path.isdir(fp):
+                    continue
+                with open(fp, "rb") as fh:
+                    b = fh.read((1 << 20) + 1)
+                if len(b) > 1 << 20:
+                    raise DataError(f"{fp}: longer than {1 << 20} bytes")
+                try:
+                    t = b.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise DataError(f"{fp}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+                texts.append(t.strip())
+                labels.append(1 if deceptive else 0)
+                folds.append(f - 1)
+    y = np.asarray(labels, dtype=np.int8)
+    if not len(y) or y.sum() == 0 or y.sum() == len(y):
+        raise DataError(f"{pdir}: want deceptive_* and truthful_* directories with fold1..fold{REVIEW_FOLDS}; "
+                        f"found {len(y)} reviews, {int(y.sum())} deceptive")
+    return texts, y, np.asarray(folds, dtype=np.int32)
 
 
 def read_folds(path, n):
@@ -192,7 +242,7 @@ def auc(y, scores):
 
 
 def vectorizer(task):
-    if task == "messages":
+    if task in ("messages", "reviews"):
         return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
     return TfidfVectorizer(analyzer="char", ngram_range=(1, 5), sublinear_tf=True)
 
@@ -291,6 +341,26 @@ def run_setting(name, task, texts, y, folds, k, grid, seed, single, log):
     return res
 
 
+def cross_domain(task, sets, grid, seed):
+    """Train on every review of one polarity, test on every review of the other, with C=1
+    and with C chosen on the training polarity by the same inner grid."""
+    out = []
+    for src, dst in ((POLARITIES[0], POLARITIES[1]), (POLARITIES[1], POLARITIES[0])):
+        (ttr, ytr), (tte, yte) = sets[src], sets[dst]
+        row = {"train": src, "test": dst, "n_train": len(ttr), "n_test": len(tte)}
+        for name, g in (("C=1", None), ("nested", grid)):
+            if name == "nested" and grid is None:
+                continue
+            c = 1.0 if g is None else select_c(task, ttr, ytr, g, seed)[0]
+            vec, clf = train(task, ttr, ytr, c)
+            s = classify(vec, clf, tte)
+            r = rates(confusion(s > 0, yte))
+            r.update({"C": c, "auc": auc(yte, s)})
+            row[name] = r
+        out.append(row)
+    return out
+
+
 def paper_split(task, texts, y, grid, seed):
     """First 30 % of the file trains (integer cut as shopguard's: n*3//10), the rest tests."""
     cut = len(texts) * 3 // 10
@@ -324,7 +394,8 @@ def print_report(rep, out=sys.stdout):
     w = lambda s="": print(s, file=out)
     w(f"{rep['task_title']}: {rep['n']} records, {rep['positives']} {rep['positive_class']}. "
       f"Model: {rep['model']}.")
-    w(f"Folds: {rep['folds_source']} ({rep['k']} folds; fold n below is number n-1 in the fold file).")
+    where = "the directory foldn" if rep["task"] == "reviews" else "number n-1 in the fold file"
+    w(f"Folds: {rep['folds_source']} ({rep['k']} folds; fold n below is {where}).")
     w(f"scikit-learn {rep['versions']['sklearn']}, numpy {rep['versions']['numpy']}, "
       f"scipy {rep['versions']['scipy']}, Python {rep['versions']['python']} ({rep['versions']['executable']}).")
     for s in rep["settings"]:
@@ -358,11 +429,28 @@ def print_report(rep, out=sys.stdout):
             w(fmt_row("30/70 " + ("C1" if name == "C=1" else "nest"), ps[name], c=ps[name]["C"]))
 
 
+def print_cross_domain(rows, out=sys.stdout):
+    w = lambda s="": print(s, file=out)
+    w()
+    w("Cross-domain (trained on all reviews of one polarity, tested on the other's; nested: C chosen")
+    w(f"by inner stratified {INNER_FOLDS}-fold on the training polarity):")
+    w()
+    w(f"{'':20} " + HEAD)
+    for row in rows:
+        for name in ("C=1", "nested"):
+            if name in row:
+                label = f"{row['train']} -> {row['test']}"
+                w(f"{label:20} " + fmt_row("C=1" if name == "C=1" else "nested", row[name], c=row[name]["C"]))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--task", required=True, choices=["messages", "urls"])
-    ap.add_argument("--data", help="data file (default: ../shared/data/... from the repo root)")
+    ap.add_argument("--task", required=True, choices=["messages", "urls", "reviews"])
+    ap.add_argument("--data", help="data file, or the corpus directory for reviews "
+                                   "(default: ../shared/data/... from the repo root)")
+    ap.add_argument("--polarity", choices=list(POLARITIES),
+                    help="reviews only: one polarity (default: both, and the cross-domain check)")
     ap.add_argument("--folds", metavar="FOLDFILE",
                     help="one 0-based fold per line, in data-file order (shopguard eval --folds-out)")
     ap.add_argument("--seed", type=int, default=1, help="StratifiedKFold seed without --folds; inner folds' seed")
@@ -384,6 +472,12 @@ def main(argv=None):
     if a.single < 0:
         ap.error("--single: want N >= 0")
     log = lambda s: print(s, file=sys.stderr, flush=True)
+    if a.task == "reviews":
+        if a.folds:
+            ap.error("--folds: the reviews task uses the corpus's own fold1..fold5 directories")
+        return main_reviews(a, data, grid, log)
+    if a.polarity:
+        ap.error("--polarity is for --task reviews")
     try:
         texts, y = (load_messages if a.task == "messages" else load_urls)(data)
         if len(texts) < 10 or y.sum() == 0 or y.sum() == len(y):
@@ -411,29 +505,15 @@ def main(argv=None):
 
     limits = threadpool_limits(limits=1) if threadpool_limits else None
     warnings.simplefilter("ignore", category=FutureWarning)
-    rep = {
-        "tool": "scikit-learn",
-        "task": a.task,
+    rep = base_report(a, data, grid)
+    rep.update({
         "task_title": "SMS Spam Collection" if a.task == "messages" else "Phishing URLs (Hannousse & Yahiouche)",
-        "data": os.path.abspath(data),
         "n": len(texts),
         "positives": int(y.sum()),
-        "positive_class": POSITIVE[a.task],
-        "unit": "messages" if a.task == "messages" else "URLs",
-        "model": ("TfidfVectorizer(word 1-2-grams, sublinear_tf) + LinearSVC" if a.task == "messages"
-                  else "TfidfVectorizer(char 1-5-grams, sublinear_tf) + LinearSVC"),
         "folds_source": src,
         "k": k,
-        "seed": a.seed,
-        "grid": grid,
-        "versions": {"sklearn": sklearn.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
-                     "python": platform.python_version(), "executable": sys.executable},
-        "machine": {"nproc": os.cpu_count(), "cpu": _cpu_model(), "platform": platform.platform(),
-                    "threads": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
-                    "threadpools": [dict(p, filepath=None) for p in threadpool_info()] if threadpool_info else None},
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "settings": [],
-    }
+    })
     convergence = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", category=ConvergenceWarning)
@@ -448,6 +528,33 @@ def main(argv=None):
         limits.restore_original_limits()
 
     print_report(rep)
+    finish(a, rep, convergence)
+
+
+def base_report(a, data, grid):
+    """The fields every report shares: task, model, versions, machine, date."""
+    return {
+        "tool": "scikit-learn",
+        "task": a.task,
+        "data": os.path.abspath(data),
+        "positive_class": POSITIVE[a.task],
+        "unit": {"messages": "messages", "urls": "URLs", "reviews": "reviews"}[a.task],
+        "model": ("TfidfVectorizer(char 1-5-grams, sublinear_tf) + LinearSVC" if a.task == "urls"
+                  else "TfidfVectorizer(word 1-2-grams, sublinear_tf) + LinearSVC"),
+        "seed": a.seed,
+        "grid": grid,
+        "versions": {"sklearn": sklearn.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
+                     "python": platform.python_version(), "executable": sys.executable},
+        "machine": {"nproc": os.cpu_count(), "cpu": _cpu_model(), "platform": platform.platform(),
+                    "threads": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
+                    "threadpools": [dict(p, filepath=None) for p in threadpool_info()] if threadpool_info else None},
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def finish(a, rep, convergence):
+    """The convergence note and the --json output."""
+    rep["convergence_warnings"] = len(convergence)
     if convergence:
         print(f"\n{len(convergence)} LinearSVC fits did not converge in 1000 iterations "
               f"(liblinear ConvergenceWarning; mostly at large C).")
@@ -458,6 +565,56 @@ def main(argv=None):
         else:
             with open(a.json, "w") as f:
                 f.write(js + "\n")
+
+
+def main_reviews(a, data, grid, log):
+    """--task reviews: each polarity cross-validated by the corpus's own folds, then (with
+    both polarities) the cross-domain check. The JSON holds one report per polarity under
+    "polarities" (each shaped like the other tasks' reports) and "cross_domain"."""
+    pols = [a.polarity] if a.polarity else list(POLARITIES)
+    try:
+        loaded = {p: load_reviews(data, p) for p in pols}
+    except (OSError, DataError) as e:
+        sys.exit(f"text_baselines.py: {e}")
+    limits = threadpool_limits(limits=1) if threadpool_limits else None
+    warnings.simplefilter("ignore", category=FutureWarning)
+    top = base_report(a, data, grid)
+    top.update({"task_title": "Deceptive opinion spam (Ott et al.)", "polarities": []})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", category=ConvergenceWarning)
+        for p in pols:
+            texts, y, folds = loaded[p]
+            rep = base_report(a, data, grid)
+            rep.update({
+                "task_title": f"Deceptive opinion spam (Ott et al.), {p} polarity",
+                "polarity": p,
+                "n": len(texts),
+                "positives": int(y.sum()),
+                "folds_source": "the corpus's own fold1..fold5 directories (as shopguard eval content)",
+                "k": REVIEW_FOLDS,
+                "fold_sizes": np.bincount(folds, minlength=REVIEW_FOLDS).tolist(),
+                "settings": [],
+            })
+            log(f"reviews, {p} polarity: {len(texts)} reviews")
+            rep["settings"].append(run_setting("C=1", a.task, texts, y, folds, REVIEW_FOLDS, None, a.seed, a.single, log))
+            if not a.no_nested:
+                rep["settings"].append(run_setting("nested", a.task, texts, y, folds, REVIEW_FOLDS, grid,
+                                                   a.seed, a.single, log))
+            top["polarities"].append(rep)
+        if len(pols) == 2:
+            top["cross_domain"] = cross_domain(a.task, {p: loaded[p][:2] for p in pols},
+                                               None if a.no_nested else grid, a.seed)
+        convergence = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    if limits is not None:
+        limits.restore_original_limits()
+    for i, rep in enumerate(top["polarities"]):
+        if i:
+            print()
+            print()
+        print_report(rep)
+    if top.get("cross_domain"):
+        print_cross_domain(top["cross_domain"])
+    finish(a, top, convergence)
 
 
 def _cpu_model():
