@@ -42,6 +42,7 @@ func newEvalContent(env *Env) *cobra.Command {
 	var (
 		data, prSVG string
 		seed        uint64
+		nested      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "content --data DIR [--pr-svg FILE]",
@@ -101,6 +102,22 @@ cross-domain check: trained on one polarity, tested on the other.`,
 				}
 				fmt.Fprintf(out, "ROC AUC %.4f, average precision %.4f. Target (pooled accuracy >= %.1f %%; published %s): %s.\n\n",
 					auc, ap, 100*target, published, verdict)
+				if nested {
+					nres, chosen, err := nestedReviews(rs, seed)
+					if err != nil {
+						return err
+					}
+					var np text.Confusion
+					for _, c := range nres {
+						np.TP, np.FP, np.TN, np.FN = np.TP+c.TP, np.FP+c.FP, np.TN+c.TN, np.FN+c.FN
+					}
+					fmt.Fprintf(out, "Nested: each outer fold chooses among %d settings by leave-one-fold-out on its four training folds:\n", len(reviewGrid))
+					for i, c := range nres {
+						fmt.Fprintf(out, "  fold %d: %.2f %% with %s\n", i+1, 100*c.Accuracy(), chosen[i])
+					}
+					printConfusion(out, "nested", np)
+					fmt.Fprintln(out)
+				}
 				pts, err := metrics.PR(scores, labels)
 				if err != nil {
 					return err
@@ -130,7 +147,103 @@ cross-domain check: trained on one polarity, tested on the other.`,
 	f.StringVar(&data, "data", "", "the deceptive opinion spam corpus directory (required)")
 	f.Uint64Var(&seed, "seed", 1, "seed of training's example order")
 	f.StringVar(&prSVG, "pr-svg", "", "write the precision-recall curves to this SVG file")
+	f.BoolVar(&nested, "nested", false, "also choose the n-grams and regularisation on training folds only (nested cross-validation)")
 	return cmd
+}
+
+// reviewSetting is one candidate of the nested selection.
+type reviewSetting struct {
+	features text.Features
+	l2       float64
+}
+
+func (r reviewSetting) String() string {
+	f := r.features
+	var parts []string
+	if f.CharMax > 0 {
+		parts = append(parts, fmt.Sprintf("characters %d-%d", f.CharMin, f.CharMax))
+	}
+	if f.WordMax > 0 {
+		parts = append(parts, fmt.Sprintf("words %d-%d", f.WordMin, f.WordMax))
+	}
+	return fmt.Sprintf("%s, L2 %g", strings.Join(parts, " and "), r.l2)
+}
+
+// reviewGrid are the settings the nested selection chooses among: the
+// variants tried when the default was picked.
+var reviewGrid = func() []reviewSetting {
+	var out []reviewSetting
+	for _, f := range []text.Features{
+		{WordMin: 1, WordMax: 2, Bits: 20}, {WordMin: 1, WordMax: 3, Bits: 20},
+		{CharMin: 2, CharMax: 5, WordMin: 1, WordMax: 2, Bits: 20}, reviewFeatures,
+	} {
+		for _, l2 := range []float64{1e-6, 1e-4} {
+			out = append(out, reviewSetting{features: f, l2: l2})
+		}
+	}
+	return out
+}()
+
+// nestedReviews cross-validates by the corpus's folds, each outer fold
+// choosing its setting by leave-one-fold-out over its four training
+// folds (the test fold takes no part in the choice).
+func nestedReviews(rs []review, seed uint64) ([]text.Confusion, []reviewSetting, error) {
+	var out []text.Confusion
+	var chosen []reviewSetting
+	for fi := range 5 {
+		best, bestAcc := 0, -1.0
+		for gi, g := range reviewGrid {
+			cfg := reviewTrainConfig(seed)
+			cfg.L2 = g.l2
+			var c text.Confusion
+			for vi := range 5 {
+				if vi == fi {
+					continue
+				}
+				var tt []string
+				var tl []bool
+				for _, r := range rs {
+					if r.fold != fi && r.fold != vi {
+						tt, tl = append(tt, r.text), append(tl, r.deceptive)
+					}
+				}
+				m, err := text.Train(g.features, tt, tl, cfg)
+				if err != nil {
+					return nil, nil, err
+				}
+				for _, r := range rs {
+					if r.fold == vi {
+						c.Add(m.Score(r.text) >= 0.5, r.deceptive)
+					}
+				}
+			}
+			if acc := c.Accuracy(); acc > bestAcc {
+				best, bestAcc = gi, acc
+			}
+		}
+		g := reviewGrid[best]
+		cfg := reviewTrainConfig(seed)
+		cfg.L2 = g.l2
+		var tt []string
+		var tl []bool
+		for _, r := range rs {
+			if r.fold != fi {
+				tt, tl = append(tt, r.text), append(tl, r.deceptive)
+			}
+		}
+		m, err := text.Train(g.features, tt, tl, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		var c text.Confusion
+		for _, r := range rs {
+			if r.fold == fi {
+				c.Add(m.Score(r.text) >= 0.5, r.deceptive)
+			}
+		}
+		out, chosen = append(out, c), append(chosen, g)
+	}
+	return out, chosen, nil
 }
 
 // crossValidateReviews trains on four of the corpus's folds and tests

@@ -46,8 +46,9 @@ func TestEvalContent(t *testing.T) {
 		}
 	}
 	svg := filepath.Join(dir, "pr.svg")
-	code, out := runShopguard("eval", "content", "--data", dir, "--pr-svg", svg)
-	if code != 0 || !strings.Contains(out, "pooled     100.00%") || !strings.Contains(out, "positive -> negative") {
+	code, out := runShopguard("eval", "content", "--data", dir, "--pr-svg", svg, "--nested")
+	if code != 0 || !strings.Contains(out, "pooled     100.00%") || !strings.Contains(out, "positive -> negative") ||
+		!strings.Contains(out, "nested     100.00%") || strings.Count(out, "  fold 5: 100.00 % with ") != 2 {
 		t.Fatalf("eval content: %d\n%s", code, out)
 	}
 	if _, err := os.Stat(svg); err != nil {
