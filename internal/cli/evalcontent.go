@@ -81,7 +81,7 @@ cross-domain check: trained on one polarity, tested on the other.`,
 				}
 				var pooled text.Confusion
 				for _, c := range res {
-					pooled.TP, pooled.FP, pooled.TN, pooled.FN = pooled.TP+c.TP, pooled.FP+c.FP, pooled.TN+c.TN, pooled.FN+c.FN
+					pooled.Merge(c)
 				}
 				printConfusion(out, "pooled", pooled)
 				auc, err := metrics.AUC(scores, labels)
@@ -109,7 +109,7 @@ cross-domain check: trained on one polarity, tested on the other.`,
 					}
 					var np text.Confusion
 					for _, c := range nres {
-						np.TP, np.FP, np.TN, np.FN = np.TP+c.TP, np.FP+c.FP, np.TN+c.TN, np.FN+c.FN
+						np.Merge(c)
 					}
 					fmt.Fprintf(out, "Nested: each outer fold chooses among %d settings by leave-one-fold-out on its four training folds:\n", len(reviewGrid))
 					for i, c := range nres {
@@ -200,22 +200,11 @@ func nestedReviews(rs []review, seed uint64) ([]text.Confusion, []reviewSetting,
 				if vi == fi {
 					continue
 				}
-				var tt []string
-				var tl []bool
-				for _, r := range rs {
-					if r.fold != fi && r.fold != vi {
-						tt, tl = append(tt, r.text), append(tl, r.deceptive)
-					}
-				}
-				m, err := text.Train(g.features, tt, tl, cfg)
+				m, err := fitReviews(rs, func(r review) bool { return r.fold != fi && r.fold != vi }, g.features, cfg)
 				if err != nil {
 					return nil, nil, err
 				}
-				for _, r := range rs {
-					if r.fold == vi {
-						c.Add(m.Score(r.text) >= 0.5, r.deceptive)
-					}
-				}
+				c.Merge(testReviews(m, rs, func(r review) bool { return r.fold == vi }))
 			}
 			if acc := c.Accuracy(); acc > bestAcc {
 				best, bestAcc = gi, acc
@@ -224,24 +213,11 @@ func nestedReviews(rs []review, seed uint64) ([]text.Confusion, []reviewSetting,
 		g := reviewGrid[best]
 		cfg := reviewTrainConfig(seed)
 		cfg.L2 = g.l2
-		var tt []string
-		var tl []bool
-		for _, r := range rs {
-			if r.fold != fi {
-				tt, tl = append(tt, r.text), append(tl, r.deceptive)
-			}
-		}
-		m, err := text.Train(g.features, tt, tl, cfg)
+		m, err := fitReviews(rs, func(r review) bool { return r.fold != fi }, g.features, cfg)
 		if err != nil {
 			return nil, nil, err
 		}
-		var c text.Confusion
-		for _, r := range rs {
-			if r.fold == fi {
-				c.Add(m.Score(r.text) >= 0.5, r.deceptive)
-			}
-		}
-		out, chosen = append(out, c), append(chosen, g)
+		out, chosen = append(out, testReviews(m, rs, func(r review) bool { return r.fold == fi })), append(chosen, g)
 	}
 	return out, chosen, nil
 }
@@ -254,14 +230,7 @@ func crossValidateReviews(rs []review, seed uint64) ([]text.Confusion, []float64
 	labels := make([]bool, len(rs))
 	var out []text.Confusion
 	for fi := range 5 {
-		var tt []string
-		var tl []bool
-		for _, r := range rs {
-			if r.fold != fi {
-				tt, tl = append(tt, r.text), append(tl, r.deceptive)
-			}
-		}
-		m, err := text.Train(reviewFeatures, tt, tl, reviewTrainConfig(seed))
+		m, err := fitReviews(rs, func(r review) bool { return r.fold != fi }, reviewFeatures, reviewTrainConfig(seed))
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("fold %d: %w", fi+1, err)
 		}
@@ -279,20 +248,35 @@ func crossValidateReviews(rs []review, seed uint64) ([]text.Confusion, []float64
 
 // trainTestReviews trains on one set and tests on another.
 func trainTestReviews(train, test []review, seed uint64) (text.Confusion, error) {
-	var tt []string
-	var tl []bool
-	for _, r := range train {
-		tt, tl = append(tt, r.text), append(tl, r.deceptive)
-	}
-	m, err := text.Train(reviewFeatures, tt, tl, reviewTrainConfig(seed))
+	all := func(review) bool { return true }
+	m, err := fitReviews(train, all, reviewFeatures, reviewTrainConfig(seed))
 	if err != nil {
 		return text.Confusion{}, err
 	}
-	var c text.Confusion
-	for _, r := range test {
-		c.Add(m.Score(r.text) >= 0.5, r.deceptive)
+	return testReviews(m, test, all), nil
+}
+
+// fitReviews trains a model with f and cfg on the reviews keep accepts.
+func fitReviews(rs []review, keep func(review) bool, f text.Features, cfg text.TrainConfig) (*text.Model, error) {
+	var tt []string
+	var tl []bool
+	for _, r := range rs {
+		if keep(r) {
+			tt, tl = append(tt, r.text), append(tl, r.deceptive)
+		}
 	}
-	return c, nil
+	return text.Train(f, tt, tl, cfg)
+}
+
+// testReviews classifies the reviews keep accepts.
+func testReviews(m *text.Model, rs []review, keep func(review) bool) text.Confusion {
+	var c text.Confusion
+	for _, r := range rs {
+		if keep(r) {
+			c.Add(m.Score(r.text) >= 0.5, r.deceptive)
+		}
+	}
+	return c
 }
 
 func countTrue(bs []bool) int {

@@ -128,10 +128,15 @@ func (c *Checker) judgeAll(tenant string, u URL, f Features, brands []URL, m *UR
 
 // score sums the reasons into the score and verdict.
 func score(res *Result) {
-	res.Score = 0
-	for _, r := range res.Reasons {
-		res.Score += r.Weight
-	}
-	res.Score = max(0, min(100, res.Score))
+	res.Score = total(res.Reasons)
 	res.Verdict = verdictOf(res.Score)
+}
+
+// total is the sum of the reasons' weights, kept between 0 and 100.
+func total(rs []Reason) int {
+	n := 0
+	for _, r := range rs {
+		n += r.Weight
+	}
+	return max(0, min(100, n))
 }

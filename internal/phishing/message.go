@@ -245,11 +245,7 @@ func (c *Checker) CheckMessage(tenant string, m Message, shop Shop) (MessageResu
 		}
 	}
 
-	res.Score = 0
-	for _, r := range res.Reasons {
-		res.Score += r.Weight
-	}
-	res.Score = max(0, min(100, res.Score))
+	res.Score = total(res.Reasons)
 	res.Verdict = verdictOf(res.Score)
 	return res, nil
 }

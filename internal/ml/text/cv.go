@@ -26,6 +26,11 @@ func (c *Confusion) Add(predicted, actual bool) {
 	}
 }
 
+// Merge adds o's counts to c (pooling folds).
+func (c *Confusion) Merge(o Confusion) {
+	c.TP, c.FP, c.TN, c.FN = c.TP+o.TP, c.FP+o.FP, c.TN+o.TN, c.FN+o.FN
+}
+
 // Accuracy is the share of right predictions.
 func (c Confusion) Accuracy() float64 {
 	return ratio(c.TP+c.TN, c.TP+c.TN+c.FP+c.FN)
@@ -140,10 +145,7 @@ func CrossValidate(f Features, texts []string, labels []bool, k int, seed uint64
 		}
 		res.Classified += len(testIdx)
 		res.Folds = append(res.Folds, c)
-		res.Pooled.TP += c.TP
-		res.Pooled.FP += c.FP
-		res.Pooled.TN += c.TN
-		res.Pooled.FN += c.FN
+		res.Pooled.Merge(c)
 	}
 	return res, nil
 }
@@ -219,10 +221,7 @@ func CrossValidateNested(f Features, texts []string, labels []bool, k, inner int
 		}
 		res.ClassifyTime += time.Since(start)
 		res.Folds = append(res.Folds, c)
-		res.Pooled.TP += c.TP
-		res.Pooled.FP += c.FP
-		res.Pooled.TN += c.TN
-		res.Pooled.FN += c.FN
+		res.Pooled.Merge(c)
 	}
 	return res, nil
 }
