@@ -168,7 +168,10 @@ func (sc *linkScanner) linkAt(i int) (end int, ok bool) {
 			if n <= len("www.") {
 				return 0, false
 			}
-			more = n < len(rest) && strings.IndexByte("/?#:", rest[n]) >= 0
+			// A port counts only with digits: "www.shop.example:" ends a
+			// sentence, and an empty port would read as a scheme.
+			more = n < len(rest) && (strings.IndexByte("/?#", rest[n]) >= 0 ||
+				rest[n] == ':' && n+1 < len(rest) && rest[n+1] >= '0' && rest[n+1] <= '9')
 		} else {
 			// A bare domain name: a host under a real top-level domain,
 			// then a path.
