@@ -8,11 +8,18 @@ package api
 // every example against the server's own decoder and validation.
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -29,7 +36,9 @@ import (
 	"github.com/shopguard/shopguard/internal/account"
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/authn"
+	"github.com/shopguard/shopguard/internal/content"
 	"github.com/shopguard/shopguard/internal/engine"
+	"github.com/shopguard/shopguard/internal/features"
 	"github.com/shopguard/shopguard/internal/fraud"
 	"github.com/shopguard/shopguard/internal/ml/text"
 	"github.com/shopguard/shopguard/internal/notify"
@@ -38,6 +47,7 @@ import (
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/rules"
 	"github.com/shopguard/shopguard/internal/storage"
+	"github.com/shopguard/shopguard/internal/storage/memory"
 )
 
 // scopeIdents maps the identifiers routes() uses to the scopes' values.
@@ -158,6 +168,23 @@ var schemaTypes = map[string]reflect.Type{
 	"PhishingReport":       reflect.TypeFor[phishingReportJSON](),
 	"PhishingReports":      reflect.TypeFor[phishingReportsJSON](),
 	"PhishingReview":       reflect.TypeFor[reviewBody](),
+	// content
+	"ContentPost":     reflect.TypeFor[content.Post](),
+	"PostAuthor":      reflect.TypeFor[content.Author](),
+	"ContentDecision": reflect.TypeFor[contentResponse](),
+	"ContentReason":   reflect.TypeFor[contentReason](),
+	"ContentScores":   reflect.TypeFor[content.Scores](),
+	"ContentFinding":  reflect.TypeFor[content.Finding](),
+	"PostLink":        reflect.TypeFor[content.LinkVerdict](),
+	// the Perspective-compatible endpoint
+	"PerspectiveRequest":        reflect.TypeFor[perspectiveRequest](),
+	"PerspectiveText":           reflect.TypeFor[perspectiveText](),
+	"PerspectiveContext":        reflect.TypeFor[perspectiveContext](),
+	"PerspectiveAttributeSpec":  reflect.TypeFor[perspectiveAttrSpec](),
+	"PerspectiveResponse":       reflect.TypeFor[perspectiveResponse](),
+	"PerspectiveAttributeScore": reflect.TypeFor[perspectiveAttrScore](),
+	"PerspectiveSpanScore":      reflect.TypeFor[perspectiveSpan](),
+	"PerspectiveScore":          reflect.TypeFor[perspectiveScore](),
 }
 
 // untypedSchemas are object schemas of answers the handlers build from maps
@@ -259,6 +286,9 @@ func deref(doc map[string]any, v any) any {
 // route is one route the server registers.
 type route struct {
 	scope string // "" for unauthenticated routes
+	// queryKey: the handler is wrapped with keyParam, which takes the
+	// API key from the query parameter key too.
+	queryKey bool
 }
 
 // serverRoutes reads server.go's routes() and returns its routes by
@@ -379,7 +409,20 @@ func serverRoutes(t *testing.T) map[string]route {
 				if id, ok := n.Args[0].(*ast.Ident); ok && helperParams[id.Name] {
 					return true // the helper's own registration of its parameter
 				}
-				add(n.Pos(), n.Args[0], route{})
+				// A handler wrapped by hand (keyParam(s.authenticated(scope, h)))
+				// is authenticated with that scope.
+				r := route{}
+				for _, a := range n.Args[1:] {
+					r.queryKey = r.queryKey || callsFunc(a, "keyParam")
+					if scope, pos, ok := authenticatedScope(a); ok {
+						if scope == "" {
+							t.Errorf("%s: scope of s.authenticated(...) is not an apikey.Scope constant of scopeIdents", fset.Position(pos))
+							return true
+						}
+						r.scope = scope
+					}
+				}
+				add(n.Pos(), n.Args[0], r)
 			}
 			return true
 		})
@@ -389,6 +432,46 @@ func serverRoutes(t *testing.T) map[string]route {
 		t.Fatal("found no routes in server.go")
 	}
 	return out
+}
+
+// authenticatedScope finds a call s.authenticated(apikey.ScopeX, ...) in
+// e and returns the scope's value ("" when the argument is not a known
+// apikey.Scope constant) and the call's position.
+func authenticatedScope(e ast.Expr) (scope string, pos token.Pos, found bool) {
+	ast.Inspect(e, func(n ast.Node) bool {
+		c, ok := n.(*ast.CallExpr)
+		if !ok || found {
+			return !found
+		}
+		sel, ok := c.Fun.(*ast.SelectorExpr)
+		if !ok || sel.Sel.Name != "authenticated" || len(c.Args) == 0 {
+			return true
+		}
+		found, pos = true, c.Pos()
+		if arg, ok := c.Args[0].(*ast.SelectorExpr); ok {
+			if x, ok := arg.X.(*ast.Ident); ok && x.Name == "apikey" {
+				if v, known := scopeIdents[arg.Sel.Name]; known {
+					scope = string(v)
+				}
+			}
+		}
+		return false
+	})
+	return scope, pos, found
+}
+
+// callsFunc reports whether e calls the package function name.
+func callsFunc(e ast.Expr, name string) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if c, ok := n.(*ast.CallExpr); ok {
+			if id, ok := c.Fun.(*ast.Ident); ok && id.Name == name {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // callsAuthenticated reports whether body calls s.authenticated.
@@ -475,6 +558,17 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 		op := documented[key].op
 		got, _ := op["x-required-scope"].(string)
 		sec, hasSec := op["security"].([]any)
+		// The query key is documented exactly where keyParam takes it.
+		queryKey := false
+		for _, req := range sec {
+			if m, _ := req.(map[string]any); m != nil {
+				_, ok := m["queryKey"]
+				queryKey = queryKey || ok
+			}
+		}
+		if queryKey != r.queryKey {
+			t.Errorf("%s: security lists queryKey: %v; the route takes ?key= (keyParam): %v", key, queryKey, r.queryKey)
+		}
 		switch {
 		case r.scope == "":
 			if got != "" {
@@ -748,6 +842,12 @@ func TestOpenAPILimitsAndEnums(t *testing.T) {
 		{s + "PhishingReportInput/properties/note/maxLength", storage.MaxReportNote},
 		{"/components/parameters/ReportLimit/schema/maximum", maxReportPage},
 		{"/components/parameters/ReportLimit/schema/default", defaultReportPage},
+		{s + "ContentPost/properties/text/maxLength", content.MaxTextBytes},
+		{s + "ContentPost/properties/title/maxLength", content.MaxTitleBytes},
+		{s + "PerspectiveText/properties/text/maxLength", maxPerspectiveText},
+		{s + "PerspectiveRequest/properties/clientToken/maxLength", maxClientToken},
+		{s + "PerspectiveAttributeSpec/properties/scoreThreshold/minimum", 0},
+		{s + "PerspectiveAttributeSpec/properties/scoreThreshold/maximum", 1},
 	} {
 		got, ok := pointer(doc, c.at)
 		if !ok || fmt.Sprint(got) != fmt.Sprint(c.want) {
@@ -803,6 +903,46 @@ func TestOpenAPILimitsAndEnums(t *testing.T) {
 	same(s+"PhishingReview/properties/status", []string{storage.ReportConfirmedPhishing, storage.ReportLegitimate})
 	same("/components/parameters/ReportStatus/schema", storage.ReportStatuses)
 	same(s+"Challenge/properties/status", []string{authn.StatusPending, authn.StatusPassed, authn.StatusFailed, authn.StatusExpired})
+	same(s+"ContentPost/properties/kind", content.Kinds)
+	same(s+"ContentDecision/properties/moderation", []string{ModerationPublish, ModerationHold, ModerationReject})
+	same(s+"ContentFinding/properties/code", findingCodes(t))
+	same(s+"PostLink/properties/verdict", phishing.Verdicts)
+	same(s+"PerspectiveRequest/properties/requestedAttributes/propertyNames", perspectiveAttributes)
+	same(s+"PerspectiveResponse/properties/attributeScores/propertyNames", perspectiveAttributes)
+	same(s+"PerspectiveAttributeSpec/properties/scoreType", []string{perspectiveProbType})
+	same(s+"PerspectiveScore/properties/type", []string{perspectiveProbType})
+	for _, a := range risk.Actions {
+		if m := moderation(a); !slices.Contains(enum(s+"ContentDecision/properties/moderation"), m) {
+			t.Errorf("moderation(%s) = %q, which the moderation enum lacks", a, m)
+		}
+	}
+	// The fields findings and links are in: each one Analyze names is documented.
+	post := content.Post{Title: "Call me on 07911 123456, see www.n0rthwind.shop", Text: "idiot seller, details at https://n0rthwind.shop/pay"}
+	an := content.NewAnalyzer(nil).Analyze("t1", &post, phishing.ParseProtected([]string{"northwind.shop"}))
+	fields := map[string]bool{}
+	for _, f := range an.Findings {
+		fields[f.Field] = true
+		if !slices.Contains(enum(s+"ContentFinding/properties/field"), f.Field) {
+			t.Errorf("a finding is in field %q, which the ContentFinding field enum lacks", f.Field)
+		}
+	}
+	for _, l := range an.Links {
+		if !slices.Contains(enum(s+"PostLink/properties/field"), l.Field) {
+			t.Errorf("a link is in field %q, which the PostLink field enum lacks", l.Field)
+		}
+	}
+	if len(fields) != 2 || len(an.Links) != 2 {
+		t.Errorf("the post with findings and links in its title and text gave findings in %v and %d links", sortedKeysOf(fields), len(an.Links))
+	}
+	// comment.type: every documented type is accepted, and nothing else.
+	for _, typ := range append(enum(s+"PerspectiveText/properties/type"), "MARKDOWN") {
+		req := perspectiveRequest{Comment: perspectiveText{Text: "fine", Type: typ},
+			RequestedAttributes: map[string]perspectiveAttrSpec{attrToxicity: {}}}
+		documented := typ != "MARKDOWN"
+		if err := validatePerspective(&req); (err == nil) != documented {
+			t.Errorf("comment.type %q: documented %v, validatePerspective says %v", typ, documented, err)
+		}
+	}
 	ruleKinds := []string{string(fraud.Kind{}.Kind())}
 	same(s+"RuleFields/properties/kind", ruleKinds)
 	same(s+"BacktestRequest/properties/kind", ruleKinds)
@@ -811,8 +951,8 @@ func TestOpenAPILimitsAndEnums(t *testing.T) {
 			t.Errorf("ListKind enum has %q, which rules.ListKind does not accept", v)
 		}
 	}
-	if n := len(enum(s + "ListKind")); n != 9 {
-		t.Errorf("ListKind enum has %d kinds; rules has 9", n)
+	if n := len(enum(s + "ListKind")); n != 10 {
+		t.Errorf("ListKind enum has %d kinds; rules has 10", n)
 	}
 	for _, v := range enum(s + "Effect") {
 		if !rules.Effect(v).Valid() {
@@ -997,7 +1137,8 @@ func TestOpenAPIExamples(t *testing.T) {
 	schemas := rules.Schemas{fraud.Kind{}.Kind(): fraud.Kind{}.NewEnv(), account.LoginKind{}.Kind(): account.LoginKind{}.NewEnv(),
 		account.SignupKind{}.Kind(): account.SignupKind{}.NewEnv()}
 	defaults := map[string]rules.Rule{}
-	for _, r := range slices.Concat((fraud.Kind{}).DefaultRules(), account.LoginKind{}.DefaultRules(), account.SignupKind{}.DefaultRules()) {
+	for _, r := range slices.Concat((fraud.Kind{}).DefaultRules(), account.LoginKind{}.DefaultRules(), account.SignupKind{}.DefaultRules(),
+		content.Kind{}.DefaultRules()) {
 		defaults[r.Name] = r
 	}
 	compile := func(where string, rs []rules.Rule) {
@@ -1013,7 +1154,10 @@ func TestOpenAPIExamples(t *testing.T) {
 			t.Errorf("%s: example rules do not compile: %v", where, err)
 		}
 	}
-	check := func(where string, media map[string]any) int {
+	// check checks the examples of media; those named in refused are
+	// requests documented as refused (an error example of the same name),
+	// which only have to decode.
+	check := func(where string, media map[string]any, refused map[string]bool) int {
 		typ, ok := schemaTypes[schemaName(media)]
 		if !ok {
 			return 0
@@ -1030,6 +1174,9 @@ func TestOpenAPIExamples(t *testing.T) {
 			v := reflect.New(typ).Interface()
 			if err := decodeBytes(body, v); err != nil {
 				t.Errorf("%s does not decode into %v: %v", where, typ, err)
+				continue
+			}
+			if refused[name] {
 				continue
 			}
 			switch v := v.(type) {
@@ -1049,6 +1196,12 @@ func TestOpenAPIExamples(t *testing.T) {
 				if err := v.Validate(time.Now()); err != nil {
 					t.Errorf("%s is not a valid sign-up: %v", where, err)
 				}
+			case *content.Post:
+				if err := v.Validate(time.Now()); err != nil {
+					t.Errorf("%s is not a valid post: %v", where, err)
+				}
+			case *contentResponse:
+				checkContentDecision(t, where, v, defaults)
 			case *rules.Rule:
 				compile(where, []rules.Rule{*v})
 			case *rulesBody:
@@ -1091,20 +1244,26 @@ func TestOpenAPIExamples(t *testing.T) {
 	}
 	n := 0
 	for _, o := range specOperations(t, doc) {
-		body, _ := deref(doc, o.op["requestBody"]).(map[string]any)
-		if media := mapAt(body, "/content/application~1json"); media != nil {
-			n += check(o.key+" request", media)
-		}
+		refused := map[string]bool{}
 		for status, resp := range mapAt(o.op, "/responses") {
 			rm, _ := deref(doc, resp).(map[string]any)
 			if media := mapAt(rm, "/content/application~1json"); media != nil {
-				n += check(o.key+" "+status, media)
+				n += check(o.key+" "+status, media, nil)
+				if strings.HasPrefix(status, "4") {
+					for name := range exampleValues(doc, media) {
+						refused[name] = true
+					}
+				}
 			}
+		}
+		body, _ := deref(doc, o.op["requestBody"]).(map[string]any)
+		if media := mapAt(body, "/content/application~1json"); media != nil {
+			n += check(o.key+" request", media, refused)
 		}
 	}
 	for name, resp := range mapAt(doc, "/components/responses") {
 		if media := mapAt(resp, "/content/application~1json"); media != nil {
-			n += check("response "+name, media)
+			n += check("response "+name, media, nil)
 		}
 	}
 	if n == 0 {
@@ -1173,6 +1332,387 @@ func TestOpenAPIMessageExamples(t *testing.T) {
 		got, gotJSON := canonical(res)
 		if w, wantJSON := canonical(want); !reflect.DeepEqual(got, w) {
 			t.Errorf("response example %s is not what the checker answers.\ndocumented: %s\nchecker: %s", name, wantJSON, gotJSON)
+		}
+	}
+}
+
+// findingCodes returns the values of the content package's Code*
+// constants, in the order findings.go declares them.
+func findingCodes(t *testing.T) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join("..", "content", "findings.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, sp := range gd.Specs {
+			vs := sp.(*ast.ValueSpec)
+			for i, name := range vs.Names {
+				if !strings.HasPrefix(name.Name, "Code") || i >= len(vs.Values) {
+					continue
+				}
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					t.Fatalf("content.%s is not a string literal", name.Name)
+				}
+				v, _ := strconv.Unquote(lit.Value)
+				out = append(out, v)
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("content/findings.go declares no Code* constants")
+	}
+	return out
+}
+
+// checkContentDecision checks a documented answer of POST /v1/content:
+// its moderation follows its action, the rules it cites are default rules
+// as they are, and its spans are findings of the answer.
+func checkContentDecision(t *testing.T, where string, d *contentResponse, defaults map[string]rules.Rule) {
+	t.Helper()
+	if m := moderation(d.Action); d.Moderation != m {
+		t.Errorf("%s: action %s moderates as %q, not %q", where, d.Action, m, d.Moderation)
+	}
+	for _, r := range d.Reasons {
+		name, isRule := strings.CutPrefix(r.Code, "rule:")
+		rule, ok := defaults[name]
+		switch {
+		case !isRule:
+		case !ok || rule.Kind != risk.EventContent:
+			t.Errorf("%s cites rule %s, which is not a default content rule", where, name)
+		case r.Action != rule.Action || r.Weight != float64(rule.Score):
+			t.Errorf("%s: reason %s has action %q and weight %v; the default rule has %q and %d", where, r.Code, r.Action, r.Weight, rule.Action, rule.Score)
+		}
+		codes := content.RuleFindings(r.Code)
+		for _, sp := range r.Spans {
+			if !slices.Contains(codes, sp.Code) || !slices.Contains(d.Findings, sp) {
+				t.Errorf("%s: reason %s has span %+v, which is not one of its findings", where, r.Code, sp)
+			}
+		}
+	}
+}
+
+// exampleServer is a server as shopguard runs it by default, for one
+// tenant whose protected domain is northwind.shop: a real engine with the
+// content kind and its default rules over memory storage, and one API key
+// with the scope events:write.
+type exampleServer struct {
+	srv *Server
+	key string
+}
+
+func newExampleServer(t *testing.T, now time.Time) exampleServer {
+	t.Helper()
+	ctx := context.Background()
+	store := memory.New()
+	t.Cleanup(func() { store.Close() })
+	secret, rec, err := apikey.New("t1", "docs", []apikey.Scope{apikey.ScopeEventsWrite}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateKey(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutPhishingProfile(ctx, storage.PhishingProfile{Tenant: "t1", ProtectedDomains: []string{"northwind.shop"}}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	eng, err := engine.New(engine.Config{BuiltinLists: rules.BuiltinLists(), Now: func() time.Time { return now }, Logger: log},
+		store, features.NewMemory(features.MemoryConfig{}), content.Kind{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{MaxBodyBytes: 1 << 20}, eng, apikey.NewAuthenticator(store, 0), nil, store, log)
+	srv.now = func() time.Time { return now }
+	srv.SetPhishing(store)
+	return exampleServer{srv: srv, key: secret}
+}
+
+// post sends body to path with the key in the Authorization header
+// (bearer) or in the query parameter key, and returns the status and the
+// answer as JSON decodes it.
+func (e exampleServer) post(t *testing.T, path string, bearer bool, body any) (int, any) {
+	t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := path
+	if !bearer {
+		target += "?" + url.Values{"key": {e.key}}.Encode()
+	}
+	req := httptest.NewRequest(http.MethodPost, target, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if bearer {
+		req.Header.Set("Authorization", "Bearer "+e.key)
+	}
+	rec := httptest.NewRecorder()
+	e.srv.Handler().ServeHTTP(rec, req)
+	var out any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("%s answered %d with %q: %v", path, rec.Code, rec.Body.String(), err)
+	}
+	return rec.Code, out
+}
+
+// canonicalJSON re-encodes a value as JSON decodes it and indents it.
+func canonicalJSON(t *testing.T, v any) (any, string) {
+	t.Helper()
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out, string(b)
+}
+
+// checkAnswerExamples sends each request example of POST path, each to
+// a fresh exampleServer, and checks that the answer is
+// the response example of the same name under the status the server
+// answered. keep names the fields whose documented values stand for the
+// server's (ids, latencies, request ids). Response examples without a
+// request (answers that need history, such as a campaign) are checked
+// only by TestOpenAPIExamples.
+func checkAnswerExamples(t *testing.T, doc map[string]any, path string, now time.Time, keep func(status int, got, want map[string]any)) {
+	t.Helper()
+	op := mapAt(doc, "/paths/"+strings.ReplaceAll(path, "/", "~1")+"/post")
+	requests := exampleValues(doc, mapAt(op, "/requestBody/content/application~1json"))
+	if len(requests) == 0 {
+		t.Fatalf("POST %s has no request examples", path)
+	}
+	for i, name := range sortedKeysOf(requests) {
+		e := newExampleServer(t, now)
+		// Every other example authenticates with ?key=, as Perspective's clients do.
+		bearer := !strings.HasPrefix(path, "/v1alpha1/") || i%2 == 0
+		status, got := e.post(t, path, bearer, requests[name])
+		resp, _ := deref(doc, mapAt(op, "/responses")[strconv.Itoa(status)]).(map[string]any)
+		answers := exampleValues(doc, mapAt(resp, "/content/application~1json"))
+		want, ok := answers[name]
+		if !ok {
+			_, gotJSON := canonicalJSON(t, got)
+			t.Errorf("request example %s: the server answers %d, which has no response example of that name:\n%s", name, status, gotJSON)
+			continue
+		}
+		g, gotJSON := canonicalJSON(t, got)
+		w, wantJSON := canonicalJSON(t, want)
+		gm, _ := g.(map[string]any)
+		wm, _ := w.(map[string]any)
+		if gm != nil && wm != nil {
+			keep(status, gm, wm)
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("response example %s (%d) is not what the server answers.\ndocumented: %s\nserver: %s", name, status, wantJSON, gotJSON)
+		}
+	}
+}
+
+// keepRequestID keeps the documented request id of an error answer.
+func keepRequestID(status int, got, want map[string]any) {
+	ge, _ := got["error"].(map[string]any)
+	we, _ := want["error"].(map[string]any)
+	if status >= 400 && ge != nil && we != nil {
+		ge["request_id"] = we["request_id"]
+	}
+}
+
+// contentExampleTime is when the examples of POST /v1/content are sent.
+var contentExampleTime = time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC)
+
+// TestOpenAPIContentExamples checks that the answers documented for POST
+// /v1/content are the server's: each request example is judged, by a
+// server with the default rules and the protected domain northwind.shop,
+// as the response example of the same name says (its id and latency
+// aside).
+func TestOpenAPIContentExamples(t *testing.T) {
+	doc := loadSpec(t)
+	checkAnswerExamples(t, doc, "/v1/content", contentExampleTime, func(status int, got, want map[string]any) {
+		keepRequestID(status, got, want)
+		if status != http.StatusOK {
+			return
+		}
+		if id, _ := want["id"].(string); !strings.HasPrefix(id, "ev_") {
+			t.Errorf("documented id %q is not an event id (ev_...)", id)
+		}
+		for _, k := range []string{"id", "latency_us"} {
+			got[k] = want[k]
+		}
+	})
+	// The tag says what is judged: every default content rule is named.
+	var desc string
+	tags, _ := doc["tags"].([]any)
+	for _, tag := range tags {
+		if m, _ := tag.(map[string]any); m["name"] == "content" {
+			desc, _ = m["description"].(string)
+		}
+	}
+	if desc == "" {
+		t.Fatal("openapi.yaml has no content tag with a description")
+	}
+	for _, r := range (content.Kind{}).DefaultRules() {
+		if !strings.Contains(desc, "`"+r.Name+"`") {
+			t.Errorf("the content tag's description does not name the default rule `%s`", r.Name)
+		}
+	}
+}
+
+// TestOpenAPIPerspectiveExamples checks that the answers documented for
+// POST /v1alpha1/comments:analyze are the server's, authenticating in
+// turn with the Authorization header and with ?key=, and that the
+// description names every Perspective attribute it refuses.
+func TestOpenAPIPerspectiveExamples(t *testing.T) {
+	doc := loadSpec(t)
+	checkAnswerExamples(t, doc, "/v1alpha1/comments:analyze", contentExampleTime, keepRequestID)
+	desc, _ := mapAt(doc, "/paths/~1v1alpha1~1comments:analyze/post")["description"].(string)
+	for _, a := range perspectiveUnsupported {
+		if !strings.Contains(desc, "`"+a+"`") {
+			t.Errorf("the description of comments:analyze does not name the refused attribute `%s`", a)
+		}
+	}
+}
+
+// TestOpenAPIContentLimits checks the documented bounds of the request
+// bodies of POST /v1/content and comments:analyze against the
+// validation: a value at each documented bound is accepted, one past it
+// refused, naming the field.
+func TestOpenAPIContentLimits(t *testing.T) {
+	doc := loadSpec(t)
+	post := func(at string) map[string]any {
+		t.Helper()
+		ex, ok := exampleValues(doc, mapAt(doc, "/paths/~1v1~1content/post/requestBody/content/application~1json"))[at]
+		if !ok {
+			t.Fatalf("POST /v1/content has no request example %s", at)
+		}
+		_, js := canonicalJSON(t, ex)
+		var m map[string]any
+		if err := json.Unmarshal([]byte(js), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	// set sets the field at a dotted path of a JSON object.
+	set := func(m map[string]any, field string, v any) {
+		parts := strings.Split(field, ".")
+		for _, p := range parts[:len(parts)-1] {
+			next, _ := m[p].(map[string]any)
+			if next == nil {
+				next = map[string]any{}
+				m[p] = next
+			}
+			m = next
+		}
+		m[parts[len(parts)-1]] = v
+	}
+	validPost := func(m map[string]any) error {
+		raw, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p content.Post
+		if err := decodeBytes(raw, &p); err != nil {
+			return err
+		}
+		return p.Validate(contentExampleTime)
+	}
+	validComment := func(m map[string]any) error {
+		raw, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var req perspectiveRequest
+		if err := decodeBytes(raw, &req); err != nil {
+			return err
+		}
+		return validatePerspective(&req)
+	}
+	names := func(err error) string {
+		var b strings.Builder
+		var walk func(error)
+		walk = func(err error) {
+			var fe *risk.FieldError
+			if joined, ok := err.(interface{ Unwrap() []error }); ok {
+				for _, e := range joined.Unwrap() {
+					walk(e)
+				}
+			} else if errors.As(err, &fe) {
+				b.WriteString(fe.Field + " ")
+			}
+		}
+		walk(err)
+		return b.String()
+	}
+	type bound struct {
+		schema, prop, field string // field: the request path of the property
+		valid               func(map[string]any) error
+		base                func() map[string]any
+	}
+	review := func() map[string]any { return post("genuineReview") }
+	comment := func() map[string]any {
+		return map[string]any{"comment": map[string]any{"text": "fine"}, "requestedAttributes": map[string]any{attrToxicity: map[string]any{}}}
+	}
+	bounds := []bound{
+		{"ContentPost", "id", "id", validPost, review},
+		{"ContentPost", "title", "title", validPost, review},
+		{"ContentPost", "text", "text", validPost, review},
+		{"ContentPost", "language", "language", validPost, review},
+		{"ContentPost", "target_id", "target_id", validPost, review},
+		{"ContentPost", "parent_id", "parent_id", validPost, review},
+		{"PostAuthor", "user_id", "author.user_id", validPost, review},
+		{"PostAuthor", "device_id", "author.device_id", validPost, review},
+		{"PerspectiveText", "text", "comment.text", validComment, comment},
+		{"PerspectiveRequest", "clientToken", "clientToken", validComment, comment},
+	}
+	for _, b := range bounds {
+		at := "/components/schemas/" + b.schema + "/properties/" + b.prop
+		n, ok := mapAt(doc, at)["maxLength"].(int)
+		if !ok {
+			t.Errorf("%s has no maxLength", at)
+			continue
+		}
+		m := b.base()
+		set(m, b.field, strings.Repeat("a", n))
+		if err := b.valid(m); err != nil {
+			t.Errorf("%s: %d bytes, the documented maximum, are refused: %v", b.field, n, err)
+		}
+		set(m, b.field, strings.Repeat("a", n+1))
+		if err := b.valid(m); !strings.Contains(names(err), b.field+" ") {
+			t.Errorf("%s: %d bytes, one past the documented maximum, are not refused naming the field (%v)", b.field, n+1, err)
+		}
+	}
+	// rating: a review's stars, from minimum to maximum.
+	at := "/components/schemas/ContentPost/properties/rating"
+	lo, ok1 := mapAt(doc, at)["minimum"].(int)
+	hi, ok2 := mapAt(doc, at)["maximum"].(int)
+	if !ok1 || !ok2 {
+		t.Fatalf("%s has no minimum and maximum", at)
+	}
+	for r := lo - 1; r <= hi+1; r++ {
+		if r == 0 {
+			continue // no rating
+		}
+		m := review()
+		set(m, "rating", r)
+		err := validPost(m)
+		if inRange := r >= lo && r <= hi; inRange != (err == nil) {
+			t.Errorf("rating %d: documented %d to %d, validation says %v", r, lo, hi, err)
+		}
+	}
+	// scoreThreshold: from minimum to maximum, nothing outside.
+	at = "/components/schemas/PerspectiveAttributeSpec/properties/scoreThreshold"
+	for _, th := range []float64{-0.01, 0, 0.5, 1, 1.01} {
+		m := comment()
+		set(m, "requestedAttributes."+attrToxicity+".scoreThreshold", th)
+		err := validComment(m)
+		if inRange := th >= 0 && th <= 1; inRange != (err == nil) {
+			t.Errorf("scoreThreshold %v: documented 0 to 1, validation says %v", th, err)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/content"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/phishing"
 	"github.com/shopguard/shopguard/internal/rules"
@@ -102,6 +103,7 @@ type Server struct {
 	urls       URLChecker
 	phishing   phishingDeps
 	messages   MessageChecker
+	content    ContentAnalyzer
 	log        *slog.Logger
 	mux        *http.ServeMux
 	now        func() time.Time
@@ -114,7 +116,7 @@ func New(cfg Config, eng Engine, auth Authenticator, metrics Metrics, ready Stor
 	}
 	checker := phishing.NewChecker(nil)
 	s := &Server{cfg: cfg, eng: eng, auth: auth, metrics: metrics, ready: ready, log: log, mux: http.NewServeMux(), now: time.Now,
-		urls: checker, messages: checker}
+		urls: checker, messages: checker, content: content.NewAnalyzer(checker)}
 	s.routes()
 	return s
 }
@@ -132,6 +134,9 @@ func (s *Server) routes() {
 	v1("POST /v1/sessions/check", apikey.ScopeEventsWrite, s.postSessionCheck)
 	v1("POST /v1/urls/check", apikey.ScopeEventsWrite, s.postURLCheck)
 	v1("POST /v1/messages/check", apikey.ScopeEventsWrite, s.postMessageCheck)
+	v1("POST /v1/content", apikey.ScopeEventsWrite, s.postContent)
+	// Perspective's path and ?key= authentication, for its clients.
+	s.mux.Handle("POST /v1alpha1/comments:analyze", keyParam(s.authenticated(apikey.ScopeEventsWrite, s.postCommentsAnalyze)))
 	s.phishingRoutes(v1)
 	v1("GET /v1/passwords/range/{prefix}", apikey.ScopeEventsWrite, s.getPasswordRange)
 	v1("GET /v1/events/{id}", apikey.ScopeEventsRead, s.getEvent)

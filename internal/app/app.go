@@ -25,6 +25,7 @@ import (
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/authn"
 	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/content"
 	"github.com/shopguard/shopguard/internal/dashboard"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/features"
@@ -82,6 +83,7 @@ type App struct {
 	devices *authn.Devices
 	notify  *notify.Notifier
 	urls    *urlChecks
+	content *contentModels
 
 	snapMu sync.Mutex // one snapshot at a time
 }
@@ -114,6 +116,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.closeAll()
 		return nil, err
 	}
+	a.startContent()
 	a.auth = apikey.NewAuthenticator(store, cfg.Server.KeyCacheTTL)
 	a.api = api.New(api.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, OpenAPI: docs.OpenAPI, Version: version(),
 		Passwords: account.NewPasswords(reference.CommonPasswords()), PublicURL: strings.TrimSuffix(cfg.Authn.PublicURL, "/")},
@@ -131,6 +134,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.api.SetWebhooks(a.notify)
 	a.api.SetURLChecker(a.urls.checker)
 	a.api.SetMessageChecker(a.urls.checker)
+	a.api.SetContentAnalyzer(a.content.analyzer)
 	a.api.SetPhishing(a.store)
 	a.api.SetReportConfirmer(a)
 	sealKey, err := sealingKey(cfg, log)
@@ -231,7 +235,7 @@ func newEngine(cfg config.Config, store engine.Store, feats features.Store, ec e
 	if err != nil {
 		return nil, fmt.Errorf("app: account.reputation_lists: %w", err)
 	}
-	return engine.New(ec, store, feats, fraud.Kind{}, account.LoginKind{Reputation: reputation}, account.SignupKind{})
+	return engine.New(ec, store, feats, fraud.Kind{}, account.LoginKind{Reputation: reputation}, account.SignupKind{}, content.Kind{})
 }
 
 // scratchEvents is how many recent events a scratch engine's storage keeps.

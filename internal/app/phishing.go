@@ -68,8 +68,8 @@ func (a *App) startURLChecks(ctx context.Context) error {
 }
 
 // RefreshURLChecks applies URL-list changes made elsewhere (shopguard
-// feeds import) and loads a newly trained URL model; a running shopguard
-// calls it every 15 seconds.
+// feeds import) and loads newly trained URL, message and content models;
+// a running shopguard calls it every 15 seconds.
 func (a *App) RefreshURLChecks(ctx context.Context) {
 	if n, err := a.urls.list.Sync(ctx, a.store); err != nil && ctx.Err() == nil {
 		a.log.Error("URL list sync failed", "error", err)
@@ -77,6 +77,7 @@ func (a *App) RefreshURLChecks(ctx context.Context) {
 		a.log.Info("URL lists changed", "changes", n, "entries", a.urls.list.Len())
 	}
 	a.reloadURLModel()
+	a.reloadContentModels()
 }
 
 // reloadURLModel loads the URL and message model files when they are
@@ -127,11 +128,11 @@ func reloadFile(a *App, path string, mod *time.Time, load func([]byte) (version 
 	if err == nil {
 		var version string
 		if version, err = load(b); err == nil {
-			a.log.Info("phishing model loaded", "path", path, "version", version)
+			a.log.Info("model loaded", "path", path, "version", version)
 			return
 		}
 	}
-	a.log.Error("phishing model refused; the one in use stays", "path", path, "error", err)
+	a.log.Error("model refused; the one in use stays", "path", path, "error", err)
 }
 
 // ConfirmedPhishingURL lists a link staff confirmed as phishing on the

@@ -118,7 +118,7 @@ func (s *Server) parseTemplates() error {
 		if name == "layout.html" || strings.HasPrefix(name, "_") {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html", "templates/"+name)
+		t, err := template.New("layout.html").Funcs(funcs).Funcs(moderationFuncs()).ParseFS(templateFS, "templates/layout.html", "templates/_*.html", "templates/"+name)
 		if err != nil {
 			return fmt.Errorf("dashboard: template %s: %w", name, err)
 		}
@@ -154,6 +154,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST "+Prefix+"/events/{id}/assign", s.page(anyone, s.assign))
 	s.mux.HandleFunc("POST "+Prefix+"/events/{id}/note", s.page(anyone, s.note))
 	s.mux.HandleFunc("GET "+Prefix+"/review", s.page(anyone, s.review))
+	s.moderationRoutes()
 	s.mux.HandleFunc("GET "+Prefix+"/rules", s.page(anyone, s.rulesPage))
 	s.mux.HandleFunc("GET "+Prefix+"/rules/new", s.page(adminOnly, s.ruleForm))
 	s.mux.HandleFunc("GET "+Prefix+"/rules/edit/{name}", s.page(adminOnly, s.ruleForm))

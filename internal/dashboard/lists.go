@@ -20,7 +20,7 @@ type listsView struct {
 }
 
 var (
-	listKinds   = []rules.ListKind{rules.ListIP, rules.ListEmail, rules.ListEmailDomain, rules.ListCard, rules.ListBIN, rules.ListDevice, rules.ListUser, rules.ListCountry, rules.ListString}
+	listKinds   = []rules.ListKind{rules.ListIP, rules.ListEmail, rules.ListEmailDomain, rules.ListCard, rules.ListBIN, rules.ListDevice, rules.ListUser, rules.ListCountry, rules.ListLinkDomain, rules.ListString}
 	listEffects = []rules.Effect{rules.EffectNone, rules.EffectAllow, rules.EffectReview, rules.EffectChallenge, rules.EffectBlock}
 )
 

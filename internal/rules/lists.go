@@ -30,13 +30,15 @@ const (
 	ListBIN         ListKind = "bin"
 	ListDevice      ListKind = "device"
 	ListCountry     ListKind = "country"
-	ListString      ListKind = "string" // free-form; only for in_list
+	// ListLinkDomain holds registered domains of links in user content.
+	ListLinkDomain ListKind = "link_domain"
+	ListString     ListKind = "string" // free-form; only for in_list
 )
 
 // Valid reports whether k is one of the list kinds.
 func (k ListKind) Valid() bool {
 	switch k {
-	case ListUser, ListEmail, ListEmailDomain, ListIP, ListCard, ListBIN, ListDevice, ListCountry, ListString:
+	case ListUser, ListEmail, ListEmailDomain, ListIP, ListCard, ListBIN, ListDevice, ListCountry, ListLinkDomain, ListString:
 		return true
 	}
 	return false

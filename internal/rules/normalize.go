@@ -48,7 +48,7 @@ func NormalizeEntry(kind ListKind, v string) (string, error) {
 	switch kind {
 	case ListEmail:
 		return normalizeEmail(v)
-	case ListEmailDomain:
+	case ListEmailDomain, ListLinkDomain:
 		d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(v)), ".")
 		if msg := checkDomain(d); msg != "" {
 			return "", entryError(kind, "%q %s", quote(v), msg)
@@ -104,7 +104,7 @@ func lookupKey(kind ListKind, v string) string {
 	switch kind {
 	case ListEmail:
 		return strings.ToLower(v)
-	case ListEmailDomain:
+	case ListEmailDomain, ListLinkDomain:
 		return strings.TrimSuffix(strings.ToLower(v), ".")
 	case ListCountry:
 		return strings.ToUpper(v)
