@@ -80,6 +80,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := InstallRules(ctx, sg); err != nil {
 		return nil, err
 	}
+	// Links in posts and messages that imitate the shop's domain are
+	// phishing.
+	if _, err := sg.SetPhishingProfile(ctx, client.PhishingProfile{ProtectedDomains: []string{ShopDomain}}); err != nil {
+		return nil, fmt.Errorf("demo: phishing profile: %w", err)
+	}
 	guard, err := NewGuard(GuardConfig{Timeout: opts.Timeout, CheckoutOnFailure: opts.CheckoutOnFailure}, sg)
 	if err != nil {
 		return nil, err
@@ -213,7 +218,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	rep := &Report{Seed: simCfg.Seed, Duration: ran, Customers: simCfg.Customers, History: len(history),
 		Scenarios: buildReport(scs, reqs, checkouts, orders), Guard: guard.Stats(),
 		Notices:   summarizeNotices(shop.Inbox().Notices(), shop.Inbox().Stats(), reqs),
-		Forwarded: summarizeForwards(shop.ForwardedMessages(), reqs)}
+		Forwarded: summarizeForwards(shop.ForwardedMessages(), reqs), Posts: summarizePosts(reqs)}
 	fmt.Fprintf(opts.Out, "\nResults after %s (seed %d):\n\n", rep.Duration.Round(time.Second), rep.Seed)
 	rep.WriteTable(opts.Out)
 	if opts.ExportDir != "" {

@@ -74,6 +74,8 @@ type Report struct {
 	// Forwarded is what customers forwarded to the shop's report page and
 	// what shopguard made of it.
 	Forwarded ForwardSummary `json:"forwarded_messages"`
+	// Posts is what the content filter did with customers' posts.
+	Posts PostSummary `json:"posts"`
 }
 
 // Scenario returns the result for a scenario name.
@@ -300,6 +302,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	r.Notices.write(w)
 	r.Forwarded.write(w)
+	r.Posts.write(w)
 	fmt.Fprintf(w, "shopguard calls from the shop: %d checkouts, %d sign-in or sign-up checks and %d step-up answers and approvals (%d failed, %d timed out; failure policy applied: %s), %d labels sent (%d failed), %d past orders and %d past sign-ins imported.\n",
 		g.Calls, g.AccountCalls, g.StepUpCalls, g.Failures, g.Timeouts, fbText, g.Feedback, g.FeedbackFailures, g.Imported, g.ImportedSignIns)
 	if legit.Errors+attack.Errors > 0 {

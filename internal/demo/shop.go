@@ -248,6 +248,7 @@ func (s *Shop) routes() {
 	s.mux.HandleFunc("GET /{$}", s.home)
 	s.mux.HandleFunc("GET /products/{id}", s.product)
 	s.mux.HandleFunc("POST /products/{id}/reviews", s.postReview)
+	s.mux.HandleFunc("POST /products/{id}/posts", s.postContent)
 	s.mux.HandleFunc("GET /signup", s.page("signup"))
 	s.mux.HandleFunc("POST /signup", s.signup)
 	s.mux.HandleFunc("GET /login", s.page("login"))
@@ -605,11 +606,23 @@ func (s *Shop) postReview(w http.ResponseWriter, r *http.Request) {
 		}{p, s.Reviews(p.ID)}, errs)
 		return
 	}
-	// The content filter (a later capability) will judge reviews here.
-	s.mu.Lock()
-	s.reviews[p.ID] = append(s.reviews[p.ID], Review{Product: p.ID, AccountID: acct.ID, Author: acct.Name,
-		Rating: rating, Text: text, CreatedAt: s.cfg.Now()})
-	s.mu.Unlock()
+	// The content filter judges the review; only a published one shows.
+	now := s.cfg.Now()
+	post := client.Post{Kind: "review", Rating: rating, Text: text, TargetID: p.ID}
+	s.stamp(r, acct, &post, now)
+	moderation := notChecked
+	if d, err := s.guard.AssessContent(r.Context(), post); err == nil {
+		moderation = d.Moderation
+	} else {
+		s.cfg.Log.Warn("review not checked", "post", post.ID, "error", err)
+	}
+	w.Header().Set(ModerationHeader, moderation)
+	if moderation == "publish" {
+		s.mu.Lock()
+		s.reviews[p.ID] = append(s.reviews[p.ID], Review{Product: p.ID, AccountID: acct.ID, Author: acct.Name,
+			Rating: rating, Text: text, CreatedAt: now})
+		s.mu.Unlock()
+	}
 	http.Redirect(w, r, "/products/"+p.ID, http.StatusSeeOther)
 }
 
