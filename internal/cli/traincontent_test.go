@@ -238,7 +238,7 @@ func TestTrainContentEndToEnd(t *testing.T) {
 		positive, negative string
 	}{
 		{task: content.TaskAbuse, args: []string{"--input", filepath.Join(trainContentData, "abuse.tsv")},
-			want:     []string{"30 (15 abusive, 15 not)", "characters 3-5 and words 1-2", "cross-validation  accuracy", "MCC", "decides from now on"},
+			want:     []string{"30 (15 abusive, 15 not)", "characters 2-5 and words 1-2", "cross-validation  accuracy", "MCC", "decides from now on"},
 			positive: "you stupid moron, shut up", negative: "the delivery was quick and the size fits"},
 		{task: content.TaskSpam, args: []string{"--input", filepath.Join(trainContentData, "spam.tsv"), "--shadow", "--seed", "7"}, shadow: true,
 			want:     []string{"24 (12 spam, 12 not)", "characters 2-5 and words 1-2", "spam.shadow.model", "scored in shadow"},

@@ -171,6 +171,9 @@ func (a *Analyzer) Analyze(tenant string, p *Post, protected phishing.Protected)
 	var room [4]vec
 	vecs := room[:0]
 	for t := range NumTasks {
+		if t == TaskFakeReview && p.PostKind != KindReview {
+			continue // only a review can be a fake review (scoreEnv reads it for reviews only)
+		}
 		for _, side := range [...]struct {
 			m   *TaskModel
 			out *ModelScore
