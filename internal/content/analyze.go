@@ -2,6 +2,7 @@ package content
 
 import (
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/shopguard/shopguard/internal/ml/text"
@@ -154,6 +155,7 @@ func (a *Analyzer) Analyze(tenant string, p *Post, protected phishing.Protected)
 			an.Findings[i].Field = f.name
 		}
 		a.links(tenant, f.name, f.text, protected, an)
+		slices.SortStableFunc(an.Findings[start:], func(x, y Finding) int { return x.Start - y.Start })
 	}
 	whole := p.Text
 	if p.Title != "" {

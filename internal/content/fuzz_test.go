@@ -30,7 +30,10 @@ func FuzzAssess(f *testing.F) {
 		}
 		an := a.Analyze("t1", &p, protected)
 		fields := map[string]string{"title": p.Title, "text": p.Text}
-		for _, fd := range an.Findings {
+		for i, fd := range an.Findings {
+			if i > 0 && an.Findings[i-1].Field == fd.Field && an.Findings[i-1].Start > fd.Start {
+				t.Fatalf("findings out of order: %+v before %+v", an.Findings[i-1], fd)
+			}
 			s, ok := fields[fd.Field]
 			if !ok || fd.Start < 0 || fd.End > len(s) || fd.Start >= fd.End || !boundary(s, fd.Start) || !boundary(s, fd.End) {
 				t.Fatalf("finding %+v out of place in %s %q", fd, fd.Field, s)
