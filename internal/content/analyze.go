@@ -164,41 +164,50 @@ func (a *Analyzer) Analyze(tenant string, p *Post, protected phishing.Protected)
 	norm := Normalize(whole)
 	an.Words = countWords(norm.Text)
 	an.Bands = Bands(norm.Text, nil)
-	// Models with the same n-grams share one vector: hashing the text is
-	// most of a model's cost.
-	type vec struct {
-		f text.Features
-		v text.Vector
-	}
-	var room [4]vec
-	vecs := room[:0]
-	for t := range NumTasks {
-		if t == TaskFakeReview && p.PostKind != KindReview {
-			continue // only a review can be a fake review (scoreEnv reads it for reviews only)
-		}
-		for _, side := range [...]struct {
-			m   *TaskModel
-			out *ModelScore
-		}{{a.models[t].Load(), &an.Model[t]}, {a.shadow[t].Load(), &an.Shadow[t]}} {
-			if side.m == nil || side.m.Model == nil {
-				continue
-			}
-			var prob float64
-			for k, m := range side.m.Model.Models {
-				i := 0
-				for i < len(vecs) && vecs[i].f != m.Features {
-					i++
-				}
-				if i == len(vecs) {
-					vecs = append(vecs, vec{m.Features, m.Features.Vectorize(norm.Text)})
-				}
-				prob += side.m.Model.Weights[k] * m.ScoreVector(vecs[i].v)
-			}
-			*side.out = ModelScore{Probability: min(max(prob, 0), 1), Version: side.m.Version}
-		}
-	}
+	a.score(p.PostKind, norm.Text, an)
 	p.analysis = an
 	return an
+}
+
+// score runs the text models that apply to a post of kind on its
+// normalised text: every view's vector is hashed once (models with the
+// same n-grams share it, and overlapping n-gram ranges share hashing).
+func (a *Analyzer) score(kind, normalized string, an *Analysis) {
+	type run struct {
+		m   *TaskModel
+		out *ModelScore
+	}
+	var room [2 * NumTasks]run
+	runs := room[:0]
+	for t := range NumTasks {
+		if t == TaskFakeReview && kind != KindReview {
+			continue // only a review can be a fake review (scoreEnv reads it for reviews only)
+		}
+		for _, r := range [...]run{{a.models[t].Load(), &an.Model[t]}, {a.shadow[t].Load(), &an.Shadow[t]}} {
+			if r.m != nil && r.m.Model != nil {
+				runs = append(runs, r)
+			}
+		}
+	}
+	if len(runs) == 0 {
+		return
+	}
+	var views []text.Features
+	for _, r := range runs {
+		for _, m := range r.m.Model.Models {
+			if !slices.Contains(views, m.Features) {
+				views = append(views, m.Features)
+			}
+		}
+	}
+	vecs := text.VectorizeViews(normalized, views)
+	for _, r := range runs {
+		var prob float64
+		for k, m := range r.m.Model.Models {
+			prob += r.m.Model.Weights[k] * m.ScoreVector(vecs[slices.Index(views, m.Features)])
+		}
+		*r.out = ModelScore{Probability: min(max(prob, 0), 1), Version: r.m.Version}
+	}
 }
 
 // links checks the links of one field.

@@ -153,19 +153,20 @@ func (f Features) appendHashes(dst []uint64, t string) []uint64 {
 // Vectorize hashes t into its n-gram vector: sublinear term counts
 // (1 + log tf), L2-normalised. Its indices are unique, in no order.
 func (f Features) Vectorize(t string) Vector {
-	mask := f.mask()
-	// Count the n-grams in a small open-addressing table: a sort or a map
-	// would cost more than the hashing.
-	grams := (len(t) + 2) * max(0, f.CharMax-max(1, f.CharMin)+1)
-	if f.WordMax > 0 {
-		grams += len(t) * (f.WordMax - max(1, f.WordMin) + 1)
-	}
-	size := 64
-	for size < 2*grams {
-		size <<= 1
-	}
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
+	sc.hashes = f.appendHashes(sc.hashes[:0], t)
+	return sc.vector(f.mask(), sc.hashes)
+}
+
+// vector counts the n-gram hashes hs into their vector (see Vectorize).
+func (sc *scratch) vector(mask uint64, hs []uint64) Vector {
+	// Count the n-grams in a small open-addressing table: a sort or a map
+	// would cost more than the hashing.
+	size := 64
+	for size < 2*len(hs) {
+		size <<= 1
+	}
 	if len(sc.keys) < size {
 		sc.keys, sc.counts = make([]uint32, size), make([]uint32, size)
 	}
@@ -177,8 +178,7 @@ func (f Features) Vectorize(t string) Vector {
 		}
 		sc.used = used[:0]
 	}()
-	sc.hashes = f.appendHashes(sc.hashes[:0], t)
-	for _, h := range sc.hashes {
+	for _, h := range hs {
 		idx := uint32(h & mask)
 		slot := (uint32(h>>32) * 2654435761) & uint32(size-1)
 		for {
@@ -188,9 +188,6 @@ func (f Features) Vectorize(t string) Vector {
 				break
 			}
 			if k == 0 {
-				if len(used)*2 >= size { // cannot happen with the size above
-					break
-				}
 				keys[slot], counts[slot] = idx+1, 1
 				used = append(used, slot)
 				break
@@ -203,7 +200,7 @@ func (f Features) Vectorize(t string) Vector {
 	for i, slot := range used {
 		w := float32(1)
 		if c := counts[slot]; c > 1 {
-			w = float32(1 + math.Log(float64(c)))
+			w = sublinear(c)
 		}
 		v.Index[i], v.Value[i] = keys[slot]-1, w
 		norm += float64(w) * float64(w)
@@ -217,10 +214,27 @@ func (f Features) Vectorize(t string) Vector {
 	return v
 }
 
+// sublinearTable holds 1 + ln(c) for the small counts most n-grams have.
+var sublinearTable = func() (t [64]float32) {
+	for c := 1; c < len(t); c++ {
+		t[c] = float32(1 + math.Log(float64(c)))
+	}
+	return t
+}()
+
+// sublinear returns 1 + ln(c), the weight of an n-gram seen c times.
+func sublinear(c uint32) float32 {
+	if c < uint32(len(sublinearTable)) {
+		return sublinearTable[c]
+	}
+	return float32(1 + math.Log(float64(c)))
+}
+
 // scratch is Vectorize's counting table, reused across calls.
 type scratch struct {
 	keys, counts, used []uint32
-	hashes             []uint64
+	hashes, sel        []uint64
+	lens               []uint8
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
