@@ -269,3 +269,18 @@ func (g *Guard) Stats() GuardStats {
 	}
 	return s
 }
+
+// noteFailure counts a failed call to shopguard with the guard's
+// failures (and timeouts), unless shopguard refused the request (4xx):
+// a refusal is an answer, not a failure.
+func (g *Guard) noteFailure(err error) {
+	if isRefusal(err) {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stats.Failures++
+	if errors.Is(err, context.DeadlineExceeded) {
+		g.stats.Timeouts++
+	}
+}

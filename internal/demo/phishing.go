@@ -74,14 +74,7 @@ func (g *Guard) CheckMessage(ctx context.Context, m client.Message) (client.Mess
 	defer cancel()
 	res, err := mc.CheckMessage(ctx, m)
 	if err != nil {
-		if !isRefusal(err) {
-			g.mu.Lock()
-			g.stats.Failures++
-			if errors.Is(err, context.DeadlineExceeded) {
-				g.stats.Timeouts++
-			}
-			g.mu.Unlock()
-		}
+		g.noteFailure(err)
 		return client.MessageResult{}, fmt.Errorf("demo: check message: %w", err)
 	}
 	return res, nil

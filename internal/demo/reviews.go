@@ -64,14 +64,7 @@ func (g *Guard) AssessContent(ctx context.Context, p client.Post) (client.Conten
 	defer cancel()
 	d, err := ca.AssessContent(ctx, p)
 	if err != nil {
-		if !isRefusal(err) {
-			g.mu.Lock()
-			g.stats.Failures++
-			if errors.Is(err, context.DeadlineExceeded) {
-				g.stats.Timeouts++
-			}
-			g.mu.Unlock()
-		}
+		g.noteFailure(err)
 		return client.ContentDecision{}, fmt.Errorf("demo: assess post: %w", err)
 	}
 	return d, nil
