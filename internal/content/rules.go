@@ -7,6 +7,11 @@ import (
 
 // DefaultRules returns the content rules every new tenant starts with:
 // the four scores turned into points, and the signals that alone decide.
+// Near copies count only when the post shares two or more bands with
+// earlier posts (one shared band is also what two unrelated reviews of a
+// product share now and then), and a campaign is judged by the near-copy
+// rules alone, not again as a fake review: three or four accounts are
+// held for a moderator, five or more rejected.
 func (Kind) DefaultRules() []rules.Rule {
 	c := risk.EventContent
 	return []rules.Rule{
@@ -38,13 +43,13 @@ func (Kind) DefaultRules() []rules.Rule {
 			Expression:  "signals.hidden > 0 || signals.mixed_script > 0",
 			Description: "invisible, direction-reversing or look-alike characters hide what the text says"},
 		{Name: "content_campaign", Kind: c, Action: risk.ActionBlock,
-			Expression:  "features.campaign.authors_24h >= 5",
+			Expression:  "features.campaign.authors_24h >= 5 && features.campaign.bands >= 2",
 			Description: "{{ features.campaign.authors_24h }} accounts posted near-copies of this text in 24 h: a campaign"},
 		{Name: "content_near_copies", Kind: c, Score: 55,
-			Expression:  "features.campaign.authors_24h >= 3 && features.campaign.authors_24h < 5",
+			Expression:  "features.campaign.authors_24h >= 3 && features.campaign.authors_24h < 5 && features.campaign.bands >= 2",
 			Description: "{{ features.campaign.authors_24h }} accounts posted near-copies of this text in 24 h"},
 		{Name: "content_fake_review", Kind: c, Score: 55,
-			Expression:  `kind == "review" && scores.fake_review >= 60`,
+			Expression:  `kind == "review" && scores.fake_review >= 60 && features.campaign.authors_24h < 3`,
 			Description: "probably a fake review ({{ scores.fake_review }}/100)"},
 		{Name: "content_sockpuppets", Kind: c, Score: 60,
 			Expression:  "features.device.authors_24h >= 3",
