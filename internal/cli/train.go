@@ -203,6 +203,6 @@ func newModels(env *Env, g *globals) *cobra.Command {
 		c.Flags().StringVar(&tenant, "tenant", "", "tenant (required)")
 		_ = c.MarkFlagRequired("tenant")
 	}
-	cmd.AddCommand(list, promote, challenge, compare)
+	cmd.AddCommand(list, promote, challenge, compare, newCompareContent(env, g))
 	return cmd
 }

@@ -82,6 +82,20 @@ type TextModels struct {
 	AbuseVer    string  `expr:"abuse_version" json:"abuse_version,omitempty"`
 }
 
+// Task returns task t's probability as 0-100 and the model's version
+// ("" when no model of t scored the post).
+func (m *TextModels) Task(t Task) (float64, string) {
+	switch t {
+	case TaskSpam:
+		return m.Spam, m.SpamVersion
+	case TaskFakeReview:
+		return m.FakeReview, m.FakeVersion
+	case TaskAbuse:
+		return m.Abuse, m.AbuseVer
+	}
+	return 0, ""
+}
+
 // Features is the history of the post's author, origin, target and text.
 type Features struct {
 	Author   *AuthorFeatures `expr:"author" json:"author"`
