@@ -187,9 +187,8 @@ func Clip(s string) string {
 }
 
 var (
-	_ engine.Kind      = Kind{}
-	_ engine.Input     = (*Post)(nil)
-	_ engine.Locatable = (*Post)(nil)
+	_ engine.Kind  = Kind{}
+	_ engine.Input = (*Post)(nil)
 )
 
 // Kind registers posts with the engine.
@@ -230,10 +229,6 @@ func (p *Post) Money() (int64, string) { return 0, "" }
 // LabelScope returns "": posts keep no label counts (moderators' verdicts
 // are training labels for the text models).
 func (p *Post) LabelScope() string { return "" }
-
-// Locate is a no-op hook point: posts are counted by IP and network, not
-// by country (kept so that a located IP could join the environment).
-func (p *Post) Locate(engine.Locator) {}
 
 // Entities appends what lists are matched against: the author, IP,
 // network and device, and the registered domains of the post's links.

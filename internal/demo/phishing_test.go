@@ -159,7 +159,17 @@ func postReport(t testing.TB, b *http.Client, shopURL, body string) *http.Respon
 // getPage fetches a page and its body.
 func getPage(t testing.TB, b *http.Client, u string) (*http.Response, string) {
 	t.Helper()
-	resp, err := b.Get(u)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doPage(t, b, req)
+}
+
+// doPage sends req with b and returns the answer and its body.
+func doPage(t testing.TB, b *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := b.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -424,16 +423,7 @@ func postForm(t testing.TB, b *http.Client, u string, form url.Values) (*http.Re
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set(ClientIPHeader, "84.10.20.30")
-	resp, err := b.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(body)
+	return doPage(t, b, req)
 }
 
 // TestReviewPostForm checks the posts page: bad input gets a field
