@@ -66,3 +66,4 @@ fuzz:
 	go test ./internal/content -run '^$$' -fuzz '^FuzzBands$$' -fuzztime $(FUZZTIME)
 	go test ./internal/api -run '^$$' -fuzz '^FuzzPerspectiveRequest$$' -fuzztime $(FUZZTIME)
 	go test ./internal/ml/text -run '^$$' -fuzz '^FuzzDecodeEnsemble$$' -fuzztime $(FUZZTIME)
+	go test ./internal/ml/text -run '^$$' -fuzz '^FuzzScoreModels$$' -fuzztime $(FUZZTIME)

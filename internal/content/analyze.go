@@ -170,8 +170,8 @@ func (a *Analyzer) Analyze(tenant string, p *Post, protected phishing.Protected)
 }
 
 // score runs the text models that apply to a post of kind on its
-// normalised text: every view's vector is hashed once (models with the
-// same n-grams share it, and overlapping n-gram ranges share hashing).
+// normalised text, all at once (text.ScoreModels hashes the text once and
+// counts it once for models with the same n-grams).
 func (a *Analyzer) score(kind, normalized string, an *Analysis) {
 	type run struct {
 		m   *TaskModel
@@ -179,6 +179,8 @@ func (a *Analyzer) score(kind, normalized string, an *Analysis) {
 	}
 	var room [2 * NumTasks]run
 	runs := room[:0]
+	var mroom [8]*text.Model
+	models := mroom[:0]
 	for t := range NumTasks {
 		if t == TaskFakeReview && kind != KindReview {
 			continue // only a review can be a fake review (scoreEnv reads it for reviews only)
@@ -186,25 +188,21 @@ func (a *Analyzer) score(kind, normalized string, an *Analysis) {
 		for _, r := range [...]run{{a.models[t].Load(), &an.Model[t]}, {a.shadow[t].Load(), &an.Shadow[t]}} {
 			if r.m != nil && r.m.Model != nil {
 				runs = append(runs, r)
+				models = append(models, r.m.Model.Models...)
 			}
 		}
 	}
 	if len(runs) == 0 {
 		return
 	}
-	var views []text.Features
-	for _, r := range runs {
-		for _, m := range r.m.Model.Models {
-			if !slices.Contains(views, m.Features) {
-				views = append(views, m.Features)
-			}
-		}
-	}
-	vecs := text.VectorizeViews(normalized, views)
+	var proom [8]float64
+	probs := append(proom[:0], make([]float64, len(models))...)
+	text.ScoreModels(normalized, models, probs)
 	for _, r := range runs {
 		var prob float64
-		for k, m := range r.m.Model.Models {
-			prob += r.m.Model.Weights[k] * m.ScoreVector(vecs[slices.Index(views, m.Features)])
+		for k := range r.m.Model.Models {
+			prob += r.m.Model.Weights[k] * probs[0]
+			probs = probs[1:]
 		}
 		*r.out = ModelScore{Probability: min(max(prob, 0), 1), Version: r.m.Version}
 	}
@@ -213,16 +211,13 @@ func (a *Analyzer) score(kind, normalized string, an *Analysis) {
 // links checks the links of one field.
 func (a *Analyzer) links(tenant, field, s string, protected phishing.Protected, an *Analysis) {
 	for _, l := range phishing.ExtractLinks(s) {
-		if !l.Web() {
+		u, web := l.ParseWeb()
+		if !web {
 			continue
 		}
 		an.LinksFound++
 		an.Findings = append(an.Findings, Finding{Code: CodeLink, Field: field, Start: l.Start, End: l.End, Detail: "link to " + l.Href})
 		if len(an.Links) >= MaxLinks {
-			continue
-		}
-		u, err := phishing.Parse(l.Href)
-		if err != nil {
 			continue
 		}
 		res := a.urls.CheckURL(tenant, u, protected)

@@ -156,9 +156,23 @@ type ModelEnv struct {
 
 // NewEnv returns an empty environment with every part allocated.
 func NewEnv() *Env {
-	return &Env{Scores: &Scores{}, Signals: &Signals{}, TextModels: &TextModels{}, Model: &ModelEnv{},
-		Features: &Features{Author: &AuthorFeatures{}, IP: &Crowd{}, IPPrefix: &Crowd{}, Device: &Crowd{},
-			Target: &TargetFeatures{}, TargetRating: &Crowd{}, Campaign: &Campaign{}}}
+	// One allocation for the environment and all its parts.
+	p := new(struct {
+		env                               Env
+		scores                            Scores
+		signals                           Signals
+		textModels                        TextModels
+		model                             ModelEnv
+		features                          Features
+		author                            AuthorFeatures
+		ip, prefix, device, targetRatings Crowd
+		target                            TargetFeatures
+		campaign                          Campaign
+	})
+	p.features = Features{Author: &p.author, IP: &p.ip, IPPrefix: &p.prefix, Device: &p.device,
+		Target: &p.target, TargetRating: &p.targetRatings, Campaign: &p.campaign}
+	p.env = Env{Scores: &p.scores, Signals: &p.signals, TextModels: &p.textModels, Model: &p.model, Features: &p.features}
+	return &p.env
 }
 
 // SetModel records the engine model's score for the rules.
@@ -187,7 +201,7 @@ func (p *Post) Env(aggs, _ []features.Aggregates) any {
 		return &TextModels{Spam: 100 * ms[TaskSpam].Probability, FakeReview: 100 * ms[TaskFakeReview].Probability, Abuse: 100 * ms[TaskAbuse].Probability,
 			SpamVersion: ms[TaskSpam].Version, FakeVersion: ms[TaskFakeReview].Version, AbuseVer: ms[TaskAbuse].Version}
 	}
-	env.TextModels = tm(an.Model)
+	*env.TextModels = *tm(an.Model)
 	if an.Shadow != [NumTasks]ModelScore{} {
 		env.Shadow = tm(an.Shadow)
 	}

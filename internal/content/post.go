@@ -318,9 +318,19 @@ func (p *Post) Observations(tenant string, buf []features.Observation) []feature
 		}
 		buf = append(buf, o)
 	}
-	for _, b := range p.bands() {
+	// The bands' keys, in base 36, cut from one string.
+	bands := p.bands()
+	var digits []byte
+	ends := make([]int, len(bands))
+	for i, b := range bands {
+		digits = strconv.AppendUint(digits, b, 36)
+		ends[i] = len(digits)
+	}
+	all, start := string(digits), 0
+	for i := range bands {
 		buf = append(buf, features.Observation{Key: features.Key{Tenant: tenant, Scope: string(risk.EventContent), Kind: entityShingleBand,
-			Value: strconv.FormatUint(b, 36)}, Distinct: [features.MaxDistinct]features.Dim{author}, DistinctWindows: day})
+			Value: all[start:ends[i]]}, Distinct: [features.MaxDistinct]features.Dim{author}, DistinctWindows: day})
+		start = ends[i]
 	}
 	return buf
 }

@@ -342,6 +342,13 @@ func trimLinkTail(s string) int {
 // another scheme (mailto:, tel:, javascript:) and relative ones are not
 // (Parse would read "mailto:x@evil.test" as a user name at evil.test).
 func (l Link) Web() bool {
+	_, ok := l.ParseWeb()
+	return ok
+}
+
+// ParseWeb returns the link's URL as Parse reads it, and whether the
+// link leads to a web page (see Web).
+func (l Link) ParseWeb() (URL, bool) {
 	h := strings.TrimSpace(l.Href)
 	if i := strings.IndexAny(h, ":/?#"); i >= 0 && h[i] == ':' && !hasPrefixFold(h, "http:") && !hasPrefixFold(h, "https:") {
 		// A scheme, unless it is a host name and port ("shop.example:8080/x").
@@ -350,11 +357,11 @@ func (l Link) Web() bool {
 			port = port[:j]
 		}
 		if port == "" || strings.Trim(port, "0123456789") != "" {
-			return false
+			return URL{}, false
 		}
 	}
-	_, err := Parse(h)
-	return err == nil
+	u, err := Parse(l.Href)
+	return u, err == nil
 }
 
 // Mismatch reports whether the link's displayed text names another site

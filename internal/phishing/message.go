@@ -173,11 +173,8 @@ func (c *Checker) CheckMessage(tenant string, m Message, shop Shop) (MessageResu
 		if len(res.Links) == maxMessageLinks {
 			break
 		}
-		if !l.Web() {
-			continue
-		}
-		u, err := Parse(l.Href)
-		if err != nil {
+		u, ok := l.ParseWeb()
+		if !ok {
 			continue
 		}
 		ml := MessageLink{Link: l, Check: c.check(tenant, u, brands)}

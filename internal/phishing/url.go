@@ -274,6 +274,9 @@ func (u *URL) setHost(host string) error {
 // one 32-bit number, hex or octal parts: http://3279880203/ is
 // http://195.127.0.11/) and IPv6 literals.
 func parseIP(host string) (netip.Addr, bool) {
+	if !ipChars(host) {
+		return netip.Addr{}, false // a name, as most hosts are
+	}
 	if a, err := netip.ParseAddr(host); err == nil {
 		if a.Zone() != "" { // zones name a machine's interface: no URL host has one
 			return netip.Addr{}, false
@@ -426,4 +429,18 @@ func (u URL) target() (URL, bool) {
 		}
 	}
 	return URL{}, false
+}
+
+// ipChars reports whether host has only characters an IP address in some
+// notation has: hexadecimal digits, dots, colons and the x of 0x. (A
+// zone, "%eth0", which parseIP refuses anyway, has others.)
+func ipChars(host string) bool {
+	for i := 0; i < len(host); i++ {
+		switch c := host[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F', c == '.', c == ':', c == 'x', c == 'X':
+		default:
+			return false
+		}
+	}
+	return host != ""
 }

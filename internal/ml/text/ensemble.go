@@ -59,9 +59,12 @@ type Ensemble struct {
 // Score returns the probability that t is positive: the weighted mean of
 // the models' probabilities.
 func (e *Ensemble) Score(t string) float64 {
+	var room [4]float64
+	probs := append(room[:0], make([]float64, len(e.Models))...)
+	ScoreModels(t, e.Models, probs)
 	var s float64
-	for i, m := range e.Models {
-		s += e.Weights[i] * m.Score(t)
+	for i, p := range probs {
+		s += e.Weights[i] * p
 	}
 	return s
 }

@@ -1,10 +1,12 @@
 package text
 
+import "strings"
+
 // HashesForTest returns the hashes the fast path makes for t.
 func HashesForTest(f Features, t string) []uint64 {
-	var out []uint64
-	f.hashes(t, func(h uint64) { out = append(out, h) })
-	return out
+	var sc scratch
+	sc.grams(strings.ToLower(t), f.ranges())
+	return sc.hashes
 }
 
 // GramHashesForTest returns the hashes of the n-gram strings of t.

@@ -79,75 +79,14 @@ const (
 	fnvPrime  = 1099511628211
 )
 
-// hashes calls emit with the hash of every n-gram of t, as hashString
-// would give for the strings grams makes, without making them.
-func (f Features) hashes(t string, emit func(h uint64)) {
-	for _, h := range f.appendHashes(nil, t) {
-		emit(h)
-	}
-}
+// gramRange is the character n-gram lengths cmin..cmax and the word
+// n-gram lengths wmin..wmax a text is hashed into (cmax or wmax 0: none
+// of that kind).
+type gramRange struct{ cmin, cmax, wmin, wmax int }
 
-// appendHashes appends the hash of every n-gram of t to dst (see hashes).
-func (f Features) appendHashes(dst []uint64, t string) []uint64 {
-	emit := func(h uint64) { dst = append(dst, h) }
-	lower := strings.ToLower(t)
-	if f.CharMax > 0 {
-		s := " " + lower + " "
-		starts := make([]int, 0, len(s)+1)
-		for i := range s {
-			starts = append(starts, i)
-		}
-		starts = append(starts, len(s))
-		// One pass per starting rune, extending the hash a rune at a
-		// time: FNV-1a of an n-gram is its (n-1)-gram's, continued.
-		runes := len(starts) - 1
-		lo := max(1, f.CharMin)
-		for i := range runes {
-			h := uint64(fnvOffset)
-			h = (h ^ 'c') * fnvPrime
-			for n := 1; n <= f.CharMax && i+n <= runes; n++ {
-				for j := starts[i+n-1]; j < starts[i+n]; j++ {
-					h = (h ^ uint64(s[j])) * fnvPrime
-				}
-				if n >= lo {
-					emit(h)
-				}
-			}
-		}
-	}
-	if f.WordMax > 0 {
-		var spans [][2]int
-		start := -1
-		for i, r := range lower {
-			word := unicode.IsLetter(r) || unicode.IsDigit(r)
-			switch {
-			case word && start < 0:
-				start = i
-			case !word && start >= 0:
-				spans = append(spans, [2]int{start, i})
-				start = -1
-			}
-		}
-		if start >= 0 {
-			spans = append(spans, [2]int{start, len(lower)})
-		}
-		for n := max(1, f.WordMin); n <= f.WordMax; n++ {
-			for i := 0; i+n <= len(spans); i++ {
-				h := uint64(fnvOffset)
-				h = (h ^ 'w') * fnvPrime
-				for j := i; j < i+n; j++ {
-					if j > i {
-						h = (h ^ ' ') * fnvPrime
-					}
-					for k := spans[j][0]; k < spans[j][1]; k++ {
-						h = (h ^ uint64(lower[k])) * fnvPrime
-					}
-				}
-				emit(h)
-			}
-		}
-	}
-	return dst
+// ranges returns the n-gram lengths f takes.
+func (f Features) ranges() gramRange {
+	return gramRange{max(1, f.CharMin), f.CharMax, max(1, f.WordMin), f.WordMax}
 }
 
 // Vectorize hashes t into its n-gram vector: sublinear term counts
@@ -155,7 +94,7 @@ func (f Features) appendHashes(dst []uint64, t string) []uint64 {
 func (f Features) Vectorize(t string) Vector {
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
-	sc.hashes = f.appendHashes(sc.hashes[:0], t)
+	sc.grams(strings.ToLower(t), f.ranges())
 	return sc.vector(f.mask(), sc.hashes)
 }
 
@@ -168,7 +107,10 @@ func (sc *scratch) vector(mask uint64, hs []uint64) Vector {
 		size <<= 1
 	}
 	if len(sc.keys) < size {
-		sc.keys, sc.counts = make([]uint32, size), make([]uint32, size)
+		sc.keys = make([]uint32, size)
+	}
+	if len(sc.counts) < size {
+		sc.counts = make([]uint32, size)
 	}
 	keys, counts := sc.keys[:size], sc.counts[:size] // keys: index+1; 0 is empty
 	used := sc.used[:0]                              // the occupied slots, in order of arrival
@@ -180,7 +122,7 @@ func (sc *scratch) vector(mask uint64, hs []uint64) Vector {
 	}()
 	for _, h := range hs {
 		idx := uint32(h & mask)
-		slot := (uint32(h>>32) * 2654435761) & uint32(size-1)
+		slot := slotOf(idx, size)
 		for {
 			k := keys[slot]
 			if k == idx+1 {
@@ -198,10 +140,7 @@ func (sc *scratch) vector(mask uint64, hs []uint64) Vector {
 	v := Vector{Index: make([]uint32, len(used)), Value: make([]float32, len(used))}
 	var norm float64
 	for i, slot := range used {
-		w := float32(1)
-		if c := counts[slot]; c > 1 {
-			w = sublinear(c)
-		}
+		w := sublinear(counts[slot])
 		v.Index[i], v.Value[i] = keys[slot]-1, w
 		norm += float64(w) * float64(w)
 	}
@@ -212,6 +151,13 @@ func (sc *scratch) vector(mask uint64, hs []uint64) Vector {
 		}
 	}
 	return v
+}
+
+// slotOf is the first slot of index idx in a counting table of size
+// slots (a power of two). It depends on the index alone, so that n-grams
+// whose hashes share an index meet in one slot and are counted together.
+func slotOf(idx uint32, size int) uint32 {
+	return uint32((uint64(idx)*0x9e3779b97f4a7c15)>>32) & uint32(size-1)
 }
 
 // sublinearTable holds 1 + ln(c) for the small counts most n-grams have.
@@ -233,8 +179,16 @@ func sublinear(c uint32) float32 {
 // scratch is Vectorize's counting table, reused across calls.
 type scratch struct {
 	keys, counts, used []uint32
-	hashes, sel        []uint64
+	pos, idxs, vi      []uint32
+	vw                 []float32
+	hashes             []uint64
 	lens               []uint8
+	starts             []int
+	spans              [][2]int
+	packed             []uint64
+	classes            []uint32
+	group              []int
+	done               []bool
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -350,7 +304,11 @@ func (m *Model) margin(v Vector) float64 {
 func (m *Model) prob(v Vector) float64 { return 1 / (1 + math.Exp(-m.margin(v))) }
 
 // Score returns the probability that t is positive.
-func (m *Model) Score(t string) float64 { return m.prob(m.Features.Vectorize(t)) }
+func (m *Model) Score(t string) float64 {
+	var out [1]float64
+	ScoreModels(t, []*Model{m}, out[:])
+	return out[0]
+}
 
 // ScoreVector returns the probability that v is positive.
 func (m *Model) ScoreVector(v Vector) float64 { return m.prob(v) }
