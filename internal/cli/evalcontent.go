@@ -44,7 +44,23 @@ const reviewL2 = 1e-4
 var reviewL2Grid = []float64{1e-6, 1e-5, 1e-4}
 
 func reviewTrainConfig(seed uint64) text.TrainConfig {
-	return text.TrainConfig{Epochs: 20, Rate: 0.2, L2: reviewL2, Seed: seed}
+	return text.TrainConfig{Epochs: 20, Rate: 0.2, L2: reviewL2, Seed: seed, NB: true, Orders: 3}
+}
+
+// reviewGrid are the settings the fake-review task's nested selection
+// chooses among: with and without NB scaling, each L2 of reviewL2Grid.
+func reviewGrid(seed uint64) []text.Blend {
+	var grid []text.Blend
+	for _, nb := range []bool{true, false} {
+		for _, l2 := range reviewL2Grid {
+			b := reviewBlend(seed, l2)
+			for i := range b.Views {
+				b.Views[i].Config.NB = nb
+			}
+			grid = append(grid, b)
+		}
+	}
+	return grid
 }
 
 // reviewBlend is the fake-review model with regularisation l2: the mean
@@ -231,15 +247,12 @@ func evalFakeReviews(out io.Writer, fl contentFlags) error {
 		fmt.Fprintf(out, "ROC AUC %.4f, average precision %.4f. Target (pooled accuracy >= %.1f %%; published %s): %s.\n\n",
 			auc, ap, 100*target, published, verdict(res.Pooled.Accuracy() >= target))
 		if fl.nested {
-			grid := make([]text.Blend, len(reviewL2Grid))
-			for i, l2 := range reviewL2Grid {
-				grid[i] = reviewBlend(fl.seed, l2)
-			}
+			grid := reviewGrid(fl.seed)
 			nres, err := corpus.Nested(grid)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "Nested: each outer fold chooses among %d settings (L2 %s) by leave-one-fold-out on its four training folds:\n",
+			fmt.Fprintf(out, "Nested: each outer fold chooses among %d settings (NB scaling or not; L2 %s) by leave-one-fold-out on its four training folds:\n",
 				len(grid), joinFloats(reviewL2Grid))
 			for i, c := range nres.Folds {
 				fmt.Fprintf(out, "  fold %d: %.2f %% with %s (inner %.2f %%)\n", i+1, 100*c.Accuracy(), describeSetting(grid[nres.Chosen[i]]), 100*nres.Inner[i])
@@ -421,6 +434,7 @@ func describeBlend(b text.Blend) string {
 	if c.PositiveWeight > 0 && c.PositiveWeight != 1 {
 		train = fmt.Sprintf("positive weight %g, %s", c.PositiveWeight, train)
 	}
+	train += describeTraining(c)
 	bits := b.Views[0].Features.Bits
 	if len(b.Views) == 1 {
 		return fmt.Sprintf("%s hashed into 2^%d, logistic regression, %s", views[0], bits, train)
@@ -447,7 +461,20 @@ func describeSetting(b text.Blend) string {
 	if c := b.Views[0].Config; c.PositiveWeight > 0 {
 		s += fmt.Sprintf(", positive weight %g", c.PositiveWeight)
 	}
-	return s + fmt.Sprintf(", L2 %g", b.Views[0].Config.L2)
+	return s + fmt.Sprintf(", L2 %g", b.Views[0].Config.L2) + describeTraining(b.Views[0].Config)
+}
+
+// describeTraining names the training options beyond L2 and the positive
+// weight: NB scaling and averaged example orders.
+func describeTraining(c text.TrainConfig) string {
+	var s string
+	if c.NB {
+		s += ", NB-scaled n-grams"
+	}
+	if c.Orders > 1 {
+		s += fmt.Sprintf(", weights averaged over %d example orders", c.Orders)
+	}
+	return s
 }
 
 // describeNgrams names the n-grams of f: "characters 2-5 and words 1-2".

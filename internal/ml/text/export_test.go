@@ -15,3 +15,8 @@ func GramHashesForTest(f Features, t string) []uint64 {
 	f.grams(t, func(g string) { out = append(out, hashString(g)) })
 	return out
 }
+
+// NBRatiosForTest returns nbRatios.
+func NBRatiosForTest(vecs []Vector, labels []bool, size int) []float32 {
+	return nbRatios(vecs, labels, size)
+}

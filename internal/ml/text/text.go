@@ -212,6 +212,19 @@ type TrainConfig struct {
 	PositiveWeight float64
 	// Seed orders the examples in each epoch.
 	Seed uint64
+	// NB scales each n-gram by how much more often it occurs in positive
+	// than in negative training texts before training, as NBSVM does
+	// (Wang & Manning 2012): its value times the log-ratio of the add-one
+	// smoothed shares of texts of each class it occurs in. The ratios are
+	// folded into the weights after training, so that the model scores
+	// raw vectors as any other model does, at no cost.
+	NB bool
+	// Orders, when more than 1, trains that many models, on the example
+	// orders of seeds Seed, Seed+1, ..., and averages their weights: a
+	// linear model whose score depends much less on the order the
+	// examples came in (a stochastic learner's variance), at Orders times
+	// the training time and none at scoring.
+	Orders int
 }
 
 // ErrNoData means training got no examples or only one class.
@@ -240,6 +253,40 @@ func Train(f Features, texts []string, labels []bool, cfg TrainConfig) (*Model, 
 
 // TrainVectors fits a model to vectors made with f.
 func TrainVectors(f Features, vecs []Vector, labels []bool, cfg TrainConfig) *Model {
+	if cfg.NB {
+		r := nbRatios(vecs, labels, int(f.mask())+1)
+		scaled := make([]Vector, len(vecs))
+		for i, v := range vecs {
+			scaled[i] = Vector{Index: v.Index, Value: make([]float32, len(v.Value))}
+			for k, idx := range v.Index {
+				scaled[i].Value[k] = v.Value[k] * r[idx]
+			}
+		}
+		cfg.NB = false
+		m := TrainVectors(f, scaled, labels, cfg)
+		for i := range m.Weights {
+			m.Weights[i] *= r[i]
+		}
+		return m
+	}
+	if cfg.Orders > 1 {
+		n := cfg.Orders
+		cfg.Orders = 1
+		avg := TrainVectors(f, vecs, labels, cfg)
+		for k := 1; k < n; k++ {
+			cfg.Seed++
+			m := TrainVectors(f, vecs, labels, cfg)
+			for i, w := range m.Weights {
+				avg.Weights[i] += w
+			}
+			avg.Bias += m.Bias
+		}
+		for i := range avg.Weights {
+			avg.Weights[i] /= float32(n)
+		}
+		avg.Bias /= float32(n)
+		return avg
+	}
 	if cfg.Epochs <= 0 {
 		cfg.Epochs = 10
 	}
@@ -290,6 +337,34 @@ func TrainVectors(f Features, vecs []Vector, labels []bool, cfg TrainConfig) *Mo
 		}
 	}
 	return m
+}
+
+// nbRatios returns, for each of size indices, the log of the ratio of
+// the add-one smoothed share of positive texts it occurs in (among all
+// occurrences in positive texts) to that of negative ones: NBSVM's r.
+func nbRatios(vecs []Vector, labels []bool, size int) []float32 {
+	pos, neg := make([]float32, size), make([]float32, size)
+	for i, v := range vecs {
+		c := neg
+		if labels[i] {
+			c = pos
+		}
+		for _, idx := range v.Index {
+			c[idx]++
+		}
+	}
+	var sp, sn float64
+	for i := range pos {
+		pos[i]++
+		neg[i]++
+		sp += float64(pos[i])
+		sn += float64(neg[i])
+	}
+	r := pos // reused: pos[i] is read before r[i] is written
+	for i := range r {
+		r[i] = float32(math.Log(float64(pos[i]) / sp * sn / float64(neg[i])))
+	}
+	return r
 }
 
 // margin is the model's linear score of v.

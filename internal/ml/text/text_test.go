@@ -2,6 +2,7 @@ package text_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -156,5 +157,70 @@ func TestConfusionAndFolds(t *testing.T) {
 	res, err := text.CrossValidate(text.Features{CharMin: 2, CharMax: 4, WordMin: 1, WordMax: 2, Bits: 18}, texts, ls, 5, 1, text.TrainConfig{Seed: 1})
 	if err != nil || len(res.Folds) != 5 || res.Classified != 300 || res.Pooled.Accuracy() < 0.95 {
 		t.Errorf("CrossValidate = %+v (accuracy %.3f), %v", res, res.Pooled.Accuracy(), err)
+	}
+}
+
+// TestTrainNBAndOrders: an NB model scores a raw vector as a plain model
+// trained on the scaled vectors scores the scaled vector (the ratios are
+// folded into its weights); the ratios favour n-grams of the positive
+// class; a model of several orders is the mean of the orders' models.
+func TestTrainNBAndOrders(t *testing.T) {
+	f := text.Features{WordMin: 1, WordMax: 1, Bits: 12}
+	texts := []string{"win a free prize now", "free prize inside", "claim your free gift", "see you at dinner", "the meeting is at noon", "dinner at noon then"}
+	labels := []bool{true, true, true, false, false, false}
+	vecs := make([]text.Vector, len(texts))
+	for i, s := range texts {
+		vecs[i] = f.Vectorize(s)
+	}
+	r := text.NBRatiosForTest(vecs, labels, 1<<12)
+	idx := func(word string) uint32 { return f.Vectorize(word).Index[0] }
+	if !(r[idx("free")] > 0 && r[idx("noon")] < 0 && r[idx("at")] < 0) {
+		t.Errorf("ratios: free %v, noon %v, at %v", r[idx("free")], r[idx("noon")], r[idx("at")])
+	}
+	cfg := text.TrainConfig{Epochs: 5, Seed: 7}
+	scale := func(v text.Vector) text.Vector {
+		o := text.Vector{Index: v.Index, Value: make([]float32, len(v.Value))}
+		for k, i := range v.Index {
+			o.Value[k] = v.Value[k] * r[i]
+		}
+		return o
+	}
+	scaled := make([]text.Vector, len(vecs))
+	for i, v := range vecs {
+		scaled[i] = scale(v)
+	}
+	plain := text.TrainVectors(f, scaled, labels, cfg)
+	cfg.NB = true
+	nb := text.TrainVectors(f, vecs, labels, cfg)
+	for _, s := range append(texts, "free dinner", "unseen words") {
+		v := f.Vectorize(s)
+		if got, want := nb.ScoreVector(v), plain.ScoreVector(scale(v)); math.Abs(got-want) > 1e-6 {
+			t.Errorf("%q: NB model %v, plain model on scaled vector %v", s, got, want)
+		}
+		if got := nb.Score(s); math.Abs(got-nb.ScoreVector(v)) > 1e-12 {
+			t.Errorf("%q: Score %v, ScoreVector %v", s, got, nb.ScoreVector(v))
+		}
+	}
+	cfg = text.TrainConfig{Epochs: 5, Seed: 3, Orders: 3}
+	avg := text.TrainVectors(f, vecs, labels, cfg)
+	var want []float32
+	var bias float32
+	for k := range 3 {
+		m := text.TrainVectors(f, vecs, labels, text.TrainConfig{Epochs: 5, Seed: uint64(3 + k)})
+		if want == nil {
+			want = make([]float32, len(m.Weights))
+		}
+		for i, w := range m.Weights {
+			want[i] += w / 3
+		}
+		bias += m.Bias / 3
+	}
+	for i := range want {
+		if math.Abs(float64(avg.Weights[i]-want[i])) > 1e-6 {
+			t.Fatalf("weight %d: %v, the mean of the orders' %v", i, avg.Weights[i], want[i])
+		}
+	}
+	if math.Abs(float64(avg.Bias-bias)) > 1e-6 {
+		t.Errorf("bias %v, want %v", avg.Bias, bias)
 	}
 }
