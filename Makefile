@@ -67,3 +67,4 @@ fuzz:
 	go test ./internal/api -run '^$$' -fuzz '^FuzzPerspectiveRequest$$' -fuzztime $(FUZZTIME)
 	go test ./internal/ml/text -run '^$$' -fuzz '^FuzzDecodeEnsemble$$' -fuzztime $(FUZZTIME)
 	go test ./internal/ml/text -run '^$$' -fuzz '^FuzzScoreModels$$' -fuzztime $(FUZZTIME)
+	go test ./internal/gateway -run '^$$' -fuzz '^FuzzClientIP$$' -fuzztime $(FUZZTIME)

@@ -80,15 +80,21 @@ Start it with 'shopguard serve', create an API key with 'shopguard keys create'.
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "YAML config file (default: $SHOPGUARD_CONFIG, else built-in defaults)")
 	pf.StringVar(&g.data, "data", "", "data directory (default ./shopguard-data)")
-	root.AddCommand(newServe(env, g), newConfigCmd(env, g), newKeys(env, g), newBacktest(env, g), newDemo(env, g), newUsers(env, g), newEval(env), newTrain(env, g), newModels(env, g), newFeeds(env, g), newLookalikes(env), newVersion(env))
+	root.AddCommand(newServe(env, g), newGateway(env, g), newConfigCmd(env, g), newKeys(env, g), newBacktest(env, g), newDemo(env, g), newUsers(env, g), newEval(env), newTrain(env, g), newModels(env, g), newFeeds(env, g), newLookalikes(env), newVersion(env))
 	return root
 }
 
 // flagKeys maps command-line flags to config keys.
 var flagKeys = map[string]string{
-	"addr":      "server.addr",
-	"data":      "storage.data_dir",
-	"log-level": "log.level",
+	"addr":            "server.addr",
+	"data":            "storage.data_dir",
+	"log-level":       "log.level",
+	"upstream":        "gateway.upstream",
+	"listen":          "gateway.addr",
+	"tls-cert":        "gateway.tls_cert",
+	"tls-key":         "gateway.tls_key",
+	"trusted-proxies": "gateway.trusted_proxies",
+	"health-path":     "gateway.health_path",
 }
 
 // load reads the configuration for cmd: defaults, file, environment, flags.

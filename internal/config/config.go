@@ -67,6 +67,7 @@ type Config struct {
 	Webhooks  Webhooks  `koanf:"webhooks"`
 	Authn     Authn     `koanf:"authn"`
 	Decisions Decisions `koanf:"decisions"`
+	Gateway   Gateway   `koanf:"gateway"`
 	Log       Log       `koanf:"log"`
 }
 
@@ -111,6 +112,42 @@ type Storage struct {
 	// CommitDelay is how long the writer waits for more decisions after the
 	// first of a group commit, 0..10ms (0 commits at once).
 	CommitDelay time.Duration `koanf:"commit_delay"`
+}
+
+// Gateway configures `shopguard gateway`, the reverse proxy in front of
+// the shop (internal/gateway says what each limit guards against).
+type Gateway struct {
+	// Addr is the host:port the gateway listens on.
+	Addr string `koanf:"addr"`
+	// Upstream is the shop's base URL; the gateway command requires it.
+	Upstream string `koanf:"upstream"`
+	// TrustedProxies lists, comma-separated, the CIDRs of proxies in
+	// front of the gateway whose X-Forwarded-For is believed.
+	TrustedProxies string `koanf:"trusted_proxies"`
+	// TLSCert and TLSKey are PEM files; both empty serves plain HTTP.
+	TLSCert string `koanf:"tls_cert"`
+	TLSKey  string `koanf:"tls_key"`
+	// ReadHeaderTimeout, IdleTimeout, BodyGrace and MinBodyRate (bytes/s)
+	// keep slow clients from holding connections.
+	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
+	IdleTimeout       time.Duration `koanf:"idle_timeout"`
+	BodyGrace         time.Duration `koanf:"body_grace"`
+	MinBodyRate       int           `koanf:"min_body_rate"`
+	// MaxHeaderBytes and MaxBodyBytes bound a request.
+	MaxHeaderBytes int   `koanf:"max_header_bytes"`
+	MaxBodyBytes   int64 `koanf:"max_body_bytes"`
+	// MaxConns and MaxConnsPerIP cap open connections.
+	MaxConns      int `koanf:"max_conns"`
+	MaxConnsPerIP int `koanf:"max_conns_per_ip"`
+	// UpstreamTimeout bounds the wait for the shop's response headers.
+	UpstreamTimeout time.Duration `koanf:"upstream_timeout"`
+	// HealthPath ("" none), HealthInterval, HealthTimeout, HealthFailures
+	// configure the active health check of the shop.
+	HealthPath      string        `koanf:"health_path"`
+	HealthInterval  time.Duration `koanf:"health_interval"`
+	HealthTimeout   time.Duration `koanf:"health_timeout"`
+	HealthFailures  int           `koanf:"health_failures"`
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
 }
 
 // Features configures the feature store.
@@ -290,6 +327,22 @@ func Default() Config {
 		Account:   Account{History: 180 * 24 * time.Hour},
 		Webhooks:  Webhooks{Timeout: 10 * time.Second, Attempts: 12, Retention: 30 * 24 * time.Hour},
 		Decisions: Decisions{Thresholds: thresholds},
+		Gateway: Gateway{
+			Addr:              "127.0.0.1:8000",
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       90 * time.Second,
+			BodyGrace:         10 * time.Second,
+			MinBodyRate:       512,
+			MaxHeaderBytes:    32 << 10,
+			MaxBodyBytes:      16 << 20,
+			MaxConns:          10000,
+			MaxConnsPerIP:     64,
+			UpstreamTimeout:   60 * time.Second,
+			HealthInterval:    5 * time.Second,
+			HealthTimeout:     2 * time.Second,
+			HealthFailures:    3,
+			ShutdownTimeout:   30 * time.Second,
+		},
 		Log: Log{
 			Level:  "info",
 			Format: FormatText,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -178,6 +179,8 @@ func (c Config) problems() Problems {
 		}
 	}
 
+	c.Gateway.problems(add)
+
 	if msg := oneOf(c.Log.Level, "debug", "info", "warn", "error"); msg != "" {
 		add("log.level", "%s", msg)
 	}
@@ -233,4 +236,95 @@ func eventKindList() string {
 		names[i] = string(k)
 	}
 	return strings.Join(names, ", ")
+}
+
+// problems adds every problem of the gateway section. An empty upstream
+// is no problem here (only shopguard gateway needs one, and says so).
+func (g Gateway) problems(add func(key, format string, args ...any)) {
+	if msg := checkAddr(g.Addr); msg != "" {
+		add("gateway.addr", "%s", msg)
+	}
+	if g.Upstream != "" {
+		if _, err := ParseUpstream(g.Upstream); err != nil {
+			add("gateway.upstream", "%v", err)
+		}
+	}
+	if _, err := ParseCIDRs(g.TrustedProxies); err != nil {
+		add("gateway.trusted_proxies", "%v", err)
+	}
+	if (g.TLSCert == "") != (g.TLSKey == "") {
+		add("gateway.tls_key", "give gateway.tls_cert and gateway.tls_key both, or neither")
+	}
+	for _, t := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"gateway.read_header_timeout", g.ReadHeaderTimeout}, {"gateway.idle_timeout", g.IdleTimeout},
+		{"gateway.body_grace", g.BodyGrace}, {"gateway.upstream_timeout", g.UpstreamTimeout},
+		{"gateway.health_interval", g.HealthInterval}, {"gateway.shutdown_timeout", g.ShutdownTimeout},
+	} {
+		if t.d <= 0 {
+			add(t.key, "must be a positive duration, got %s", t.d)
+		}
+	}
+	if g.HealthTimeout <= 0 || g.HealthTimeout > g.HealthInterval {
+		add("gateway.health_timeout", "%s must be positive and at most gateway.health_interval (%s)", g.HealthTimeout, g.HealthInterval)
+	}
+	for _, n := range []struct {
+		key      string
+		v, least int64
+	}{
+		{"gateway.min_body_rate", int64(g.MinBodyRate), 1}, {"gateway.max_header_bytes", int64(g.MaxHeaderBytes), 1024},
+		{"gateway.max_body_bytes", g.MaxBodyBytes, 1}, {"gateway.max_conns", int64(g.MaxConns), 1},
+		{"gateway.max_conns_per_ip", int64(g.MaxConnsPerIP), 1}, {"gateway.health_failures", int64(g.HealthFailures), 1},
+	} {
+		if n.v < n.least {
+			add(n.key, "%d is less than %d", n.v, n.least)
+		}
+	}
+	if g.MaxConnsPerIP > g.MaxConns {
+		add("gateway.max_conns_per_ip", "%d is more than gateway.max_conns (%d)", g.MaxConnsPerIP, g.MaxConns)
+	}
+	if g.HealthPath != "" && !strings.HasPrefix(g.HealthPath, "/") {
+		add("gateway.health_path", "%q must start with /", g.HealthPath)
+	}
+}
+
+// ParseUpstream reads gateway.upstream: an absolute http or https URL
+// with a host and no query or fragment.
+func ParseUpstream(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%q is not a URL: %w", s, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q is not an http or https URL", s)
+	case u.Host == "":
+		return nil, fmt.Errorf("%q has no host", s)
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return nil, fmt.Errorf("%q has a query, fragment or user; give the shop's base URL", s)
+	}
+	return u, nil
+}
+
+// ParseCIDRs reads a comma-separated list of CIDRs ("10.0.0.0/8,
+// 2001:db8::/32"); a bare address counts as its own /32 or /128.
+func ParseCIDRs(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or an address", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

@@ -114,7 +114,11 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"server.addr", "server.read_header_timeout", "server.read_timeout", "server.write_timeout",
 		"server.idle_timeout", "server.shutdown_timeout", "server.max_body_bytes", "server.session_ttl", "storage.driver",
 		"storage.synchronous", "storage.commit_batch", "features.snapshot_interval", "models.retrain_days", "models.promote",
-		"account.history", "webhooks.timeout", "webhooks.attempts", "webhooks.retention", "log.level", "log.format",
+		"account.history", "webhooks.timeout", "webhooks.attempts", "webhooks.retention",
+		"gateway.addr", "gateway.read_header_timeout", "gateway.idle_timeout", "gateway.body_grace", "gateway.upstream_timeout",
+		"gateway.health_interval", "gateway.shutdown_timeout", "gateway.health_timeout", "gateway.min_body_rate",
+		"gateway.max_header_bytes", "gateway.max_body_bytes", "gateway.max_conns", "gateway.max_conns_per_ip", "gateway.health_failures",
+		"log.level", "log.format",
 	}
 	if len(got) != len(wantKeys) {
 		t.Errorf("got %d problems, want %d:\n%v", len(got), len(wantKeys), err)

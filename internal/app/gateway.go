@@ -1,0 +1,42 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/gateway"
+)
+
+// ErrNoUpstream means shopguard gateway was started without the shop's
+// URL.
+var ErrNoUpstream = errors.New("gateway.upstream is required: the shop's base URL, e.g. --upstream http://127.0.0.1:3000")
+
+// GatewayConfig turns the operator's gateway settings into the gateway's
+// configuration; it fails when the upstream is missing or a setting is
+// invalid (config.Load has already checked each one).
+func GatewayConfig(c config.Gateway) (gateway.Config, error) {
+	if c.Upstream == "" {
+		return gateway.Config{}, ErrNoUpstream
+	}
+	upstream, err := config.ParseUpstream(c.Upstream)
+	if err != nil {
+		return gateway.Config{}, fmt.Errorf("gateway.upstream: %w", err)
+	}
+	trusted, err := config.ParseCIDRs(c.TrustedProxies)
+	if err != nil {
+		return gateway.Config{}, fmt.Errorf("gateway.trusted_proxies: %w", err)
+	}
+	g := gateway.Config{
+		Upstream: upstream, Trusted: gateway.Trusted(trusted), TLSCert: c.TLSCert, TLSKey: c.TLSKey,
+		ReadHeaderTimeout: c.ReadHeaderTimeout, IdleTimeout: c.IdleTimeout,
+		BodyGrace: c.BodyGrace, MinBodyRate: float64(c.MinBodyRate),
+		MaxHeaderBytes: c.MaxHeaderBytes, MaxBodyBytes: c.MaxBodyBytes,
+		MaxConns: c.MaxConns, MaxConnsPerIP: c.MaxConnsPerIP,
+		UpstreamTimeout: c.UpstreamTimeout,
+		Health: gateway.HealthCheck{Path: c.HealthPath, Interval: c.HealthInterval, Timeout: c.HealthTimeout,
+			Failures: c.HealthFailures},
+		ShutdownTimeout: c.ShutdownTimeout,
+	}
+	return g, g.Validate()
+}

@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shopguard/shopguard/internal/app"
+	"github.com/shopguard/shopguard/internal/gateway"
+)
+
+func newGateway(env *Env, g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "gateway --upstream URL",
+		Short: "Run the reverse proxy in front of the shop (127.0.0.1:8000 by default)",
+		Long: `Run shopguard's gateway: a reverse proxy in front of the shop that forwards
+HTTP/1.1, HTTP/2 (with TLS), streaming responses and WebSockets, terminates TLS
+(gateway.tls_cert and gateway.tls_key), believes X-Forwarded-For only from
+gateway.trusted_proxies, and keeps slow and greedy clients from exhausting the
+shop: header deadlines, a minimum request-body rate, request size limits and
+per-client connection caps. With gateway.health_path it checks the shop and
+answers 503 itself while the shop is down. Every setting is under gateway. in
+the config file (shopguard config check prints them).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load(env, cmd)
+			if err != nil {
+				return err
+			}
+			gcfg, err := app.GatewayConfig(cfg.Gateway)
+			if errors.Is(err, app.ErrNoUpstream) {
+				return usageError{err}
+			}
+			if err != nil {
+				return err
+			}
+			log := logger(env, cfg)
+			gw, err := gateway.New(gcfg, log)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", cfg.Gateway.Addr)
+			if err != nil {
+				return fmt.Errorf("gateway.addr: %w", err)
+			}
+			scheme := "http"
+			if gcfg.TLSCert != "" {
+				scheme = "https"
+			}
+			fmt.Fprintf(env.Stdout, "shopguard gateway listening on %s://%s, forwarding to %s\n", scheme, ln.Addr(), gcfg.Upstream.Redacted())
+			return gw.Serve(cmd.Context(), ln)
+		},
+	}
+	f := cmd.Flags()
+	f.String("upstream", "", "the shop's base URL, e.g. http://127.0.0.1:3000 (gateway.upstream)")
+	f.String("listen", "", "listen address host:port (gateway.addr, default 127.0.0.1:8000)")
+	f.String("tls-cert", "", "PEM certificate file to serve HTTPS (gateway.tls_cert)")
+	f.String("tls-key", "", "PEM private key file (gateway.tls_key)")
+	f.String("trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed (gateway.trusted_proxies)")
+	f.String("health-path", "", "path of the shop to check, e.g. /healthz (gateway.health_path)")
+	f.String("log-level", "", "log level: debug, info, warn or error")
+	return cmd
+}

@@ -1,0 +1,306 @@
+// Package gateway is shopguard's reverse proxy in front of a shop: it
+// forwards HTTP/1.1, HTTP/2, streaming bodies and WebSockets to the
+// upstream shop, terminates TLS, sets X-Forwarded-* headers believing only
+// trusted proxies, and keeps slow and greedy clients from exhausting the
+// shop's connections (header and body deadlines, a minimum body rate,
+// per-client connection caps, request size limits). It watches the
+// upstream's health so that a down shop is answered at once instead of
+// piling requests on it.
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Config is a gateway's configuration, passed by value (config.Gateway
+// holds the operator's settings and their defaults; app turns them into
+// a Config). Zero durations and sizes are invalid (Validate says so), not
+// "unlimited".
+type Config struct {
+	// Upstream is the shop's base URL (http or https).
+	Upstream *url.URL
+	// Trusted are the proxies in front of the gateway whose
+	// X-Forwarded-For is believed.
+	Trusted Trusted
+	// TLSCert and TLSKey are PEM files; both empty serves plain HTTP.
+	TLSCert, TLSKey string
+
+	// ReadHeaderTimeout bounds reading a request's headers (slowloris).
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection idle that long.
+	IdleTimeout time.Duration
+	// BodyGrace and MinBodyRate: a request body's n-th byte is due
+	// BodyGrace + n/MinBodyRate after the headers (slow POST).
+	BodyGrace   time.Duration
+	MinBodyRate float64 // bytes per second
+	// MaxHeaderBytes bounds a request's headers, MaxBodyBytes its body
+	// (413 beyond it).
+	MaxHeaderBytes int
+	MaxBodyBytes   int64
+	// MaxConns caps the connections open at once; MaxConnsPerIP those of
+	// one client address (trusted proxies exempt).
+	MaxConns, MaxConnsPerIP int
+	// UpstreamTimeout bounds the wait for the upstream's response headers.
+	UpstreamTimeout time.Duration
+	// Health is the upstream's active health check.
+	Health HealthCheck
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// ErrConfig means a gateway configuration is invalid.
+var ErrConfig = errors.New("gateway: invalid configuration")
+
+// Validate reports every problem of c, each naming its setting.
+func (c Config) Validate() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	switch {
+	case c.Upstream == nil:
+		add("upstream: required (the shop's URL, e.g. http://127.0.0.1:3000)")
+	case c.Upstream.Scheme != "http" && c.Upstream.Scheme != "https":
+		add("upstream: %q is not an http or https URL", c.Upstream.Redacted())
+	case c.Upstream.Host == "":
+		add("upstream: %q has no host", c.Upstream.Redacted())
+	case c.Upstream.RawQuery != "" || c.Upstream.Fragment != "":
+		add("upstream: %q has a query or fragment; give the shop's base URL", c.Upstream.Redacted())
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		add("tls_cert, tls_key: give both or neither")
+	}
+	for name, d := range map[string]time.Duration{"read_header_timeout": c.ReadHeaderTimeout, "idle_timeout": c.IdleTimeout,
+		"body_grace": c.BodyGrace, "upstream_timeout": c.UpstreamTimeout, "shutdown_timeout": c.ShutdownTimeout} {
+		if d <= 0 {
+			add("%s: %v, must be positive", name, d)
+		}
+	}
+	if !(c.MinBodyRate > 0) {
+		add("min_body_rate: %v bytes/s, must be positive", c.MinBodyRate)
+	}
+	if c.MaxHeaderBytes < 1024 {
+		add("max_header_bytes: %d, at least 1024", c.MaxHeaderBytes)
+	}
+	if c.MaxBodyBytes < 1 {
+		add("max_body_bytes: %d, must be positive", c.MaxBodyBytes)
+	}
+	if c.MaxConns < 1 || c.MaxConnsPerIP < 1 || c.MaxConnsPerIP > c.MaxConns {
+		add("max_conns %d, max_conns_per_ip %d: both positive, per IP at most the total", c.MaxConns, c.MaxConnsPerIP)
+	}
+	if h := c.Health; h.Path != "" {
+		if !strings.HasPrefix(h.Path, "/") {
+			add("health.path: %q must start with /", h.Path)
+		}
+		if h.Interval <= 0 || h.Timeout <= 0 || h.Timeout > h.Interval || h.Failures < 1 {
+			add("health: interval %v, timeout %v (positive, at most the interval), failures %d (at least 1)", h.Interval, h.Timeout, h.Failures)
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrConfig, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Gateway is a running reverse proxy's request path. It is an
+// http.Handler; Serve runs it on a listener with the connection hygiene
+// of its configuration.
+type Gateway struct {
+	cfg    Config
+	log    *slog.Logger
+	proxy  *httputil.ReverseProxy
+	health health
+	client *http.Client // the health check's
+
+	stats Stats
+}
+
+// Stats counts what the gateway did; read it with Snapshot.
+type Stats struct {
+	Requests, Proxied, TooLarge, TooSlow, UpstreamDown, UpstreamErrors, ConnsDropped atomic.Int64
+}
+
+// StatsSnapshot is a copy of Stats.
+type StatsSnapshot struct {
+	Requests, Proxied, TooLarge, TooSlow, UpstreamDown, UpstreamErrors, ConnsDropped int64
+}
+
+// Snapshot returns the counts so far.
+func (g *Gateway) Snapshot() StatsSnapshot {
+	s := &g.stats
+	return StatsSnapshot{s.Requests.Load(), s.Proxied.Load(), s.TooLarge.Load(), s.TooSlow.Load(),
+		s.UpstreamDown.Load(), s.UpstreamErrors.Load(), s.ConnsDropped.Load()}
+}
+
+// New returns a gateway for cfg (which must pass Validate); log receives
+// its warnings.
+func New(cfg Config, log *slog.Logger) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	transport := &http.Transport{
+		Proxy:                 nil, // the upstream is reached directly, whatever the environment says
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: cfg.UpstreamTimeout,
+		ExpectContinueTimeout: time.Second,
+	}
+	g := &Gateway{cfg: cfg, log: log, client: &http.Client{Transport: transport, Timeout: cfg.Health.Timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	upstream := cfg.Upstream
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(upstream)
+			pr.Out.Host = pr.In.Host // the shop sees the host its customers asked for
+			cfg.Trusted.forwardHeaders(pr.Out, pr.In)
+		},
+		Transport: transport,
+		ModifyResponse: func(resp *http.Response) error {
+			if b, ok := resp.Request.Context().Value(bodyKey{}).(*minRateBody); ok {
+				return b.failure() // a body cut off: the client hears why, not what the upstream made of it
+			}
+			return nil
+		},
+		ErrorHandler: g.proxyError,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return g, nil
+}
+
+// Healthy reports whether the upstream passes its health check (always
+// true without one).
+func (g *Gateway) Healthy() bool { return g.health.Healthy() }
+
+// ServeHTTP proxies one request to the upstream, within the gateway's
+// limits.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.stats.Requests.Add(1)
+	if r.ContentLength > g.cfg.MaxBodyBytes {
+		g.stats.TooLarge.Add(1)
+		refuse(w, http.StatusRequestEntityTooLarge, "request body too large", 0)
+		return
+	}
+	if !g.health.Healthy() {
+		g.stats.UpstreamDown.Add(1)
+		refuse(w, http.StatusServiceUnavailable, "the shop is unavailable; try again shortly", 5*time.Second)
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		b := &minRateBody{ReadCloser: http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes), ctl: http.NewResponseController(w),
+			start: time.Now(), grace: g.cfg.BodyGrace, rate: g.cfg.MinBodyRate}
+		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
+		r.Body = b
+	}
+	g.stats.Proxied.Add(1)
+	g.proxy.ServeHTTP(w, r)
+}
+
+// bodyKey keys a request's *minRateBody in its context.
+type bodyKey struct{}
+
+// proxyError answers a request the upstream could not serve: 413 for a
+// body over the limit, 408 for one too slow, 502 or 504 for the upstream.
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if b, ok := r.Context().Value(bodyKey{}).(*minRateBody); ok && b.failure() != nil {
+		// The body was cut off: that is the story, however the transport
+		// told it (a broken upstream write, a canceled request).
+		err = b.failure()
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		g.stats.TooLarge.Add(1)
+		refuse(w, http.StatusRequestEntityTooLarge, "request body too large", 0)
+	case errors.Is(err, errTooSlow):
+		g.stats.TooSlow.Add(1)
+		w.Header().Set("Connection", "close")
+		refuse(w, http.StatusRequestTimeout, "request body too slow", 0)
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away: nobody to answer.
+	default:
+		g.stats.UpstreamErrors.Add(1)
+		status := http.StatusBadGateway
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+			status = http.StatusGatewayTimeout
+		}
+		g.log.Warn("upstream request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		refuse(w, status, "the shop did not answer", 0)
+	}
+}
+
+// refuse answers with a short plain-text message (the gateway's own
+// answers are read by people and by scripts alike).
+func refuse(w http.ResponseWriter, status int, msg string, retryAfter time.Duration) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	if retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+	}
+	w.WriteHeader(status)
+	fmt.Fprintln(w, msg)
+}
+
+// Serve runs the gateway on ln until ctx ends, then shuts down gracefully
+// (requests in flight finish within ShutdownTimeout). It terminates TLS
+// when the configuration names a certificate, and runs the upstream's
+// health check when it names a path.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           g,
+		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,
+		IdleTimeout:       g.cfg.IdleTimeout,
+		MaxHeaderBytes:    g.cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+	}
+	ln = limitConns(ln, g.cfg.MaxConns, g.cfg.MaxConnsPerIP, g.cfg.Trusted, func() { g.stats.ConnsDropped.Add(1) })
+	if g.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(g.cfg.TLSCert, g.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("gateway: tls_cert, tls_key: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	hctx, stopHealth := context.WithCancel(ctx)
+	defer stopHealth()
+	if g.cfg.Health.Path != "" {
+		u := *g.cfg.Upstream
+		u.Path = strings.TrimSuffix(u.Path, "/") + g.cfg.Health.Path
+		go g.health.run(hctx, g.client, u.String(), g.cfg.Health)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("gateway: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("gateway: shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	return nil
+}
