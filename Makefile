@@ -68,3 +68,5 @@ fuzz:
 	go test ./internal/ml/text -run '^$$' -fuzz '^FuzzDecodeEnsemble$$' -fuzztime $(FUZZTIME)
 	go test ./internal/ml/text -run '^$$' -fuzz '^FuzzScoreModels$$' -fuzztime $(FUZZTIME)
 	go test ./internal/gateway -run '^$$' -fuzz '^FuzzClientIP$$' -fuzztime $(FUZZTIME)
+	go test ./internal/gateway/tlsprint -run '^$$' -fuzz '^FuzzParseClientHello$$' -fuzztime $(FUZZTIME)
+	go test ./internal/gateway/tlsprint -run '^$$' -fuzz '^FuzzConnCapture$$' -fuzztime $(FUZZTIME)

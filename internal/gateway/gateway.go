@@ -20,8 +20,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/shopguard/shopguard/internal/gateway/tlsprint"
 )
 
 // Config is a gateway's configuration, passed by value (config.Gateway
@@ -170,6 +173,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 			pr.SetURL(upstream)
 			pr.Out.Host = pr.In.Host // the shop sees the host its customers asked for
 			cfg.Trusted.forwardHeaders(pr.Out, pr.In)
+			setFingerprintHeaders(pr.Out, pr.In)
 		},
 		Transport: transport,
 		ModifyResponse: func(resp *http.Response) error {
@@ -272,7 +276,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
 	ln = limitConns(ln, g.cfg.MaxConns, g.cfg.MaxConnsPerIP, g.cfg.Trusted, func() { g.stats.ConnsDropped.Add(1) })
+	srv.ConnContext = withConnInfo
 	if g.cfg.TLSCert != "" {
+		ln = tlsprint.NewListener(ln, tlsprint.ListenerConfig{}) // captures each ClientHello for the fingerprints
 		cert, err := tls.LoadX509KeyPair(g.cfg.TLSCert, g.cfg.TLSKey)
 		if err != nil {
 			return fmt.Errorf("gateway: tls_cert, tls_key: %w", err)
@@ -303,4 +309,56 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	return nil
+}
+
+// connInfo is what the gateway knows of one client connection; its TLS
+// fingerprints are computed once, for the first request that asks.
+type connInfo struct {
+	conn     net.Conn
+	once     sync.Once
+	ja3, ja4 string
+}
+
+// connInfoKey keys a connection's *connInfo in its requests' contexts.
+type connInfoKey struct{}
+
+// withConnInfo is the server's ConnContext: every request on c carries
+// c's *connInfo.
+func withConnInfo(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connInfoKey{}, &connInfo{conn: c})
+}
+
+// Fingerprints returns the JA3 hash and the JA4 fingerprint of the TLS
+// connection r came on ("" for plain HTTP or a request not served by
+// Serve).
+func Fingerprints(r *http.Request) (ja3, ja4 string) {
+	ci, ok := r.Context().Value(connInfoKey{}).(*connInfo)
+	if !ok {
+		return "", ""
+	}
+	ci.once.Do(func() {
+		if h, ok := tlsprint.FromConn(ci.conn); ok {
+			_, ci.ja3 = h.JA3()
+			ci.ja4 = h.JA4(tlsprint.ProtocolTCP)
+		}
+	})
+	return ci.ja3, ci.ja4
+}
+
+// The headers that tell the shop the client's TLS fingerprints. A
+// client's own copies are always dropped: only the gateway says.
+const (
+	HeaderJA3 = "X-Shopguard-Ja3"
+	HeaderJA4 = "X-Shopguard-Ja4"
+)
+
+// setFingerprintHeaders sets out's fingerprint headers from in's
+// connection.
+func setFingerprintHeaders(out, in *http.Request) {
+	out.Header.Del(HeaderJA3)
+	out.Header.Del(HeaderJA4)
+	if ja3, ja4 := Fingerprints(in); ja4 != "" {
+		out.Header.Set(HeaderJA3, ja3)
+		out.Header.Set(HeaderJA4, ja4)
+	}
 }

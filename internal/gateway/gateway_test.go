@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -84,8 +85,9 @@ func startGateway(t *testing.T, upstream string, change func(*Config)) (*Gateway
 // echo is an upstream that answers with what it received.
 func echo(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	fmt.Fprintf(w, "%s %s host=%s xff=%s proto=%s fhost=%s forwarded=%s body=%d\n", r.Method, r.URL.RequestURI(), r.Host,
-		r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-Host"), r.Header.Get("Forwarded"), len(body))
+	fmt.Fprintf(w, "%s %s host=%s xff=%s proto=%s fhost=%s forwarded=%s ja4=%s body=%d\n", r.Method, r.URL.RequestURI(), r.Host,
+		r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-Host"), r.Header.Get("Forwarded"),
+		r.Header.Get(HeaderJA4), len(body))
 }
 
 func get(t *testing.T, c *http.Client, req *http.Request) (int, string) {
@@ -113,8 +115,9 @@ func TestProxy(t *testing.T) {
 	req.Host = "shop.example"
 	req.Header.Set("X-Forwarded-For", "1.2.3.4")
 	req.Header.Set("Forwarded", "for=1.2.3.4")
+	req.Header.Set(HeaderJA4, "t13d1516h2_forged")
 	status, body := get(t, nil, req)
-	want := "POST /shop/cart/add?sku=1 host=shop.example xff=127.0.0.1 proto=http fhost=shop.example forwarded= body=5\n"
+	want := "POST /shop/cart/add?sku=1 host=shop.example xff=127.0.0.1 proto=http fhost=shop.example forwarded= ja4= body=5\n"
 	if status != 200 || body != want {
 		t.Errorf("got %d %q, want 200 %q", status, body, want)
 	}
@@ -272,6 +275,10 @@ func TestTLSAndHTTP2(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.ProtoMajor != 2 || !strings.Contains(string(body), "proto=https") {
 		t.Errorf("%s, %q: want HTTP/2 and proto=https upstream", resp.Proto, body)
+	}
+	// Go's client offers TLS 1.3 with SNI absent (an IP address), h2 first.
+	if !regexp.MustCompile(`ja4=t13i\d{4}h2_[0-9a-f]{12}_[0-9a-f]{12} `).Match(body) {
+		t.Errorf("the shop was not told the JA4 fingerprint: %q", body)
 	}
 }
 
