@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/gateway"
@@ -37,6 +38,17 @@ func GatewayConfig(c config.Gateway) (gateway.Config, error) {
 		Health: gateway.HealthCheck{Path: c.HealthPath, Interval: c.HealthInterval, Timeout: c.HealthTimeout,
 			Failures: c.HealthFailures},
 		ShutdownTimeout: c.ShutdownTimeout,
+		MaxLimitKeys:    c.MaxLimitKeys,
+	}
+	if c.PolicyFile != "" {
+		f, err := os.Open(c.PolicyFile)
+		if err != nil {
+			return gateway.Config{}, fmt.Errorf("gateway.policy_file: %w", err)
+		}
+		defer f.Close()
+		if g.Policy, err = gateway.ReadPolicy(f); err != nil {
+			return gateway.Config{}, fmt.Errorf("gateway.policy_file %s: %w", c.PolicyFile, err)
+		}
 	}
 	return g, g.Validate()
 }

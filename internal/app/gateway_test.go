@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +24,15 @@ func TestGatewayConfig(t *testing.T) {
 		g.Health.Interval != 5*time.Second || g.MaxConnsPerIP != 64 || g.ShutdownTimeout != 30*time.Second {
 		t.Errorf("config %+v", g)
 	}
-	c.Upstream = "ftp://shop"
+	c.PolicyFile = "../gateway/testdata/policy.yaml"
+	if g, err = GatewayConfig(c); err != nil || len(g.Policy.Routes) != 3 || g.MaxLimitKeys != 100000 {
+		t.Errorf("with the example policy: %d routes, %v", len(g.Policy.Routes), err)
+	}
+	c.PolicyFile = "no-such-policy.yaml"
+	if _, err := GatewayConfig(c); err == nil || !strings.Contains(err.Error(), "gateway.policy_file") {
+		t.Errorf("missing policy file: %v", err)
+	}
+	c.PolicyFile, c.Upstream = "", "ftp://shop"
 	if _, err := GatewayConfig(c); err == nil {
 		t.Error("ftp upstream accepted")
 	}

@@ -95,6 +95,7 @@ var flagKeys = map[string]string{
 	"tls-key":         "gateway.tls_key",
 	"trusted-proxies": "gateway.trusted_proxies",
 	"health-path":     "gateway.health_path",
+	"policy":          "gateway.policy_file",
 }
 
 // load reads the configuration for cmd: defaults, file, environment, flags.

@@ -20,7 +20,9 @@ HTTP/1.1, HTTP/2 (with TLS), streaming responses and WebSockets, terminates TLS
 (gateway.tls_cert and gateway.tls_key), believes X-Forwarded-For only from
 gateway.trusted_proxies, and keeps slow and greedy clients from exhausting the
 shop: header deadlines, a minimum request-body rate, request size limits and
-per-client connection caps. With gateway.health_path it checks the shop and
+per-client connection caps. gateway.policy_file declares rate limits per route
+and client key, including limits that count the shop's answers (failed logins,
+declined payments, 404s). With gateway.health_path it checks the shop and
 answers 503 itself while the shop is down. Every setting is under gateway. in
 the config file (shopguard config check prints them).`,
 		Args: cobra.NoArgs,
@@ -60,6 +62,7 @@ the config file (shopguard config check prints them).`,
 	f.String("tls-key", "", "PEM private key file (gateway.tls_key)")
 	f.String("trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed (gateway.trusted_proxies)")
 	f.String("health-path", "", "path of the shop to check, e.g. /healthz (gateway.health_path)")
+	f.String("policy", "", "YAML file of rate limits per route (gateway.policy_file)")
 	f.String("log-level", "", "log level: debug, info, warn or error")
 	return cmd
 }

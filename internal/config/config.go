@@ -148,6 +148,10 @@ type Gateway struct {
 	HealthTimeout   time.Duration `koanf:"health_timeout"`
 	HealthFailures  int           `koanf:"health_failures"`
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// PolicyFile is the YAML file of rate limits per route ("" none);
+	// MaxLimitKeys the most client keys the limits keep at once.
+	PolicyFile   string `koanf:"policy_file"`
+	MaxLimitKeys int    `koanf:"max_limit_keys"`
 }
 
 // Features configures the feature store.
@@ -342,6 +346,7 @@ func Default() Config {
 			HealthTimeout:     2 * time.Second,
 			HealthFailures:    3,
 			ShutdownTimeout:   30 * time.Second,
+			MaxLimitKeys:      100000,
 		},
 		Log: Log{
 			Level:  "info",

@@ -277,10 +277,14 @@ func (g Gateway) problems(add func(key, format string, args ...any)) {
 		{"gateway.min_body_rate", int64(g.MinBodyRate), 1}, {"gateway.max_header_bytes", int64(g.MaxHeaderBytes), 1024},
 		{"gateway.max_body_bytes", g.MaxBodyBytes, 1}, {"gateway.max_conns", int64(g.MaxConns), 1},
 		{"gateway.max_conns_per_ip", int64(g.MaxConnsPerIP), 1}, {"gateway.health_failures", int64(g.HealthFailures), 1},
+		{"gateway.max_limit_keys", int64(g.MaxLimitKeys), 1},
 	} {
 		if n.v < n.least {
 			add(n.key, "%d is less than %d", n.v, n.least)
 		}
+	}
+	if g.MaxLimitKeys > 10_000_000 {
+		add("gateway.max_limit_keys", "%d is more than 10000000", g.MaxLimitKeys)
 	}
 	if g.MaxConnsPerIP > g.MaxConns {
 		add("gateway.max_conns_per_ip", "%d is more than gateway.max_conns (%d)", g.MaxConnsPerIP, g.MaxConns)

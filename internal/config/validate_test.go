@@ -118,6 +118,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"gateway.addr", "gateway.read_header_timeout", "gateway.idle_timeout", "gateway.body_grace", "gateway.upstream_timeout",
 		"gateway.health_interval", "gateway.shutdown_timeout", "gateway.health_timeout", "gateway.min_body_rate",
 		"gateway.max_header_bytes", "gateway.max_body_bytes", "gateway.max_conns", "gateway.max_conns_per_ip", "gateway.health_failures",
+		"gateway.max_limit_keys",
 		"log.level", "log.format",
 	}
 	if len(got) != len(wantKeys) {

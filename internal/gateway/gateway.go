@@ -59,6 +59,11 @@ type Config struct {
 	UpstreamTimeout time.Duration
 	// Health is the upstream's active health check.
 	Health HealthCheck
+	// Policy holds the rate limits per route (none: no limits), and
+	// MaxLimitKeys the most client keys they keep at once (an attacker
+	// with a million addresses evicts idle keys, not limited ones).
+	Policy       Policy
+	MaxLimitKeys int
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration
 }
@@ -109,6 +114,9 @@ func (c Config) Validate() error {
 			add("health: interval %v, timeout %v (positive, at most the interval), failures %d (at least 1)", h.Interval, h.Timeout, h.Failures)
 		}
 	}
+	if len(c.Policy.Limits) > 0 && c.MaxLimitKeys < 1 {
+		add("max_limit_keys: %d, must be positive with a policy", c.MaxLimitKeys)
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", ErrConfig, strings.Join(problems, "; "))
 	}
@@ -124,25 +132,26 @@ type Gateway struct {
 	proxy  *httputil.ReverseProxy
 	health health
 	client *http.Client // the health check's
+	limits *limiter     // nil without a policy
 
 	stats Stats
 }
 
 // Stats counts what the gateway did; read it with Snapshot.
 type Stats struct {
-	Requests, Proxied, TooLarge, TooSlow, UpstreamDown, UpstreamErrors, ConnsDropped atomic.Int64
+	Requests, Proxied, TooLarge, TooSlow, UpstreamDown, UpstreamErrors, ConnsDropped, RateLimited atomic.Int64
 }
 
 // StatsSnapshot is a copy of Stats.
 type StatsSnapshot struct {
-	Requests, Proxied, TooLarge, TooSlow, UpstreamDown, UpstreamErrors, ConnsDropped int64
+	Requests, Proxied, TooLarge, TooSlow, UpstreamDown, UpstreamErrors, ConnsDropped, RateLimited int64
 }
 
 // Snapshot returns the counts so far.
 func (g *Gateway) Snapshot() StatsSnapshot {
 	s := &g.stats
 	return StatsSnapshot{s.Requests.Load(), s.Proxied.Load(), s.TooLarge.Load(), s.TooSlow.Load(),
-		s.UpstreamDown.Load(), s.UpstreamErrors.Load(), s.ConnsDropped.Load()}
+		s.UpstreamDown.Load(), s.UpstreamErrors.Load(), s.ConnsDropped.Load(), s.RateLimited.Load()}
 }
 
 // New returns a gateway for cfg (which must pass Validate); log receives
@@ -167,6 +176,12 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, log: log, client: &http.Client{Transport: transport, Timeout: cfg.Health.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	if len(cfg.Policy.Limits) > 0 {
+		var err error
+		if g.limits, err = newLimiter(cfg.Policy, cfg.MaxLimitKeys); err != nil {
+			return nil, err
+		}
+	}
 	upstream := cfg.Upstream
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -177,8 +192,12 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 		},
 		Transport: transport,
 		ModifyResponse: func(resp *http.Response) error {
-			if b, ok := resp.Request.Context().Value(bodyKey{}).(*minRateBody); ok {
+			ctx := resp.Request.Context()
+			if b, ok := ctx.Value(bodyKey{}).(*minRateBody); ok && b.failure() != nil {
 				return b.failure() // a body cut off: the client hears why, not what the upstream made of it
+			}
+			if lt, ok := ctx.Value(limitedKey{}).(limited); ok {
+				g.limits.observe(lt, resp.StatusCode) // failed logins, declined payments, 404s count here
 			}
 			return nil
 		},
@@ -206,6 +225,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusServiceUnavailable, "the shop is unavailable; try again shortly", 5*time.Second)
 		return
 	}
+	if g.limits != nil {
+		lt, refusedBy, retry := g.limits.check(r, newClientKeys(r, g.cfg.Trusted))
+		if refusedBy != "" {
+			g.stats.RateLimited.Add(1)
+			retry = min(retry, 24*time.Hour) // a rate of one a fortnight is no reason for a week-long header
+			refuse(w, http.StatusTooManyRequests, "too many requests; slow down", max(time.Second, (retry+time.Second-1).Truncate(time.Second)))
+			return
+		}
+		if lt.route != nil {
+			r = r.WithContext(context.WithValue(r.Context(), limitedKey{}, lt))
+		}
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		b := &minRateBody{ReadCloser: http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes), ctl: http.NewResponseController(w),
 			start: time.Now(), grace: g.cfg.BodyGrace, rate: g.cfg.MinBodyRate}
@@ -216,8 +247,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.proxy.ServeHTTP(w, r)
 }
 
-// bodyKey keys a request's *minRateBody in its context.
-type bodyKey struct{}
+// bodyKey keys a request's *minRateBody in its context, limitedKey its
+// limited (what its response counts against).
+type (
+	bodyKey    struct{}
+	limitedKey struct{}
+)
 
 // proxyError answers a request the upstream could not serve: 413 for a
 // body over the limit, 408 for one too slow, 502 or 504 for the upstream.

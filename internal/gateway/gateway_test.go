@@ -502,3 +502,71 @@ func TestHeaderLimit(t *testing.T) {
 		t.Errorf("12 KiB of headers: %d, want 431", resp.StatusCode)
 	}
 }
+
+// TestRateLimits: failed logins are counted by their 401 answers and
+// successes are not; requests beyond a per-address limit get 429 with
+// Retry-After; the shop never sees the refused ones.
+func TestRateLimits(t *testing.T) {
+	var seen atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+		if r.URL.Path == "/account/login" && r.FormValue("password") != "right" {
+			http.Error(w, "wrong password", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	defer up.Close()
+	policy, err := ReadPolicy(strings.NewReader(`
+limits:
+  - {name: failed_logins, key: ip, rate: 1/1h, burst: 3, counts: responses, statuses: [401]}
+  - {name: pages, key: ip, rate: 1/1h, burst: 8}
+routes:
+  - {name: login, methods: [POST], path: /account/login, limits: [failed_logins]}
+  - {name: everything, path: /*, limits: [pages]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, base := startGateway(t, up.URL, func(c *Config) { c.Policy, c.MaxLimitKeys = policy, 1000 })
+	login := func(password string) int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/account/login", strings.NewReader("password="+password))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		status, _ := get(t, nil, req)
+		return status
+	}
+	for i := range 5 { // successes take nothing
+		if s := login("right"); s != 200 {
+			t.Fatalf("good login %d: %d", i, s)
+		}
+	}
+	for i := range 3 {
+		if s := login("wrong"); s != http.StatusUnauthorized {
+			t.Fatalf("failed login %d: %d", i, s)
+		}
+	}
+	before := seen.Load()
+	if s := login("right"); s != http.StatusTooManyRequests {
+		t.Errorf("after 3 failures: %d, want 429", s)
+	}
+	if seen.Load() != before {
+		t.Error("the refused login reached the shop")
+	}
+	for i := range 8 {
+		req, _ := http.NewRequest(http.MethodGet, base+"/product/1", nil)
+		if s, _ := get(t, nil, req); s != 200 {
+			t.Fatalf("page %d: %d", i, s)
+		}
+	}
+	resp, err := http.Get(base + "/product/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("9th page: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if s := g.Snapshot(); s.RateLimited != 2 {
+		t.Errorf("stats %+v, want 2 rate limited", s)
+	}
+}

@@ -1,0 +1,319 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/shopguard/shopguard/internal/gateway/limit"
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+// Policy is what the gateway enforces per route: the rate limits, and the
+// routes they apply to. It is read from a YAML policy file (ReadPolicy):
+//
+//	limits:
+//	  - name: requests_per_ip
+//	    key: ip                  # ip, ip_prefix, fingerprint or session
+//	    rate: 600/1m             # events per duration, or per second ("10")
+//	    burst: 100
+//	  - name: failed_logins_per_ip
+//	    key: ip
+//	    rate: 10/1h
+//	    burst: 10
+//	    counts: responses        # only these answers take a token
+//	    statuses: [401, 403]
+//	routes:
+//	  - name: login
+//	    methods: [POST]
+//	    path: /account/login     # exact, or a prefix ending in /*
+//	    limits: [failed_logins_per_ip]
+//	  - name: everything
+//	    path: /*
+//	    limits: [requests_per_ip]
+//	session_cookie: session_id   # the shop's session cookie, for key: session
+//
+// A request is checked against the first route that matches it, so
+// specific routes come before general ones; a request no route matches is
+// not limited.
+type Policy struct {
+	Limits        []limit.Rule
+	Routes        []Route
+	SessionCookie string
+}
+
+// Route is a set of requests (by method and path) and the limits on them.
+type Route struct {
+	// Name names the route in logs and metrics.
+	Name string
+	// Methods are the HTTP methods the route matches (none: all).
+	Methods []string
+	// Path is an exact path, or a prefix when it ends in "/*" ("/*" is
+	// every path).
+	Path string
+	// Limits are the names of the limits checked, in order.
+	Limits []string
+}
+
+// matches reports whether the route covers r.
+func (rt Route) matches(r *http.Request) bool {
+	if len(rt.Methods) > 0 && !slices.Contains(rt.Methods, r.Method) {
+		return false
+	}
+	if prefix, ok := strings.CutSuffix(rt.Path, "*"); ok {
+		return strings.HasPrefix(r.URL.Path, prefix)
+	}
+	return r.URL.Path == rt.Path
+}
+
+// ErrPolicy means a policy file is invalid; the message names every
+// problem with its place in the file.
+var ErrPolicy = errors.New("gateway: invalid policy")
+
+// maxPolicyBytes bounds a policy file.
+const maxPolicyBytes = 1 << 20
+
+// policyFile is the YAML layout of a policy file.
+type policyFile struct {
+	Limits []struct {
+		Name     string `yaml:"name"`
+		Key      string `yaml:"key"`
+		Rate     string `yaml:"rate"`
+		Burst    int    `yaml:"burst"`
+		Counts   string `yaml:"counts"`
+		Statuses []int  `yaml:"statuses"`
+	} `yaml:"limits"`
+	Routes []struct {
+		Name    string   `yaml:"name"`
+		Methods []string `yaml:"methods"`
+		Path    string   `yaml:"path"`
+		Limits  []string `yaml:"limits"`
+	} `yaml:"routes"`
+	SessionCookie string `yaml:"session_cookie"`
+}
+
+// ReadPolicy reads and checks a policy file, reporting every problem at
+// once; unknown keys are problems.
+func ReadPolicy(r io.Reader) (Policy, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxPolicyBytes+1))
+	if err != nil {
+		return Policy{}, fmt.Errorf("gateway: reading the policy: %w", err)
+	}
+	if len(data) > maxPolicyBytes {
+		return Policy{}, fmt.Errorf("%w: larger than %d bytes", ErrPolicy, maxPolicyBytes)
+	}
+	var f policyFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return Policy{}, fmt.Errorf("%w: %v", ErrPolicy, err)
+	}
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	var p Policy
+	for i, l := range f.Limits {
+		rate, err := parseRate(l.Rate)
+		if err != nil {
+			add("limits[%d].rate: %v", i, err)
+		}
+		counts := limit.Count(l.Counts)
+		if counts == "" {
+			counts = limit.CountRequests
+		}
+		rule := limit.Rule{Name: l.Name, Key: limit.KeyKind(l.Key), Rate: rate, Burst: l.Burst, Counts: counts, Statuses: l.Statuses}
+		if rule.Key == limit.KeyAccount {
+			add("limits[%d].key: account keys need the login routes the gateway reads (not yet): use ip, ip_prefix, fingerprint or session", i)
+		}
+		if err := rule.Validate(); err != nil {
+			for _, e := range unwrapAll(err) {
+				var fe *limit.FieldError
+				if errors.As(e, &fe) {
+					if fe.Field == "rate" && rate == 0 {
+						continue // already said
+					}
+					add("limits[%d].%s: %s", i, fe.Field, fe.Message)
+				} else {
+					add("limits[%d]: %v", i, e)
+				}
+			}
+		}
+		if slices.ContainsFunc(p.Limits, func(o limit.Rule) bool { return o.Name == l.Name }) {
+			add("limits[%d].name: %q is used twice", i, l.Name)
+		}
+		p.Limits = append(p.Limits, rule)
+	}
+	for i, rt := range f.Routes {
+		route := Route{Name: rt.Name, Path: rt.Path, Limits: rt.Limits}
+		if rt.Name == "" {
+			add("routes[%d].name: required", i)
+		}
+		if !strings.HasPrefix(rt.Path, "/") || strings.Contains(strings.TrimSuffix(rt.Path, "*"), "*") {
+			add("routes[%d].path: %q must start with / and may end in * (a prefix), nowhere else", i, rt.Path)
+		}
+		for _, m := range rt.Methods {
+			m = strings.ToUpper(strings.TrimSpace(m))
+			if m == "" || strings.ContainsFunc(m, func(r rune) bool { return r < 'A' || r > 'Z' }) {
+				add("routes[%d].methods: %q is not an HTTP method", i, m)
+			}
+			route.Methods = append(route.Methods, m)
+		}
+		if len(rt.Limits) == 0 {
+			add("routes[%d].limits: name at least one limit", i)
+		}
+		for _, name := range rt.Limits {
+			if !slices.ContainsFunc(p.Limits, func(o limit.Rule) bool { return o.Name == name }) {
+				add("routes[%d].limits: %q is not among the limits", i, name)
+			}
+		}
+		p.Routes = append(p.Routes, route)
+	}
+	p.SessionCookie = f.SessionCookie
+	if p.SessionCookie == "" && slices.ContainsFunc(p.Limits, func(r limit.Rule) bool { return r.Key == limit.KeySession }) {
+		add("session_cookie: required by the limits keyed by session")
+	}
+	if len(problems) > 0 {
+		return Policy{}, fmt.Errorf("%w: %s", ErrPolicy, strings.Join(problems, "; "))
+	}
+	return p, nil
+}
+
+// unwrapAll returns the errors joined in err (err itself if none are).
+func unwrapAll(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// parseRate reads a rate: events per second ("10", "0.5") or events per
+// duration ("600/1m", "10/1h", "3/10s").
+func parseRate(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("required, e.g. 600/1m or 10 (per second)")
+	}
+	n, per, hasPer := strings.Cut(s, "/")
+	events, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
+	if err != nil || events <= 0 {
+		return 0, fmt.Errorf("%q: the events must be a positive number", s)
+	}
+	if !hasPer {
+		return events, nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(per))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q: %q is not a positive duration such as 1m or 1h", s, per)
+	}
+	return events / d.Seconds(), nil
+}
+
+// limiter applies a policy: per request, the first matching route's
+// limits, each with the key of its kind.
+type limiter struct {
+	policy Policy
+	lim    *limit.Limiter
+	kinds  map[string]limit.KeyKind
+}
+
+// newLimiter returns the limiter of p, holding at most maxKeys keys.
+func newLimiter(p Policy, maxKeys int) (*limiter, error) {
+	lim, err := limit.New(limit.Config{Rules: p.Limits, MaxKeys: maxKeys})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	l := &limiter{policy: p, lim: lim, kinds: map[string]limit.KeyKind{}}
+	for _, r := range p.Limits {
+		l.kinds[r.Name] = r.Key
+	}
+	return l, nil
+}
+
+// limited is a request's route and the keys its limits are counted on,
+// for the response to count against.
+type limited struct {
+	route *Route
+	keys  []string // per route limit; "" when the request has no such key
+}
+
+// check applies the limits of r's route. It returns the refusal (the
+// first limit that refuses, and when to retry) or, when allowed, what
+// the response must be counted against.
+func (l *limiter) check(r *http.Request, client clientKeys) (lt limited, refusedBy string, retry time.Duration) {
+	for i := range l.policy.Routes {
+		rt := &l.policy.Routes[i]
+		if !rt.matches(r) {
+			continue
+		}
+		lt = limited{route: rt, keys: make([]string, len(rt.Limits))}
+		for k, name := range rt.Limits {
+			key := client.key(l.kinds[name], r, l.policy.SessionCookie)
+			if key == "" {
+				continue // the request has no such key (no TLS, no session): the limit cannot apply
+			}
+			lt.keys[k] = key
+			d, err := l.lim.Allow(name, key)
+			if err == nil && !d.Allowed {
+				return lt, name, d.RetryAfter
+			}
+		}
+		return lt, "", 0
+	}
+	return limited{}, "", 0
+}
+
+// observe counts a response's status against the response-counting
+// limits of its route.
+func (l *limiter) observe(lt limited, status int) {
+	if lt.route == nil {
+		return
+	}
+	for k, name := range lt.route.Limits {
+		if lt.keys[k] != "" {
+			_ = l.lim.Observe(name, lt.keys[k], status) // ErrCountsRequests for the others: nothing to count
+		}
+	}
+}
+
+// clientKeys are the keys of one request's client.
+type clientKeys struct {
+	ip          string
+	prefix      string
+	fingerprint string
+}
+
+// newClientKeys computes r's keys.
+func newClientKeys(r *http.Request, trusted Trusted) clientKeys {
+	var c clientKeys
+	if ip, ok := trusted.ClientIP(r); ok {
+		c.ip, c.prefix = ip.String(), risk.IPPrefix(ip)
+	}
+	if _, ja4 := Fingerprints(r); ja4 != "" {
+		c.fingerprint = ja4
+	}
+	return c
+}
+
+// key returns the key of kind for r ("" when r has none).
+func (c clientKeys) key(kind limit.KeyKind, r *http.Request, sessionCookie string) string {
+	switch kind {
+	case limit.KeyIP:
+		return c.ip
+	case limit.KeyIPPrefix:
+		return c.prefix
+	case limit.KeyFingerprint:
+		return c.fingerprint
+	case limit.KeySession:
+		if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" && len(ck.Value) <= limit.MaxKeyLen {
+			return ck.Value
+		}
+	}
+	return ""
+}
