@@ -96,6 +96,7 @@ var flagKeys = map[string]string{
 	"trusted-proxies": "gateway.trusted_proxies",
 	"health-path":     "gateway.health_path",
 	"policy":          "gateway.policy_file",
+	"admin":           "gateway.admin_addr",
 }
 
 // load reads the configuration for cmd: defaults, file, environment, flags.

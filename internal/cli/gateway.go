@@ -1,9 +1,16 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/spf13/cobra"
 
@@ -51,13 +58,39 @@ the config file (shopguard config check prints them).`,
 			if gcfg.TLSCert != "" {
 				scheme = "https"
 			}
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			var admin *http.Server
+			adminDone := make(chan error, 1)
+			if cfg.Gateway.AdminAddr != "" {
+				aln, err := net.Listen("tcp", cfg.Gateway.AdminAddr)
+				if err != nil {
+					ln.Close()
+					return fmt.Errorf("gateway.admin_addr: %w", err)
+				}
+				reg := prometheus.NewRegistry()
+				reg.MustRegister(gw.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+				admin = &http.Server{Handler: gw.AdminHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})), ReadHeaderTimeout: 5 * time.Second}
+				go func() { adminDone <- admin.Serve(aln) }()
+				fmt.Fprintf(env.Stdout, "gateway metrics on http://%s/metrics\n", aln.Addr())
+			}
 			fmt.Fprintf(env.Stdout, "shopguard gateway listening on %s://%s, forwarding to %s\n", scheme, ln.Addr(), gcfg.Upstream.Redacted())
-			return gw.Serve(cmd.Context(), ln)
+			err = gw.Serve(ctx, ln)
+			if admin != nil {
+				sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer scancel()
+				err = errors.Join(err, admin.Shutdown(sctx))
+				if aerr := <-adminDone; !errors.Is(aerr, http.ErrServerClosed) {
+					err = errors.Join(err, aerr)
+				}
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
 	f.String("upstream", "", "the shop's base URL, e.g. http://127.0.0.1:3000 (gateway.upstream)")
 	f.String("listen", "", "listen address host:port (gateway.addr, default 127.0.0.1:8000)")
+	f.String("admin", "", "address of /metrics and /healthz for operators (gateway.admin_addr, default 127.0.0.1:8001)")
 	f.String("tls-cert", "", "PEM certificate file to serve HTTPS (gateway.tls_cert)")
 	f.String("tls-key", "", "PEM private key file (gateway.tls_key)")
 	f.String("trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed (gateway.trusted_proxies)")

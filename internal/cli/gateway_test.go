@@ -44,7 +44,7 @@ func TestGatewayCommand(t *testing.T) {
 	var stdout, stderr lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(Env{Args: []string{"gateway", "--upstream", shop.URL, "--listen", "127.0.0.1:0"},
+		done <- Run(Env{Args: []string{"gateway", "--upstream", shop.URL, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"},
 			Stdout: &stdout, Stderr: &stderr, Context: ctx})
 	}()
 	addr := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
@@ -65,6 +65,22 @@ func TestGatewayCommand(t *testing.T) {
 	resp.Body.Close()
 	if string(body) != "shop saw /product/7 from 127.0.0.1" {
 		t.Errorf("through the gateway: %q", body)
+	}
+	m := regexp.MustCompile(`metrics on (http://127\.0\.0\.1:\d+/metrics)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no metrics address printed: %q", stdout.String())
+	}
+	resp, err = http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`shopguard_gateway_requests_total{outcome="proxied"} 1`, `shopguard_gateway_upstream_duration_seconds_count{code="2xx",route="none"} 1`,
+		"shopguard_gateway_upstream_up 1", "go_goroutines"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 	cancel()
 	select {

@@ -119,6 +119,9 @@ type Storage struct {
 type Gateway struct {
 	// Addr is the host:port the gateway listens on.
 	Addr string `koanf:"addr"`
+	// AdminAddr is the host:port of the gateway's /metrics and /healthz,
+	// for operators only ("" none).
+	AdminAddr string `koanf:"admin_addr"`
 	// Upstream is the shop's base URL; the gateway command requires it.
 	Upstream string `koanf:"upstream"`
 	// TrustedProxies lists, comma-separated, the CIDRs of proxies in
@@ -333,6 +336,7 @@ func Default() Config {
 		Decisions: Decisions{Thresholds: thresholds},
 		Gateway: Gateway{
 			Addr:              "127.0.0.1:8000",
+			AdminAddr:         "127.0.0.1:8001",
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       90 * time.Second,
 			BodyGrace:         10 * time.Second,

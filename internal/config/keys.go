@@ -107,6 +107,8 @@ func fields() []field {
 	fs = append(fs,
 		stringField("gateway.addr", "Address the gateway listens on, host:port.",
 			func(c *Config) *string { return &c.Gateway.Addr }),
+		stringField("gateway.admin_addr", "Address of the gateway's /metrics and /healthz, host:port, for operators only; empty: none.",
+			func(c *Config) *string { return &c.Gateway.AdminAddr }),
 		stringField("gateway.upstream", "The shop's base URL (http or https); required by shopguard gateway.",
 			func(c *Config) *string { return &c.Gateway.Upstream }),
 		stringField("gateway.trusted_proxies", "Comma-separated CIDRs of proxies in front of the gateway whose X-Forwarded-For is believed; empty: none.",

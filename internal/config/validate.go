@@ -244,6 +244,11 @@ func (g Gateway) problems(add func(key, format string, args ...any)) {
 	if msg := checkAddr(g.Addr); msg != "" {
 		add("gateway.addr", "%s", msg)
 	}
+	if g.AdminAddr != "" {
+		if msg := checkAddr(g.AdminAddr); msg != "" {
+			add("gateway.admin_addr", "%s", msg)
+		}
+	}
 	if g.Upstream != "" {
 		if _, err := ParseUpstream(g.Upstream); err != nil {
 			add("gateway.upstream", "%v", err)

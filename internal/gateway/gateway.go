@@ -134,7 +134,8 @@ type Gateway struct {
 	client *http.Client // the health check's
 	limits *limiter     // nil without a policy
 
-	stats Stats
+	stats   Stats
+	metrics *metrics
 }
 
 // Stats counts what the gateway did; read it with Snapshot.
@@ -174,7 +175,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 		ResponseHeaderTimeout: cfg.UpstreamTimeout,
 		ExpectContinueTimeout: time.Second,
 	}
-	g := &Gateway{cfg: cfg, log: log, client: &http.Client{Transport: transport, Timeout: cfg.Health.Timeout,
+	g := &Gateway{cfg: cfg, log: log, metrics: newMetrics(), client: &http.Client{Transport: transport, Timeout: cfg.Health.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	if len(cfg.Policy.Limits) > 0 {
 		var err error
@@ -192,13 +193,17 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 		},
 		Transport: transport,
 		ModifyResponse: func(resp *http.Response) error {
-			ctx := resp.Request.Context()
-			if b, ok := ctx.Value(bodyKey{}).(*minRateBody); ok && b.failure() != nil {
-				return b.failure() // a body cut off: the client hears why, not what the upstream made of it
+			st, ok := resp.Request.Context().Value(stateKey{}).(*requestState)
+			if !ok {
+				return nil
 			}
-			if lt, ok := ctx.Value(limitedKey{}).(limited); ok {
-				g.limits.observe(lt, resp.StatusCode) // failed logins, declined payments, 404s count here
+			if st.body != nil && st.body.failure() != nil {
+				return st.body.failure() // a body cut off: the client hears why, not what the upstream made of it
 			}
+			if st.limited.route != nil {
+				g.limits.observe(st.limited, resp.StatusCode) // failed logins, declined payments, 404s count here
+			}
+			g.metrics.observe(st, resp.StatusCode)
 			return nil
 		},
 		ErrorHandler: g.proxyError,
@@ -225,6 +230,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusServiceUnavailable, "the shop is unavailable; try again shortly", 5*time.Second)
 		return
 	}
+	st := &requestState{start: time.Now()}
 	if g.limits != nil {
 		lt, refusedBy, retry := g.limits.check(r, newClientKeys(r, g.cfg.Trusted))
 		if refusedBy != "" {
@@ -233,34 +239,37 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			refuse(w, http.StatusTooManyRequests, "too many requests; slow down", max(time.Second, (retry+time.Second-1).Truncate(time.Second)))
 			return
 		}
-		if lt.route != nil {
-			r = r.WithContext(context.WithValue(r.Context(), limitedKey{}, lt))
-		}
+		st.limited = lt
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		b := &minRateBody{ReadCloser: http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes), ctl: http.NewResponseController(w),
-			start: time.Now(), grace: g.cfg.BodyGrace, rate: g.cfg.MinBodyRate}
-		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
-		r.Body = b
+		st.body = &minRateBody{ReadCloser: http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes), ctl: http.NewResponseController(w),
+			start: st.start, grace: g.cfg.BodyGrace, rate: g.cfg.MinBodyRate}
+		r.Body = st.body
 	}
+	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 	g.stats.Proxied.Add(1)
 	g.proxy.ServeHTTP(w, r)
 }
 
-// bodyKey keys a request's *minRateBody in its context, limitedKey its
-// limited (what its response counts against).
-type (
-	bodyKey    struct{}
-	limitedKey struct{}
-)
+// requestState is what the response path needs to know of a request:
+// when it started, its body (which may have been cut off) and what its
+// response counts against.
+type requestState struct {
+	start   time.Time
+	body    *minRateBody
+	limited limited
+}
+
+// stateKey keys a request's *requestState in its context.
+type stateKey struct{}
 
 // proxyError answers a request the upstream could not serve: 413 for a
 // body over the limit, 408 for one too slow, 502 or 504 for the upstream.
 func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	if b, ok := r.Context().Value(bodyKey{}).(*minRateBody); ok && b.failure() != nil {
+	if st, ok := r.Context().Value(stateKey{}).(*requestState); ok && st.body != nil && st.body.failure() != nil {
 		// The body was cut off: that is the story, however the transport
 		// told it (a broken upstream write, a canceled request).
-		err = b.failure()
+		err = st.body.failure()
 	}
 	var tooLarge *http.MaxBytesError
 	switch {

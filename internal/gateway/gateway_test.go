@@ -454,8 +454,19 @@ func TestHealth(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("down upstream: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
+	admin := g.AdminHandler(http.NotFoundHandler())
+	rec := httptest.NewRecorder()
+	admin.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("admin /healthz while down: %d", rec.Code)
+	}
 	sick.Store(false)
 	wait(true)
+	rec = httptest.NewRecorder()
+	admin.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("admin /healthz when up: %d", rec.Code)
+	}
 	req, _ = http.NewRequest(http.MethodGet, base+"/", nil)
 	if status, _ := get(t, nil, req); status != 200 {
 		t.Errorf("recovered upstream: %d", status)

@@ -1,0 +1,102 @@
+package gateway
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the gateway's Prometheus metrics that are observed per
+// request; the counts of Stats are read at scrape time.
+type metrics struct {
+	upstreamSeconds *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	return &metrics{upstreamSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "shopguard_gateway_upstream_duration_seconds",
+		Help:    "Time from a request's arrival to the shop's response headers, by policy route and status class.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"route", "code"})}
+}
+
+// observe records a proxied request's upstream time.
+func (m *metrics) observe(st *requestState, status int) {
+	route := "none"
+	if st.limited.route != nil {
+		route = st.limited.route.Name
+	}
+	m.upstreamSeconds.WithLabelValues(route, strconv.Itoa(status/100)+"xx").Observe(time.Since(st.start).Seconds())
+}
+
+// The descriptions of the metrics read from Stats at scrape time.
+var (
+	requestsDesc = prometheus.NewDesc("shopguard_gateway_requests_total",
+		"Requests by what the gateway did: proxied, too_large (413), too_slow (408), upstream_down (503 while the health check fails), upstream_error (502/504) or rate_limited (429).",
+		[]string{"outcome"}, nil)
+	droppedDesc = prometheus.NewDesc("shopguard_gateway_connections_dropped_total",
+		"Connections closed at once because their address had gateway.max_conns_per_ip open.", nil, nil)
+	upDesc = prometheus.NewDesc("shopguard_gateway_upstream_up",
+		"1 while the shop passes its health check (or has none), else 0.", nil, nil)
+	keysDesc = prometheus.NewDesc("shopguard_gateway_limit_keys",
+		"Client keys the rate limits hold.", nil, nil)
+)
+
+// Collector returns the gateway's metrics, for a Prometheus registry.
+func (g *Gateway) Collector() prometheus.Collector { return (*collector)(g) }
+
+// collector is a Gateway seen as a prometheus.Collector.
+type collector Gateway
+
+// Describe sends the metrics' descriptions.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- requestsDesc
+	ch <- droppedDesc
+	ch <- upDesc
+	ch <- keysDesc
+	c.metrics.upstreamSeconds.Describe(ch)
+}
+
+// Collect sends the metrics' values.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	g := (*Gateway)(c)
+	s := g.Snapshot()
+	for _, o := range []struct {
+		name string
+		n    int64
+	}{{"proxied", s.Proxied}, {"too_large", s.TooLarge}, {"too_slow", s.TooSlow}, {"upstream_down", s.UpstreamDown},
+		{"upstream_error", s.UpstreamErrors}, {"rate_limited", s.RateLimited}} {
+		ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(o.n), o.name)
+	}
+	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(s.ConnsDropped))
+	up := 0.0
+	if g.Healthy() {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up)
+	keys := 0
+	if g.limits != nil {
+		keys = g.limits.lim.Len()
+	}
+	ch <- prometheus.MustNewConstMetric(keysDesc, prometheus.GaugeValue, float64(keys))
+	c.metrics.upstreamSeconds.Collect(ch)
+}
+
+// AdminHandler serves the gateway's operator endpoints, for an address
+// only operators reach (gateway.admin_addr): /metrics served by metrics
+// (a Prometheus handler of a registry holding Collector) and /healthz,
+// 200 while the shop passes its health check and 503 while it does not.
+func (g *Gateway) AdminHandler(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if !g.Healthy() {
+			refuse(w, http.StatusServiceUnavailable, "upstream down", 0)
+			return
+		}
+		refuse(w, http.StatusOK, "ok", 0)
+	})
+	return mux
+}
