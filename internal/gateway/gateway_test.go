@@ -581,3 +581,39 @@ routes:
 		t.Errorf("stats %+v, want 2 rate limited", s)
 	}
 }
+
+// TestShutdownAtConnectionCap: a gateway whose connections are all taken
+// (one held by a client that never sends) still shuts down.
+func TestShutdownAtConnectionCap(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := limitConns(ln, 1, 1, nil, nil)
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	c1, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	held := <-accepted
+	defer held.Close()
+	second := make(chan error, 1)
+	go func() { _, err := l.Accept(); second <- err }() // waits for a slot
+	time.Sleep(50 * time.Millisecond)
+	l.Close()
+	select {
+	case err := <-second:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Accept after Close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Accept waiting for a slot did not return on Close")
+	}
+}

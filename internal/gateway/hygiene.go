@@ -26,11 +26,14 @@ type connLimiter struct {
 
 	mu   sync.Mutex
 	open map[netip.Addr]int
+
+	closed    chan struct{} // closed by Close: an Accept waiting for a slot gives up
+	closeOnce sync.Once
 }
 
 // limitConns returns ln with the caps of cfg (0: none).
 func limitConns(ln net.Listener, total, perIP int, trusted Trusted, onDrop func()) net.Listener {
-	l := &connLimiter{Listener: ln, perIP: perIP, trusted: trusted, onDrop: onDrop, open: map[netip.Addr]int{}}
+	l := &connLimiter{Listener: ln, perIP: perIP, trusted: trusted, onDrop: onDrop, open: map[netip.Addr]int{}, closed: make(chan struct{})}
 	if total > 0 {
 		l.slots = make(chan struct{}, total)
 	}
@@ -41,7 +44,11 @@ func limitConns(ln net.Listener, total, perIP int, trusted Trusted, onDrop func(
 func (l *connLimiter) Accept() (net.Conn, error) {
 	for {
 		if l.slots != nil {
-			l.slots <- struct{}{}
+			select {
+			case l.slots <- struct{}{}:
+			case <-l.closed:
+				return nil, net.ErrClosed
+			}
 		}
 		c, err := l.Listener.Accept()
 		if err != nil {
@@ -81,6 +88,12 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 			}
 		}}, nil
 	}
+}
+
+// Close closes the listener; an Accept waiting for a free slot returns.
+func (l *connLimiter) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
 }
 
 // limitedConn gives its slot back when it is closed, once.
