@@ -46,6 +46,7 @@ the config file (shopguard config check prints them).`,
 				return err
 			}
 			log := logger(env, cfg)
+			tuneGC(log)
 			gw, err := gateway.New(gcfg, log)
 			if err != nil {
 				return err

@@ -208,6 +208,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 		},
 		ErrorHandler: g.proxyError,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BufferPool:   &copyBuffers{}, // without one, every response allocates a 32 KiB copy buffer
 	}
 	return g, nil
 }
@@ -404,5 +405,25 @@ func setFingerprintHeaders(out, in *http.Request) {
 	if ja3, ja4 := Fingerprints(in); ja4 != "" {
 		out.Header.Set(HeaderJA3, ja3)
 		out.Header.Set(HeaderJA4, ja4)
+	}
+}
+
+// copyBuffers lends the proxy the buffers it copies response bodies
+// through, instead of a new 32 KiB slice per response.
+type copyBuffers struct{ pool sync.Pool }
+
+// Get returns a 32 KiB buffer.
+func (b *copyBuffers) Get() []byte {
+	if p, ok := b.pool.Get().(*[]byte); ok {
+		return *p
+	}
+	return make([]byte, 32<<10)
+}
+
+// Put takes a buffer back.
+func (b *copyBuffers) Put(buf []byte) {
+	if cap(buf) == 32<<10 {
+		buf = buf[:cap(buf)]
+		b.pool.Put(&buf)
 	}
 }
