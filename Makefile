@@ -71,5 +71,6 @@ fuzz:
 	go test ./internal/gateway/tlsprint -run '^$$' -fuzz '^FuzzParseClientHello$$' -fuzztime $(FUZZTIME)
 	go test ./internal/gateway/tlsprint -run '^$$' -fuzz '^FuzzConnCapture$$' -fuzztime $(FUZZTIME)
 	go test ./internal/gateway -run '^$$' -fuzz '^FuzzReadPolicy$$' -fuzztime $(FUZZTIME)
+	go test ./internal/gateway -run '^$$' -fuzz '^FuzzAccountKey$$' -fuzztime $(FUZZTIME)
 	go test ./internal/gateway/limit -run '^$$' -fuzz '^FuzzBucket$$' -fuzztime $(FUZZTIME)
 	go test ./internal/gateway/limit -run '^$$' -fuzz '^FuzzLimiter$$' -fuzztime $(FUZZTIME)

@@ -232,8 +232,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := &requestState{start: time.Now()}
+	if r.Body != nil && r.Body != http.NoBody {
+		// Wrapped first: the limits may read a sign-in's body, and a slow
+		// client must not hold them either.
+		st.body = &minRateBody{ReadCloser: http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes), ctl: http.NewResponseController(w),
+			start: st.start, grace: g.cfg.BodyGrace, rate: g.cfg.MinBodyRate}
+		r.Body = st.body
+	}
 	if g.limits != nil {
 		lt, refusedBy, retry := g.limits.check(r, newClientKeys(r, g.cfg.Trusted))
+		if st.body != nil && st.body.failure() != nil {
+			g.proxyError(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)), st.body.failure())
+			return
+		}
 		if refusedBy != "" {
 			g.stats.RateLimited.Add(1)
 			retry = min(retry, 24*time.Hour) // a rate of one a fortnight is no reason for a week-long header
@@ -241,11 +252,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		st.limited = lt
-	}
-	if r.Body != nil && r.Body != http.NoBody {
-		st.body = &minRateBody{ReadCloser: http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes), ctl: http.NewResponseController(w),
-			start: st.start, grace: g.cfg.BodyGrace, rate: g.cfg.MinBodyRate}
-		r.Body = st.body
 	}
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 	g.stats.Proxied.Add(1)

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -615,5 +616,81 @@ func TestShutdownAtConnectionCap(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Accept waiting for a slot did not return on Close")
+	}
+}
+
+// TestAccountLimits: failed sign-ins are counted per account whatever
+// address they come from (a stuffing or spraying run spread over many
+// addresses), read from a form or a JSON body that still reaches the
+// shop whole; other accounts are not affected.
+func TestAccountLimits(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var password string
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			body, _ := io.ReadAll(r.Body)
+			if m := regexp.MustCompile(`"password":"([^"]*)"`).FindSubmatch(body); m != nil {
+				password = string(m[1])
+			}
+		} else {
+			password = r.FormValue("password")
+		}
+		if password != "right" {
+			http.Error(w, "wrong password", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprint(w, "welcome")
+	}))
+	defer up.Close()
+	policy, err := ReadPolicy(strings.NewReader(`
+limits:
+  - {name: failed_per_account, key: account, rate: 1/1h, burst: 3, counts: responses, statuses: [401]}
+routes:
+  - {name: login, methods: [POST], path: /login, account_field: email, limits: [failed_per_account]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, base := startGateway(t, up.URL, func(c *Config) {
+		c.Policy, c.MaxLimitKeys = policy, 1000
+		c.Trusted = Trusted{netip.MustParsePrefix("127.0.0.0/8")} // the test's requests name their client in X-Forwarded-For
+		c.BodyGrace, c.MinBodyRate = 300*time.Millisecond, 1000
+	})
+	login := func(from, email, password string, asJSON bool) (int, string) {
+		body, ctype := "email="+url.QueryEscape(email)+"&password="+password, "application/x-www-form-urlencoded"
+		if asJSON {
+			body, ctype = fmt.Sprintf(`{"email":%q,"password":%q}`, email, password), "application/json"
+		}
+		req, _ := http.NewRequest(http.MethodPost, base+"/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		req.Header.Set("X-Forwarded-For", from)
+		return get(t, nil, req)
+	}
+	for i, from := range []string{"198.51.100.1", "198.51.100.2", "203.0.113.3"} { // three addresses, one account
+		if s, _ := login(from, "Ana@Shop.example", "guess", i == 1); s != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i, s)
+		}
+	}
+	if s, _ := login("192.0.2.4", " ana@shop.example", "right", true); s != http.StatusTooManyRequests {
+		t.Errorf("the account after 3 failures from 3 addresses: %d, want 429", s)
+	}
+	if s, body := login("198.51.100.1", "bo@shop.example", "right", false); s != 200 || body != "welcome" {
+		t.Errorf("another account: %d %q (the body must reach the shop whole)", s, body)
+	}
+	// A sign-in body that trickles in is cut off while the gateway reads
+	// it for the account, as anywhere else.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprint(conn, "POST /login HTTP/1.1\r\nHost: shop.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 900\r\n\r\nemail=ana")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("slow sign-in: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("slow sign-in answered %d, want 408", resp.StatusCode)
 	}
 }

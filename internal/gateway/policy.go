@@ -2,10 +2,15 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,11 +36,18 @@ import (
 //	    burst: 10
 //	    counts: responses        # only these answers take a token
 //	    statuses: [401, 403]
+//	  - name: failed_logins_per_account
+//	    key: account             # the login name, read from account_field
+//	    rate: 5/1h
+//	    burst: 5
+//	    counts: responses
+//	    statuses: [401, 403]
 //	routes:
 //	  - name: login
 //	    methods: [POST]
 //	    path: /account/login     # exact, or a prefix ending in /*
-//	    limits: [failed_logins_per_ip]
+//	    account_field: email     # form or JSON field naming the account
+//	    limits: [failed_logins_per_ip, failed_logins_per_account]
 //	  - name: everything
 //	    path: /*
 //	    limits: [requests_per_ip]
@@ -61,6 +73,10 @@ type Route struct {
 	Path string
 	// Limits are the names of the limits checked, in order.
 	Limits []string
+	// AccountField names the form or JSON field of the request body that
+	// holds the account (e.g. the e-mail of a sign-in), for limits keyed
+	// by account; "" when the route has none.
+	AccountField string
 }
 
 // matches reports whether the route covers r.
@@ -96,6 +112,7 @@ type policyFile struct {
 		Methods []string `yaml:"methods"`
 		Path    string   `yaml:"path"`
 		Limits  []string `yaml:"limits"`
+		Account string   `yaml:"account_field"`
 	} `yaml:"routes"`
 	SessionCookie string `yaml:"session_cookie"`
 }
@@ -129,9 +146,6 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 			counts = limit.CountRequests
 		}
 		rule := limit.Rule{Name: l.Name, Key: limit.KeyKind(l.Key), Rate: rate, Burst: l.Burst, Counts: counts, Statuses: l.Statuses}
-		if rule.Key == limit.KeyAccount {
-			add("limits[%d].key: account keys need the login routes the gateway reads (not yet): use ip, ip_prefix, fingerprint or session", i)
-		}
 		if err := rule.Validate(); err != nil {
 			for _, e := range unwrapAll(err) {
 				var fe *limit.FieldError
@@ -151,7 +165,10 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 		p.Limits = append(p.Limits, rule)
 	}
 	for i, rt := range f.Routes {
-		route := Route{Name: rt.Name, Path: rt.Path, Limits: rt.Limits}
+		route := Route{Name: rt.Name, Path: rt.Path, Limits: rt.Limits, AccountField: strings.TrimSpace(rt.Account)}
+		if len(route.AccountField) > 64 {
+			add("routes[%d].account_field: longer than 64 characters", i)
+		}
 		if rt.Name == "" {
 			add("routes[%d].name: required", i)
 		}
@@ -169,8 +186,11 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 			add("routes[%d].limits: name at least one limit", i)
 		}
 		for _, name := range rt.Limits {
-			if !slices.ContainsFunc(p.Limits, func(o limit.Rule) bool { return o.Name == name }) {
+			k := slices.IndexFunc(p.Limits, func(o limit.Rule) bool { return o.Name == name })
+			if k < 0 {
 				add("routes[%d].limits: %q is not among the limits", i, name)
+			} else if p.Limits[k].Key == limit.KeyAccount && route.AccountField == "" {
+				add("routes[%d].account_field: required by %q, which is keyed by account", i, name)
 			}
 		}
 		p.Routes = append(p.Routes, route)
@@ -254,7 +274,12 @@ func (l *limiter) check(r *http.Request, client clientKeys) (lt limited, refused
 		}
 		lt = limited{route: rt, keys: make([]string, len(rt.Limits))}
 		for k, name := range rt.Limits {
-			key := client.key(l.kinds[name], r, l.policy.SessionCookie)
+			var key string
+			if kind := l.kinds[name]; kind == limit.KeyAccount {
+				key = accountKey(r, rt.AccountField)
+			} else {
+				key = client.key(kind, r, l.policy.SessionCookie)
+			}
 			if key == "" {
 				continue // the request has no such key (no TLS, no session): the limit cannot apply
 			}
@@ -316,4 +341,49 @@ func (c clientKeys) key(kind limit.KeyKind, r *http.Request, sessionCookie strin
 		}
 	}
 	return ""
+}
+
+// maxAccountBody is the most of a request body read to find its account:
+// a sign-in form is far smaller; a larger body has no account key.
+const maxAccountBody = 64 << 10
+
+// accountKey returns the account r's body names in field (an urlencoded
+// form or a JSON object), as a key: trimmed, lower-cased and hashed, so
+// that the limiter holds no e-mail addresses ("" when there is none). The
+// body is read up to maxAccountBody and put back for the shop.
+func accountKey(r *http.Request, field string) string {
+	if r.Body == nil || r.Body == http.NoBody || field == "" {
+		return ""
+	}
+	buf, err := io.ReadAll(io.LimitReader(r.Body, maxAccountBody+1))
+	r.Body = readCloser{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
+	if err != nil || len(buf) > maxAccountBody {
+		return ""
+	}
+	var account string
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mediaType {
+	case "application/x-www-form-urlencoded":
+		if form, err := url.ParseQuery(string(buf)); err == nil {
+			account = form.Get(field)
+		}
+	case "application/json":
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(buf, &obj) == nil {
+			_ = json.Unmarshal(obj[field], &account)
+		}
+	}
+	account = strings.ToLower(strings.TrimSpace(account))
+	if account == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(account))
+	return hex.EncodeToString(sum[:16])
+}
+
+// readCloser reads from one reader and closes another (a body partly read
+// and put back).
+type readCloser struct {
+	io.Reader
+	io.Closer
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,7 +22,7 @@ func TestReadPolicyExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Limits) != 5 || len(p.Routes) != 3 || p.SessionCookie != "session_id" {
+	if len(p.Limits) != 6 || len(p.Routes) != 3 || p.SessionCookie != "session_id" || p.Routes[0].AccountField != "email" {
 		t.Fatalf("policy %+v", p)
 	}
 	if r := p.Limits[0]; r.Rate != 10 || r.Burst != 100 || r.Counts != limit.CountRequests || r.Key != limit.KeyIP {
@@ -62,7 +63,8 @@ func TestReadPolicyProblems(t *testing.T) {
 		{"no rate", "limits:\n  - {name: a, key: ip, burst: 1}\n", []string{"limits[0].rate: required"}},
 		{"bad key and burst", "limits:\n  - {name: a, key: mac, rate: 1, burst: 0}\n", []string{"limits[0].key", "limits[0].burst"}},
 		{"statuses on a request limit", "limits:\n  - {name: a, key: ip, rate: 1, burst: 1, statuses: [401]}\n", []string{"limits[0].statuses"}},
-		{"account keys", "limits:\n  - {name: a, key: account, rate: 1, burst: 1}\n", []string{"limits[0].key: account"}},
+		{"account key on a route without account_field", "limits:\n  - {name: a, key: account, rate: 1, burst: 1}\nroutes:\n  - {name: r, path: /login, limits: [a]}\n",
+			[]string{"routes[0].account_field: required"}},
 		{"twice", "limits:\n  - {name: a, key: ip, rate: 1, burst: 1}\n  - {name: a, key: ip, rate: 1, burst: 1}\n", []string{"limits[1].name"}},
 		{"undefined limit", "limits:\n  - {name: a, key: ip, rate: 1, burst: 1}\nroutes:\n  - {name: r, path: /x, limits: [b]}\n", []string{`routes[0].limits: "b"`}},
 		{"star inside", "limits:\n  - {name: a, key: ip, rate: 1, burst: 1}\nroutes:\n  - {name: r, path: /a/*/b, limits: [a]}\n", []string{"routes[0].path"}},
@@ -112,6 +114,27 @@ func FuzzReadPolicy(f *testing.F) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		for _, rt := range p.Routes {
 			rt.matches(r)
+		}
+	})
+}
+
+// FuzzAccountKey: any body gives a key or none, never a panic, and the
+// shop still receives the body byte for byte.
+func FuzzAccountKey(f *testing.F) {
+	f.Add("email=ana%40shop.example&password=x", "application/x-www-form-urlencoded")
+	f.Add(`{"email":"ana@shop.example","password":"x"}`, "application/json; charset=utf-8")
+	f.Add(`{"email":42}`, "application/json")
+	f.Add("%zz", "application/x-www-form-urlencoded")
+	f.Fuzz(func(t *testing.T, body, ctype string) {
+		r := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(body))
+		r.Header.Set("Content-Type", ctype)
+		key := accountKey(r, "email")
+		if key != "" && len(key) != 32 {
+			t.Fatalf("key %q", key)
+		}
+		got, err := io.ReadAll(r.Body)
+		if err != nil || string(got) != body {
+			t.Fatalf("body after reading the account: %q, %v; want %q", got, err, body)
 		}
 	})
 }
