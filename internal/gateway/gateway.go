@@ -240,7 +240,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = st.body
 	}
 	if g.limits != nil {
-		lt, refusedBy, retry := g.limits.check(r, newClientKeys(r, g.cfg.Trusted))
+		lt, refusedBy, retry := g.limits.check(r, newClientKeys(r, g.cfg.Trusted), g.metrics.shadowRefused)
 		if st.body != nil && st.body.failure() != nil {
 			g.proxyError(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)), st.body.failure())
 			return

@@ -26,6 +26,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // testConfig is a configuration as the defaults of config.Gateway make
@@ -692,5 +695,43 @@ routes:
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestTimeout {
 		t.Errorf("slow sign-in answered %d, want 408", resp.StatusCode)
+	}
+}
+
+// TestShadowLimit: a limit in shadow mode refuses nothing but counts
+// what it would have refused; an enforced limit beside it still bites.
+func TestShadowLimit(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(echo))
+	defer up.Close()
+	policy, err := ReadPolicy(strings.NewReader(`
+limits:
+  - {name: strict, key: ip, rate: 1/1h, burst: 2, shadow: true}
+  - {name: loose, key: ip, rate: 1/1h, burst: 5}
+routes:
+  - {name: everything, path: /*, limits: [strict, loose]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, base := startGateway(t, up.URL, func(c *Config) { c.Policy, c.MaxLimitKeys = policy, 100 })
+	var statuses []int
+	for range 6 {
+		req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+		s, _ := get(t, nil, req)
+		statuses = append(statuses, s)
+	}
+	if fmt.Sprint(statuses) != "[200 200 200 200 200 429]" {
+		t.Errorf("statuses %v: the shadow limit must refuse nothing, the enforced one the 6th", statuses)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(g.Collector())
+	rec := httptest.NewRecorder()
+	g.AdminHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	// Requests 3, 4 and 5 went through the shadow limit's refusal; the
+	// 6th was refused by the enforced limit after it, also counted.
+	for _, want := range []string{`shopguard_gateway_shadow_limited_total{limit="strict"} 4`, `shopguard_gateway_requests_total{outcome="rate_limited"} 1`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %q:\n%s", want, rec.Body.String())
+		}
 	}
 }

@@ -12,15 +12,25 @@ import (
 // request; the counts of Stats are read at scrape time.
 type metrics struct {
 	upstreamSeconds *prometheus.HistogramVec
+	shadow          *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
-	return &metrics{upstreamSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "shopguard_gateway_upstream_duration_seconds",
-		Help:    "Time from a request's arrival to the shop's response headers, by policy route and status class.",
-		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-	}, []string{"route", "code"})}
+	return &metrics{
+		upstreamSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "shopguard_gateway_upstream_duration_seconds",
+			Help:    "Time from a request's arrival to the shop's response headers, by policy route and status class.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "code"}),
+		shadow: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shopguard_gateway_shadow_limited_total",
+			Help: "Requests a limit in shadow mode would have refused (and let through), by limit.",
+		}, []string{"limit"}),
+	}
 }
+
+// shadowRefused counts a request a shadow limit would have refused.
+func (m *metrics) shadowRefused(limit string) { m.shadow.WithLabelValues(limit).Inc() }
 
 // observe records a proxied request's upstream time.
 func (m *metrics) observe(st *requestState, status int) {
@@ -57,6 +67,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- upDesc
 	ch <- keysDesc
 	c.metrics.upstreamSeconds.Describe(ch)
+	c.metrics.shadow.Describe(ch)
 }
 
 // Collect sends the metrics' values.
@@ -82,6 +93,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(keysDesc, prometheus.GaugeValue, float64(keys))
 	c.metrics.upstreamSeconds.Collect(ch)
+	c.metrics.shadow.Collect(ch)
 }
 
 // AdminHandler serves the gateway's operator endpoints, for an address

@@ -37,6 +37,7 @@ import (
 //	    counts: responses        # only these answers take a token
 //	    statuses: [401, 403]
 //	  - name: failed_logins_per_account
+//	    shadow: true             # counted, not enforced, until trusted
 //	    key: account             # the login name, read from account_field
 //	    rate: 5/1h
 //	    burst: 5
@@ -60,6 +61,10 @@ type Policy struct {
 	Limits        []limit.Rule
 	Routes        []Route
 	SessionCookie string
+	// Shadow names the limits in shadow mode: counted, and their would-be
+	// refusals counted in the metrics, but nothing refused — a new limit
+	// is tried on real traffic before it bites.
+	Shadow map[string]bool
 }
 
 // Route is a set of requests (by method and path) and the limits on them.
@@ -106,6 +111,7 @@ type policyFile struct {
 		Burst    int    `yaml:"burst"`
 		Counts   string `yaml:"counts"`
 		Statuses []int  `yaml:"statuses"`
+		Shadow   bool   `yaml:"shadow"`
 	} `yaml:"limits"`
 	Routes []struct {
 		Name    string   `yaml:"name"`
@@ -163,6 +169,12 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 			add("limits[%d].name: %q is used twice", i, l.Name)
 		}
 		p.Limits = append(p.Limits, rule)
+		if l.Shadow {
+			if p.Shadow == nil {
+				p.Shadow = map[string]bool{}
+			}
+			p.Shadow[l.Name] = true
+		}
 	}
 	for i, rt := range f.Routes {
 		route := Route{Name: rt.Name, Path: rt.Path, Limits: rt.Limits, AccountField: strings.TrimSpace(rt.Account)}
@@ -265,8 +277,9 @@ type limited struct {
 
 // check applies the limits of r's route. It returns the refusal (the
 // first limit that refuses, and when to retry) or, when allowed, what
-// the response must be counted against.
-func (l *limiter) check(r *http.Request, client clientKeys) (lt limited, refusedBy string, retry time.Duration) {
+// the response must be counted against. A limit in shadow mode that
+// would refuse is reported to shadowRefused and refuses nothing.
+func (l *limiter) check(r *http.Request, client clientKeys, shadowRefused func(limit string)) (lt limited, refusedBy string, retry time.Duration) {
 	for i := range l.policy.Routes {
 		rt := &l.policy.Routes[i]
 		if !rt.matches(r) {
@@ -285,7 +298,11 @@ func (l *limiter) check(r *http.Request, client clientKeys) (lt limited, refused
 			}
 			lt.keys[k] = key
 			d, err := l.lim.Allow(name, key)
-			if err == nil && !d.Allowed {
+			switch {
+			case err != nil || d.Allowed:
+			case l.policy.Shadow[name]:
+				shadowRefused(name)
+			default:
 				return lt, name, d.RetryAfter
 			}
 		}
