@@ -342,7 +342,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	if g.cfg.Health.Path != "" {
 		u := *g.cfg.Upstream
 		u.Path = strings.TrimSuffix(u.Path, "/") + g.cfg.Health.Path
-		go g.health.run(hctx, g.client, u.String(), g.cfg.Health)
+		go g.health.run(hctx, g.client, u.String(), g.cfg.Health, g.log)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -25,18 +26,17 @@ type HealthCheck struct {
 type health struct {
 	down     atomic.Bool
 	failures int // consecutive, read and written by the check loop only
-	lastErr  atomic.Value
 }
 
 // Healthy reports whether the upstream is up (always, with no check).
 func (h *health) Healthy() bool { return !h.down.Load() }
 
 // run checks url every cfg.Interval until ctx ends.
-func (h *health) run(ctx context.Context, client *http.Client, url string, cfg HealthCheck) {
+func (h *health) run(ctx context.Context, client *http.Client, url string, cfg HealthCheck, log *slog.Logger) {
 	t := time.NewTicker(cfg.Interval)
 	defer t.Stop()
 	for {
-		h.check(ctx, client, url, cfg)
+		h.check(ctx, client, url, cfg, log)
 		select {
 		case <-ctx.Done():
 			return
@@ -45,8 +45,8 @@ func (h *health) run(ctx context.Context, client *http.Client, url string, cfg H
 	}
 }
 
-// check runs one check and updates the state.
-func (h *health) check(ctx context.Context, client *http.Client, url string, cfg HealthCheck) {
+// check runs one check and updates the state, logging each change.
+func (h *health) check(ctx context.Context, client *http.Client, url string, cfg HealthCheck, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	ok := false
@@ -65,12 +65,13 @@ func (h *health) check(ctx context.Context, client *http.Client, url string, cfg
 	}
 	if ok {
 		h.failures = 0
-		h.down.Store(false)
+		if h.down.Swap(false) {
+			log.Info("upstream healthy again; proxying", "url", url)
+		}
 		return
 	}
-	h.lastErr.Store(err.Error())
-	if h.failures++; h.failures >= cfg.Failures {
-		h.down.Store(true)
+	if h.failures++; h.failures >= cfg.Failures && !h.down.Swap(true) {
+		log.Warn("upstream failed its health checks; answering 503 until it recovers", "url", url, "failures", h.failures, "error", err)
 	}
 }
 
