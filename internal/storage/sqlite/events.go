@@ -15,21 +15,23 @@ import (
 
 // saveReq is one SaveEvent waiting for its group commit.
 type saveReq struct {
-	e    *storage.Event
-	ass  []byte
+	e    *storage.Event // nil for events replayed from the holdover file
+	row  row
 	err  error
 	done chan struct{}
 }
 
 var saveReqPool = sync.Pool{New: func() any { return &saveReq{done: make(chan struct{}, 1)} }}
 
-const insertEvent = `INSERT INTO events (tenant, id, kind, external_id, occurred_at, received_at,
+// insertEvent takes the seq too: NULL lets SQLite number the event, a
+// held-over event brings the seq it was acknowledged with.
+const insertEvent = `INSERT INTO events (seq, tenant, id, kind, external_id, occurred_at, received_at,
 	amount_minor, currency, score, action, rules_version, model_version, latency_us, assessment, payload, env)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`
 
 // SaveEvent implements storage.EventWriter. The event is queued for the
 // writer goroutine and SaveEvent returns once the batch holding it has
-// committed (or failed).
+// committed (or been held over, see holdover.go), or failed.
 func (s *Store) SaveEvent(ctx context.Context, e *storage.Event) error {
 	ass, err := json.Marshal(e.Assessment)
 	if err != nil {
@@ -45,23 +47,48 @@ func (s *Store) SaveEvent(ctx context.Context, e *storage.Event) error {
 	defer s.pending.Done()
 
 	req := saveReqPool.Get().(*saveReq)
-	req.e, req.ass, req.err = e, ass, nil
+	req.e, req.row, req.err = e, rowOf(e, ass), nil
 	s.queue <- req
 	<-req.done
 	err = req.err
-	req.e, req.ass, req.err = nil, nil, nil
+	req.e, req.row, req.err = nil, row{}, nil
 	saveReqPool.Put(req)
 	return err
 }
 
-// writer commits queued saves in batches until the queue is closed.
+// writer commits queued saves in batches until the queue is closed. While
+// the checkpointer restarts the WAL (between a pause request and the close
+// of the channel it carries) it holds batches over instead.
 func (s *Store) writer() {
 	defer close(s.done)
 	batch := make([]*saveReq, 0, s.batch)
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	lastBatch := 0
-	for req := range s.queue {
+	var resume chan struct{} // non-nil while paused
+	for {
+		pause := s.pause
+		if resume != nil {
+			pause = nil
+		}
+		var req *saveReq
+		var ok bool
+		select {
+		case req, ok = <-s.queue:
+		case resume = <-pause:
+			continue
+		case <-resume:
+			resume = nil
+			s.flushHeld()
+			continue
+		}
+		if !ok {
+			if resume != nil {
+				<-resume
+			}
+			s.flushHeld()
+			return
+		}
 		batch = append(batch[:0], req)
 		// Linger only under concurrent traffic, seen as a previous batch of
 		// several events: a lone caller would just wait for nobody. Under
@@ -96,51 +123,122 @@ func (s *Store) writer() {
 			}
 		}
 		linger.Stop()
-		s.commit(batch)
+		// Held events go in first; while any are left (the WAL is being
+		// restarted, or inserting them failed) new ones join them, so that
+		// seqs become visible in order.
+		if resume == nil {
+			s.flushHeld()
+		}
+		if resume != nil || len(s.hold.held()) > 0 {
+			s.holdBatch(batch)
+		} else {
+			_ = s.commit(batch)
+		}
 		for _, r := range batch {
+			if r.err == nil && r.e != nil {
+				r.e.Seq = r.row.seq
+			}
 			r.done <- struct{}{}
 		}
 		lastBatch = len(batch)
-		s.catchUp()
 	}
 }
 
-// commit writes one batch in one transaction. A duplicate fails only its
-// own request; any other failure fails the whole batch.
-func (s *Store) commit(batch []*saveReq) {
-	fail := func(err error) {
-		for _, r := range batch {
-			r.err = fmt.Errorf("sqlite: save event: %w", err)
+// holdBatch numbers the batch's events, appends them to the holdover file
+// and so acknowledges them. An id the tenant already used fails only its
+// own request.
+func (s *Store) holdBatch(batch []*saveReq) {
+	ctx := context.Background()
+	rows := make([]row, 0, len(batch))
+	held := make([]*saveReq, 0, len(batch))
+	ids := make(map[[2]string]bool, len(batch))
+	exts := make(map[[3]string]bool, len(batch))
+	for _, r := range batch {
+		w := &r.row
+		idKey, extKey := [2]string{w.tenant, w.id}, [3]string{w.tenant, w.kind, w.ext}
+		dup := ids[idKey] || exts[extKey] || s.hold.has(w)
+		if !dup {
+			var err error
+			if dup, err = s.exists(ctx, w); err != nil {
+				r.err = err
+				continue
+			}
 		}
+		if dup {
+			r.err = fmt.Errorf("%w: event %q or %s %q exists", storage.ErrConflict, w.id, w.kind, w.ext)
+			continue
+		}
+		ids[idKey], exts[extKey] = true, true
+		w.seq = s.lastSeq + int64(len(rows)) + 1
+		rows = append(rows, *w)
+		held = append(held, r)
+	}
+	if err := s.hold.hold(rows); err != nil {
+		for _, r := range held {
+			r.row.seq, r.err = 0, err
+		}
+		return
+	}
+	s.lastSeq += int64(len(rows))
+}
+
+// flushHeld inserts the held-over events; on failure they stay held (and
+// in the file) for the next try.
+func (s *Store) flushHeld() {
+	rows := s.hold.held()
+	if len(rows) == 0 {
+		return
+	}
+	reqs := make([]*saveReq, len(rows))
+	for i := range rows {
+		reqs[i] = &saveReq{row: rows[i]}
+	}
+	if s.commit(reqs) != nil {
+		return
+	}
+	// A failure to empty the file leaves events that are now inserted in
+	// it: inserting them again at the next start does nothing.
+	_ = s.hold.clear()
+}
+
+// commit writes one batch in one transaction. A duplicate fails only its
+// own request; any other failure fails the whole batch and is returned.
+// It sets each inserted row's seq.
+func (s *Store) commit(batch []*saveReq) error {
+	fail := func(err error) error {
+		err = fmt.Errorf("sqlite: save event: %w", err)
+		for _, r := range batch {
+			r.err = err
+		}
+		return err
 	}
 	ctx := context.Background()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
 	stmt := tx.StmtContext(ctx, s.insert)
 	seqs := make([]int64, len(batch))
 	for i, r := range batch {
-		e := r.e
-		a := e.Assessment
-		res, err := stmt.ExecContext(ctx, e.Tenant, e.ID, string(e.Kind), e.ExternalID,
-			micros(e.OccurredAt), micros(e.ReceivedAt), e.AmountMinor, e.Currency,
-			a.Score, string(a.Action), a.RulesVersion, a.ModelVersion, e.LatencyMicros,
-			string(r.ass), []byte(e.Payload), []byte(e.Env))
+		w := &r.row
+		var seq any
+		if w.seq > 0 {
+			seq = w.seq
+		}
+		res, err := stmt.ExecContext(ctx, seq, w.tenant, w.id, w.kind, w.ext, w.occurred, w.received, w.amount,
+			w.currency, w.score, w.action, w.rulesVersion, w.modelVersion, w.latency,
+			string(w.assessment), w.payload, w.envRaw)
 		if err != nil {
 			tx.Rollback()
-			fail(err)
-			return
+			return fail(err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			r.err = fmt.Errorf("%w: event %q or %s %q exists", storage.ErrConflict, e.ID, e.Kind, e.ExternalID)
+			r.err = fmt.Errorf("%w: event %q or %s %q exists", storage.ErrConflict, w.id, w.kind, w.ext)
 			continue
 		}
 		if seqs[i], err = res.LastInsertId(); err != nil {
 			tx.Rollback()
-			fail(err)
-			return
+			return fail(err)
 		}
 	}
 	// Per-minute decision counts for the dashboard: one upsert per
@@ -150,30 +248,30 @@ func (s *Store) commit(batch []*saveReq) {
 		if r.err != nil {
 			continue
 		}
-		e := r.e
-		k := minuteKey{e.Tenant, unixMinute(e.ReceivedAt), string(e.Kind), string(e.Assessment.Action), e.Currency}
+		w := &r.row
+		k := minuteKey{w.tenant, unixMinute(fromMicros(w.received)), w.kind, w.action, w.currency}
 		sum := sums[k]
 		sum.count++
-		sum.amount += e.AmountMinor
+		sum.amount += w.amount
 		sums[k] = sum
 	}
 	upsert := tx.StmtContext(ctx, s.upsertMin)
 	for k, sum := range sums {
 		if _, err := upsert.ExecContext(ctx, k.tenant, k.minute, k.kind, k.action, k.currency, sum.count, sum.amount); err != nil {
 			tx.Rollback()
-			fail(err)
-			return
+			return fail(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
 	for i, r := range batch {
 		if r.err == nil {
-			r.e.Seq = seqs[i]
+			r.row.seq = seqs[i]
+			s.lastSeq = max(s.lastSeq, seqs[i])
 		}
 	}
+	return nil
 }
 
 const (
@@ -225,11 +323,17 @@ func (s *Store) oneEvent(ctx context.Context, what string, stmt *sql.Stmt, args 
 
 // Event implements storage.EventReader.
 func (s *Store) Event(ctx context.Context, tenant, id string) (storage.Event, error) {
+	if r, ok := s.hold.find(tenant, "", id, false); ok {
+		return r.event()
+	}
 	return s.oneEvent(ctx, fmt.Sprintf("event %q", id), s.byID, tenant, id)
 }
 
 // EventByExternalID implements storage.EventReader.
 func (s *Store) EventByExternalID(ctx context.Context, tenant string, kind risk.EventKind, ext string) (storage.Event, error) {
+	if r, ok := s.hold.find(tenant, string(kind), ext, true); ok {
+		return r.event()
+	}
 	return s.oneEvent(ctx, fmt.Sprintf("%s %q", kind, ext), s.byExt, tenant, string(kind), ext)
 }
 
@@ -406,6 +510,11 @@ func (s *Store) MaxLabelID(ctx context.Context) (int64, error) {
 func (s *Store) AddLabel(ctx context.Context, l *storage.Label) error {
 	if err := s.isClosed(); err != nil {
 		return err
+	}
+	// A label of a held-over event waits the few milliseconds until it is
+	// inserted.
+	if err := s.hold.await(ctx, l.Tenant, l.EventID); err != nil {
+		return fmt.Errorf("sqlite: add label: %w", err)
 	}
 	res, err := s.write.ExecContext(ctx, `INSERT INTO labels (tenant, event_id, label, source, note, occurred_at, created_at)
 		SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM events WHERE tenant = ? AND id = ?)`,

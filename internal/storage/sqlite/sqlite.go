@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	sqlite "modernc.org/sqlite" // also registers the "sqlite" driver
@@ -63,18 +62,21 @@ type Store struct {
 	batch int
 
 	// Statements of the hot path, prepared once.
-	insert, upsertMin, byID, byExt, labels *sql.Stmt
+	insert, upsertMin, byID, byExt, labels, exist *sql.Stmt
 
 	// ckpt runs WAL checkpoints in the background, so that commits never
 	// wait for one (SQLite's automatic checkpoint runs inside a commit).
 	ckpt     *sql.DB
 	ckptStop chan struct{}
 	ckptDone chan struct{}
-	// catchUpDue is set by the background checkpointer when it has just
-	// copied a WAL longer than walFramesLimit; the writer then finishes
-	// the job (see catchUp).
-	catchUpDue atomic.Bool
-	delay      time.Duration
+	// pause carries the checkpointer's requests to hold commits while it
+	// restarts the WAL; closing the channel sent ends the pause.
+	pause chan chan struct{}
+	// hold keeps what the writer acknowledged during a pause; lastSeq is
+	// the highest seq given out. Both belong to the writer goroutine.
+	hold    *holdover
+	lastSeq int64
+	delay   time.Duration
 
 	mu      sync.RWMutex // guards closed against concurrent SaveEvent
 	closed  bool
@@ -162,18 +164,28 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		ckpt:     ck,
 		ckptStop: make(chan struct{}),
 		ckptDone: make(chan struct{}),
+		pause:    make(chan chan struct{}),
 		delay:    opts.CommitDelay,
+	}
+	closeAll := func() {
+		r.Close()
+		ck.Close()
+		w.Close()
 	}
 	for _, p := range []struct {
 		db   *sql.DB
 		dst  **sql.Stmt
 		text string
-	}{{w, &s.insert, insertEvent}, {w, &s.upsertMin, upsertMinute}, {r, &s.byID, selectByID}, {r, &s.byExt, selectByExt}, {r, &s.labels, selectLabelsOf}} {
+	}{{w, &s.insert, insertEvent}, {w, &s.upsertMin, upsertMinute}, {r, &s.byID, selectByID}, {r, &s.byExt, selectByExt},
+		{r, &s.labels, selectLabelsOf}, {r, &s.exist, existsEvent}} {
 		if *p.dst, err = p.db.PrepareContext(ctx, p.text); err != nil {
-			r.Close()
-			w.Close()
+			closeAll()
 			return nil, fmt.Errorf("sqlite: prepare: %w", err)
 		}
+	}
+	if err := s.openHoldover(ctx, abs+holdoverSuffix); err != nil {
+		closeAll()
+		return nil, err
 	}
 	go s.writer()
 	go s.checkpointer()
@@ -250,10 +262,10 @@ func (s *Store) Close() error {
 	// A checkpoint folds the WAL back into the main file so a copy of the
 	// database file alone is complete.
 	_, cerr := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	for _, st := range []*sql.Stmt{s.insert, s.byID, s.byExt, s.labels} {
+	for _, st := range []*sql.Stmt{s.insert, s.upsertMin, s.byID, s.byExt, s.labels, s.exist} {
 		st.Close()
 	}
-	return errors.Join(cerr, s.read.Close(), s.ckpt.Close(), s.write.Close())
+	return errors.Join(cerr, s.hold.f.Close(), s.read.Close(), s.ckpt.Close(), s.write.Close())
 }
 
 // Checkpointing. SQLite's automatic checkpoint runs inside a commit, so
@@ -261,10 +273,12 @@ func (s *Store) Close() error {
 // is off; instead a background goroutine copies the WAL into the database
 // every checkpointInterval without blocking anyone. Copying alone cannot
 // end the WAL while new commits keep appending to it, so once it is longer
-// than walFramesLimit the writer, between two batches, runs one more
-// passive checkpoint itself, right after a background pass: with nothing
+// than walFramesLimit the checkpointer, right after a background pass,
+// pauses the writer's commits and runs one more pass: with nothing
 // appended meanwhile it catches up, having only the last few milliseconds
 // of commits to copy and sync, and the next commit starts the WAL over.
+// That pass takes several milliseconds; the events that arrive meanwhile
+// are held over (holdover.go) rather than kept waiting.
 const (
 	checkpointInterval = 100 * time.Millisecond
 	walFramesLimit     = 4096 // 16 MiB of 4 KiB pages
@@ -283,19 +297,50 @@ func (s *Store) checkpointer() {
 			// A busy or failed passive checkpoint is retried next tick.
 			var busy, log, done int64
 			err := s.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
-			if err == nil && log > walFramesLimit && done == log {
-				s.catchUpDue.Store(true)
+			if err != nil || log <= walFramesLimit || done != log {
+				continue
 			}
+			resume := make(chan struct{})
+			select {
+			case s.pause <- resume:
+			case <-s.ckptStop:
+				return
+			}
+			_, _ = s.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			close(resume)
 		}
 	}
 }
 
-// catchUp is run by the writer between batches: it finishes a checkpoint
-// when the WAL has grown long, so the next commit can restart it.
-func (s *Store) catchUp() {
-	if s.catchUpDue.Swap(false) {
-		_, _ = s.write.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+// openHoldover opens the holdover file, inserts what a crash left in it
+// and learns the highest seq.
+func (s *Store) openHoldover(ctx context.Context, path string) error {
+	h, rows, err := openHoldover(path)
+	if err != nil {
+		return err
 	}
+	s.hold = h
+	if len(rows) > 0 {
+		reqs := make([]*saveReq, len(rows))
+		for i := range rows {
+			reqs[i] = &saveReq{row: rows[i]}
+		}
+		if err := s.commit(reqs); err != nil {
+			h.f.Close()
+			return fmt.Errorf("sqlite: insert held-over events: %w", err)
+		}
+		if err := h.clear(); err != nil {
+			h.f.Close()
+			return err
+		}
+	}
+	var n sql.NullInt64
+	if err := s.write.QueryRowContext(ctx, "SELECT MAX(seq) FROM events").Scan(&n); err != nil {
+		h.f.Close()
+		return fmt.Errorf("sqlite: max seq: %w", err)
+	}
+	s.lastSeq = n.Int64
+	return nil
 }
 
 func (s *Store) isClosed() error {
