@@ -39,7 +39,7 @@ type decisionResponse struct {
 
 func (s *Server) postTransaction(w http.ResponseWriter, r *http.Request, key apikey.Key) error {
 	var tx fraud.Transaction
-	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &tx); err != nil {
+	if err := decodeJSONFast(w, r, s.cfg.MaxBodyBytes, &tx); err != nil {
 		return err
 	}
 	if err := tx.Validate(s.now()); err != nil {

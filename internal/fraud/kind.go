@@ -31,9 +31,13 @@ func (Kind) NewEnv() any { return NewEnv() }
 // Decode parses a stored transaction payload without the checks that depend
 // on the current time.
 func (Kind) Decode(payload []byte) (engine.Input, error) {
+	// The fast decoder gives json.Unmarshal's result several times faster
+	// (replays and backtests decode every stored transaction).
 	var t Transaction
-	if err := json.Unmarshal(payload, &t); err != nil {
-		return nil, fmt.Errorf("fraud: decode transaction: %w", err)
+	if !t.DecodeFast(payload) {
+		if err := json.Unmarshal(payload, &t); err != nil {
+			return nil, fmt.Errorf("fraud: decode transaction: %w", err)
+		}
 	}
 	if err := errors.Join(t.normalize()...); err != nil {
 		return nil, fmt.Errorf("fraud: decode transaction: %w", err)
