@@ -56,6 +56,7 @@ type options struct {
 	runID       string
 	out         string
 	serverPID   int
+	client      string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -78,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.runID, "run-id", "", "prefix of transaction ids (default: derived from the start time)")
 	fs.StringVar(&o.out, "out", "", "write the results as JSON to this file")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of the server, to report its CPU use during the measured phase (Linux)")
+	fs.StringVar(&o.client, "client", "vegeta", "sender: vegeta (vegeta's attacker over net/http) or raw (lean keep-alive HTTP/1.1 client, same schedule and report)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -111,6 +113,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.timeout <= 0 {
 		errs = append(errs, errors.New("-timeout must be positive"))
+	}
+	if o.client != "vegeta" && o.client != "raw" {
+		errs = append(errs, errors.New("-client must be vegeta or raw"))
 	}
 	if o.simSpan < 0 || o.simSpan > 365*24*time.Hour {
 		errs = append(errs, errors.New("-sim-span must be 0..8760h"))
@@ -224,6 +229,7 @@ type harness struct {
 	o        options
 	endpoint string
 	client   *http.Client
+	raw      *rawClient // -client raw; nil in vegeta mode
 	gen      *generator
 	header   http.Header
 	next     atomic.Uint64 // next transaction sequence number
@@ -261,6 +267,21 @@ func run(o options, stdout io.Writer) error {
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	generatorName := "vegeta/v12.12.0 attacker (open loop)"
+	if o.client == "raw" {
+		conns := int(o.maxWorkers) // one connection per request in flight
+		if o.connections > 0 {
+			conns = min(conns, o.connections)
+		}
+		if h.raw, err = newRawClient(ctx, endpoint, o.key, o.timeout, conns); err != nil {
+			return err
+		}
+		defer h.raw.close()
+		generatorName = "loadtx raw HTTP/1.1 client (open loop, keep-alive, no pipelining)"
+		if os.Getenv("GOMAXPROCS") == "" && o.rate <= rawOneProcMaxRate {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		}
+	}
 	if err := h.preflight(ctx, base); err != nil {
 		return err
 	}
@@ -271,7 +292,7 @@ func run(o options, stdout io.Writer) error {
 		"rate_per_s": o.rate, "duration_s": o.duration.Seconds(), "warmup_s": o.warmup.Seconds(),
 		"workers": o.workers, "max_workers": o.maxWorkers, "connections": o.connections,
 		"timeout_s": o.timeout.Seconds(), "seed": o.seed, "customers": o.customers,
-		"sim_span_h": o.simSpan.Hours(), "max_requests": o.maxRequests, "generator": "vegeta/v12.12.0 attacker (open loop)",
+		"sim_span_h": o.simSpan.Hours(), "max_requests": o.maxRequests, "generator": generatorName, "client": o.client,
 		"loadtx_gomaxprocs": runtime.GOMAXPROCS(0), "loadtx_go": runtime.Version(),
 	}}
 	fmt.Fprintf(stdout, "loadtx %s: %d req/s to %s, warm-up %s, measured %s (max %d requests), seed %d, %d customers\n",
@@ -322,57 +343,26 @@ func (h *harness) phase(name string, d time.Duration, n uint64) *Phase {
 	p := &Phase{Name: name, Rate: o.rate, DurationS: d.Seconds(), Intended: n,
 		StatusCodes: map[string]uint64{}, Errors: map[string]uint64{}, Actions: map[string]uint64{},
 		ActionsByKind: map[string]map[string]uint64{}}
-	atk := vegeta.NewAttacker(vegeta.Client(h.client), vegeta.Workers(o.workers), vegeta.MaxWorkers(o.maxWorkers),
-		vegeta.MaxBody(64<<10))
-	pacer := limitPacer{ConstantPacer: vegeta.ConstantPacer{Freq: o.rate, Per: time.Second}, max: n}
 	interval := time.Duration(time.Second.Nanoseconds() / int64(o.rate))
-
-	lat := make([]int64, 0, n)
-	fromIntended := make([]int64, 0, n)
-	lag := make([]int64, 0, n)
-	server := make([]int64, 0, n)
+	s := &phaseStats{h: h, p: p,
+		lat: make([]int64, 0, n), fromIntended: make([]int64, 0, n), lag: make([]int64, 0, n), server: make([]int64, 0, n)}
+	var atk *vegeta.Attacker
+	if h.raw == nil {
+		atk = vegeta.NewAttacker(vegeta.Client(h.client), vegeta.Workers(o.workers), vegeta.MaxWorkers(o.maxWorkers),
+			vegeta.MaxBody(64<<10))
+	}
 	cpu0 := readCPU(o.serverPID)
 	began := time.Now()
 	h.maxIn.Store(0)
-	for res := range atk.Attack(h.targeter(), pacer, d+time.Second, name) {
-		h.inFlight.Add(-1)
-		p.Sent++
-		intended := began.Add(time.Duration(res.Seq+1) * interval)
-		lat = append(lat, int64(res.Latency))
-		lag = append(lag, max(0, int64(res.Timestamp.Sub(intended))))
-		fromIntended = append(fromIntended, max(int64(res.Latency), int64(res.End().Sub(intended))))
-		p.StatusCodes[strconv.Itoa(int(res.Code))]++
-		if res.Code == http.StatusOK {
-			p.OK++
-			action, us, replayed := actionOf(res.Body)
-			p.Actions[action]++
-			if replayed {
-				p.Replayed++
-			}
-			server = append(server, us)
-			kind := "unknown"
-			if seq, ok := h.seqOf(res.Body); ok {
-				kind = kindNames[h.kinds[seq]-1]
-			}
-			byKind := p.ActionsByKind[kind]
-			if byKind == nil {
-				byKind = map[string]uint64{}
-				p.ActionsByKind[kind] = byKind
-			}
-			byKind[action]++
-			continue
-		}
-		e := res.Error
-		if len(e) > 120 {
-			e = e[:120]
-		}
-		if _, seen := p.Errors[e]; seen || len(p.Errors) < 20 {
-			p.Errors[e]++
-		} else {
-			p.Errors["(other)"]++
-		}
-		if len(p.FirstErrorBodies) < 3 && len(res.Body) > 0 {
-			p.FirstErrorBodies = append(p.FirstErrorBodies, string(truncate(res.Body, 300)))
+	if h.raw != nil {
+		h.raw.run(rawSchedule{began: began, interval: interval, n: n, until: d + time.Second,
+			maxInFlight: int(o.maxWorkers), next: h.take,
+			record: func(r outcome) { s.add(r.intended, r.sent, r.latency, r.code, r.err, r.body) }})
+	} else {
+		pacer := limitPacer{ConstantPacer: vegeta.ConstantPacer{Freq: o.rate, Per: time.Second}, max: n}
+		for res := range atk.Attack(h.targeter(), pacer, d+time.Second, name) {
+			intended := began.Add(time.Duration(res.Seq+1) * interval)
+			s.add(intended, res.Timestamp, res.Latency, int(res.Code), res.Error, res.Body)
 		}
 	}
 	wall := time.Since(began)
@@ -386,11 +376,66 @@ func (h *harness) phase(name string, d time.Duration, n uint64) *Phase {
 	if p.Sent > 0 {
 		p.SuccessRatio = round6(float64(p.OK) / float64(p.Sent))
 	}
-	p.Latency = percentiles(lat, 1e6)
-	p.LatencyFromIntended = percentiles(fromIntended, 1e6)
-	p.ScheduleLag = percentiles(lag, 1e6)
-	p.ServerDecision = percentiles(server, 1e3)
+	p.Latency = percentiles(s.lat, 1e6)
+	p.LatencyFromIntended = percentiles(s.fromIntended, 1e6)
+	p.ScheduleLag = percentiles(s.lag, 1e6)
+	p.ServerDecision = percentiles(s.server, 1e3)
 	return p
+}
+
+// phaseStats gathers the results of one phase, whichever client sent them.
+// add is not safe for concurrent use.
+type phaseStats struct {
+	h                              *harness
+	p                              *Phase
+	lat, fromIntended, lag, server []int64
+}
+
+// add records one answered (or failed) request: intended is when the
+// schedule wanted it sent, sent when it was sent, latency the time from sent
+// to the end of the response body, code the HTTP status (0 for a transport
+// error), errText the error ("" when none), body the first 64 KiB of the
+// response body (not retained).
+func (s *phaseStats) add(intended, sent time.Time, latency time.Duration, code int, errText string, body []byte) {
+	h, p := s.h, s.p
+	h.inFlight.Add(-1)
+	p.Sent++
+	s.lat = append(s.lat, int64(latency))
+	s.lag = append(s.lag, max(0, int64(sent.Sub(intended))))
+	s.fromIntended = append(s.fromIntended, max(int64(latency), int64(sent.Add(latency).Sub(intended))))
+	p.StatusCodes[strconv.Itoa(code)]++
+	if code == http.StatusOK {
+		p.OK++
+		action, us, replayed := actionOf(body)
+		p.Actions[action]++
+		if replayed {
+			p.Replayed++
+		}
+		s.server = append(s.server, us)
+		kind := "unknown"
+		if seq, ok := h.seqOf(body); ok {
+			kind = kindNames[h.kinds[seq]-1]
+		}
+		byKind := p.ActionsByKind[kind]
+		if byKind == nil {
+			byKind = map[string]uint64{}
+			p.ActionsByKind[kind] = byKind
+		}
+		byKind[action]++
+		return
+	}
+	e := errText
+	if len(e) > 120 {
+		e = e[:120]
+	}
+	if _, seen := p.Errors[e]; seen || len(p.Errors) < 20 {
+		p.Errors[e]++
+	} else {
+		p.Errors["(other)"]++
+	}
+	if len(p.FirstErrorBodies) < 3 && len(body) > 0 {
+		p.FirstErrorBodies = append(p.FirstErrorBodies, string(truncate(body, 300)))
+	}
 }
 
 func truncate(b []byte, n int) []byte {
@@ -406,23 +451,33 @@ func round6(v float64) float64 { return float64(int64(v*1e6+0.5)) / 1e6 }
 // targeter hands out the next transaction of the run's sequence.
 func (h *harness) targeter() vegeta.Targeter {
 	return func(t *vegeta.Target) error {
-		seq := h.next.Add(1) - 1
-		if seq >= uint64(len(h.kinds)) {
+		body, ok := h.take()
+		if !ok {
 			return vegeta.ErrNoTargets
-		}
-		body, kind := h.gen.Build(seq)
-		k := kindCode(kind)
-		h.kinds[seq] = k
-		h.sentKind[k].Add(1)
-		for n := h.inFlight.Add(1); ; {
-			m := h.maxIn.Load()
-			if n <= m || h.maxIn.CompareAndSwap(m, n) {
-				break
-			}
 		}
 		t.Method, t.URL, t.Body, t.Header = http.MethodPost, h.endpoint, body, h.header
 		return nil
 	}
+}
+
+// take builds the next transaction of the run's sequence and counts it as
+// in flight; false when the sequence is exhausted.
+func (h *harness) take() ([]byte, bool) {
+	seq := h.next.Add(1) - 1
+	if seq >= uint64(len(h.kinds)) {
+		return nil, false
+	}
+	body, kind := h.gen.Build(seq)
+	k := kindCode(kind)
+	h.kinds[seq] = k
+	h.sentKind[k].Add(1)
+	for n := h.inFlight.Add(1); ; {
+		m := h.maxIn.Load()
+		if n <= m || h.maxIn.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	return body, true
 }
 
 // seqOf finds the sequence number in the decision's external_id.
