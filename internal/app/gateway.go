@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -48,6 +49,15 @@ func GatewayConfig(c config.Gateway) (gateway.Config, error) {
 		defer f.Close()
 		if g.Policy, err = gateway.ReadPolicy(f); err != nil {
 			return gateway.Config{}, fmt.Errorf("gateway.policy_file %s: %w", c.PolicyFile, err)
+		}
+	}
+	if c.ChallengeSecretFile != "" {
+		secret, err := os.ReadFile(c.ChallengeSecretFile)
+		if err != nil {
+			return gateway.Config{}, fmt.Errorf("gateway.challenge_secret_file: %w", err)
+		}
+		if g.ChallengeSecret = bytes.TrimSpace(secret); len(g.ChallengeSecret) == 0 {
+			return gateway.Config{}, fmt.Errorf("gateway.challenge_secret_file %s: empty", c.ChallengeSecretFile)
 		}
 	}
 	return g, g.Validate()

@@ -2,6 +2,8 @@ package app
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +34,30 @@ func TestGatewayConfig(t *testing.T) {
 	if _, err := GatewayConfig(c); err == nil || !strings.Contains(err.Error(), "gateway.policy_file") {
 		t.Errorf("missing policy file: %v", err)
 	}
+	c.PolicyFile = ""
+	dir := t.TempDir()
+	for _, tc := range []struct{ content, want string }{
+		{strings.Repeat("s", 40) + "\n", ""},
+		{"short\n", "challenge_secret"},
+		{"  \n", "empty"},
+	} {
+		c.ChallengeSecretFile = filepath.Join(dir, "secret")
+		if err := os.WriteFile(c.ChallengeSecretFile, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		g, err := GatewayConfig(c)
+		if tc.want == "" && (err != nil || string(g.ChallengeSecret) != strings.Repeat("s", 40)) {
+			t.Errorf("secret file: %q, %v", g.ChallengeSecret, err)
+		}
+		if tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("secret %q: %v, want %q", tc.content, err, tc.want)
+		}
+	}
+	c.ChallengeSecretFile = filepath.Join(dir, "missing")
+	if _, err := GatewayConfig(c); err == nil || !strings.Contains(err.Error(), "gateway.challenge_secret_file") {
+		t.Errorf("missing secret file: %v", err)
+	}
+	c.ChallengeSecretFile = ""
 	c.PolicyFile, c.Upstream = "", "ftp://shop"
 	if _, err := GatewayConfig(c); err == nil {
 		t.Error("ftp upstream accepted")

@@ -155,6 +155,10 @@ type Gateway struct {
 	// MaxLimitKeys the most client keys the limits keep at once.
 	PolicyFile   string `koanf:"policy_file"`
 	MaxLimitKeys int    `koanf:"max_limit_keys"`
+	// ChallengeSecretFile holds the secret that signs challenges and
+	// clearances ("" = a random one per start); gateways sharing it accept
+	// each other's clearances.
+	ChallengeSecretFile string `koanf:"challenge_secret_file"`
 }
 
 // Features configures the feature store.

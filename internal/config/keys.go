@@ -149,6 +149,8 @@ func fields() []field {
 			func(c *Config) *string { return &c.Gateway.PolicyFile }),
 		intField("gateway.max_limit_keys", "Most client keys (addresses, networks, sessions) the limits keep at once (1..10000000); idle ones are evicted first.",
 			func(c *Config) *int { return &c.Gateway.MaxLimitKeys }),
+		stringField("gateway.challenge_secret_file", "File holding the secret (at least 32 bytes) that signs challenges and clearances; gateways sharing it accept each other's clearances. Empty: a random secret per start.",
+			func(c *Config) *string { return &c.Gateway.ChallengeSecretFile }),
 		stringField("log.level", "Least severe level logged: debug, info, warn or error.",
 			func(c *Config) *string { return &c.Log.Level }),
 		stringField("log.format", "Log line format: text or json.",

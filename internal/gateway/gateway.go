@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shopguard/shopguard/internal/gateway/challenge"
 	"github.com/shopguard/shopguard/internal/gateway/tlsprint"
 )
 
@@ -64,6 +65,10 @@ type Config struct {
 	// with a million addresses evicts idle keys, not limited ones).
 	Policy       Policy
 	MaxLimitKeys int
+	// ChallengeSecret signs challenges and clearances (at least 32 bytes);
+	// gateways sharing it accept each other's clearances. Empty: a random
+	// secret, so clearances end when the gateway restarts.
+	ChallengeSecret []byte
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration
 }
@@ -114,6 +119,9 @@ func (c Config) Validate() error {
 			add("health: interval %v, timeout %v (positive, at most the interval), failures %d (at least 1)", h.Interval, h.Timeout, h.Failures)
 		}
 	}
+	if n := len(c.ChallengeSecret); n > 0 && n < challenge.MinKeyLen {
+		add("challenge_secret: %d bytes, at least %d", n, challenge.MinKeyLen)
+	}
 	if len(c.Policy.Limits) > 0 && c.MaxLimitKeys < 1 {
 		add("max_limit_keys: %d, must be positive with a policy", c.MaxLimitKeys)
 	}
@@ -133,6 +141,8 @@ type Gateway struct {
 	health health
 	client *http.Client // the health check's
 	limits *limiter     // nil without a policy
+	// challenges is nil when no route challenges.
+	challenges *challenges
 
 	stats   Stats
 	metrics *metrics
@@ -183,6 +193,15 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 			return nil, err
 		}
 	}
+	if cfg.Policy.challenged() {
+		var err error
+		if g.challenges, err = newChallenges(cfg); err != nil {
+			return nil, err
+		}
+		if len(cfg.ChallengeSecret) == 0 {
+			log.Warn("no gateway challenge secret: clearances end when the gateway restarts and other gateways do not accept them")
+		}
+	}
 	upstream := cfg.Upstream
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -221,6 +240,10 @@ func (g *Gateway) Healthy() bool { return g.health.Healthy() }
 // limits.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.stats.Requests.Add(1)
+	if strings.HasPrefix(r.URL.Path, challengePrefix) {
+		g.serveChallenge(w, r, newClientKeys(r, g.cfg.Trusted))
+		return
+	}
 	if r.ContentLength > g.cfg.MaxBodyBytes {
 		g.stats.TooLarge.Add(1)
 		refuse(w, http.StatusRequestEntityTooLarge, "request body too large", 0)
@@ -239,8 +262,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			start: st.start, grace: g.cfg.BodyGrace, rate: g.cfg.MinBodyRate}
 		r.Body = st.body
 	}
+	rt := g.cfg.Policy.route(r)
+	var keys clientKeys
+	if rt != nil {
+		keys = newClientKeys(r, g.cfg.Trusted)
+	}
 	if g.limits != nil {
-		lt, refusedBy, retry := g.limits.check(r, newClientKeys(r, g.cfg.Trusted), g.metrics.shadowRefused)
+		lt, refusedBy, retry := g.limits.check(r, rt, keys, g.metrics.shadowRefused)
 		if st.body != nil && st.body.failure() != nil {
 			g.proxyError(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)), st.body.failure())
 			return
@@ -252,6 +280,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		st.limited = lt
+	}
+	if rt != nil && rt.Challenge != "" && !g.challenges.cleared(r, g.challenges.client(r, keys)) {
+		g.challenge(w, r, rt, keys)
+		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 	g.stats.Proxied.Add(1)

@@ -13,6 +13,7 @@ import (
 type metrics struct {
 	upstreamSeconds *prometheus.HistogramVec
 	shadow          *prometheus.CounterVec
+	challenges      *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -26,7 +27,16 @@ func newMetrics() *metrics {
 			Name: "shopguard_gateway_shadow_limited_total",
 			Help: "Requests a limit in shadow mode would have refused (and let through), by limit.",
 		}, []string{"limit"}),
+		challenges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shopguard_gateway_challenges_total",
+			Help: "Challenges by route and outcome: issued (a page served), refused (not a page view, no clearance), loop (too many pages to one address), passed, failed (the last two without a route).",
+		}, []string{"route", "outcome"}),
 	}
+}
+
+// challenge counts a challenge outcome.
+func (m *metrics) challenge(route, outcome string) {
+	m.challenges.WithLabelValues(route, outcome).Inc()
 }
 
 // shadowRefused counts a request a shadow limit would have refused.
@@ -68,6 +78,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- keysDesc
 	c.metrics.upstreamSeconds.Describe(ch)
 	c.metrics.shadow.Describe(ch)
+	c.metrics.challenges.Describe(ch)
 }
 
 // Collect sends the metrics' values.
@@ -94,6 +105,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(keysDesc, prometheus.GaugeValue, float64(keys))
 	c.metrics.upstreamSeconds.Collect(ch)
 	c.metrics.shadow.Collect(ch)
+	c.metrics.challenges.Collect(ch)
 }
 
 // AdminHandler serves the gateway's operator endpoints, for an address

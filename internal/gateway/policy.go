@@ -18,6 +18,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/shopguard/shopguard/internal/gateway/challenge"
 	"github.com/shopguard/shopguard/internal/gateway/limit"
 	"github.com/shopguard/shopguard/internal/risk"
 )
@@ -49,10 +50,16 @@ import (
 //	    path: /account/login     # exact, or a prefix ending in /*
 //	    account_field: email     # form or JSON field naming the account
 //	    limits: [failed_logins_per_ip, failed_logins_per_account]
+//	  - name: checkout
+//	    path: /checkout/*
+//	    challenge: pow           # browsers prove work once (pow), or wait (wait)
+//	    challenge_bits: 14       # pow difficulty: 2^14 hashes on average
+//	    limits: [requests_per_ip]
 //	  - name: everything
 //	    path: /*
 //	    limits: [requests_per_ip]
 //	session_cookie: session_id   # the shop's session cookie, for key: session
+//	clearance_ttl: 30m           # how long a passed challenge lasts
 //
 // A request is checked against the first route that matches it, so
 // specific routes come before general ones; a request no route matches is
@@ -65,6 +72,40 @@ type Policy struct {
 	// refusals counted in the metrics, but nothing refused — a new limit
 	// is tried on real traffic before it bites.
 	Shadow map[string]bool
+	// ClearanceTTL is how long a passed challenge clears its client
+	// (default 30 minutes).
+	ClearanceTTL time.Duration
+}
+
+// Challenge kinds of a route.
+const (
+	// ChallengePoW asks browsers for a proof of work, with a wait for
+	// those without JavaScript.
+	ChallengePoW = "pow"
+	// ChallengeWait asks every client to wait a few seconds.
+	ChallengeWait = "wait"
+)
+
+// DefaultChallengeBits is a proof of work's default difficulty: 2^14
+// SHA-256 hashes on average, a fraction of a second in a phone's browser.
+const DefaultChallengeBits = 14
+
+// defaultClearanceTTL is Policy.ClearanceTTL's default.
+const defaultClearanceTTL = 30 * time.Minute
+
+// challenged reports whether any route challenges.
+func (p Policy) challenged() bool {
+	return slices.ContainsFunc(p.Routes, func(r Route) bool { return r.Challenge != "" })
+}
+
+// route returns the first route covering r, nil when none does.
+func (p Policy) route(r *http.Request) *Route {
+	for i := range p.Routes {
+		if p.Routes[i].matches(r) {
+			return &p.Routes[i]
+		}
+	}
+	return nil
 }
 
 // Route is a set of requests (by method and path) and the limits on them.
@@ -82,6 +123,13 @@ type Route struct {
 	// holds the account (e.g. the e-mail of a sign-in), for limits keyed
 	// by account; "" when the route has none.
 	AccountField string
+	// Challenge is "" (none), ChallengePoW or ChallengeWait: a client
+	// without a valid clearance gets the challenge page (a page view) or
+	// 403 (anything else) instead of the shop. Routes of APIs and webhooks,
+	// which cannot run a page, must not challenge.
+	Challenge string
+	// ChallengeBits is the proof of work's difficulty.
+	ChallengeBits int
 }
 
 // matches reports whether the route covers r.
@@ -119,8 +167,11 @@ type policyFile struct {
 		Path    string   `yaml:"path"`
 		Limits  []string `yaml:"limits"`
 		Account string   `yaml:"account_field"`
+		Chall   string   `yaml:"challenge"`
+		Bits    int      `yaml:"challenge_bits"`
 	} `yaml:"routes"`
 	SessionCookie string `yaml:"session_cookie"`
+	ClearanceTTL  string `yaml:"clearance_ttl"`
 }
 
 // ReadPolicy reads and checks a policy file, reporting every problem at
@@ -177,7 +228,26 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 		}
 	}
 	for i, rt := range f.Routes {
-		route := Route{Name: rt.Name, Path: rt.Path, Limits: rt.Limits, AccountField: strings.TrimSpace(rt.Account)}
+		route := Route{Name: rt.Name, Path: rt.Path, Limits: rt.Limits, AccountField: strings.TrimSpace(rt.Account),
+			Challenge: rt.Chall, ChallengeBits: rt.Bits}
+		switch rt.Chall {
+		case "", ChallengeWait:
+			if rt.Bits != 0 {
+				add("routes[%d].challenge_bits: only for challenge: pow", i)
+			}
+		case ChallengePoW:
+			if route.ChallengeBits == 0 {
+				route.ChallengeBits = DefaultChallengeBits
+			}
+			if route.ChallengeBits < 1 || route.ChallengeBits > challenge.MaxBits {
+				add("routes[%d].challenge_bits: %d, must be 1..%d", i, rt.Bits, challenge.MaxBits)
+			}
+		default:
+			add("routes[%d].challenge: %q is not pow or wait", i, rt.Chall)
+		}
+		if strings.HasPrefix(rt.Path, challengePrefix) {
+			add("routes[%d].path: %s is the gateway's own", i, challengePrefix)
+		}
 		if len(route.AccountField) > 64 {
 			add("routes[%d].account_field: longer than 64 characters", i)
 		}
@@ -194,8 +264,8 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 			}
 			route.Methods = append(route.Methods, m)
 		}
-		if len(rt.Limits) == 0 {
-			add("routes[%d].limits: name at least one limit", i)
+		if len(rt.Limits) == 0 && rt.Chall == "" {
+			add("routes[%d].limits: name at least one limit (or a challenge)", i)
 		}
 		for _, name := range rt.Limits {
 			k := slices.IndexFunc(p.Limits, func(o limit.Rule) bool { return o.Name == name })
@@ -208,6 +278,14 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 		p.Routes = append(p.Routes, route)
 	}
 	p.SessionCookie = f.SessionCookie
+	p.ClearanceTTL = defaultClearanceTTL
+	if f.ClearanceTTL != "" {
+		if d, err := time.ParseDuration(f.ClearanceTTL); err != nil || d < time.Minute || d > 7*24*time.Hour {
+			add("clearance_ttl: %q, must be a duration from 1m to 168h", f.ClearanceTTL)
+		} else {
+			p.ClearanceTTL = d
+		}
+	}
 	if p.SessionCookie == "" && slices.ContainsFunc(p.Limits, func(r limit.Rule) bool { return r.Key == limit.KeySession }) {
 		add("session_cookie: required by the limits keyed by session")
 	}
@@ -275,40 +353,36 @@ type limited struct {
 	keys  []string // per route limit; "" when the request has no such key
 }
 
-// check applies the limits of r's route. It returns the refusal (the
+// check applies the limits of r's route rt (nil: none). It returns the refusal (the
 // first limit that refuses, and when to retry) or, when allowed, what
 // the response must be counted against. A limit in shadow mode that
 // would refuse is reported to shadowRefused and refuses nothing.
-func (l *limiter) check(r *http.Request, client clientKeys, shadowRefused func(limit string)) (lt limited, refusedBy string, retry time.Duration) {
-	for i := range l.policy.Routes {
-		rt := &l.policy.Routes[i]
-		if !rt.matches(r) {
-			continue
-		}
-		lt = limited{route: rt, keys: make([]string, len(rt.Limits))}
-		for k, name := range rt.Limits {
-			var key string
-			if kind := l.kinds[name]; kind == limit.KeyAccount {
-				key = accountKey(r, rt.AccountField)
-			} else {
-				key = client.key(kind, r, l.policy.SessionCookie)
-			}
-			if key == "" {
-				continue // the request has no such key (no TLS, no session): the limit cannot apply
-			}
-			lt.keys[k] = key
-			d, err := l.lim.Allow(name, key)
-			switch {
-			case err != nil || d.Allowed:
-			case l.policy.Shadow[name]:
-				shadowRefused(name)
-			default:
-				return lt, name, d.RetryAfter
-			}
-		}
-		return lt, "", 0
+func (l *limiter) check(r *http.Request, rt *Route, client clientKeys, shadowRefused func(limit string)) (lt limited, refusedBy string, retry time.Duration) {
+	if rt == nil || len(rt.Limits) == 0 {
+		return limited{}, "", 0
 	}
-	return limited{}, "", 0
+	lt = limited{route: rt, keys: make([]string, len(rt.Limits))}
+	for k, name := range rt.Limits {
+		var key string
+		if kind := l.kinds[name]; kind == limit.KeyAccount {
+			key = accountKey(r, rt.AccountField)
+		} else {
+			key = client.key(kind, r, l.policy.SessionCookie)
+		}
+		if key == "" {
+			continue // the request has no such key (no TLS, no session): the limit cannot apply
+		}
+		lt.keys[k] = key
+		d, err := l.lim.Allow(name, key)
+		switch {
+		case err != nil || d.Allowed:
+		case l.policy.Shadow[name]:
+			shadowRefused(name)
+		default:
+			return lt, name, d.RetryAfter
+		}
+	}
+	return lt, "", 0
 }
 
 // observe counts a response's status against the response-counting
