@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -150,7 +151,7 @@ func (s *Store) writer() {
 func (s *Store) holdBatch(batch []*saveReq) {
 	ctx := context.Background()
 	rows := make([]row, 0, len(batch))
-	held := make([]*saveReq, 0, len(batch))
+	reqs := make([]*saveReq, 0, len(batch))
 	ids := make(map[[2]string]bool, len(batch))
 	exts := make(map[[3]string]bool, len(batch))
 	for _, r := range batch {
@@ -170,11 +171,15 @@ func (s *Store) holdBatch(batch []*saveReq) {
 		}
 		ids[idKey], exts[extKey] = true, true
 		w.seq = s.lastSeq + int64(len(rows)) + 1
-		rows = append(rows, *w)
-		held = append(held, r)
+		// The caller may reuse its buffers once answered; the held row
+		// outlives that.
+		held := *w
+		held.payload, held.envRaw, held.assessment = bytes.Clone(w.payload), bytes.Clone(w.envRaw), bytes.Clone(w.assessment)
+		rows = append(rows, held)
+		reqs = append(reqs, r)
 	}
 	if err := s.hold.hold(rows); err != nil {
-		for _, r := range held {
+		for _, r := range reqs {
 			r.row.seq, r.err = 0, err
 		}
 		return

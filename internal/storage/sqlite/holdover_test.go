@@ -305,3 +305,36 @@ func FuzzReadRecords(f *testing.F) {
 		}
 	})
 }
+
+// A held event keeps its own copy of the caller's buffers, which the
+// caller may reuse as soon as it is answered.
+func TestHoldoverCopiesBuffers(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, filepath.Join(t.TempDir(), "shopguard.db"))
+	defer s.Close()
+	resume := pauseWriter(s)
+	e := storagetest.NewEvent("t1", "ev_1", "ord_1", time.Now())
+	payload, env := []byte(`{"id":"ord_1"}`), []byte(`{"amount_minor":1999}`)
+	e.Payload, e.Env = payload, env
+	if err := s.SaveEvent(ctx, &e); err != nil {
+		t.Fatal(err)
+	}
+	for i := range payload {
+		payload[i] = 'x'
+	}
+	for i := range env {
+		env[i] = 'y'
+	}
+	close(resume)
+	next := storagetest.NewEvent("t1", "ev_2", "ord_2", time.Now())
+	if err := s.SaveEvent(ctx, &next); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.oneEvent(ctx, "stored", s.byID, "t1", "ev_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Payload) != `{"id":"ord_1"}` || string(got.Env) != `{"amount_minor":1999}` {
+		t.Fatalf("stored %s / %s", got.Payload, got.Env)
+	}
+}
