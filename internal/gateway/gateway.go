@@ -209,6 +209,10 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 			pr.Out.Host = pr.In.Host // the shop sees the host its customers asked for
 			cfg.Trusted.forwardHeaders(pr.Out, pr.In)
 			setFingerprintHeaders(pr.Out, pr.In)
+			pr.Out.Header.Del(HeaderMismatch)
+			if st, ok := pr.In.Context().Value(stateKey{}).(*requestState); ok && st.mismatch != "" {
+				pr.Out.Header.Set(HeaderMismatch, st.mismatch)
+			}
 		},
 		Transport: transport,
 		ModifyResponse: func(resp *http.Response) error {
@@ -281,7 +285,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		st.limited = lt
 	}
-	if rt != nil && rt.Challenge != "" && !g.challenges.cleared(r, g.challenges.client(r, keys)) {
+	if _, ja4 := Fingerprints(r); ja4 != "" {
+		if st.mismatch = mismatch(r.UserAgent(), ja4); st.mismatch != "" {
+			g.metrics.mismatch(claimOf(r.UserAgent()))
+		}
+	}
+	if rt != nil && rt.Challenge != "" && (!rt.ChallengeMismatchOnly || st.mismatch != "") &&
+		!g.challenges.cleared(r, g.challenges.client(r, keys)) {
 		g.challenge(w, r, rt, keys)
 		return
 	}
@@ -297,6 +307,8 @@ type requestState struct {
 	start   time.Time
 	body    *minRateBody
 	limited limited
+	// mismatch says how the user agent and the TLS handshake disagree ("" if they do not).
+	mismatch string
 }
 
 // stateKey keys a request's *requestState in its context.

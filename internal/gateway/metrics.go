@@ -14,6 +14,7 @@ type metrics struct {
 	upstreamSeconds *prometheus.HistogramVec
 	shadow          *prometheus.CounterVec
 	challenges      *prometheus.CounterVec
+	mismatches      *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -31,8 +32,15 @@ func newMetrics() *metrics {
 			Name: "shopguard_gateway_challenges_total",
 			Help: "Challenges by route and outcome: issued (a page served), refused (not a page view, no clearance), loop (too many pages to one address), passed, failed (the last two without a route).",
 		}, []string{"route", "outcome"}),
+		mismatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shopguard_gateway_client_mismatch_total",
+			Help: "Requests whose user agent claims a browser its TLS handshake contradicts, by the browser claimed.",
+		}, []string{"claimed"}),
 	}
 }
+
+// mismatch counts a request whose user agent its TLS handshake contradicts.
+func (m *metrics) mismatch(claimed string) { m.mismatches.WithLabelValues(claimed).Inc() }
 
 // challenge counts a challenge outcome.
 func (m *metrics) challenge(route, outcome string) {
@@ -79,6 +87,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	c.metrics.upstreamSeconds.Describe(ch)
 	c.metrics.shadow.Describe(ch)
 	c.metrics.challenges.Describe(ch)
+	c.metrics.mismatches.Describe(ch)
 }
 
 // Collect sends the metrics' values.
@@ -106,6 +115,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.metrics.upstreamSeconds.Collect(ch)
 	c.metrics.shadow.Collect(ch)
 	c.metrics.challenges.Collect(ch)
+	c.metrics.mismatches.Collect(ch)
 }
 
 // AdminHandler serves the gateway's operator endpoints, for an address

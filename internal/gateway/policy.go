@@ -54,6 +54,7 @@ import (
 //	    path: /checkout/*
 //	    challenge: pow           # browsers prove work once (pow), or wait (wait)
 //	    challenge_bits: 14       # pow difficulty: 2^14 hashes on average
+//	    challenge_when: always   # or mismatch: only user agents their TLS contradicts
 //	    limits: [requests_per_ip]
 //	  - name: everything
 //	    path: /*
@@ -130,6 +131,10 @@ type Route struct {
 	Challenge string
 	// ChallengeBits is the proof of work's difficulty.
 	ChallengeBits int
+	// ChallengeMismatchOnly challenges only clients whose user agent and
+	// TLS handshake disagree (challenge_when: mismatch); the others pass
+	// as on a route without a challenge.
+	ChallengeMismatchOnly bool
 }
 
 // matches reports whether the route covers r.
@@ -169,6 +174,7 @@ type policyFile struct {
 		Account string   `yaml:"account_field"`
 		Chall   string   `yaml:"challenge"`
 		Bits    int      `yaml:"challenge_bits"`
+		When    string   `yaml:"challenge_when"`
 	} `yaml:"routes"`
 	SessionCookie string `yaml:"session_cookie"`
 	ClearanceTTL  string `yaml:"clearance_ttl"`
@@ -244,6 +250,16 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 			}
 		default:
 			add("routes[%d].challenge: %q is not pow or wait", i, rt.Chall)
+		}
+		switch rt.When {
+		case "", "always":
+		case "mismatch":
+			route.ChallengeMismatchOnly = true
+			if rt.Chall == "" {
+				add("routes[%d].challenge_when: needs a challenge", i)
+			}
+		default:
+			add("routes[%d].challenge_when: %q is not always or mismatch", i, rt.When)
 		}
 		if strings.HasPrefix(rt.Path, challengePrefix) {
 			add("routes[%d].path: %s is the gateway's own", i, challengePrefix)
