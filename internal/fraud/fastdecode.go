@@ -213,73 +213,21 @@ func (d *fastDecoder) next(closer byte) (more, ok bool) {
 	return false, false
 }
 
-func (d *fastDecoder) transaction(t *Transaction) bool {
+// object reads an object, each member through member, which decodes the
+// value of key and returns the key's bit, or false for a key it does not
+// know or a value it cannot read. A key seen twice fails the object.
+func (d *fastDecoder) object(member func(key string) (bit uint32, ok bool)) bool {
 	empty, ok := d.open()
 	if !ok {
 		return false
 	}
-	var mask, bit uint32 // keys seen so far, and the one just read
+	var mask uint32 // the keys seen so far
 	for more := !empty; more; {
 		k, ok := d.key()
 		if !ok {
 			return false
 		}
-		switch k {
-		case "id":
-			bit = 1 << 0
-			t.ID, ok = d.str()
-		case "created_at":
-			bit = 1 << 1
-			t.CreatedAt, ok = d.str()
-		case "amount_minor":
-			bit = 1 << 2
-			var v int64
-			if v, ok = d.int(); ok {
-				a := d.alloc()
-				a.amount = v
-				t.AmountMinor = &a.amount
-			}
-		case "currency":
-			bit = 1 << 3
-			t.Currency, ok = d.str()
-		case "user":
-			bit = 1 << 4
-			a := d.alloc()
-			ok = d.user(&a.user)
-			t.User = &a.user
-		case "ip":
-			bit = 1 << 5
-			t.IP, ok = d.str()
-		case "device_id":
-			bit = 1 << 6
-			t.DeviceID, ok = d.str()
-		case "user_agent":
-			bit = 1 << 7
-			t.UserAgent, ok = d.str()
-		case "payment":
-			bit = 1 << 8
-			a := d.alloc()
-			ok = d.payment(&a.payment)
-			t.Payment = &a.payment
-		case "billing_address":
-			bit = 1 << 9
-			a := d.alloc()
-			ok = d.address(&a.billing)
-			t.BillingAddress = &a.billing
-		case "shipping_address":
-			bit = 1 << 10
-			a := d.alloc()
-			ok = d.address(&a.shipping)
-			t.ShippingAddress = &a.shipping
-		case "items":
-			bit = 1 << 11
-			t.Items, ok = d.items()
-		case "merchant_id":
-			bit = 1 << 12
-			t.MerchantID, ok = d.str()
-		default:
-			return false
-		}
+		bit, ok := member(k)
 		if !ok || mask&bit != 0 {
 			return false
 		}
@@ -288,166 +236,137 @@ func (d *fastDecoder) transaction(t *Transaction) bool {
 			return false
 		}
 	}
+	return true
+}
+
+// text reads a string member into dst and returns its bit.
+func (d *fastDecoder) text(dst *string, bit uint32) (uint32, bool) {
+	var ok bool
+	*dst, ok = d.str()
+	return bit, ok
+}
+
+// integer reads an integer member into dst and returns its bit.
+func (d *fastDecoder) integer(dst *int64, bit uint32) (uint32, bool) {
+	var ok bool
+	*dst, ok = d.int()
+	return bit, ok
+}
+
+func (d *fastDecoder) transaction(t *Transaction) bool {
+	ok := d.object(func(k string) (uint32, bool) {
+		switch k {
+		case "id":
+			return d.text(&t.ID, 1<<0)
+		case "created_at":
+			return d.text(&t.CreatedAt, 1<<1)
+		case "amount_minor":
+			a := d.alloc()
+			t.AmountMinor = &a.amount
+			return d.integer(&a.amount, 1<<2)
+		case "currency":
+			return d.text(&t.Currency, 1<<3)
+		case "user":
+			a := d.alloc()
+			t.User = &a.user
+			return 1 << 4, d.user(&a.user)
+		case "ip":
+			return d.text(&t.IP, 1<<5)
+		case "device_id":
+			return d.text(&t.DeviceID, 1<<6)
+		case "user_agent":
+			return d.text(&t.UserAgent, 1<<7)
+		case "payment":
+			a := d.alloc()
+			t.Payment = &a.payment
+			return 1 << 8, d.payment(&a.payment)
+		case "billing_address":
+			a := d.alloc()
+			t.BillingAddress = &a.billing
+			return 1 << 9, d.address(&a.billing)
+		case "shipping_address":
+			a := d.alloc()
+			t.ShippingAddress = &a.shipping
+			return 1 << 10, d.address(&a.shipping)
+		case "items":
+			var ok bool
+			t.Items, ok = d.items()
+			return 1 << 11, ok
+		case "merchant_id":
+			return d.text(&t.MerchantID, 1<<12)
+		}
+		return 0, false
+	})
 	d.ws()
-	return d.i == len(d.s)
+	return ok && d.i == len(d.s)
 }
 
 func (d *fastDecoder) user(u *User) bool {
-	empty, ok := d.open()
-	if !ok {
-		return false
-	}
-	var mask, bit uint32
-	for more := !empty; more; {
-		k, ok := d.key()
-		if !ok {
-			return false
-		}
+	return d.object(func(k string) (uint32, bool) {
 		switch k {
 		case "id":
-			bit = 1 << 0
-			u.ID, ok = d.str()
+			return d.text(&u.ID, 1<<0)
 		case "email":
-			bit = 1 << 1
-			u.Email, ok = d.str()
+			return d.text(&u.Email, 1<<1)
 		case "created_at":
-			bit = 1 << 2
-			u.CreatedAt, ok = d.str()
-		default:
-			return false
+			return d.text(&u.CreatedAt, 1<<2)
 		}
-		if !ok || mask&bit != 0 {
-			return false
-		}
-		mask |= bit
-		if more, ok = d.next('}'); !ok {
-			return false
-		}
-	}
-	return true
+		return 0, false
+	})
 }
 
 func (d *fastDecoder) payment(p *Payment) bool {
-	empty, ok := d.open()
-	if !ok {
-		return false
-	}
-	var mask, bit uint32
-	for more := !empty; more; {
-		k, ok := d.key()
-		if !ok {
-			return false
-		}
+	return d.object(func(k string) (uint32, bool) {
 		switch k {
 		case "method":
-			bit = 1 << 0
-			p.Method, ok = d.str()
+			return d.text(&p.Method, 1<<0)
 		case "card_fingerprint":
-			bit = 1 << 1
-			p.CardFingerprint, ok = d.str()
+			return d.text(&p.CardFingerprint, 1<<1)
 		case "bin":
-			bit = 1 << 2
-			p.BIN, ok = d.str()
+			return d.text(&p.BIN, 1<<2)
 		case "last4":
-			bit = 1 << 3
-			p.Last4, ok = d.str()
+			return d.text(&p.Last4, 1<<3)
 		case "card_country":
-			bit = 1 << 4
-			p.CardCountry, ok = d.str()
-		default:
-			return false
+			return d.text(&p.CardCountry, 1<<4)
 		}
-		if !ok || mask&bit != 0 {
-			return false
-		}
-		mask |= bit
-		if more, ok = d.next('}'); !ok {
-			return false
-		}
-	}
-	return true
+		return 0, false
+	})
 }
 
 func (d *fastDecoder) address(a *Address) bool {
-	empty, ok := d.open()
-	if !ok {
-		return false
-	}
-	var mask, bit uint32
-	for more := !empty; more; {
-		k, ok := d.key()
-		if !ok {
-			return false
-		}
+	return d.object(func(k string) (uint32, bool) {
 		switch k {
 		case "line1":
-			bit = 1 << 0
-			a.Line1, ok = d.str()
+			return d.text(&a.Line1, 1<<0)
 		case "line2":
-			bit = 1 << 1
-			a.Line2, ok = d.str()
+			return d.text(&a.Line2, 1<<1)
 		case "city":
-			bit = 1 << 2
-			a.City, ok = d.str()
+			return d.text(&a.City, 1<<2)
 		case "region":
-			bit = 1 << 3
-			a.Region, ok = d.str()
+			return d.text(&a.Region, 1<<3)
 		case "postal_code":
-			bit = 1 << 4
-			a.PostalCode, ok = d.str()
+			return d.text(&a.PostalCode, 1<<4)
 		case "country":
-			bit = 1 << 5
-			a.Country, ok = d.str()
-		default:
-			return false
+			return d.text(&a.Country, 1<<5)
 		}
-		if !ok || mask&bit != 0 {
-			return false
-		}
-		mask |= bit
-		if more, ok = d.next('}'); !ok {
-			return false
-		}
-	}
-	return true
+		return 0, false
+	})
 }
 
 func (d *fastDecoder) item(it *Item) bool {
-	empty, ok := d.open()
-	if !ok {
-		return false
-	}
-	var mask, bit uint32
-	for more := !empty; more; {
-		k, ok := d.key()
-		if !ok {
-			return false
-		}
+	return d.object(func(k string) (uint32, bool) {
 		switch k {
 		case "sku":
-			bit = 1 << 0
-			it.SKU, ok = d.str()
+			return d.text(&it.SKU, 1<<0)
 		case "name":
-			bit = 1 << 1
-			it.Name, ok = d.str()
+			return d.text(&it.Name, 1<<1)
 		case "price_minor":
-			bit = 1 << 2
-			it.PriceMinor, ok = d.int()
+			return d.integer(&it.PriceMinor, 1<<2)
 		case "quantity":
-			bit = 1 << 3
-			it.Quantity, ok = d.int()
-		default:
-			return false
+			return d.integer(&it.Quantity, 1<<3)
 		}
-		if !ok || mask&bit != 0 {
-			return false
-		}
-		mask |= bit
-		if more, ok = d.next('}'); !ok {
-			return false
-		}
-	}
-	return true
+		return 0, false
+	})
 }
 
 // items reads the items array. Like encoding/json it returns a non-nil
