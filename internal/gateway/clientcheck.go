@@ -10,6 +10,10 @@ import (
 // copy is always dropped.
 const HeaderMismatch = "X-Shopguard-Client-Mismatch"
 
+// HeaderBot tells the shop the request comes from a verified good bot of
+// the policy's catalogue (its name); a client's own copy is always dropped.
+const HeaderBot = "X-Shopguard-Bot"
+
 // Browser families a user agent can claim.
 const (
 	claimChrome  = "chrome"

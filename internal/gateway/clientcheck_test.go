@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -141,4 +142,72 @@ func FuzzMismatch(f *testing.F) {
 			t.Fatalf("mismatch %q without a claim or a whole fingerprint", got)
 		}
 	})
+}
+
+const uaGooglebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+// A good bot from its networks is never challenged and is named to the
+// shop; the same user agent from elsewhere is an impostor.
+func TestGoodBots(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "bot=%q mismatch=%q", r.Header.Get(HeaderBot), r.Header.Get(HeaderMismatch))
+	}))
+	defer up.Close()
+	policy, err := ReadPolicy(strings.NewReader(`
+limits:
+  - {name: per_ip, key: ip, rate: 100/1s, burst: 100}
+routes:
+  - {name: api, path: /api/*, limits: [per_ip]}
+  - {name: shop, path: /*, challenge: wait}
+good_bots:
+  - {name: googlebot, user_agent: Googlebot, networks: [66.249.64.0/19, "2001:4860:4801::/48"]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, base := startGateway(t, up.URL, func(c *Config) {
+		c.Policy, c.MaxLimitKeys = policy, 100
+		c.Trusted = Trusted{netip.MustParsePrefix("127.0.0.0/8")} // the test's X-Forwarded-For is believed
+	})
+	fetch := func(path, ua, from, spoof string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("User-Agent", ua)
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("X-Forwarded-For", from)
+		if spoof != "" {
+			req.Header.Set(HeaderBot, spoof)
+		}
+		return get(t, nil, req)
+	}
+	for _, from := range []string{"66.249.66.1", "2001:4860:4801:10::5"} {
+		if code, body := fetch("/product/1", uaGooglebot, from, ""); code != 200 || body != `bot="googlebot" mismatch=""` {
+			t.Errorf("googlebot from %s: %d %q", from, code, body)
+		}
+	}
+	if code, body := fetch("/product/1", uaGooglebot, "203.0.113.5", ""); code != http.StatusForbidden || !strings.Contains(body, "Checking your browser") {
+		t.Errorf("googlebot impostor on a challenged route: %d %.60q", code, body)
+	}
+	if code, body := fetch("/api/x", uaGooglebot, "203.0.113.5", ""); code != 200 || body != `bot="" mismatch="claims googlebot from outside its networks"` {
+		t.Errorf("googlebot impostor on the API: %d %q", code, body)
+	}
+	if code, body := fetch("/api/x", "shop-sync/1.0", "203.0.113.6", "googlebot"); code != 200 || body != `bot="" mismatch=""` {
+		t.Errorf("a client's own bot header: %d %q", code, body)
+	}
+	if n := testCounter(t, g, "shopguard_gateway_good_bot_requests_total"); n != 4 {
+		t.Errorf("good-bot requests counted: %v, want 4", n)
+	}
+}
+
+func TestGoodBotPolicyErrors(t *testing.T) {
+	for _, tc := range []struct{ policy, want string }{
+		{"good_bots:\n  - {name: g, user_agent: Googlebot}", "good_bots[0].networks: name the networks"},
+		{"good_bots:\n  - {name: g, user_agent: Googlebot, networks: [66.249.64.0]}", `good_bots[0].networks: "66.249.64.0" is not a network`},
+		{"good_bots:\n  - {name: g, user_agent: G, networks: [10.0.0.0/8]}", "good_bots[0].user_agent: 3 to 128 characters"},
+		{"good_bots:\n  - {name: g, user_agent: Googlebot, networks: [10.0.0.0/8]}\n  - {name: g, user_agent: Bingbot, networks: [10.0.0.0/8]}", `good_bots[1].name: "g" is used twice`},
+		{"good_bots:\n  - {user_agent: Googlebot, networks: [10.0.0.0/8]}", "good_bots[0].name: required"},
+	} {
+		if _, err := ReadPolicy(strings.NewReader(tc.policy)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("policy %q: %v, want %q", tc.policy, err, tc.want)
+		}
+	}
 }

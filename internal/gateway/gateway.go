@@ -210,8 +210,14 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 			cfg.Trusted.forwardHeaders(pr.Out, pr.In)
 			setFingerprintHeaders(pr.Out, pr.In)
 			pr.Out.Header.Del(HeaderMismatch)
-			if st, ok := pr.In.Context().Value(stateKey{}).(*requestState); ok && st.mismatch != "" {
-				pr.Out.Header.Set(HeaderMismatch, st.mismatch)
+			pr.Out.Header.Del(HeaderBot)
+			if st, ok := pr.In.Context().Value(stateKey{}).(*requestState); ok {
+				if st.mismatch != "" {
+					pr.Out.Header.Set(HeaderMismatch, st.mismatch)
+				}
+				if st.bot != "" {
+					pr.Out.Header.Set(HeaderBot, st.bot)
+				}
 			}
 		},
 		Transport: transport,
@@ -268,7 +274,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := g.cfg.Policy.route(r)
 	var keys clientKeys
-	if rt != nil {
+	if rt != nil || len(g.cfg.Policy.GoodBots) > 0 {
 		keys = newClientKeys(r, g.cfg.Trusted)
 	}
 	if g.limits != nil {
@@ -285,12 +291,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		st.limited = lt
 	}
-	if _, ja4 := Fingerprints(r); ja4 != "" {
+	if bot, verified := g.cfg.Policy.goodBot(r.UserAgent(), keys.addr); bot != nil {
+		g.metrics.goodBot(bot.Name, verified)
+		if verified {
+			st.bot = bot.Name
+		} else {
+			st.mismatch = "claims " + bot.Name + " from outside its networks"
+		}
+	} else if _, ja4 := Fingerprints(r); ja4 != "" {
 		if st.mismatch = mismatch(r.UserAgent(), ja4); st.mismatch != "" {
 			g.metrics.mismatch(claimOf(r.UserAgent()))
 		}
 	}
-	if rt != nil && rt.Challenge != "" && (!rt.ChallengeMismatchOnly || st.mismatch != "") &&
+	if rt != nil && rt.Challenge != "" && st.bot == "" && (!rt.ChallengeMismatchOnly || st.mismatch != "") &&
 		!g.challenges.cleared(r, g.challenges.client(r, keys)) {
 		g.challenge(w, r, rt, keys)
 		return
@@ -307,8 +320,11 @@ type requestState struct {
 	start   time.Time
 	body    *minRateBody
 	limited limited
-	// mismatch says how the user agent and the TLS handshake disagree ("" if they do not).
+	// mismatch says how the user agent and the TLS handshake (or a good
+	// bot's networks) disagree ("" if they do not).
 	mismatch string
+	// bot names the verified good bot the request comes from ("" none).
+	bot string
 }
 
 // stateKey keys a request's *requestState in its context.

@@ -15,6 +15,7 @@ type metrics struct {
 	shadow          *prometheus.CounterVec
 	challenges      *prometheus.CounterVec
 	mismatches      *prometheus.CounterVec
+	goodBots        *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -36,7 +37,16 @@ func newMetrics() *metrics {
 			Name: "shopguard_gateway_client_mismatch_total",
 			Help: "Requests whose user agent claims a browser its TLS handshake contradicts, by the browser claimed.",
 		}, []string{"claimed"}),
+		goodBots: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shopguard_gateway_good_bot_requests_total",
+			Help: "Requests claiming a good bot of the policy's catalogue, by bot and whether its networks verified it.",
+		}, []string{"bot", "verified"}),
 	}
+}
+
+// goodBot counts a request claiming a good bot.
+func (m *metrics) goodBot(name string, verified bool) {
+	m.goodBots.WithLabelValues(name, strconv.FormatBool(verified)).Inc()
 }
 
 // mismatch counts a request whose user agent its TLS handshake contradicts.
@@ -88,6 +98,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	c.metrics.shadow.Describe(ch)
 	c.metrics.challenges.Describe(ch)
 	c.metrics.mismatches.Describe(ch)
+	c.metrics.goodBots.Describe(ch)
 }
 
 // Collect sends the metrics' values.
@@ -116,6 +127,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.metrics.shadow.Collect(ch)
 	c.metrics.challenges.Collect(ch)
 	c.metrics.mismatches.Collect(ch)
+	c.metrics.goodBots.Collect(ch)
 }
 
 // AdminHandler serves the gateway's operator endpoints, for an address

@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -61,6 +62,10 @@ import (
 //	    limits: [requests_per_ip]
 //	session_cookie: session_id   # the shop's session cookie, for key: session
 //	clearance_ttl: 30m           # how long a passed challenge lasts
+//	good_bots:                   # crawlers and monitors verified by network
+//	  - name: googlebot
+//	    user_agent: Googlebot    # a User-Agent containing this claims the bot
+//	    networks: [66.249.64.0/19]
 //
 // A request is checked against the first route that matches it, so
 // specific routes come before general ones; a request no route matches is
@@ -76,7 +81,24 @@ type Policy struct {
 	// ClearanceTTL is how long a passed challenge clears its client
 	// (default 30 minutes).
 	ClearanceTTL time.Duration
+	// GoodBots are the crawlers, monitors and webhooks the shop welcomes,
+	// verified by the networks they publish.
+	GoodBots []GoodBot
 }
+
+// GoodBot is a welcome bot: a request whose User-Agent contains UserAgent
+// claims to be it, and is it when it comes from one of Networks. A
+// verified bot is never challenged; one claimed from elsewhere is an
+// impostor, treated as a client whose user agent lies.
+type GoodBot struct {
+	Name      string
+	UserAgent string
+	Networks  []netip.Prefix
+}
+
+// maxGoodBots bounds the catalogue; every request with a User-Agent is
+// compared with each entry.
+const maxGoodBots = 256
 
 // Challenge kinds of a route.
 const (
@@ -178,6 +200,11 @@ type policyFile struct {
 	} `yaml:"routes"`
 	SessionCookie string `yaml:"session_cookie"`
 	ClearanceTTL  string `yaml:"clearance_ttl"`
+	GoodBots      []struct {
+		Name      string   `yaml:"name"`
+		UserAgent string   `yaml:"user_agent"`
+		Networks  []string `yaml:"networks"`
+	} `yaml:"good_bots"`
 }
 
 // ReadPolicy reads and checks a policy file, reporting every problem at
@@ -305,10 +332,49 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 	if p.SessionCookie == "" && slices.ContainsFunc(p.Limits, func(r limit.Rule) bool { return r.Key == limit.KeySession }) {
 		add("session_cookie: required by the limits keyed by session")
 	}
+	if len(f.GoodBots) > maxGoodBots {
+		add("good_bots: %d entries, at most %d", len(f.GoodBots), maxGoodBots)
+	}
+	for i, b := range f.GoodBots {
+		bot := GoodBot{Name: b.Name, UserAgent: b.UserAgent}
+		if b.Name == "" || len(b.Name) > 64 {
+			add("good_bots[%d].name: required, at most 64 characters", i)
+		}
+		if slices.ContainsFunc(p.GoodBots, func(o GoodBot) bool { return o.Name == b.Name }) {
+			add("good_bots[%d].name: %q is used twice", i, b.Name)
+		}
+		if len(strings.TrimSpace(b.UserAgent)) < 3 || len(b.UserAgent) > 128 {
+			add("good_bots[%d].user_agent: 3 to 128 characters of the bot's User-Agent", i)
+		}
+		if len(b.Networks) == 0 {
+			add("good_bots[%d].networks: name the networks the bot comes from (its operator publishes them)", i)
+		}
+		for _, n := range b.Networks {
+			pfx, err := netip.ParsePrefix(strings.TrimSpace(n))
+			if err != nil {
+				add("good_bots[%d].networks: %q is not a network such as 66.249.64.0/19", i, n)
+				continue
+			}
+			bot.Networks = append(bot.Networks, pfx.Masked())
+		}
+		p.GoodBots = append(p.GoodBots, bot)
+	}
 	if len(problems) > 0 {
 		return Policy{}, fmt.Errorf("%w: %s", ErrPolicy, strings.Join(problems, "; "))
 	}
 	return p, nil
+}
+
+// goodBot returns the good bot ua claims to be (nil for none) and whether
+// addr is in its networks.
+func (p Policy) goodBot(ua string, addr netip.Addr) (*GoodBot, bool) {
+	for i := range p.GoodBots {
+		b := &p.GoodBots[i]
+		if strings.Contains(ua, b.UserAgent) {
+			return b, addr.IsValid() && slices.ContainsFunc(b.Networks, func(n netip.Prefix) bool { return n.Contains(addr) })
+		}
+	}
+	return nil, false
 }
 
 // unwrapAll returns the errors joined in err (err itself if none are).
@@ -416,6 +482,7 @@ func (l *limiter) observe(lt limited, status int) {
 
 // clientKeys are the keys of one request's client.
 type clientKeys struct {
+	addr        netip.Addr
 	ip          string
 	prefix      string
 	fingerprint string
@@ -425,7 +492,7 @@ type clientKeys struct {
 func newClientKeys(r *http.Request, trusted Trusted) clientKeys {
 	var c clientKeys
 	if ip, ok := trusted.ClientIP(r); ok {
-		c.ip, c.prefix = ip.String(), risk.IPPrefix(ip)
+		c.addr, c.ip, c.prefix = ip, ip.String(), risk.IPPrefix(ip)
 	}
 	if _, ja4 := Fingerprints(r); ja4 != "" {
 		c.fingerprint = ja4

@@ -98,6 +98,8 @@ func FuzzReadPolicy(f *testing.F) {
 		f.Add(string(b))
 	}
 	f.Add("limits:\n  - {name: a, key: ip, rate: 1/1s, burst: 1}\nroutes:\n  - {name: r, path: /*, limits: [a]}\n")
+	f.Add("routes:\n  - {name: r, path: /*, challenge: pow, challenge_bits: 12, challenge_when: mismatch}\n" +
+		"good_bots:\n  - {name: g, user_agent: Googlebot, networks: [66.249.64.0/19]}\nclearance_ttl: 1h\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := ReadPolicy(strings.NewReader(s))
 		if err != nil {
