@@ -143,6 +143,8 @@ type Gateway struct {
 	limits *limiter     // nil without a policy
 	// challenges is nil when no route challenges.
 	challenges *challenges
+	// admit is nil without an admission bound.
+	admit *admitter
 
 	stats   Stats
 	metrics *metrics
@@ -150,19 +152,19 @@ type Gateway struct {
 
 // Stats counts what the gateway did; read it with Snapshot.
 type Stats struct {
-	Requests, Proxied, TooLarge, TooSlow, UpstreamDown, UpstreamErrors, ConnsDropped, RateLimited atomic.Int64
+	Requests, Proxied, TooLarge, TooSlow, UpstreamDown, UpstreamErrors, ConnsDropped, RateLimited, Shed atomic.Int64
 }
 
 // StatsSnapshot is a copy of Stats.
 type StatsSnapshot struct {
-	Requests, Proxied, TooLarge, TooSlow, UpstreamDown, UpstreamErrors, ConnsDropped, RateLimited int64
+	Requests, Proxied, TooLarge, TooSlow, UpstreamDown, UpstreamErrors, ConnsDropped, RateLimited, Shed int64
 }
 
 // Snapshot returns the counts so far.
 func (g *Gateway) Snapshot() StatsSnapshot {
 	s := &g.stats
 	return StatsSnapshot{s.Requests.Load(), s.Proxied.Load(), s.TooLarge.Load(), s.TooSlow.Load(),
-		s.UpstreamDown.Load(), s.UpstreamErrors.Load(), s.ConnsDropped.Load(), s.RateLimited.Load()}
+		s.UpstreamDown.Load(), s.UpstreamErrors.Load(), s.ConnsDropped.Load(), s.RateLimited.Load(), s.Shed.Load()}
 }
 
 // New returns a gateway for cfg (which must pass Validate); log receives
@@ -192,6 +194,9 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 		if g.limits, err = newLimiter(cfg.Policy, cfg.MaxLimitKeys); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Policy.Admission != nil {
+		g.admit = newAdmitter(*cfg.Policy.Admission)
 	}
 	if cfg.Policy.challenged() {
 		var err error
@@ -231,6 +236,9 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 			}
 			if st.limited.route != nil {
 				g.limits.observe(st.limited, resp.StatusCode) // failed logins, declined payments, 404s count here
+			}
+			if !st.admitted.IsZero() {
+				st.headersTook = time.Since(st.admitted)
 			}
 			g.metrics.observe(st, resp.StatusCode)
 			return nil
@@ -309,8 +317,40 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+	if g.admit != nil {
+		p := requestPriority(rt, st)
+		if err := g.admit.acquire(r.Context(), p); err != nil {
+			if errors.Is(err, errShed) {
+				g.stats.Shed.Add(1)
+				g.metrics.shed(priorityNames[p])
+				refuse(w, http.StatusServiceUnavailable, "the shop is busy; try again in a moment", 2*time.Second)
+			}
+			return
+		}
+		st.admitted = time.Now()
+		defer func() {
+			took := st.headersTook
+			if took == 0 { // no answer from the shop: the whole wait counts
+				took = time.Since(st.admitted)
+			}
+			g.admit.release(took)
+		}()
+	}
 	g.stats.Proxied.Add(1)
 	g.proxy.ServeHTTP(w, r)
+}
+
+// requestPriority is the priority of a request of route rt (nil: none):
+// the route's, lowered to low for clients whose user agent lies and for
+// bots, who can wait.
+func requestPriority(rt *Route, st *requestState) int {
+	switch {
+	case st.mismatch != "" || st.bot != "":
+		return PriorityLow
+	case rt != nil:
+		return rt.Priority
+	}
+	return PriorityNormal
 }
 
 // requestState is what the response path needs to know of a request:
@@ -325,6 +365,10 @@ type requestState struct {
 	mismatch string
 	// bot names the verified good bot the request comes from ("" none).
 	bot string
+	// admitted is when the request got its admission slot, and
+	// headersTook how long the shop then took to answer (0 until it did).
+	admitted    time.Time
+	headersTook time.Duration
 }
 
 // stateKey keys a request's *requestState in its context.

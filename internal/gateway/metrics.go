@@ -16,6 +16,7 @@ type metrics struct {
 	challenges      *prometheus.CounterVec
 	mismatches      *prometheus.CounterVec
 	goodBots        *prometheus.CounterVec
+	sheds           *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -41,8 +42,24 @@ func newMetrics() *metrics {
 			Name: "shopguard_gateway_good_bot_requests_total",
 			Help: "Requests claiming a good bot of the policy's catalogue, by bot and whether its networks verified it.",
 		}, []string{"bot", "verified"}),
+		sheds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shopguard_gateway_shed_total",
+			Help: "Requests answered 503 because the shop was at its concurrency limit and no slot came in time, by priority.",
+		}, []string{"priority"}),
 	}
 }
+
+// shed counts a request turned away at the concurrency limit.
+func (m *metrics) shed(priority string) { m.sheds.WithLabelValues(priority).Inc() }
+
+var (
+	admissionLimitDesc = prometheus.NewDesc("shopguard_gateway_admission_limit",
+		"Requests allowed in flight to the shop at once, as adapted to its latency.", nil, nil)
+	admissionInFlightDesc = prometheus.NewDesc("shopguard_gateway_admission_in_flight",
+		"Requests in flight to the shop.", nil, nil)
+	admissionWaitingDesc = prometheus.NewDesc("shopguard_gateway_admission_waiting",
+		"Requests waiting for a slot.", nil, nil)
+)
 
 // goodBot counts a request claiming a good bot.
 func (m *metrics) goodBot(name string, verified bool) {
@@ -99,6 +116,10 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	c.metrics.challenges.Describe(ch)
 	c.metrics.mismatches.Describe(ch)
 	c.metrics.goodBots.Describe(ch)
+	c.metrics.sheds.Describe(ch)
+	ch <- admissionLimitDesc
+	ch <- admissionInFlightDesc
+	ch <- admissionWaitingDesc
 }
 
 // Collect sends the metrics' values.
@@ -109,7 +130,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		name string
 		n    int64
 	}{{"proxied", s.Proxied}, {"too_large", s.TooLarge}, {"too_slow", s.TooSlow}, {"upstream_down", s.UpstreamDown},
-		{"upstream_error", s.UpstreamErrors}, {"rate_limited", s.RateLimited}} {
+		{"upstream_error", s.UpstreamErrors}, {"rate_limited", s.RateLimited}, {"shed", s.Shed}} {
 		ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(o.n), o.name)
 	}
 	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(s.ConnsDropped))
@@ -128,6 +149,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.metrics.challenges.Collect(ch)
 	c.metrics.mismatches.Collect(ch)
 	c.metrics.goodBots.Collect(ch)
+	c.metrics.sheds.Collect(ch)
+	if g.admit != nil {
+		limit, inFlight, waiting := g.admit.state()
+		ch <- prometheus.MustNewConstMetric(admissionLimitDesc, prometheus.GaugeValue, float64(limit))
+		ch <- prometheus.MustNewConstMetric(admissionInFlightDesc, prometheus.GaugeValue, float64(inFlight))
+		ch <- prometheus.MustNewConstMetric(admissionWaitingDesc, prometheus.GaugeValue, float64(waiting))
+	}
 }
 
 // AdminHandler serves the gateway's operator endpoints, for an address

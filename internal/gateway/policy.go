@@ -56,12 +56,18 @@ import (
 //	    challenge: pow           # browsers prove work once (pow), or wait (wait)
 //	    challenge_bits: 14       # pow difficulty: 2^14 hashes on average
 //	    challenge_when: always   # or mismatch: only user agents their TLS contradicts
+//	    priority: critical       # critical, high, normal (default) or low: who waits least
 //	    limits: [requests_per_ip]
 //	  - name: everything
 //	    path: /*
 //	    limits: [requests_per_ip]
 //	session_cookie: session_id   # the shop's session cookie, for key: session
 //	clearance_ttl: 30m           # how long a passed challenge lasts
+//	admission:                   # at most this many requests in flight to the shop
+//	  max_concurrency: 256       # the most, while the shop answers fast
+//	  min_concurrency: 8         # the least, however slow it gets
+//	  target_latency: 500ms      # the limit shrinks while the p90 is above this
+//	  queue_timeout: 2s          # waiting longer for a slot: 503
 //	good_bots:                   # crawlers and monitors verified by network
 //	  - name: googlebot
 //	    user_agent: Googlebot    # a User-Agent containing this claims the bot
@@ -84,6 +90,8 @@ type Policy struct {
 	// GoodBots are the crawlers, monitors and webhooks the shop welcomes,
 	// verified by the networks they publish.
 	GoodBots []GoodBot
+	// Admission bounds the requests in flight to the shop (nil: no bound).
+	Admission *Admission
 }
 
 // GoodBot is a welcome bot: a request whose User-Agent contains UserAgent
@@ -157,6 +165,10 @@ type Route struct {
 	// TLS handshake disagree (challenge_when: mismatch); the others pass
 	// as on a route without a challenge.
 	ChallengeMismatchOnly bool
+	// Priority orders the route's requests for a slot when the shop is at
+	// its concurrency limit (PriorityCritical .. PriorityLow; default
+	// PriorityNormal).
+	Priority int
 }
 
 // matches reports whether the route covers r.
@@ -197,10 +209,17 @@ type policyFile struct {
 		Chall   string   `yaml:"challenge"`
 		Bits    int      `yaml:"challenge_bits"`
 		When    string   `yaml:"challenge_when"`
+		Prio    string   `yaml:"priority"`
 	} `yaml:"routes"`
 	SessionCookie string `yaml:"session_cookie"`
 	ClearanceTTL  string `yaml:"clearance_ttl"`
-	GoodBots      []struct {
+	Admission     *struct {
+		Max    int    `yaml:"max_concurrency"`
+		Min    int    `yaml:"min_concurrency"`
+		Target string `yaml:"target_latency"`
+		Queue  string `yaml:"queue_timeout"`
+	} `yaml:"admission"`
+	GoodBots []struct {
 		Name      string   `yaml:"name"`
 		UserAgent string   `yaml:"user_agent"`
 		Networks  []string `yaml:"networks"`
@@ -288,6 +307,13 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 		default:
 			add("routes[%d].challenge_when: %q is not always or mismatch", i, rt.When)
 		}
+		route.Priority = PriorityNormal
+		if rt.Prio != "" {
+			if route.Priority = slices.Index(priorityNames[:], rt.Prio); route.Priority < 0 {
+				add("routes[%d].priority: %q is not critical, high, normal or low", i, rt.Prio)
+				route.Priority = PriorityNormal
+			}
+		}
 		if strings.HasPrefix(rt.Path, challengePrefix) {
 			add("routes[%d].path: %s is the gateway's own", i, challengePrefix)
 		}
@@ -307,8 +333,8 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 			}
 			route.Methods = append(route.Methods, m)
 		}
-		if len(rt.Limits) == 0 && rt.Chall == "" {
-			add("routes[%d].limits: name at least one limit (or a challenge)", i)
+		if len(rt.Limits) == 0 && rt.Chall == "" && rt.Prio == "" {
+			add("routes[%d].limits: name at least one limit (or a challenge, or a priority)", i)
 		}
 		for _, name := range rt.Limits {
 			k := slices.IndexFunc(p.Limits, func(o limit.Rule) bool { return o.Name == name })
@@ -331,6 +357,34 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 	}
 	if p.SessionCookie == "" && slices.ContainsFunc(p.Limits, func(r limit.Rule) bool { return r.Key == limit.KeySession }) {
 		add("session_cookie: required by the limits keyed by session")
+	}
+	if a := f.Admission; a != nil {
+		adm := Admission{MinConcurrency: a.Min, MaxConcurrency: a.Max, TargetLatency: 500 * time.Millisecond, QueueTimeout: 2 * time.Second}
+		if adm.MinConcurrency == 0 {
+			adm.MinConcurrency = 4
+		}
+		if adm.MaxConcurrency < 1 || adm.MaxConcurrency > 100_000 {
+			add("admission.max_concurrency: %d, must be 1..100000", a.Max)
+		} else if adm.MinConcurrency < 1 || adm.MinConcurrency > adm.MaxConcurrency {
+			add("admission.min_concurrency: %d, must be 1..max_concurrency", adm.MinConcurrency)
+		}
+		for _, d := range []struct {
+			name, text string
+			dst        *time.Duration
+			lo, hi     time.Duration
+		}{{"target_latency", a.Target, &adm.TargetLatency, time.Millisecond, time.Minute},
+			{"queue_timeout", a.Queue, &adm.QueueTimeout, 0, 30 * time.Second}} {
+			if d.text == "" {
+				continue
+			}
+			v, err := time.ParseDuration(d.text)
+			if err != nil || v < d.lo || v > d.hi {
+				add("admission.%s: %q, must be a duration from %v to %v", d.name, d.text, d.lo, d.hi)
+				continue
+			}
+			*d.dst = v
+		}
+		p.Admission = &adm
 	}
 	if len(f.GoodBots) > maxGoodBots {
 		add("good_bots: %d entries, at most %d", len(f.GoodBots), maxGoodBots)
