@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -216,7 +218,7 @@ func TestSafeReturn(t *testing.T) {
 
 func TestChallengePolicyErrors(t *testing.T) {
 	for _, tc := range []struct{ policy, want string }{
-		{"routes:\n  - {name: a, path: /x, challenge: captcha}", `routes[0].challenge: "captcha" is not pow or wait`},
+		{"routes:\n  - {name: a, path: /x, challenge: captcha}", `routes[0].challenge: "captcha" is not pow, wait or never`},
 		{"routes:\n  - {name: a, path: /x, challenge: pow, challenge_bits: 40}", "routes[0].challenge_bits: 40, must be 1..24"},
 		{"routes:\n  - {name: a, path: /x, challenge: wait, challenge_bits: 4}", "routes[0].challenge_bits: only for challenge: pow"},
 		{"routes:\n  - {name: a, path: /.shopguard/x, challenge: wait}", "routes[0].path: /.shopguard/ is the gateway's own"},
@@ -233,5 +235,62 @@ func TestChallengePolicyErrors(t *testing.T) {
 	p, err := ReadPolicy(strings.NewReader("routes:\n  - {name: a, path: /x, challenge: pow}"))
 	if err != nil || p.Routes[0].ChallengeBits != DefaultChallengeBits || p.ClearanceTTL != defaultClearanceTTL {
 		t.Fatalf("defaults: %+v, %v", p, err)
+	}
+}
+
+// Under attack, every page view is challenged except on routes that say
+// never; the operator turns it on and off on the admin address.
+func TestUnderAttack(t *testing.T) {
+	p, err := ReadPolicy(strings.NewReader(`
+limits:
+  - {name: per_ip, key: ip, rate: 1000/1s, burst: 1000}
+routes:
+  - {name: api, path: /api/*, challenge: never, limits: [per_ip]}
+  - {name: shop, path: /shop/*, limits: [per_ip]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(http.HandlerFunc(echo))
+	defer up.Close()
+	g, base := startGateway(t, up.URL, func(c *Config) {
+		c.Policy, c.MaxLimitKeys = p, 100
+		c.ChallengeSecret = []byte(strings.Repeat("u", 32))
+	})
+	admin := httptest.NewServer(g.AdminHandler(http.NotFoundHandler()))
+	defer admin.Close()
+	set := func(v string) (int, string) {
+		resp, err := http.PostForm(admin.URL+"/under-attack", url.Values{"on": {v}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b := new(strings.Builder)
+		_, _ = io.Copy(b, resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	codes := func() string {
+		var out []string
+		for _, path := range []string{"/shop/item", "/api/orders", "/elsewhere"} {
+			code, _ := get(t, nil, pageRequest(t, "GET", base+path))
+			out = append(out, fmt.Sprint(code))
+		}
+		return strings.Join(out, " ")
+	}
+	if got := codes(); got != "200 200 200" {
+		t.Fatalf("before: %s", got)
+	}
+	if code, body := set("true"); code != 200 || body != "{\"under_attack\":true}\n" {
+		t.Fatalf("turning it on: %d %q", code, body)
+	}
+	if got := codes(); got != "403 200 403" {
+		t.Fatalf("under attack: %s, want the shop and unrouted pages challenged, the API not", got)
+	}
+	if code, body := set("maybe"); code != http.StatusBadRequest || !strings.Contains(body, `"field":"on"`) {
+		t.Fatalf("a bad value: %d %q", code, body)
+	}
+	set("false")
+	if got := codes(); got != "200 200 200" {
+		t.Fatalf("after: %s", got)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,6 +146,9 @@ type Gateway struct {
 	challenges *challenges
 	// admit is nil without an admission bound.
 	admit *admitter
+	// underAttack: every page view of a route that does not say never is
+	// challenged.
+	underAttack atomic.Bool
 
 	stats   Stats
 	metrics *metrics
@@ -198,14 +202,16 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 	if cfg.Policy.Admission != nil {
 		g.admit = newAdmitter(*cfg.Policy.Admission)
 	}
-	if cfg.Policy.challenged() {
-		var err error
-		if g.challenges, err = newChallenges(cfg); err != nil {
-			return nil, err
-		}
-		if len(cfg.ChallengeSecret) == 0 {
-			log.Warn("no gateway challenge secret: clearances end when the gateway restarts and other gateways do not accept them")
-		}
+	// Challenges are always ready: under-attack mode may start any time.
+	var err error
+	if g.challenges, err = newChallenges(cfg); err != nil {
+		return nil, err
+	}
+	g.underAttack.Store(cfg.Policy.UnderAttack)
+	if len(cfg.ChallengeSecret) == 0 && (cfg.Policy.UnderAttack || slices.ContainsFunc(cfg.Policy.Routes, func(r Route) bool {
+		return r.Challenge == ChallengePoW || r.Challenge == ChallengeWait
+	})) {
+		g.warnNoSecret()
 	}
 	upstream := cfg.Upstream
 	g.proxy = &httputil.ReverseProxy{
@@ -311,10 +317,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.metrics.mismatch(claimOf(r.UserAgent()))
 		}
 	}
-	if rt != nil && rt.Challenge != "" && st.bot == "" && (!rt.ChallengeMismatchOnly || st.mismatch != "") &&
-		!g.challenges.cleared(r, g.challenges.client(r, keys)) {
-		g.challenge(w, r, rt, keys)
-		return
+	if ch := g.challengeOf(rt); ch != nil && st.bot == "" && (!ch.ChallengeMismatchOnly || st.mismatch != "") {
+		if rt == nil {
+			keys = newClientKeys(r, g.cfg.Trusted)
+		}
+		if !g.challenges.cleared(r, g.challenges.client(r, keys)) {
+			g.challenge(w, r, ch, keys)
+			return
+		}
 	}
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 	if g.admit != nil {
@@ -339,6 +349,41 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.stats.Proxied.Add(1)
 	g.proxy.ServeHTTP(w, r)
 }
+
+// challengeOf returns the route whose challenge a request of route rt
+// (nil: none) faces: rt's own, or in under-attack mode, for routes without
+// one (and requests of no route), every client's; nil for none.
+func (g *Gateway) challengeOf(rt *Route) *Route {
+	switch {
+	case rt != nil && rt.Challenge == ChallengeNever:
+		return nil
+	case rt != nil && rt.Challenge != "" && !(rt.ChallengeMismatchOnly && g.underAttack.Load()):
+		return rt
+	case g.underAttack.Load():
+		return &underAttackRoute
+	}
+	return nil
+}
+
+// SetUnderAttack turns under-attack mode on or off: while it is on, every
+// page view of a route that does not say challenge: never (and of no
+// route) is challenged as on a challenge: pow route, whatever its own
+// setting; clients keep the clearances they earn.
+func (g *Gateway) SetUnderAttack(on bool) {
+	if g.underAttack.Swap(on) != on {
+		g.log.Warn("under-attack mode", "on", on)
+		if on && len(g.cfg.ChallengeSecret) == 0 {
+			g.warnNoSecret()
+		}
+	}
+}
+
+func (g *Gateway) warnNoSecret() {
+	g.log.Warn("no gateway challenge secret: clearances end when the gateway restarts and other gateways do not accept them")
+}
+
+// UnderAttack reports whether under-attack mode is on.
+func (g *Gateway) UnderAttack() bool { return g.underAttack.Load() }
 
 // requestPriority is the priority of a request of route rt (nil: none):
 // the route's, lowered to low for clients whose user agent lies and for

@@ -59,6 +59,8 @@ var (
 		"Requests in flight to the shop.", nil, nil)
 	admissionWaitingDesc = prometheus.NewDesc("shopguard_gateway_admission_waiting",
 		"Requests waiting for a slot.", nil, nil)
+	underAttackDesc = prometheus.NewDesc("shopguard_gateway_under_attack",
+		"1 while under-attack mode challenges every page view.", nil, nil)
 )
 
 // goodBot counts a request claiming a good bot.
@@ -120,6 +122,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- admissionLimitDesc
 	ch <- admissionInFlightDesc
 	ch <- admissionWaitingDesc
+	ch <- underAttackDesc
 }
 
 // Collect sends the metrics' values.
@@ -150,12 +153,36 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.metrics.mismatches.Collect(ch)
 	c.metrics.goodBots.Collect(ch)
 	c.metrics.sheds.Collect(ch)
+	attack := 0.0
+	if g.UnderAttack() {
+		attack = 1
+	}
+	ch <- prometheus.MustNewConstMetric(underAttackDesc, prometheus.GaugeValue, attack)
 	if g.admit != nil {
 		limit, inFlight, waiting := g.admit.state()
 		ch <- prometheus.MustNewConstMetric(admissionLimitDesc, prometheus.GaugeValue, float64(limit))
 		ch <- prometheus.MustNewConstMetric(admissionInFlightDesc, prometheus.GaugeValue, float64(inFlight))
 		ch <- prometheus.MustNewConstMetric(admissionWaitingDesc, prometheus.GaugeValue, float64(waiting))
 	}
+}
+
+// serveUnderAttack reports under-attack mode (GET) or sets it (POST with
+// on=true or on=false, in the query or a form).
+func (g *Gateway) serveUnderAttack(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<10)
+		on, err := strconv.ParseBool(r.FormValue("on"))
+		if err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":{"code":"invalid_field","field":"on","message":"on must be true or false"}}` + "\n"))
+			return
+		}
+		g.SetUnderAttack(on)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(`{"under_attack":` + strconv.FormatBool(g.UnderAttack()) + "}\n"))
 }
 
 // AdminHandler serves the gateway's operator endpoints, for an address
@@ -165,6 +192,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 func (g *Gateway) AdminHandler(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
+	mux.HandleFunc("GET /under-attack", g.serveUnderAttack)
+	mux.HandleFunc("POST /under-attack", g.serveUnderAttack)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if !g.Healthy() {
 			refuse(w, http.StatusServiceUnavailable, "upstream down", 0)

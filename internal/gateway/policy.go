@@ -61,7 +61,12 @@ import (
 //	  - name: everything
 //	    path: /*
 //	    limits: [requests_per_ip]
+//	  - name: api
+//	    path: /api/*
+//	    challenge: never         # not even under attack: APIs and webhooks
+//	    limits: [requests_per_ip]
 //	session_cookie: session_id   # the shop's session cookie, for key: session
+//	under_attack: false          # start in under-attack mode
 //	clearance_ttl: 30m           # how long a passed challenge lasts
 //	admission:                   # at most this many requests in flight to the shop
 //	  max_concurrency: 256       # the most, while the shop answers fast
@@ -92,6 +97,9 @@ type Policy struct {
 	GoodBots []GoodBot
 	// Admission bounds the requests in flight to the shop (nil: no bound).
 	Admission *Admission
+	// UnderAttack starts the gateway in under-attack mode (see
+	// Gateway.SetUnderAttack).
+	UnderAttack bool
 }
 
 // GoodBot is a welcome bot: a request whose User-Agent contains UserAgent
@@ -115,6 +123,9 @@ const (
 	ChallengePoW = "pow"
 	// ChallengeWait asks every client to wait a few seconds.
 	ChallengeWait = "wait"
+	// ChallengeNever marks a route that is never challenged, even in
+	// under-attack mode: APIs and webhooks, which cannot run a page.
+	ChallengeNever = "never"
 )
 
 // DefaultChallengeBits is a proof of work's default difficulty: 2^14
@@ -124,10 +135,9 @@ const DefaultChallengeBits = 14
 // defaultClearanceTTL is Policy.ClearanceTTL's default.
 const defaultClearanceTTL = 30 * time.Minute
 
-// challenged reports whether any route challenges.
-func (p Policy) challenged() bool {
-	return slices.ContainsFunc(p.Routes, func(r Route) bool { return r.Challenge != "" })
-}
+// underAttackRoute is the challenge of page views no route challenges
+// while the gateway is under attack.
+var underAttackRoute = Route{Name: "under_attack", Challenge: ChallengePoW, ChallengeBits: DefaultChallengeBits, Priority: PriorityNormal}
 
 // route returns the first route covering r, nil when none does.
 func (p Policy) route(r *http.Request) *Route {
@@ -213,6 +223,7 @@ type policyFile struct {
 	} `yaml:"routes"`
 	SessionCookie string `yaml:"session_cookie"`
 	ClearanceTTL  string `yaml:"clearance_ttl"`
+	UnderAttack   bool   `yaml:"under_attack"`
 	Admission     *struct {
 		Max    int    `yaml:"max_concurrency"`
 		Min    int    `yaml:"min_concurrency"`
@@ -283,7 +294,7 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 		route := Route{Name: rt.Name, Path: rt.Path, Limits: rt.Limits, AccountField: strings.TrimSpace(rt.Account),
 			Challenge: rt.Chall, ChallengeBits: rt.Bits}
 		switch rt.Chall {
-		case "", ChallengeWait:
+		case "", ChallengeWait, ChallengeNever:
 			if rt.Bits != 0 {
 				add("routes[%d].challenge_bits: only for challenge: pow", i)
 			}
@@ -295,7 +306,7 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 				add("routes[%d].challenge_bits: %d, must be 1..%d", i, rt.Bits, challenge.MaxBits)
 			}
 		default:
-			add("routes[%d].challenge: %q is not pow or wait", i, rt.Chall)
+			add("routes[%d].challenge: %q is not pow, wait or never", i, rt.Chall)
 		}
 		switch rt.When {
 		case "", "always":
@@ -333,7 +344,7 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 			}
 			route.Methods = append(route.Methods, m)
 		}
-		if len(rt.Limits) == 0 && rt.Chall == "" && rt.Prio == "" {
+		if len(rt.Limits) == 0 && (rt.Chall == "" || rt.Chall == ChallengeNever) && rt.Prio == "" {
 			add("routes[%d].limits: name at least one limit (or a challenge, or a priority)", i)
 		}
 		for _, name := range rt.Limits {
@@ -347,6 +358,7 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 		p.Routes = append(p.Routes, route)
 	}
 	p.SessionCookie = f.SessionCookie
+	p.UnderAttack = f.UnderAttack
 	p.ClearanceTTL = defaultClearanceTTL
 	if f.ClearanceTTL != "" {
 		if d, err := time.ParseDuration(f.ClearanceTTL); err != nil || d < time.Minute || d > 7*24*time.Hour {
