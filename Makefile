@@ -32,6 +32,7 @@ fuzz:
 	go test ./internal/rules -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
 	go test ./internal/rules -run '^$$' -fuzz FuzzNormalizeEntry -fuzztime $(FUZZTIME)
 	go test ./internal/features -run '^$$' -fuzz FuzzRestore -fuzztime $(FUZZTIME)
+	go test ./internal/features -run '^$$' -fuzz FuzzArena -fuzztime $(FUZZTIME)
 	go test ./internal/config -run '^$$' -fuzz FuzzLoadFile -fuzztime $(FUZZTIME)
 	go test ./internal/demo -run '^$$' -fuzz FuzzShopForms -fuzztime $(FUZZTIME)
 	go test ./internal/demo -run '^$$' -fuzz FuzzReportMessageForm -fuzztime $(FUZZTIME)

@@ -19,11 +19,49 @@ type dval struct {
 	last  uint32 // unix seconds of the latest sighting
 }
 
+// dvals returns r's exactly counted values.
+func (sh *shard) dvals(r *rec) []dval {
+	if r.dv == 0 {
+		return nil
+	}
+	return sh.dvs.slice(r.dv, int(r.dvLen))
+}
+
+// appendDval appends v to r's exactly counted values.
+func (sh *shard) appendDval(r *rec, v dval) {
+	n := int(r.dvLen)
+	if n == int(r.dvCap) {
+		sh.resizeDvals(r, sh.dvs.growCap(n))
+	}
+	sh.dvs.slice(r.dv, n+1)[n] = v
+	r.dvLen++
+}
+
+// resizeDvals moves r's exactly counted values into room for want (0: no
+// room).
+func (sh *shard) resizeDvals(r *rec, want int) {
+	r.dv = sh.dvs.resize(r.dv, int(r.dvLen), want)
+	r.dvCap = uint16(sh.dvs.capOf(r.dv))
+}
+
+// deleteSlot removes the exactly counted values of slot s from r.
+func (sh *shard) deleteSlot(r *rec, s int) {
+	dv := sh.dvals(r)
+	n := 0
+	for _, v := range dv {
+		if int(v.h&slotMask) != s {
+			dv[n] = v
+			n++
+		}
+	}
+	r.dvLen = uint16(n)
+}
+
 // slotFor returns the slot of dimension kind code, claiming a free slot or,
 // when all are taken, the least recently active one.
-func (e *entry) slotFor(code uint8) int {
+func (sh *shard) slotFor(r *rec, code uint8) int {
 	free := -1
-	for s, c := range e.kinds {
+	for s, c := range r.kinds {
 		if c == code {
 			return s
 		}
@@ -33,25 +71,25 @@ func (e *entry) slotFor(code uint8) int {
 	}
 	if free < 0 {
 		best := int64(1 << 62)
-		for s := range e.kinds {
-			if a := e.slotActivity(s); a < best {
+		for s := range r.kinds {
+			if a := sh.slotActivity(r, s); a < best {
 				best, free = a, s
 			}
 		}
-		e.dropSlot(free)
+		sh.dropSlot(r, free)
 	}
-	e.kinds[free] = code
+	r.kinds[free] = code
 	return free
 }
 
 // slotActivity returns the unix second of the latest value seen in slot s
 // (-1 when none).
-func (e *entry) slotActivity(s int) int64 {
-	if sk := e.sketch(s); sk != nil {
+func (sh *shard) slotActivity(r *rec, s int) int64 {
+	if sk, ok := sh.sketch(r, s); ok {
 		return int64(sk.maxTs)
 	}
 	a := int64(-1)
-	for _, v := range e.dv {
+	for _, v := range sh.dvals(r) {
 		if int(v.h&slotMask) == s {
 			a = max(a, int64(v.last))
 		}
@@ -59,30 +97,36 @@ func (e *entry) slotActivity(s int) int64 {
 	return a
 }
 
-// sketch returns slot s's sketch, or nil while it is counted exactly.
-func (e *entry) sketch(s int) *sketch {
-	if e.x == nil || e.x.hll == nil {
-		return nil
+// sketch returns slot s's sketch; ok is false while it is counted exactly.
+func (sh *shard) sketch(r *rec, s int) (sk sketch, ok bool) {
+	if r.x == 0 {
+		return sketch{}, false
 	}
-	return e.x.hll[s]
+	id := sh.xs.at(r.x).sk[s]
+	if id == 0 {
+		return sketch{}, false
+	}
+	return sh.sketchAt(id), true
 }
 
 // dropSlot forgets everything slot s holds and frees it.
-func (e *entry) dropSlot(s int) {
-	e.kinds[s] = 0
-	e.dv = slices.DeleteFunc(e.dv, func(v dval) bool { return int(v.h&slotMask) == s })
-	if x := e.x; x != nil && x.hll != nil {
-		x.hll[s] = nil
-		if *x.hll == ([MaxDimKinds]*sketch{}) {
-			x.hll = nil
-			e.tidy()
-		}
+func (sh *shard) dropSlot(r *rec, s int) {
+	r.kinds[s] = 0
+	sh.deleteSlot(r, s)
+	if r.x == 0 {
+		return
+	}
+	x := sh.xs.at(r.x)
+	if x.sk[s] == 0 {
+		return
+	}
+	sh.freeSketch(x.sk[s])
+	x.sk[s] = 0
+	if x.sk == ([MaxDimKinds]ref{}) {
+		sh.tidy(r)
 	}
 }
 
-// observeDim records value hash vh in slot s at q. When dist is not nil it
-// receives the slot's distinct counts per window including vh, and isNew
-// whether vh had not been seen within Retention.
 // dimBatch is the distinct dimensions of one observation: for each, its
 // slot, value hash and where its results go (nil when not wanted).
 type dimBatch struct {
@@ -100,17 +144,17 @@ func (d *dimBatch) add(slot int, vh uint64, dist *[NumWindows]int64, isNew *bool
 }
 
 // observeDims records every dimension of d. Exactly counted dimensions
-// share one pass over e.dv (a key keeps up to DistinctCap values for each
-// of several kinds, so one pass per dimension would visit all of them
+// share one pass over r's values (a key keeps up to DistinctCap values for
+// each of several kinds, so one pass per dimension would visit all of them
 // repeatedly); sketched ones go to their sketch.
-func (e *entry) observeDims(cfg *MemoryConfig, d *dimBatch, q *query) {
+func (sh *shard) observeDims(cfg *MemoryConfig, r *rec, d *dimBatch, q *query) {
 	for i := range d.n {
 		for j := range i {
 			if d.slot[i] == d.slot[j] {
 				// Two values of one kind in one observation: the second
 				// must see the first, as in separate observations.
 				for k := range d.n {
-					e.observeDim(cfg, d.slot[k], d.vh[k], q, d.mask, d.dist[k], d.isNew[k])
+					sh.observeDim(cfg, r, d.slot[k], d.vh[k], q, d.mask, d.dist[k], d.isNew[k])
 				}
 				return
 			}
@@ -119,8 +163,13 @@ func (e *entry) observeDims(cfg *MemoryConfig, d *dimBatch, q *query) {
 	var exact [MaxDistinct]int // indexes into d of the exactly counted dims
 	ne := 0
 	for i := range d.n {
-		if sk := e.sketch(d.slot[i]); sk != nil {
-			nv := sk.observe(d.vh[i]&^slotMask|uint64(d.slot[i]), q.sec, e.last/1e9)
+		if r.x == 0 {
+			exact[ne] = i
+			ne++
+			continue
+		}
+		if sk, ok := sh.sketch(r, d.slot[i]); ok {
+			nv := sk.observe(d.vh[i]&^slotMask|uint64(d.slot[i]), q.sec, r.last/1e9)
 			if d.dist[i] != nil {
 				sk.estimates(q, d.mask, d.dist[i])
 				*d.isNew[i] = nv
@@ -144,15 +193,16 @@ func (e *entry) observeDims(cfg *MemoryConfig, d *dimBatch, q *query) {
 		tag[j] = d.vh[i]&^slotMask | uint64(d.slot[i])
 		found[j] = -1
 	}
-	stale := e.last/1e9 - retentionSec
+	stale := r.last/1e9 - retentionSec
 	late := q.sec < stale
+	dv := sh.dvals(r)
 	w := 0
-	for r, v := range e.dv {
+	for rd, v := range dv {
 		if int64(v.last) < stale {
 			continue
 		}
-		if w != r {
-			e.dv[w] = v
+		if w != rd {
+			dv[w] = v
 		}
 		vs := int(v.h & slotMask)
 		for j := range ne {
@@ -170,34 +220,43 @@ func (e *entry) observeDims(cfg *MemoryConfig, d *dimBatch, q *query) {
 		}
 		w++
 	}
-	if w < len(e.dv) {
-		clear(e.dv[w:])
-		e.dv = e.dv[:w]
-	}
+	r.dvLen = uint16(w)
 	ts := uint32(q.sec)
 	// Update sightings in place first: appending and converting to a
 	// sketch below move values around.
 	for j := range ne {
 		if found[j] >= 0 && !late {
-			v := &e.dv[found[j]]
+			v := &dv[found[j]]
 			v.first, v.last = min(v.first, ts), max(v.last, ts)
 		}
 	}
 	var toSketch [MaxDistinct]bool
+	var add [MaxDistinct]bool
+	adds := 0
 	for j := range ne {
 		switch {
 		case found[j] >= 0, late:
 		case live[j] >= cfg.DistinctCap:
 			toSketch[j] = true
 		default:
-			e.dv = append(e.dv, dval{h: tag[j], first: ts, last: ts})
+			add[j] = true
+			adds++
+		}
+	}
+	if n := int(r.dvLen); n+adds > int(r.dvCap) {
+		sh.resizeDvals(r, max(n+adds, min(2*n, MaxDimKinds*maxDistinctCap)))
+	}
+	for j := range ne {
+		if add[j] {
+			sh.dvs.slice(r.dv, int(r.dvLen)+1)[r.dvLen] = dval{h: tag[j], first: ts, last: ts}
+			r.dvLen++
 		}
 	}
 	for j := range ne {
 		i := exact[j]
 		if toSketch[j] {
-			sk := e.toSketch(cfg, d.slot[i])
-			sk.observe(tag[j], q.sec, e.last/1e9)
+			sk := sh.toSketch(cfg, r, d.slot[i])
+			sk.observe(tag[j], q.sec, r.last/1e9)
 			if d.dist[i] != nil {
 				sk.estimates(q, d.mask, d.dist[i])
 				*d.isNew[i] = true
@@ -215,26 +274,29 @@ func (e *entry) observeDims(cfg *MemoryConfig, d *dimBatch, q *query) {
 
 // observeDim records one dimension value; observeDims is the batched form,
 // and the reference tests hold both to the same results.
-func (e *entry) observeDim(cfg *MemoryConfig, s int, vh uint64, q *query, mask WindowMask, dist *[NumWindows]int64, isNew *bool) {
+func (sh *shard) observeDim(cfg *MemoryConfig, r *rec, s int, vh uint64, q *query, mask WindowMask, dist *[NumWindows]int64, isNew *bool) {
 	tag := vh&^slotMask | uint64(s)
-	if sk := e.sketch(s); sk != nil {
-		nv := sk.observe(tag, q.sec, e.last/1e9)
-		if dist != nil {
-			sk.estimates(q, mask, dist)
-			*isNew = nv
+	if r.x != 0 {
+		if sk, ok := sh.sketch(r, s); ok {
+			nv := sk.observe(tag, q.sec, r.last/1e9)
+			if dist != nil {
+				sk.estimates(q, mask, dist)
+				*isNew = nv
+			}
+			return
 		}
-		return
 	}
-	stale := e.last/1e9 - retentionSec
+	stale := r.last/1e9 - retentionSec
 	late := q.sec < stale
 	var cnt [NumWindows]int64
+	dv := sh.dvals(r)
 	found, live, w := -1, 0, 0
-	for r, v := range e.dv {
+	for rd, v := range dv {
 		if int64(v.last) < stale {
 			continue
 		}
-		if w != r {
-			e.dv[w] = v
+		if w != rd {
+			dv[w] = v
 		}
 		if int(v.h&slotMask) == s {
 			if v.h == tag {
@@ -248,28 +310,25 @@ func (e *entry) observeDim(cfg *MemoryConfig, s int, vh uint64, q *query, mask W
 		}
 		w++
 	}
-	if w < len(e.dv) {
-		clear(e.dv[w:])
-		e.dv = e.dv[:w]
-	}
+	r.dvLen = uint16(w)
 	ts := uint32(q.sec)
 	switch {
 	case found >= 0:
 		if !late {
-			v := &e.dv[found]
+			v := &dv[found]
 			v.first, v.last = min(v.first, ts), max(v.last, ts)
 		}
 	case late:
 	case live >= cfg.DistinctCap:
-		sk := e.toSketch(cfg, s)
-		sk.observe(tag, q.sec, e.last/1e9)
+		sk := sh.toSketch(cfg, r, s)
+		sk.observe(tag, q.sec, r.last/1e9)
 		if dist != nil {
 			sk.estimates(q, mask, dist)
 			*isNew = true
 		}
 		return
 	default:
-		e.dv = append(e.dv, dval{h: tag, first: ts, last: ts})
+		sh.appendDval(r, dval{h: tag, first: ts, last: ts})
 	}
 	if dist != nil {
 		for l := range cnt {
@@ -290,13 +349,15 @@ func (v dval) count(q *query, cnt *[NumWindows]int64) {
 }
 
 // readDim writes slot s's distinct counts per window at q into dist.
-func (e *entry) readDim(s int, q *query, dist *[NumWindows]int64) {
-	if sk := e.sketch(s); sk != nil {
-		sk.estimates(q, AllWindows, dist)
-		return
+func (sh *shard) readDim(r *rec, s int, q *query, dist *[NumWindows]int64) {
+	if r.x != 0 {
+		if sk, ok := sh.sketch(r, s); ok {
+			sk.estimates(q, AllWindows, dist)
+			return
+		}
 	}
 	var cnt [NumWindows]int64
-	for _, v := range e.dv {
+	for _, v := range sh.dvals(r) {
 		if int(v.h&slotMask) == s {
 			v.count(q, &cnt)
 		}
@@ -305,15 +366,15 @@ func (e *entry) readDim(s int, q *query, dist *[NumWindows]int64) {
 }
 
 // toSketch moves slot s's exact values into a new sketch and returns it.
-func (e *entry) toSketch(cfg *MemoryConfig, s int) *sketch {
-	head := e.last / 1e9
-	sk := newSketch(uint8(cfg.SketchPrecision), uint32(max(head-retentionSec, 0)))
+func (sh *shard) toSketch(cfg *MemoryConfig, r *rec, s int) sketch {
+	head := r.last / 1e9
+	id, sk := sh.newSketch(uint8(cfg.SketchPrecision), uint32(max(head-retentionSec, 0)))
 	type sighting struct {
 		ts uint32
 		h  uint64
 	}
 	var seen []sighting
-	for _, v := range e.dv {
+	for _, v := range sh.dvals(r) {
 		if int(v.h&slotMask) != s {
 			continue
 		}
@@ -326,51 +387,60 @@ func (e *entry) toSketch(cfg *MemoryConfig, s int) *sketch {
 	for _, x := range seen {
 		sk.observe(x.h, int64(x.ts), head)
 	}
-	e.dv = slices.DeleteFunc(e.dv, func(v dval) bool { return int(v.h&slotMask) == s })
-	e.setSketch(s, sk)
+	sh.deleteSlot(r, s)
+	sh.setSketch(r, s, id)
 	return sk
 }
 
 // sweepDims drops values and sketch entries older than Retention before q
 // and frees slots left empty.
-func (e *entry) sweepDims(q *query) {
+func (sh *shard) sweepDims(r *rec, q *query) {
 	stale := q.sec - retentionSec
-	e.dv = slices.DeleteFunc(e.dv, func(v dval) bool { return int64(v.last) < stale })
-	if cap(e.dv) > 2*len(e.dv)+4 {
-		e.dv = append([]dval(nil), e.dv...)
+	dv := sh.dvals(r)
+	n := 0
+	for _, v := range dv {
+		if int64(v.last) >= stale {
+			dv[n] = v
+			n++
+		}
 	}
-	for s, c := range e.kinds {
+	r.dvLen = uint16(n)
+	if c := int(r.dvCap); c > 2*n+4 && (n == 0 || sh.dvs.classCap(n) < c) {
+		sh.resizeDvals(r, n)
+	}
+	for s, c := range r.kinds {
 		if c == 0 {
 			continue
 		}
-		if sk := e.sketch(s); sk != nil {
+		if sk, ok := sh.sketch(r, s); ok {
 			if sk.sweep(stale) {
-				e.dropSlot(s)
+				sh.dropSlot(r, s)
 			}
 			continue
 		}
-		if e.slotActivity(s) < 0 {
-			e.kinds[s] = 0
+		if sh.slotActivity(r, s) < 0 {
+			r.kinds[s] = 0
 		}
 	}
 }
 
-// setSketch makes sk slot s's sketch.
-func (e *entry) setSketch(s int, sk *sketch) {
-	if e.x == nil {
-		e.x = new(extra)
+// setSketch makes sketch id slot s's sketch.
+func (sh *shard) setSketch(r *rec, s int, id ref) {
+	if r.x == 0 {
+		r.x = sh.xs.allocClass(0)
 	}
-	if e.x.hll == nil {
-		e.x.hll = new([MaxDimKinds]*sketch)
-	}
-	e.x.hll[s] = sk
+	sh.xs.at(r.x).sk[s] = id
 }
 
 // sweep drops what no window or history ending at or after q can count.
-func (e *entry) sweep(q *query) {
-	e.sweepBuckets(q)
-	e.sweepDims(q)
-	if e.x != nil && e.x.hdays != 0 {
-		e.x.sweepDays(q.day)
+// The blob may move.
+func (sh *shard) sweep(c *cur, q *query) {
+	sh.sweepBuckets(c, q)
+	r := c.r
+	sh.sweepDims(r, q)
+	if r.x != 0 {
+		if x := sh.xs.at(r.x); x.hdays != 0 {
+			sh.sweepDays(x, q.day)
+		}
 	}
 }

@@ -22,12 +22,19 @@ import (
 // result is a pure function of the registers, so a restored sketch answers
 // exactly like the one that was saved.
 type sketch struct {
+	*sketchHdr
+	// regs holds sketchSlots packed pairs per register, oldest first, empty
+	// slots (0) last: rank<<offBits | (time-base).
+	regs []uint32
+}
+
+// sketchHdr is a sketch but for its registers: what a shard keeps in its
+// sketch arena, the registers in its register arena.
+type sketchHdr struct {
 	p     uint8
 	base  uint32 // unix seconds that offset 0 stands for
 	maxTs uint32 // latest time observed, unix seconds
-	// regs holds sketchSlots packed pairs per register, oldest first, empty
-	// slots (0) last: rank<<offBits | (time-base).
-	regs  []uint32
+	regs  ref    // the registers in the shard's register arena
 	cache [NumWindows]sketchCache
 }
 
@@ -53,9 +60,40 @@ const (
 func pairRank(x uint32) int { return int(x >> offBits) }
 
 // newSketch returns an empty sketch with 2^p registers that keeps times from
-// base on.
+// base on, of its own, outside any store.
 func newSketch(p uint8, base uint32) *sketch {
-	return &sketch{p: p, base: base, regs: make([]uint32, sketchSlots<<p)}
+	return &sketch{sketchHdr: &sketchHdr{p: p, base: base}, regs: make([]uint32, sketchSlots<<p)}
+}
+
+// regCaps are the classes of the register arena: one per precision.
+var regCaps = func() []uint32 {
+	var caps []uint32
+	for p := minPrecision; p <= maxPrecision; p++ {
+		caps = append(caps, sketchSlots<<p)
+	}
+	return caps
+}()
+
+// newSketch returns a new empty sketch of sh with 2^p registers that keeps
+// times from base on, and its ref.
+func (sh *shard) newSketch(p uint8, base uint32) (ref, sketch) {
+	id := sh.sks.allocClass(0)
+	hd := sh.sks.at(id)
+	hd.p, hd.base = p, base
+	hd.regs = sh.regs.allocClass(int(p) - minPrecision)
+	return id, sketch{sketchHdr: hd, regs: sh.regs.get(hd.regs)}
+}
+
+// sketchAt returns sketch id of sh.
+func (sh *shard) sketchAt(id ref) sketch {
+	hd := sh.sks.at(id)
+	return sketch{sketchHdr: hd, regs: sh.regs.get(hd.regs)}
+}
+
+// freeSketch frees sketch id of sh.
+func (sh *shard) freeSketch(id ref) {
+	sh.regs.free(sh.sks.at(id).regs)
+	sh.sks.free(id)
 }
 
 // maxRank is the largest register value of a sketch of precision p.
@@ -78,11 +116,12 @@ func (s *sketch) list(j int) []uint32 {
 
 // value returns a register's value over the seconds [lo, hi].
 func (s *sketch) value(list []uint32, lo, hi int64) int {
+	base := int64(s.base)
 	for _, x := range list {
 		if x == 0 {
 			break
 		}
-		t := s.pairTime(x)
+		t := base + int64(x&offMask)
 		if t > hi {
 			break
 		}

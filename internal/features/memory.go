@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/shopguard/shopguard/internal/risk"
 )
@@ -152,14 +153,23 @@ func (c MemoryConfig) withDefaults() MemoryConfig {
 // observation, which can be later than the event time when events arrive
 // out of order. Event times must lie in [1970-01-01, 2106-01-01).
 //
-// Memory. A key seen once costs about 250–350 bytes (more with several
-// dimension kinds); a busy key at most about 7–15 KiB for its windows (456
-// buckets of 16 bytes), 1 KiB per exact dimension kind (64 values of 16
-// bytes) and 24 KiB per sketched one (p=10). A key of a history scope, or
-// with a tag, adds 64 bytes, a copy of the tag (made when the tag changes)
+// Memory. Keys are kept where the garbage collector does not look, so that
+// the work of its mark phase does not grow with the store: in arenas of
+// pointer-free types (pool.go) shared by the shards, and a map per shard
+// from key hash to record whose entries hold no pointers either. A key's
+// record, encoded key, totals and buckets make one blob; its distinct
+// values, its sketches, history days and tag are further chunks, all
+// addressed by 32-bit refs. A collection scans a few bytes per 64 KiB page,
+// not every key. Chunks come in capacity classes (every size up to 8
+// elements, then four per doubling); freed ones are reused for their class,
+// and a page left empty is given back to the Go heap. A key seen once costs
+// about 200–250 bytes (more with several dimension kinds); a busy key at
+// most about 7–15 KiB for its windows (456 buckets of 16 bytes), 1 KiB per
+// exact dimension kind (64 values of 16 bytes) and 25 KiB per sketched one
+// (p=10). A key of a history scope, or with a tag, adds 56 bytes, its tag
 // and 8 bytes per day with observations in its history window (plus up to
-// a quarter more after a sweep; at most 3.2 KiB for 400 days). Keys without
-// either cost nothing more.
+// a quarter more; at most 3.5 KiB for 400 days). Keys without either cost
+// nothing more.
 //
 // Memory is safe for concurrent use.
 type Memory struct {
@@ -173,37 +183,175 @@ var _ Store = (*Memory)(nil)
 // shard is one independently locked part of a Memory store.
 type shard struct {
 	mu sync.Mutex
-	// keys maps a key's hash to its entry.
-	keys map[uint64]*entry
-	// coll holds, by encoded key, the rare entries whose hash is already
-	// taken in keys by another key.
-	coll map[string]*entry
-	// kinds names the dimension kinds entries of this shard use: code c
-	// stands for kinds[c-1]; it starts with knownKinds.
-	kinds []risk.EntityKind
-	_     [64]byte // keep shards on separate cache lines
+	shardData
+	_ [64]byte // keep shards on separate cache lines
 }
 
-// entry is everything one key knows.
-type entry struct {
-	key   string // encodeKey of the key
-	first int64  // unix ns of the earliest observation
-	last  int64  // unix ns of the latest observation
-	// bk holds the buckets of every window, window 0 first; off[l] is the
-	// end of window l's part (the last part ends at len(bk)). Within a part
-	// buckets are sorted by index.
-	bk  []bucket
-	off [NumWindows - 1]uint16
-	// tot holds running totals per window; nil while no window has more
-	// than one bucket.
-	tot *[NumWindows]total
+// shardData is what a shard holds: its keys, in the arenas of pointer-free
+// types it shares with the other shards (see Memory), and the names of its
+// dimension kinds.
+type shardData struct {
+	// index maps a key's hash to its record; the records of keys with the
+	// same hash are chained by rec.next.
+	index map[uint64]ref
+	*heap
+	n int // records
+	// kinds names the dimension kinds records of this shard use: code c
+	// stands for kinds[c-1]; it starts with knownKinds.
+	kinds []risk.EntityKind
+	// tagCache holds the strings of recently reported tags (see tag); nil
+	// until the first.
+	tagCache *[tagCacheSize]string
+}
+
+// rec is everything one key knows. It opens the key's blob, a chunk of the
+// store's recs arena, which goes on with the encoded key (keyLen bytes,
+// padded to words), then, when hasTot is set, the running totals per window
+// and then the buckets of every window, as many as fit: window 0 first,
+// bkLen in all; off[l] is the end of window l's part (the last part ends at
+// bkLen). Within a part buckets are sorted by index. The totals are kept
+// while some window has more than one bucket. A blob moves when its buckets
+// or totals need more room, or when a sweep trims it.
+type rec struct {
+	first int64 // unix ns of the earliest observation
+	last  int64 // unix ns of the latest observation
+	next  ref   // the record of another key with the same hash, or 0
+	// x refers to sketches, history and tag; 0 for keys that need none.
+	x ref
+	// dv refers to the dvLen exactly counted values of every slot, room
+	// for dvCap; the low 3 bits of a value's hash are replaced by its slot.
+	dv     ref
+	keyLen uint32
+	dvLen  uint16
+	dvCap  uint16
+	words  uint16 // of the blob
+	bkOff  uint16 // where the buckets start, in words (see layout)
+	room   uint16 // buckets that fit
+	bkLen  uint16
+	off    [NumWindows - 1]uint16
+	hasTot bool
 	// kinds holds the shard's kind code of each dimension slot (0 = free).
 	kinds [MaxDimKinds]uint8
-	// dv holds the exactly counted values of every slot; the low 3 bits of a
-	// value's hash are replaced by its slot.
-	dv []dval
-	// x holds sketches, history and tag; nil for keys that need none.
-	x *extra
+}
+
+// layout sets where r's buckets start and how many fit from its key,
+// totals and blob size.
+func (r *rec) layout() {
+	o := recWords + keyWords(r.keyLen)
+	if r.hasTot {
+		o += totWords
+	}
+	r.bkOff, r.room = uint16(o), uint16((int(r.words)-o)/bucketWords)
+}
+
+// The layout of a blob, in words.
+const (
+	recWords    = int(unsafe.Sizeof(rec{}) / 8)
+	totWords    = int(unsafe.Sizeof([NumWindows]total{}) / 8)
+	bucketWords = int(unsafe.Sizeof(bucket{}) / 8)
+	// maxBlobWords is the largest blob: the longest key, totals and every
+	// bucket.
+	maxBlobWords = recWords + maxKeyBytes/8 + totWords + totalBuckets*bucketWords
+)
+
+// A record takes whole words, so that the key after it is aligned.
+var _ [0]struct{} = [unsafe.Sizeof(rec{}) % 8]struct{}{}
+
+// keyWords returns the words a key of n bytes takes in a blob.
+func keyWords(n uint32) int { return int(n+7) / 8 }
+
+// blobCaps are the classes of the recs arena, in words.
+var blobCaps = classCaps(1, uint32(maxBlobWords))
+
+// cur is a record being worked on and where its ref is kept, so that its
+// blob can move.
+type cur struct {
+	r *rec
+	// link is where the ref is kept: nil for the index (the first record
+	// of its hash), or another record's next.
+	link   *ref
+	h      uint64 // the key's hash
+	id     ref
+	linked bool // false while the record is being built
+}
+
+// open returns the cursor of record id, kept at link (nil for the index).
+func (sh *shard) open(id ref, h uint64, link *ref) cur {
+	return cur{r: (*rec)(unsafe.Pointer(sh.recs.at(id))), link: link, h: h, id: id, linked: true}
+}
+
+// blob returns the record's blob.
+func (c *cur) blob() []uint64 {
+	return unsafe.Slice((*uint64)(unsafe.Pointer(c.r)), c.r.words)
+}
+
+// key returns the record's encoded key.
+func (c *cur) key() []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(c.r), recWords*8)), c.r.keyLen)
+}
+
+// wins returns where the record's windows are.
+func (c *cur) wins() wins {
+	r := c.r
+	var w wins
+	if r.hasTot {
+		w.tot = (*[NumWindows]total)(unsafe.Add(unsafe.Pointer(r), (int(r.bkOff)-totWords)*8))
+	}
+	if r.room > 0 {
+		w.bk = unsafe.Slice((*bucket)(unsafe.Add(unsafe.Pointer(r), int(r.bkOff)*8)), r.room)
+	}
+	return w
+}
+
+// reshape gives the record totals or none (hasTot) and room for at least
+// bkCap buckets, moving the buckets within the blob or into a new one.
+// With trim the blob also moves when a smaller one holds them.
+func (sh *shard) reshape(c *cur, hasTot bool, bkCap int, trim bool) {
+	r := c.r
+	head := recWords + keyWords(r.keyLen)
+	need := head + bkCap*bucketWords
+	if hasTot {
+		need += totWords
+	}
+	old := c.wins()
+	bk := old.bk[:r.bkLen]
+	b := c.blob()
+	if need <= len(b) && !(trim && sh.recs.classCap(need) < len(b)) {
+		o := head
+		if hasTot {
+			o += totWords
+		}
+		if n := len(bk); n > 0 {
+			copy(unsafe.Slice((*bucket)(unsafe.Pointer(&b[o])), n), bk)
+		}
+		if hasTot && !r.hasTot {
+			clear(b[head : head+totWords])
+		}
+		r.hasTot = hasTot
+		r.layout()
+		return
+	}
+	id := sh.recs.alloc(need)
+	nb := sh.recs.get(id)
+	copy(nb[:head], b[:head])
+	nc := cur{id: id, r: (*rec)(unsafe.Pointer(&nb[0])), h: c.h, link: c.link, linked: c.linked}
+	nc.r.hasTot = hasTot
+	nc.r.words = uint16(len(nb))
+	nc.r.layout()
+	w := nc.wins()
+	if hasTot && old.tot != nil {
+		*w.tot = *old.tot
+	}
+	copy(w.bk, bk)
+	sh.recs.free(c.id)
+	if c.linked {
+		if c.link == nil {
+			sh.index[c.h] = id
+		} else {
+			*c.link = id
+		}
+	}
+	*c = nc
 }
 
 // NewMemory returns an empty store configured by cfg.
@@ -216,11 +364,35 @@ func NewMemory(cfg MemoryConfig) *Memory {
 
 func newShards(n int) []shard {
 	s := make([]shard, n)
+	h := newHeap()
 	for i := range s {
-		s[i].keys = make(map[uint64]*entry)
-		s[i].kinds = append([]risk.EntityKind(nil), knownKinds[:]...)
+		s[i].shardData = shardData{index: make(map[uint64]ref), heap: h, kinds: append([]risk.EntityKind(nil), knownKinds[:]...)}
 	}
 	return s
+}
+
+// heap holds the keys of every shard of a store: a blob per key (see rec),
+// the arrays it refers to, tags and sketches.
+type heap struct {
+	recs  arena[uint64]
+	dvs   arena[dval]
+	xs    arena[xrec]
+	days  arena[dayCount]
+	bytes arena[byte] // tags
+	sks   arena[sketchHdr]
+	regs  arena[uint32] // sketch registers, one class per precision
+}
+
+func newHeap() *heap {
+	h := new(heap)
+	h.recs.init(blobCaps)
+	h.dvs.init(dvalCaps)
+	h.xs.init(oneCaps)
+	h.days.init(dayCaps)
+	h.bytes.init(byteCaps)
+	h.sks.init(oneCaps)
+	h.regs.init(regCaps)
+	return h
 }
 
 // shardOf returns the shard that holds keys with hash h.
@@ -373,7 +545,7 @@ func (m *Memory) Len() int {
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
-		n += len(sh.keys) + len(sh.coll)
+		n += sh.n
 		sh.mu.Unlock()
 	}
 	return n
@@ -400,76 +572,90 @@ func (m *Memory) Sweep(now time.Time) int {
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
-		for h, e := range sh.keys {
-			if e.expired(ns) {
-				delete(sh.keys, h)
-				dropped++
-				continue
+		for h, head := range sh.index {
+			var link *ref
+			for id := head; id != 0; {
+				c := sh.open(id, h, link)
+				if sh.expired(c.r, ns) {
+					id = c.r.next
+					if link == nil {
+						if id == 0 {
+							delete(sh.index, h)
+						} else {
+							sh.index[h] = id
+						}
+					} else {
+						*link = id
+					}
+					sh.remove(&c)
+					dropped++
+					continue
+				}
+				sh.sweep(&c, &q)
+				link = &c.r.next
+				id = c.r.next
 			}
-			e.sweep(&q)
-		}
-		for k, e := range sh.coll {
-			if e.expired(ns) {
-				delete(sh.coll, k)
-				dropped++
-				continue
-			}
-			e.sweep(&q)
 		}
 		sh.mu.Unlock()
 	}
 	return dropped
 }
 
-// observe records o into its key's entry and fills a when a is not nil.
+// observe records o into its key's record and fills a when a is not nil.
 // vh holds the hashes of o's dimension values.
 func (sh *shard) observe(cfg *MemoryConfig, h uint64, vh *[MaxDistinct]uint64, o *Observation, q *query, a *Aggregates) error {
-	e := sh.lookup(h, &o.Key)
+	var c cur
+	ok := sh.find(h, &o.Key, &c)
 	isNew := false
 	switch {
-	case e == nil:
-		e = sh.insert(h, &o.Key, historyDays(cfg, o.Key.Scope))
+	case !ok:
+		c = sh.create(h, &o.Key, historyDays(cfg, o.Key.Scope))
 		isNew = true
-	case q.ns-e.last > int64(Retention):
-		if e.expired(q.ns) {
-			e.reset()
+	case q.ns-c.r.last > int64(Retention):
+		r := c.r
+		if sh.expired(r, q.ns) {
+			sh.reset(r)
 			isNew = true
 		} else {
-			e.forgetWindows()
+			sh.forgetWindows(r)
 		}
 	}
-	prev := e.last
+	r := c.r
+	prev := r.last
 	if isNew {
-		e.first, e.last = q.ns, q.ns
+		r.first, r.last = q.ns, q.ns
 	} else {
-		e.first = min(e.first, q.ns)
-		e.last = max(e.last, q.ns)
+		r.first = min(r.first, q.ns)
+		r.last = max(r.last, q.ns)
 	}
+	w := c.wins()
 	var stored [NumWindows]bool
 	for l := range nw {
-		stored[l] = e.add(l, q.b[l], o.Amount)
+		stored[l] = sh.add(&c, &w, l, q.b[l], o.Amount)
 	}
+	r = c.r // the blob may have moved
 	if a != nil {
-		*a = Aggregates{New: isNew, FirstSeen: time.Unix(0, e.first).UTC()}
+		*a = Aggregates{New: isNew, FirstSeen: time.Unix(0, r.first).UTC()}
 		if !isNew {
 			a.PrevSeen = time.Unix(0, prev).UTC()
 		}
 		for l := range nw {
-			c, s := e.window(l, q.b[l])
+			c, s := r.window(&w, l, q.b[l])
 			if !stored[l] {
 				c, s = c+1, s+o.Amount
 			}
 			a.Count[l], a.Sum[l] = c, s
 		}
 	}
-	if x := e.x; x != nil {
+	if r.x != 0 {
+		x := sh.xs.at(r.x)
 		if a != nil {
-			a.PrevTag = x.tag
+			a.PrevTag = sh.tag(x)
 		}
 		if x.hdays != 0 {
-			stored := x.addDay(q.day, e.last/dayNS)
+			stored := sh.addDay(x, q.day, r.last/dayNS)
 			if a != nil {
-				a.History = x.history(q.day)
+				a.History = sh.history(x, q.day)
 				if !stored {
 					a.History++
 				}
@@ -477,7 +663,7 @@ func (sh *shard) observe(cfg *MemoryConfig, h uint64, vh *[MaxDistinct]uint64, o
 		}
 	}
 	if o.Tag != "" {
-		e.setTag(o.Tag, q.ns)
+		sh.setTag(r, o.Tag, q.ns)
 	}
 	dims := dimBatch{mask: o.DistinctWindows}
 	for i := range o.Distinct {
@@ -489,48 +675,51 @@ func (sh *shard) observe(cfg *MemoryConfig, h uint64, vh *[MaxDistinct]uint64, o
 		if err != nil {
 			return err
 		}
-		slot := e.slotFor(code)
+		slot := sh.slotFor(r, code)
 		if a != nil {
 			dims.add(slot, vh[i], &a.Distinct[i], &a.NewValue[i])
 		} else {
 			dims.add(slot, vh[i], nil, nil)
 		}
 	}
-	e.observeDims(cfg, &dims, q)
+	sh.observeDims(cfg, r, &dims, q)
 	return nil
 }
 
 // read fills a with the aggregates of k as of q.
 func (sh *shard) read(h uint64, k *Key, kinds []risk.EntityKind, q *query, a *Aggregates) {
 	*a = Aggregates{}
-	e := sh.lookup(h, k)
-	if e == nil || e.expired(q.ns) {
+	var c cur
+	if !sh.find(h, k, &c) || sh.expired(c.r, q.ns) {
 		a.New = true
 		return
 	}
-	a.FirstSeen = time.Unix(0, e.first).UTC()
-	a.PrevSeen = time.Unix(0, e.last).UTC()
-	if x := e.x; x != nil {
-		a.PrevTag = x.tag
+	r := c.r
+	a.FirstSeen = time.Unix(0, r.first).UTC()
+	a.PrevSeen = time.Unix(0, r.last).UTC()
+	if r.x != 0 {
+		x := sh.xs.at(r.x)
+		a.PrevTag = sh.tag(x)
 		if x.hdays != 0 {
-			a.History = x.history(q.day)
+			a.History = sh.history(x, q.day)
 		}
 	}
-	if q.ns-e.last > int64(Retention) {
+	if q.ns-r.last > int64(Retention) {
 		// A history key idle past every window: they are all empty.
 		return
 	}
+	w := c.wins()
 	for l := range nw {
-		a.Count[l], a.Sum[l] = e.window(l, q.b[l])
+		a.Count[l], a.Sum[l] = r.window(&w, l, q.b[l])
 	}
 	for i, kind := range kinds {
 		code, _ := sh.kindCode(kind, false)
 		if code == 0 {
 			continue
 		}
-		for s, c := range e.kinds {
+		for s, c := range r.kinds {
 			if c == code {
-				e.readDim(s, q, &a.Distinct[i])
+				sh.readDim(r, s, q, &a.Distinct[i])
 				break
 			}
 		}
@@ -591,49 +780,88 @@ func knownKind(kind risk.EntityKind) uint8 {
 	return 0
 }
 
-// lookup returns the entry of k, or nil.
-func (sh *shard) lookup(h uint64, k *Key) *entry {
-	if e := sh.keys[h]; e != nil && keyEqual(e.key, k) {
-		return e
+// find sets c to the cursor of k's record, which has hash h, and reports
+// whether there is one.
+func (sh *shard) find(h uint64, k *Key, c *cur) bool {
+	var link *ref
+	for id := sh.index[h]; id != 0; {
+		r := (*rec)(unsafe.Pointer(sh.recs.at(id)))
+		if keyEqual(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(r), recWords*8)), r.keyLen), k) {
+			*c = cur{r: r, link: link, h: h, id: id, linked: true}
+			return true
+		}
+		link = &r.next
+		id = r.next
 	}
-	if len(sh.coll) == 0 {
-		return nil
-	}
-	var buf [256]byte
-	return sh.coll[string(appendKey(buf[:0], k))]
+	return false
 }
 
-// insert adds a fresh entry for k, which must not be present; hdays is the
-// history window of k's scope in days (0 for none).
-func (sh *shard) insert(h uint64, k *Key, hdays uint16) *entry {
-	e := &entry{key: string(appendKey(nil, k)), bk: make([]bucket, 0, NumWindows)}
+// create adds a fresh record for k, which has hash h and must not be
+// present; hdays is the history window of k's scope in days (0 for none).
+func (sh *shard) create(h uint64, k *Key, hdays uint16) cur {
+	c := sh.newRec(h, k)
 	if hdays != 0 {
-		e.x = &extra{hdays: hdays}
+		c.r.x = sh.xs.allocClass(0)
+		sh.xs.at(c.r.x).hdays = hdays
 	}
-	sh.put(h, e)
-	return e
+	sh.link(&c)
+	return c
 }
 
-// put files e under hash h.
-func (sh *shard) put(h uint64, e *entry) {
-	if sh.keys[h] == nil {
-		sh.keys[h] = e
+// newRec returns a new record holding k, which has hash h, and nothing
+// else, with room for a bucket per window, not yet linked.
+func (sh *shard) newRec(h uint64, k *Key) cur {
+	n := keyHeader + len(k.Tenant) + len(k.Scope) + len(k.Kind) + len(k.Value)
+	id := sh.recs.alloc(recWords + keyWords(uint32(n)) + int(NumWindows)*bucketWords)
+	b := sh.recs.get(id)
+	c := cur{id: id, r: (*rec)(unsafe.Pointer(&b[0])), h: h}
+	c.r.keyLen, c.r.words = uint32(n), uint16(len(b))
+	c.r.layout()
+	appendKey(c.key()[:0], k) // fits: no reallocation
+	return c
+}
+
+// link files record c under its hash.
+func (sh *shard) link(c *cur) {
+	if head := sh.index[c.h]; head != 0 {
+		hc := sh.open(head, c.h, nil)
+		c.r.next, hc.r.next = hc.r.next, c.id
+		c.link = &hc.r.next
+	} else {
+		sh.index[c.h] = c.id
+	}
+	c.linked = true
+	sh.n++
+}
+
+// remove frees record c and everything it refers to; the caller has
+// unlinked it.
+func (sh *shard) remove(c *cur) {
+	r := c.r
+	sh.dvs.free(r.dv)
+	if r.x != 0 {
+		sh.freeExtra(r.x)
+	}
+	sh.recs.free(c.id)
+	sh.n--
+}
+
+// reset forgets everything r knows but its key and history window.
+func (sh *shard) reset(r *rec) {
+	*r = rec{next: r.next, keyLen: r.keyLen, words: r.words, dv: r.dv, dvCap: r.dvCap, x: r.x}
+	r.layout()
+	if r.x == 0 {
 		return
 	}
-	if sh.coll == nil {
-		sh.coll = make(map[string]*entry)
+	x := sh.xs.at(r.x)
+	if x.hdays == 0 {
+		sh.freeExtra(r.x)
+		r.x = 0
+		return
 	}
-	sh.coll[e.key] = e
-}
-
-// reset forgets everything e knows but its key and history window.
-func (e *entry) reset() {
-	x := e.x
-	*e = entry{key: e.key, bk: e.bk[:0], dv: e.dv[:0]}
-	if x != nil && x.hdays != 0 {
-		*x = extra{hdays: x.hdays, days: x.days[:0]}
-		e.x = x
-	}
+	sh.dropSketches(x)
+	sh.bytes.free(x.tag)
+	*x = xrec{hdays: x.hdays, days: x.days}
 }
 
 // appendKey appends the encoding of k: the lengths of tenant, scope and
@@ -666,12 +894,13 @@ func decodeKey(enc string) (k Key, ok bool) {
 }
 
 // keyEqual reports whether enc encodes k, without allocating.
-func keyEqual(enc string, k *Key) bool {
+func keyEqual(enc []byte, k *Key) bool {
 	t, s, n := len(k.Tenant), len(k.Scope), len(k.Kind)
 	if len(enc) != keyHeader+t+s+n+len(k.Value) ||
 		int(enc[0])|int(enc[1])<<8 != t || int(enc[2])|int(enc[3])<<8 != s || int(enc[4])|int(enc[5])<<8 != n {
 		return false
 	}
 	rest := enc[keyHeader:]
-	return rest[t+s+n:] == k.Value && rest[:t] == k.Tenant && rest[t:t+s] == k.Scope && rest[t+s:t+s+n] == string(k.Kind)
+	return string(rest[t+s+n:]) == k.Value && string(rest[:t]) == k.Tenant && string(rest[t:t+s]) == k.Scope &&
+		string(rest[t+s:t+s+n]) == string(k.Kind)
 }

@@ -205,7 +205,7 @@ func TestHashCollision(t *testing.T) {
 	sh := m.shardOf(h1)
 	sh.insert(h1, &k1, 0)
 	e2 := sh.insert(h1, &k2, 0)
-	if sh.lookup(h1, &k2) != e2 || sh.lookup(h1, &k1) == e2 {
+	if e := sh.lookup(h1, &k2); e == nil || e.key != e2.key || sh.lookup(h1, &k1).key == e2.key {
 		t.Fatal("collision lookup broken")
 	}
 	q := newQuery(t0.UnixNano())

@@ -72,19 +72,17 @@ func (m *Memory) Snapshot(w io.Writer) error {
 		buf, cuts = buf[:0], cuts[:0]
 		sh.mu.Lock()
 		start := 0
-		encode := func(e *entry) {
-			buf = appendEntry(buf, e, sh)
-			keys++
-			if len(buf)-start >= chunkTarget {
-				start = len(buf)
-				cuts = append(cuts, start)
+		for _, head := range sh.index {
+			for id := head; id != 0; {
+				c := sh.open(id, 0, nil)
+				buf = sh.appendRec(buf, &c)
+				keys++
+				if len(buf)-start >= chunkTarget {
+					start = len(buf)
+					cuts = append(cuts, start)
+				}
+				id = c.r.next
 			}
-		}
-		for _, e := range sh.keys {
-			encode(e)
-		}
-		for _, e := range sh.coll {
-			encode(e)
 		}
 		sh.mu.Unlock()
 		if len(cuts) == 0 || cuts[len(cuts)-1] != len(buf) {
@@ -133,7 +131,7 @@ func writeChunk(w io.Writer, tab *crc32.Table, p []byte) (uint32, error) {
 	return c, err
 }
 
-// appendEntry appends the record of e, a key of shard sh:
+// appendRec appends the record of c, a key of shard sh:
 //
 //	uvarint len, encoded key
 //	uvarint first (unix ns), uvarint last-first
@@ -151,59 +149,62 @@ func writeChunk(w io.Writer, tab *crc32.Table, p []byte) (uint32, error) {
 //	  count; with recTag: uvarint len, tag, uvarint last-tagAt (unix ns)
 //
 // The flags and what follows them are new in version 2.
-func appendEntry(b []byte, e *entry, sh *shard) []byte {
-	b = binary.AppendUvarint(b, uint64(len(e.key)))
-	b = append(b, e.key...)
-	b = binary.AppendUvarint(b, uint64(e.first))
-	b = binary.AppendUvarint(b, uint64(e.last-e.first))
+func (sh *shard) appendRec(b []byte, c *cur) []byte {
+	r := c.r
+	b = binary.AppendUvarint(b, uint64(r.keyLen))
+	b = append(b, c.key()...)
+	b = binary.AppendUvarint(b, uint64(r.first))
+	b = binary.AppendUvarint(b, uint64(r.last-r.first))
+	w := c.wins()
 	for l := range nw {
-		s, end := e.region(l)
+		s, end := r.region(l)
 		b = binary.AppendUvarint(b, uint64(end-s))
 		prev := uint32(0)
-		for _, bk := range e.bk[s:end] {
+		for _, bk := range w.bk[s:end] {
 			b = binary.AppendUvarint(b, uint64(bk.idx-prev))
 			prev = bk.idx
 			b = binary.AppendUvarint(b, uint64(bk.n))
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(bk.sum))
 		}
 	}
-	if e.tot == nil {
+	if w.tot == nil {
 		b = append(b, 0)
 	} else {
 		b = append(b, 1)
-		for _, t := range e.tot {
+		for _, t := range w.tot {
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t.sum))
 		}
 	}
 	var mask byte
-	for s, c := range e.kinds {
+	for s, c := range r.kinds {
 		if c != 0 {
 			mask |= 1 << s
 		}
 	}
 	b = append(b, mask)
-	for s, c := range e.kinds {
+	for s, c := range r.kinds {
 		if c == 0 {
 			continue
 		}
 		k := sh.kinds[c-1]
 		b = binary.AppendUvarint(b, uint64(len(k)))
 		b = append(b, k...)
-		if e.sketch(s) != nil {
+		if _, ok := sh.sketch(r, s); ok {
 			b = append(b, 1)
 		} else {
 			b = append(b, 0)
 		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(e.dv)))
-	for _, v := range e.dv {
+	dv := sh.dvals(r)
+	b = binary.AppendUvarint(b, uint64(len(dv)))
+	for _, v := range dv {
 		b = binary.LittleEndian.AppendUint64(b, v.h)
 		b = binary.AppendUvarint(b, uint64(v.first))
 		b = binary.AppendUvarint(b, uint64(v.last-v.first))
 	}
-	for s := range e.kinds {
-		sk := e.sketch(s)
-		if sk == nil || e.kinds[s] == 0 {
+	for s := range r.kinds {
+		sk, ok := sh.sketch(r, s)
+		if !ok || r.kinds[s] == 0 {
 			continue
 		}
 		b = append(b, sk.p)
@@ -221,36 +222,37 @@ func appendEntry(b []byte, e *entry, sh *shard) []byte {
 			}
 		}
 	}
-	return appendExtra(b, e)
+	return sh.appendExtra(b, r)
 }
 
-// appendExtra appends the version-2 part of e's record: history and tag.
-func appendExtra(b []byte, e *entry) []byte {
-	x := e.x
-	if x == nil {
+// appendExtra appends the version-2 part of r's record: history and tag.
+func (sh *shard) appendExtra(b []byte, r *rec) []byte {
+	if r.x == 0 {
 		return append(b, 0)
 	}
+	x := sh.xs.at(r.x)
+	days, tag := sh.dayList(x), sh.tagBytes(x)
 	var flags byte
-	if len(x.days) > 0 {
+	if len(days) > 0 {
 		flags |= recHistory
 	}
-	if x.tag != "" {
+	if len(tag) > 0 {
 		flags |= recTag
 	}
 	b = append(b, flags)
-	if len(x.days) > 0 {
-		b = binary.AppendUvarint(b, uint64(len(x.days)))
+	if len(days) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(days)))
 		prev := uint32(0)
-		for _, c := range x.days {
+		for _, c := range days {
 			b = binary.AppendUvarint(b, uint64(c.day-prev))
 			prev = c.day
 			b = binary.AppendUvarint(b, uint64(c.n))
 		}
 	}
-	if x.tag != "" {
-		b = binary.AppendUvarint(b, uint64(len(x.tag)))
-		b = append(b, x.tag...)
-		b = binary.AppendUvarint(b, uint64(e.last-x.tagAt))
+	if len(tag) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(tag)))
+		b = append(b, tag...)
+		b = binary.AppendUvarint(b, uint64(r.last-x.tagAt))
 	}
 	return b
 }
@@ -341,8 +343,7 @@ func (m *Memory) restore(r io.Reader, verify bool) error {
 		m.shards[i].mu.Lock()
 	}
 	for i := range m.shards {
-		sh := &m.shards[i]
-		sh.keys, sh.coll, sh.kinds = staged[i].keys, staged[i].coll, staged[i].kinds
+		m.shards[i].shardData = staged[i].shardData
 	}
 	for i := range m.shards {
 		m.shards[i].mu.Unlock()
@@ -409,42 +410,47 @@ func (rs *restorer) record(d *decoder) error {
 	if kl > maxKeyBytes || kl > uint64(len(d.b)) {
 		return d.fail("key length %d", kl)
 	}
-	e := &entry{key: string(d.bytes(int(kl)))}
-	k, ok := decodeKey(e.key)
-	if !ok || k.Kind == "" || k.Value == "" || string(appendKey(nil, &k)) != e.key {
+	enc := string(d.bytes(int(kl)))
+	k, ok := decodeKey(enc)
+	if !ok || k.Kind == "" || k.Value == "" || string(appendKey(nil, &k)) != enc {
 		return d.fail("malformed key")
-	}
-	first, span := d.uvarint(), d.uvarint()
-	if first >= maxEventSec*1e9 || span >= maxEventSec*1e9-first {
-		return d.fail("times out of range")
-	}
-	e.first, e.last = int64(first), int64(first+span)
-	if err := rs.buckets(d, e); err != nil {
-		return err
 	}
 	h := hashKey(&k)
 	sh := &rs.shards[0]
 	if rs.m.shift < 64 {
 		sh = &rs.shards[h>>rs.m.shift]
 	}
-	if err := rs.dims(d, e, sh); err != nil {
+	// A record that fails leaves chunks behind in sh, which the failed
+	// Restore drops with the rest of its staged shards.
+	c := sh.newRec(h, &k)
+	first, span := d.uvarint(), d.uvarint()
+	if first >= maxEventSec*1e9 || span >= maxEventSec*1e9-first {
+		return d.fail("times out of range")
+	}
+	c.r.first, c.r.last = int64(first), int64(first+span)
+	if err := rs.buckets(d, sh, &c); err != nil {
 		return err
 	}
-	if err := rs.extra(d, e, historyDays(&rs.m.cfg, k.Scope)); err != nil {
+	r := c.r
+	if err := rs.dims(d, sh, r); err != nil {
+		return err
+	}
+	if err := rs.extra(d, sh, r, historyDays(&rs.m.cfg, k.Scope)); err != nil {
 		return err
 	}
 	if d.err != nil {
 		return d.err
 	}
-	if sh.lookup(h, &k) != nil {
+	var other cur
+	if sh.find(h, &k, &other) {
 		return fmt.Errorf("duplicate key")
 	}
-	sh.put(h, e)
+	sh.link(&c)
 	return nil
 }
 
-// buckets decodes e's windows and totals.
-func (rs *restorer) buckets(d *decoder, e *entry) error {
+// buckets decodes c's windows and totals.
+func (rs *restorer) buckets(d *decoder, sh *shard, c *cur) error {
 	multi := false
 	for l := range nw {
 		nb := d.uvarint()
@@ -452,7 +458,7 @@ func (rs *restorer) buckets(d *decoder, e *entry) error {
 			return d.fail("window %d holds %d buckets", l, nb)
 		}
 		multi = multi || nb > 1
-		last := e.last / levels[l].gran
+		last := c.r.last / levels[l].gran
 		var idx uint64
 		for i := range int(nb) {
 			delta := d.uvarint()
@@ -468,16 +474,22 @@ func (rs *restorer) buckets(d *decoder, e *entry) error {
 			if idx > uint64(last) || n == 0 || n > math.MaxUint32 || math.IsNaN(sum) || math.IsInf(sum, 0) {
 				return d.fail("window %d: bad bucket", l)
 			}
-			e.bk = append(e.bk, bucket{sum: sum, idx: uint32(idx), n: uint32(n)})
+			k := int(c.r.bkLen)
+			if w := c.wins(); k == len(w.bk) {
+				sh.reshape(c, false, k+1, false)
+			}
+			c.wins().bk[k] = bucket{sum: sum, idx: uint32(idx), n: uint32(n)}
+			c.r.bkLen++
 		}
 		if nb > 0 {
-			s := len(e.bk) - int(nb)
-			if int64(e.bk[len(e.bk)-1].idx)-int64(e.bk[s].idx) >= levels[l].n {
+			bk := c.wins().bk[:c.r.bkLen]
+			s := len(bk) - int(nb)
+			if int64(bk[len(bk)-1].idx)-int64(bk[s].idx) >= levels[l].n {
 				return d.fail("window %d spans more than its buckets", l)
 			}
 		}
 		if l < nw-1 {
-			e.off[l] = uint16(len(e.bk))
+			c.r.off[l] = c.r.bkLen
 		}
 	}
 	switch d.u8() {
@@ -486,14 +498,15 @@ func (rs *restorer) buckets(d *decoder, e *entry) error {
 			return d.fail("totals missing")
 		}
 	case 1:
-		e.tot = new([NumWindows]total)
+		sh.reshape(c, true, int(c.r.bkLen), false)
+		w := c.wins()
 		for l := range nw {
-			e.retotal(l)
+			c.r.retotal(&w, l)
 			sum := math.Float64frombits(d.u64())
 			if math.IsNaN(sum) || math.IsInf(sum, 0) {
 				return d.fail("bad total")
 			}
-			e.tot[l].sum = sum
+			w.tot[l].sum = sum
 		}
 	default:
 		return d.fail("bad totals flag")
@@ -501,8 +514,8 @@ func (rs *restorer) buckets(d *decoder, e *entry) error {
 	return d.err
 }
 
-// dims decodes e's dimension slots, exact values and sketches.
-func (rs *restorer) dims(d *decoder, e *entry, sh *shard) error {
+// dims decodes r's dimension slots, exact values and sketches.
+func (rs *restorer) dims(d *decoder, sh *shard, r *rec) error {
 	mask := d.u8()
 	var sketched uint8
 	for s := range MaxDimKinds {
@@ -518,10 +531,10 @@ func (rs *restorer) dims(d *decoder, e *entry, sh *shard) error {
 		if err != nil {
 			return err
 		}
-		if slices.Contains(e.kinds[:], code) {
+		if slices.Contains(r.kinds[:], code) {
 			return d.fail("kind %q twice", kind)
 		}
-		e.kinds[s] = code
+		r.kinds[s] = code
 		switch d.u8() {
 		case 0:
 		case 1:
@@ -534,7 +547,10 @@ func (rs *restorer) dims(d *decoder, e *entry, sh *shard) error {
 	if nv > uint64(len(d.b)/10) || nv > MaxDimKinds*maxDistinctCap {
 		return d.fail("%d values", nv)
 	}
-	lastSec := uint64(e.last / 1e9)
+	if nv > 0 {
+		sh.resizeDvals(r, int(nv))
+	}
+	lastSec := uint64(r.last / 1e9)
 	var perSlot [MaxDimKinds]int
 	rs.hashes = rs.hashes[:0]
 	for range nv {
@@ -550,34 +566,35 @@ func (rs *restorer) dims(d *decoder, e *entry, sh *shard) error {
 		if perSlot[s]++; perSlot[s] > maxDistinctCap {
 			return d.fail("too many values")
 		}
-		e.dv = append(e.dv, dval{h: h, first: uint32(f), last: uint32(f + span)})
+		sh.dvs.slice(r.dv, int(r.dvLen)+1)[r.dvLen] = dval{h: h, first: uint32(f), last: uint32(f + span)}
+		r.dvLen++
 		rs.hashes = append(rs.hashes, h)
 	}
 	slices.Sort(rs.hashes)
-	if len(slices.Compact(rs.hashes)) != len(e.dv) {
+	if len(slices.Compact(rs.hashes)) != int(r.dvLen) {
 		return d.fail("duplicate value")
 	}
 	for s := range MaxDimKinds {
 		if sketched&(1<<s) == 0 {
 			continue
 		}
-		sk, err := decodeSketch(d, lastSec)
+		id, err := decodeSketch(d, sh, lastSec)
 		if err != nil {
 			return err
 		}
-		e.setSketch(s, sk)
+		sh.setSketch(r, s, id)
 	}
 	return d.err
 }
 
-// extra decodes the version-2 part of e's record (nothing for version 1)
-// and fits e to this store's history window of its scope, hdays days.
-func (rs *restorer) extra(d *decoder, e *entry, hdays uint16) error {
+// extra decodes the version-2 part of r's record (nothing for version 1)
+// and fits r to this store's history window of its scope, hdays days.
+func (rs *restorer) extra(d *decoder, sh *shard, r *rec, hdays uint16) error {
 	if hdays != 0 {
-		if e.x == nil {
-			e.x = new(extra)
+		if r.x == 0 {
+			r.x = sh.xs.allocClass(0)
 		}
-		e.x.hdays = hdays
+		sh.xs.at(r.x).hdays = hdays
 	}
 	if rs.version < 2 {
 		return d.err
@@ -587,7 +604,7 @@ func (rs *restorer) extra(d *decoder, e *entry, hdays uint16) error {
 		return d.fail("bad flags %#x", flags)
 	}
 	if flags&recHistory != 0 {
-		if err := decodeDays(d, e, hdays); err != nil {
+		if err := decodeDays(d, sh, r, hdays); err != nil {
 			return err
 		}
 	}
@@ -596,32 +613,38 @@ func (rs *restorer) extra(d *decoder, e *entry, hdays uint16) error {
 		if n == 0 || n > MaxTagLen || n > uint64(len(d.b)) {
 			return d.fail("bad tag length")
 		}
-		tag := string(d.bytes(int(n)))
+		tag := d.bytes(int(n))
 		back := d.uvarint()
 		if d.err != nil {
 			return d.err
 		}
-		if back > uint64(e.last-e.first) {
+		if back > uint64(r.last-r.first) {
 			return d.fail("tag time out of range")
 		}
-		if e.x == nil {
-			e.x = new(extra)
+		if r.x == 0 {
+			r.x = sh.xs.allocClass(0)
 		}
-		e.x.tag, e.x.tagAt = tag, e.last-int64(back)
+		x := sh.xs.at(r.x)
+		x.tag = sh.bytes.alloc(len(tag))
+		x.tagLen = uint16(copy(sh.bytes.get(x.tag), tag))
+		x.tagAt = r.last - int64(back)
 	}
 	return d.err
 }
 
-// decodeDays decodes and validates e's history days, keeping those within
-// hdays days of e's latest day (none when hdays is 0).
-func decodeDays(d *decoder, e *entry, hdays uint16) error {
+// decodeDays decodes and validates r's history days, keeping those within
+// hdays days of r's latest day (none when hdays is 0).
+func decodeDays(d *decoder, sh *shard, r *rec, hdays uint16) error {
 	nd := d.uvarint()
 	maxDays := uint64(MaxHistory / (24 * time.Hour))
 	if nd == 0 || nd > maxDays || nd > uint64(len(d.b)/2) {
 		return d.fail("%d history days", nd)
 	}
-	lastDay := e.last / dayNS
-	var days []dayCount
+	lastDay := r.last / dayNS
+	var x *xrec
+	if hdays != 0 {
+		x = sh.xs.at(r.x)
+	}
 	var day uint64
 	for i := range nd {
 		delta, n := d.uvarint(), d.uvarint()
@@ -635,56 +658,56 @@ func decodeDays(d *decoder, e *entry, hdays uint16) error {
 		if day > uint64(lastDay) || n == 0 || n > math.MaxUint32 {
 			return d.fail("bad history day")
 		}
-		if i == 0 && (int64(day) <= lastDay-int64(maxDays) || int64(day) < e.first/dayNS) {
+		if i == 0 && (int64(day) <= lastDay-int64(maxDays) || int64(day) < r.first/dayNS) {
 			return d.fail("history before the first observation or older than %d days", maxDays)
 		}
 		if hdays != 0 && int64(day) > lastDay-int64(hdays) {
-			days = append(days, dayCount{day: uint32(day), n: uint32(n)})
+			k := int(x.daysLen)
+			x.days = sh.days.grow(x.days, k)
+			sh.days.get(x.days)[k] = dayCount{day: uint32(day), n: uint32(n)}
+			x.daysLen++
 		}
-	}
-	if len(days) > 0 {
-		e.x.days = days
 	}
 	return nil
 }
 
 // decodeSketch decodes and validates one sketch of a key whose latest
-// observation is at second lastSec.
-func decodeSketch(d *decoder, lastSec uint64) (*sketch, error) {
+// observation is at second lastSec into sh and returns its ref.
+func decodeSketch(d *decoder, sh *shard, lastSec uint64) (ref, error) {
 	p := d.u8()
 	base, span := d.uvarint(), d.uvarint()
 	if p < minPrecision || p > maxPrecision || base > lastSec || span > lastSec-base || span > offMask {
-		return nil, d.fail("bad sketch header")
+		return 0, d.fail("bad sketch header")
 	}
 	m := 1 << p
 	if len(d.b) < m {
-		return nil, d.fail("sketch truncated")
+		return 0, d.fail("sketch truncated")
 	}
-	sk := newSketch(p, uint32(base))
+	id, sk := sh.newSketch(p, uint32(base))
 	sk.maxTs = uint32(base + span)
 	top := maxRank(p)
 	for j := range m {
 		n := int(d.u8())
 		if n > sketchSlots {
-			return nil, d.fail("register with %d pairs", n)
+			return 0, d.fail("register with %d pairs", n)
 		}
 		list := sk.list(j)
 		for i := range n {
 			x := d.uvarint()
 			if d.err != nil {
-				return nil, d.err
+				return 0, d.err
 			}
 			r := int(x >> offBits)
 			if x > math.MaxUint32 || r < 1 || r > top || x&offMask > span {
-				return nil, d.fail("bad pair")
+				return 0, d.fail("bad pair")
 			}
 			if i > 0 && (x&offMask <= uint64(list[i-1]&offMask) || r >= pairRank(list[i-1])) {
-				return nil, d.fail("pairs out of order")
+				return 0, d.fail("pairs out of order")
 			}
 			list[i] = uint32(x)
 		}
 	}
-	return sk, d.err
+	return id, d.err
 }
 
 // decoder reads from a byte slice; the first error sticks and later reads

@@ -69,69 +69,84 @@ type total struct {
 	sum float64
 }
 
-// region returns the bounds of window l's part of e.bk.
-func (e *entry) region(l int) (int, int) {
-	s, end := 0, len(e.bk)
+// totalBuckets is the number of buckets of all windows: the most a key
+// can hold.
+const totalBuckets = 12 + 60 + 96 + 168 + 120
+
+// region returns the bounds of window l's part of r's buckets.
+func (r *rec) region(l int) (int, int) {
+	s, end := 0, int(r.bkLen)
 	if l > 0 {
-		s = int(e.off[l-1])
+		s = int(r.off[l-1])
 	}
 	if l < nw-1 {
-		end = int(e.off[l])
+		end = int(r.off[l])
 	}
 	return s, end
 }
 
-// add records one observation of amount in bucket b of window l and reports
-// whether it was stored: an out-of-order observation older than the ring is
-// not.
-func (e *entry) add(l int, b int64, amount float64) bool {
-	s, end := e.region(l)
+// wins is where a record's windows are, while it is worked on: room for
+// its buckets (the buckets first, up to bkLen; nil when there is none) and
+// its totals (nil when it has none). It is good until the blob moves.
+type wins struct {
+	bk  []bucket
+	tot *[NumWindows]total
+}
+
+// add records one observation of amount in bucket b of window l of c,
+// whose windows are at w, and reports whether it was stored: an
+// out-of-order observation older than the ring is not.
+func (sh *shard) add(c *cur, w *wins, l int, b int64, amount float64) bool {
+	r := c.r
+	s, end := r.region(l)
 	n := levels[l].n
 	if s == end {
-		e.insertBucket(l, end, b, amount)
+		sh.insertBucket(c, w, l, end, b, amount)
 		return true
 	}
-	head := int64(e.bk[end-1].idx)
+	bk := w.bk
+	head := int64(bk[end-1].idx)
 	switch {
 	case b > head:
 		k := 0
-		for s+k < end && int64(e.bk[s+k].idx) <= b-n {
+		for s+k < end && int64(bk[s+k].idx) <= b-n {
 			k++
 		}
 		if k > 0 {
-			e.removeBuckets(l, s, k)
+			r.removeBuckets(w, l, s, k)
 			end -= k
 		}
-		e.insertBucket(l, end, b, amount)
+		sh.insertBucket(c, w, l, end, b, amount)
 	case b == head:
-		e.addTo(l, end-1, amount)
+		w.addTo(l, end-1, amount)
 	default:
 		if b <= head-n {
 			return false
 		}
 		p := end - 1
-		for p >= s && int64(e.bk[p].idx) > b {
+		for p >= s && int64(bk[p].idx) > b {
 			p--
 		}
-		if p >= s && int64(e.bk[p].idx) == b {
-			e.addTo(l, p, amount)
+		if p >= s && int64(bk[p].idx) == b {
+			w.addTo(l, p, amount)
 		} else {
-			e.insertBucket(l, p+1, b, amount)
+			sh.insertBucket(c, w, l, p+1, b, amount)
 		}
 	}
 	return true
 }
 
-// addTo adds one observation to the existing bucket at position p.
-func (e *entry) addTo(l, p int, amount float64) {
-	bk := &e.bk[p]
+// addTo adds one observation to the existing bucket at position p of
+// window l.
+func (w *wins) addTo(l, p int, amount float64) {
+	bk := &w.bk[p]
 	bk.sum += amount
 	inc := bk.n < math.MaxUint32
 	if inc {
 		bk.n++
 	}
-	if e.tot != nil {
-		t := &e.tot[l]
+	if w.tot != nil {
+		t := &w.tot[l]
 		t.sum += amount
 		if inc {
 			t.n++
@@ -140,71 +155,84 @@ func (e *entry) addTo(l, p int, amount float64) {
 }
 
 // insertBucket inserts a new bucket b holding one observation at position
-// pos of window l's part, then brings the totals up to date.
-func (e *entry) insertBucket(l, pos int, b int64, amount float64) {
-	if e.tot == nil {
-		if s, end := e.region(l); end > s {
-			e.tot = new([NumWindows]total)
-			for r := range nw {
-				e.retotal(r)
+// pos of window l's part, then brings the totals up to date. The blob may
+// move: w and c follow it.
+func (sh *shard) insertBucket(c *cur, w *wins, l, pos int, b int64, amount float64) {
+	if w.tot == nil {
+		if s, end := c.r.region(l); end > s {
+			sh.reshape(c, true, max(len(w.bk), int(c.r.bkLen)+1), false)
+			*w = c.wins()
+			for rl := range nw {
+				c.r.retotal(w, rl)
 			}
 		}
 	}
-	e.bk = append(e.bk, bucket{})
-	copy(e.bk[pos+1:], e.bk[pos:len(e.bk)-1])
-	e.bk[pos] = bucket{sum: amount, idx: uint32(b), n: 1}
-	for r := l; r < nw-1; r++ {
-		e.off[r]++
+	r := c.r
+	n := int(r.bkLen)
+	if n == len(w.bk) {
+		// A quarter more, at least four: the next class or two up, so
+		// that a growing key moves less often.
+		sh.reshape(c, r.hasTot, max(n+4, n+n/4), false)
+		*w = c.wins()
+		r = c.r
 	}
-	if e.tot != nil {
-		e.retotal(l)
+	bk := w.bk[:n+1]
+	copy(bk[pos+1:], bk[pos:n])
+	bk[pos] = bucket{sum: amount, idx: uint32(b), n: 1}
+	r.bkLen++
+	for rl := l; rl < nw-1; rl++ {
+		r.off[rl]++
+	}
+	if w.tot != nil {
+		r.retotal(w, l)
 	}
 }
 
 // removeBuckets removes k buckets at position pos of window l's part; the
 // caller brings the totals up to date.
-func (e *entry) removeBuckets(l, pos, k int) {
-	copy(e.bk[pos:], e.bk[pos+k:])
-	clear(e.bk[len(e.bk)-k:])
-	e.bk = e.bk[:len(e.bk)-k]
-	for r := l; r < nw-1; r++ {
-		e.off[r] -= uint16(k)
+func (r *rec) removeBuckets(w *wins, l, pos, k int) {
+	n := int(r.bkLen)
+	copy(w.bk[pos:n], w.bk[pos+k:n])
+	r.bkLen -= uint16(k)
+	for rl := l; rl < nw-1; rl++ {
+		r.off[rl] -= uint16(k)
 	}
 }
 
 // retotal recomputes window l's totals from its buckets, in bucket order.
-func (e *entry) retotal(l int) {
-	s, end := e.region(l)
+func (r *rec) retotal(w *wins, l int) {
+	s, end := r.region(l)
 	var t total
-	for _, bk := range e.bk[s:end] {
+	for _, bk := range w.bk[s:end] {
 		t.n += uint64(bk.n)
 		t.sum += bk.sum
 	}
-	e.tot[l] = t
+	w.tot[l] = t
 }
 
 // window returns the count and sum of window l whose newest bucket is b.
-func (e *entry) window(l int, b int64) (int64, float64) {
-	s, end := e.region(l)
+func (r *rec) window(w *wins, l int, b int64) (int64, float64) {
+	s, end := r.region(l)
 	if s == end {
 		return 0, 0
 	}
 	lo := b - levels[l].n + 1
-	if e.tot == nil {
-		bk := &e.bk[s]
+	bks := w.bk
+	if w.tot == nil {
+		bk := &bks[s]
 		if i := int64(bk.idx); i >= lo && i <= b {
 			return int64(bk.n), bk.sum
 		}
 		return 0, 0
 	}
-	if b >= int64(e.bk[end-1].idx) {
+	if b >= int64(bks[end-1].idx) {
 		// Everything up to the head counts: subtract what fell out.
-		t := e.tot[l]
+		t := w.tot[l]
 		c, sum := int64(t.n), t.sum
 		p := s
-		for ; p < end && int64(e.bk[p].idx) < lo; p++ {
-			c -= int64(e.bk[p].n)
-			sum -= e.bk[p].sum
+		for ; p < end && int64(bks[p].idx) < lo; p++ {
+			c -= int64(bks[p].n)
+			sum -= bks[p].sum
 		}
 		if p == end {
 			return 0, 0
@@ -214,44 +242,50 @@ func (e *entry) window(l int, b int64) (int64, float64) {
 	var c int64
 	var sum float64
 	for p := end - 1; p >= s; p-- {
-		i := int64(e.bk[p].idx)
+		i := int64(bks[p].idx)
 		if i > b {
 			continue
 		}
 		if i < lo {
 			break
 		}
-		c += int64(e.bk[p].n)
-		sum += e.bk[p].sum
+		c += int64(bks[p].n)
+		sum += bks[p].sum
 	}
 	return c, sum
 }
 
 // sweepBuckets drops the buckets no window ending at or after q can count,
-// frees the totals when no window needs them and trims spare capacity.
-func (e *entry) sweepBuckets(q *query) {
+// frees the totals when no window needs them and trims spare room. The
+// blob may move.
+func (sh *shard) sweepBuckets(c *cur, q *query) {
+	r := c.r
+	w := c.wins()
 	multi := false
 	for l := range nw {
-		s, end := e.region(l)
+		s, end := r.region(l)
 		k := 0
-		for s+k < end && int64(e.bk[s+k].idx) <= q.b[l]-levels[l].n {
+		for s+k < end && int64(w.bk[s+k].idx) <= q.b[l]-levels[l].n {
 			k++
 		}
 		if k > 0 {
-			e.removeBuckets(l, s, k)
+			r.removeBuckets(&w, l, s, k)
 			end -= k
-			if e.tot != nil {
-				e.retotal(l)
+			if w.tot != nil {
+				r.retotal(&w, l)
 			}
 		}
 		if end-s > 1 {
 			multi = true
 		}
 	}
-	if !multi {
-		e.tot = nil
+	if !multi && r.hasTot {
+		sh.reshape(c, false, len(w.bk), false)
 	}
-	if cap(e.bk) > 2*len(e.bk)+nw {
-		e.bk = append(make([]bucket, 0, len(e.bk)), e.bk...)
+	// Trim growth's spare room to a sixteenth when a smaller blob holds
+	// it: a sweep is when a key's windows shrink, and between sweeps most
+	// keys hardly grow.
+	if n := int(c.r.bkLen); len(c.wins().bk) > n+max(2, n/16) {
+		sh.reshape(c, c.r.hasTot, n+max(2, n/16), true)
 	}
 }
