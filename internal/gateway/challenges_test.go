@@ -280,7 +280,7 @@ routes:
 	if got := codes(); got != "200 200 200" {
 		t.Fatalf("before: %s", got)
 	}
-	if code, body := set("true"); code != 200 || body != "{\"under_attack\":true}\n" {
+	if code, body := set("true"); code != 200 || !strings.HasPrefix(body, `{"under_attack":true,"mode":"on","reason":"switched on by an operator","since":"`) {
 		t.Fatalf("turning it on: %d %q", code, body)
 	}
 	if got := codes(); got != "403 200 403" {

@@ -147,8 +147,10 @@ type Gateway struct {
 	// admit is nil without an admission bound.
 	admit *admitter
 	// underAttack: every page view of a route that does not say never is
-	// challenged.
+	// challenged. sentinel switches it (see AutoAttack) and keeps the
+	// operator's choice.
 	underAttack atomic.Bool
+	sentinel    *sentinel
 
 	stats   Stats
 	metrics *metrics
@@ -208,6 +210,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 		return nil, err
 	}
 	g.underAttack.Store(cfg.Policy.UnderAttack)
+	g.sentinel = newSentinel(cfg.Policy.AutoAttack, cfg.Policy.UnderAttack)
 	if len(cfg.ChallengeSecret) == 0 && (cfg.Policy.UnderAttack || slices.ContainsFunc(cfg.Policy.Routes, func(r Route) bool {
 		return r.Challenge == ChallengePoW || r.Challenge == ChallengeWait
 	})) {
@@ -247,6 +250,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 				st.headersTook = time.Since(st.admitted)
 			}
 			g.metrics.observe(st, resp.StatusCode)
+			g.sentinel.answered(time.Since(st.start), resp.StatusCode >= 500)
 			return nil
 		},
 		ErrorHandler: g.proxyError,
@@ -365,18 +369,36 @@ func (g *Gateway) challengeOf(rt *Route) *Route {
 	return nil
 }
 
-// SetUnderAttack turns under-attack mode on or off: while it is on, every
-// page view of a route that does not say challenge: never (and of no
-// route) is challenged as on a challenge: pow route, whatever its own
-// setting; clients keep the clearances they earn.
+// SetUnderAttack holds under-attack mode on or off, as an operator does
+// (SetAttackMode "on" or "off"): while it is on, every page view of a
+// route that does not say challenge: never (and of no route) is challenged
+// as on a challenge: pow route, whatever its own setting; clients keep the
+// clearances they earn.
 func (g *Gateway) SetUnderAttack(on bool) {
-	if g.underAttack.Swap(on) != on {
-		g.log.Warn("under-attack mode", "on", on)
-		if on && len(g.cfg.ChallengeSecret) == 0 {
-			g.warnNoSecret()
-		}
+	mode := ModeOff
+	if on {
+		mode = ModeOn
 	}
+	_, _ = g.SetAttackMode(mode) // on and off are always valid
 }
+
+// SetAttackMode sets how under-attack mode is switched: held on or off by
+// an operator, or auto, switched by the gateway from the shop's health and
+// the traffic (which needs the policy's auto_under_attack; see
+// AutoAttack). It returns the resulting state.
+func (g *Gateway) SetAttackMode(mode string) (AttackState, error) {
+	st, changed, err := g.sentinel.setMode(mode, time.Now())
+	if err != nil {
+		return st, fmt.Errorf("gateway: %w", err)
+	}
+	if changed {
+		g.applyAttackState(st, "operator")
+	}
+	return st, nil
+}
+
+// AttackState returns under-attack mode's state.
+func (g *Gateway) AttackState() AttackState { return g.sentinel.snapshot() }
 
 func (g *Gateway) warnNoSecret() {
 	g.log.Warn("no gateway challenge secret: clearances end when the gateway restarts and other gateways do not accept them")
@@ -440,6 +462,7 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		// The client went away: nobody to answer.
 	default:
 		g.stats.UpstreamErrors.Add(1)
+		g.sentinel.answered(0, true)
 		status := http.StatusBadGateway
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
@@ -488,6 +511,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	hctx, stopHealth := context.WithCancel(ctx)
 	defer stopHealth()
+	if g.sentinel.auto {
+		go g.watch(hctx)
+	}
 	if g.cfg.Health.Path != "" {
 		u := *g.cfg.Upstream
 		u.Path = strings.TrimSuffix(u.Path, "/") + g.cfg.Health.Path

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -17,6 +18,7 @@ type metrics struct {
 	mismatches      *prometheus.CounterVec
 	goodBots        *prometheus.CounterVec
 	sheds           *prometheus.CounterVec
+	attackSwitches  *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -42,12 +44,19 @@ func newMetrics() *metrics {
 			Name: "shopguard_gateway_good_bot_requests_total",
 			Help: "Requests claiming a good bot of the policy's catalogue, by bot and whether its networks verified it.",
 		}, []string{"bot", "verified"}),
+		attackSwitches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shopguard_gateway_under_attack_switches_total",
+			Help: "Times under-attack mode switched, by the state it switched to (on, off) and who switched it (auto, operator).",
+		}, []string{"to", "by"}),
 		sheds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shopguard_gateway_shed_total",
 			Help: "Requests answered 503 because the shop was at its concurrency limit and no slot came in time, by priority.",
 		}, []string{"priority"}),
 	}
 }
+
+// attackSwitch counts a switch of under-attack mode.
+func (m *metrics) attackSwitch(to, by string) { m.attackSwitches.WithLabelValues(to, by).Inc() }
 
 // shed counts a request turned away at the concurrency limit.
 func (m *metrics) shed(priority string) { m.sheds.WithLabelValues(priority).Inc() }
@@ -61,6 +70,8 @@ var (
 		"Requests waiting for a slot.", nil, nil)
 	underAttackDesc = prometheus.NewDesc("shopguard_gateway_under_attack",
 		"1 while under-attack mode challenges every page view.", nil, nil)
+	baselineDesc = prometheus.NewDesc("shopguard_gateway_traffic_baseline_requests_per_second",
+		"The usual request rate the automatic under-attack switch has learned (0 until learned).", nil, nil)
 )
 
 // goodBot counts a request claiming a good bot.
@@ -119,6 +130,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	c.metrics.mismatches.Describe(ch)
 	c.metrics.goodBots.Describe(ch)
 	c.metrics.sheds.Describe(ch)
+	c.metrics.attackSwitches.Describe(ch)
+	ch <- baselineDesc
 	ch <- admissionLimitDesc
 	ch <- admissionInFlightDesc
 	ch <- admissionWaitingDesc
@@ -153,11 +166,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.metrics.mismatches.Collect(ch)
 	c.metrics.goodBots.Collect(ch)
 	c.metrics.sheds.Collect(ch)
+	c.metrics.attackSwitches.Collect(ch)
 	attack := 0.0
 	if g.UnderAttack() {
 		attack = 1
 	}
 	ch <- prometheus.MustNewConstMetric(underAttackDesc, prometheus.GaugeValue, attack)
+	ch <- prometheus.MustNewConstMetric(baselineDesc, prometheus.GaugeValue, g.AttackState().Baseline)
 	if g.admit != nil {
 		limit, inFlight, waiting := g.admit.state()
 		ch <- prometheus.MustNewConstMetric(admissionLimitDesc, prometheus.GaugeValue, float64(limit))
@@ -166,23 +181,40 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// serveUnderAttack reports under-attack mode (GET) or sets it (POST with
-// on=true or on=false, in the query or a form).
+// serveUnderAttack reports under-attack mode's state (GET, an
+// AttackState) or sets its mode (POST with mode=auto, on or off, or
+// on=true or false for on or off, in the query or a form) and reports the
+// state.
 func (g *Gateway) serveUnderAttack(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, 1<<10)
-		on, err := strconv.ParseBool(r.FormValue("on"))
-		if err != nil {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"error":{"code":"invalid_field","field":"on","message":"on must be true or false"}}` + "\n"))
-			return
-		}
-		g.SetUnderAttack(on)
-	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte(`{"under_attack":` + strconv.FormatBool(g.UnderAttack()) + "}\n"))
+	st := g.AttackState()
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<10)
+		field, mode := "mode", r.FormValue("mode")
+		if mode == "" {
+			field = "on"
+			switch on, err := strconv.ParseBool(r.FormValue("on")); {
+			case err != nil:
+				mode = "?"
+			case on:
+				mode = ModeOn
+			default:
+				mode = ModeOff
+			}
+		}
+		var err error
+		if st, err = g.SetAttackMode(mode); err != nil {
+			msg := "mode must be auto, on or off (or on=true or false)"
+			if mode == ModeAuto {
+				msg = "mode auto needs auto_under_attack in the gateway's policy"
+			}
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "invalid_field", "field": field, "message": msg}})
+			return
+		}
+	}
+	_ = json.NewEncoder(w).Encode(st)
 }
 
 // AdminHandler serves the gateway's operator endpoints, for an address

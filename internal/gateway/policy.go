@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/netip"
@@ -66,7 +67,15 @@ import (
 //	    challenge: never         # not even under attack: APIs and webhooks
 //	    limits: [requests_per_ip]
 //	session_cookie: session_id   # the shop's session cookie, for key: session
-//	under_attack: false          # start in under-attack mode
+//	under_attack: false          # start in under-attack mode (held on until an operator ends it)
+//	auto_under_attack:           # switch it on and off from the shop's health and the traffic
+//	  latency: 2s                # distress: the shop's p90 answer time above this,
+//	  error_rate: 0.2            # or more than this share of errors (5xx, 502/504, 503),
+//	  traffic_factor: 5          # or requests/s above 5x the learned usual rate,
+//	  min_rate: 20               # with at least this many requests/s
+//	  for: 10s                   # on after distress in 4/5 of this long
+//	  cool_down: 5m              # off after this long without distress
+//	  learn: 1h                  # time constant of the usual rate
 //	clearance_ttl: 30m           # how long a passed challenge lasts
 //	admission:                   # at most this many requests in flight to the shop
 //	  max_concurrency: 256       # the most, while the shop answers fast
@@ -97,9 +106,12 @@ type Policy struct {
 	GoodBots []GoodBot
 	// Admission bounds the requests in flight to the shop (nil: no bound).
 	Admission *Admission
-	// UnderAttack starts the gateway in under-attack mode (see
+	// UnderAttack starts the gateway in under-attack mode, held on (see
 	// Gateway.SetUnderAttack).
 	UnderAttack bool
+	// AutoAttack switches under-attack mode by itself (nil: only an
+	// operator does).
+	AutoAttack *AutoAttack
 }
 
 // GoodBot is a welcome bot: a request whose User-Agent contains UserAgent
@@ -224,7 +236,16 @@ type policyFile struct {
 	SessionCookie string `yaml:"session_cookie"`
 	ClearanceTTL  string `yaml:"clearance_ttl"`
 	UnderAttack   bool   `yaml:"under_attack"`
-	Admission     *struct {
+	AutoAttack    *struct {
+		Latency       string   `yaml:"latency"`
+		ErrorRate     *float64 `yaml:"error_rate"`
+		TrafficFactor *float64 `yaml:"traffic_factor"`
+		MinRate       *float64 `yaml:"min_rate"`
+		For           string   `yaml:"for"`
+		CoolDown      string   `yaml:"cool_down"`
+		Learn         string   `yaml:"learn"`
+	} `yaml:"auto_under_attack"`
+	Admission *struct {
 		Max    int    `yaml:"max_concurrency"`
 		Min    int    `yaml:"min_concurrency"`
 		Target string `yaml:"target_latency"`
@@ -380,23 +401,37 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 		} else if adm.MinConcurrency < 1 || adm.MinConcurrency > adm.MaxConcurrency {
 			add("admission.min_concurrency: %d, must be 1..max_concurrency", adm.MinConcurrency)
 		}
-		for _, d := range []struct {
-			name, text string
-			dst        *time.Duration
-			lo, hi     time.Duration
-		}{{"target_latency", a.Target, &adm.TargetLatency, time.Millisecond, time.Minute},
-			{"queue_timeout", a.Queue, &adm.QueueTimeout, 0, 30 * time.Second}} {
-			if d.text == "" {
-				continue
-			}
-			v, err := time.ParseDuration(d.text)
-			if err != nil || v < d.lo || v > d.hi {
-				add("admission.%s: %q, must be a duration from %v to %v", d.name, d.text, d.lo, d.hi)
-				continue
-			}
-			*d.dst = v
-		}
+		parseDurations("admission", add, []durationField{
+			{"target_latency", a.Target, &adm.TargetLatency, time.Millisecond, time.Minute},
+			{"queue_timeout", a.Queue, &adm.QueueTimeout, 0, 30 * time.Second}})
 		p.Admission = &adm
+	}
+	if a := f.AutoAttack; a != nil {
+		aa := DefaultAutoAttack
+		parseDurations("auto_under_attack", add, []durationField{
+			{"latency", a.Latency, &aa.Latency, 10 * time.Millisecond, time.Minute},
+			{"for", a.For, &aa.For, time.Second, 10 * time.Minute},
+			{"cool_down", a.CoolDown, &aa.CoolDown, 10 * time.Second, 24 * time.Hour},
+			{"learn", a.Learn, &aa.Learn, time.Minute, 7 * 24 * time.Hour}})
+		for _, n := range []struct {
+			name   string
+			v      *float64
+			dst    *float64
+			lo, hi float64
+			what   string
+		}{{"error_rate", a.ErrorRate, &aa.ErrorRate, 0, 1, "a share from 0 (not watched) to 1"},
+			{"traffic_factor", a.TrafficFactor, &aa.TrafficFactor, 0, 1000, "0 (not watched) or from 1.5 to 1000"},
+			{"min_rate", a.MinRate, &aa.MinRate, 0, 1e6, "requests per second from 0 to 1000000"}} {
+			if n.v == nil {
+				continue
+			}
+			if v := *n.v; math.IsNaN(v) || v < n.lo || v > n.hi || n.name == "traffic_factor" && v > 0 && v < 1.5 {
+				add("auto_under_attack.%s: %v, must be %s", n.name, v, n.what)
+				continue
+			}
+			*n.dst = *n.v
+		}
+		p.AutoAttack = &aa
 	}
 	if len(f.GoodBots) > maxGoodBots {
 		add("good_bots: %d entries, at most %d", len(f.GoodBots), maxGoodBots)
@@ -429,6 +464,30 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 		return Policy{}, fmt.Errorf("%w: %s", ErrPolicy, strings.Join(problems, "; "))
 	}
 	return p, nil
+}
+
+// durationField is a duration of a policy block: its name, its text ("":
+// keep the default), where it goes and its bounds.
+type durationField struct {
+	name, text string
+	dst        *time.Duration
+	lo, hi     time.Duration
+}
+
+// parseDurations sets each field given, reporting those out of bounds to
+// add under block.
+func parseDurations(block string, add func(string, ...any), fields []durationField) {
+	for _, d := range fields {
+		if d.text == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.text)
+		if err != nil || v < d.lo || v > d.hi {
+			add("%s.%s: %q, must be a duration from %v to %v", block, d.name, d.text, d.lo, d.hi)
+			continue
+		}
+		*d.dst = v
+	}
 }
 
 // goodBot returns the good bot ua claims to be (nil for none) and whether
