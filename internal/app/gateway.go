@@ -60,5 +60,17 @@ func GatewayConfig(c config.Gateway) (gateway.Config, error) {
 			return gateway.Config{}, fmt.Errorf("gateway.challenge_secret_file %s: empty", c.ChallengeSecretFile)
 		}
 	}
+	if c.RiskURL != "" {
+		g.Risk = gateway.RiskAPI{URL: c.RiskURL, Timeout: c.RiskTimeout}
+		if c.RiskKeyFile != "" {
+			key, err := os.ReadFile(c.RiskKeyFile)
+			if err != nil {
+				return gateway.Config{}, fmt.Errorf("gateway.risk_key_file: %w", err)
+			}
+			if g.Risk.Key = string(bytes.TrimSpace(key)); g.Risk.Key == "" {
+				return gateway.Config{}, fmt.Errorf("gateway.risk_key_file %s: empty", c.RiskKeyFile)
+			}
+		}
+	}
 	return g, g.Validate()
 }

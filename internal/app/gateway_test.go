@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/gateway"
 )
 
 func TestGatewayConfig(t *testing.T) {
@@ -58,6 +59,18 @@ func TestGatewayConfig(t *testing.T) {
 		t.Errorf("missing secret file: %v", err)
 	}
 	c.ChallengeSecretFile = ""
+	c.RiskURL, c.RiskKeyFile = "http://127.0.0.1:8080", filepath.Join(dir, "key")
+	if err := os.WriteFile(c.RiskKeyFile, []byte("sg_key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := GatewayConfig(c); err != nil || g.Risk != (gateway.RiskAPI{URL: c.RiskURL, Key: "sg_key", Timeout: 500 * time.Millisecond}) {
+		t.Errorf("risk API: %+v, %v", g.Risk, err)
+	}
+	c.RiskKeyFile = filepath.Join(dir, "no-key")
+	if _, err := GatewayConfig(c); err == nil || !strings.Contains(err.Error(), "gateway.risk_key_file") {
+		t.Errorf("missing key file: %v", err)
+	}
+	c.RiskURL, c.RiskKeyFile = "", ""
 	c.PolicyFile, c.Upstream = "", "ftp://shop"
 	if _, err := GatewayConfig(c); err == nil {
 		t.Error("ftp upstream accepted")

@@ -159,6 +159,12 @@ type Gateway struct {
 	// clearances ("" = a random one per start); gateways sharing it accept
 	// each other's clearances.
 	ChallengeSecretFile string `koanf:"challenge_secret_file"`
+	// RiskURL is the shopguard API protected routes send sign-ins and
+	// posts to ("" none), RiskKeyFile the file of its API key and
+	// RiskTimeout the longest a call may take (the request then passes).
+	RiskURL     string        `koanf:"risk_url"`
+	RiskKeyFile string        `koanf:"risk_key_file"`
+	RiskTimeout time.Duration `koanf:"risk_timeout"`
 }
 
 // Features configures the feature store.
@@ -355,6 +361,7 @@ func Default() Config {
 			HealthFailures:    3,
 			ShutdownTimeout:   30 * time.Second,
 			MaxLimitKeys:      100000,
+			RiskTimeout:       500 * time.Millisecond,
 		},
 		Log: Log{
 			Level:  "info",

@@ -297,6 +297,17 @@ func (g Gateway) problems(add func(key, format string, args ...any)) {
 	if g.HealthPath != "" && !strings.HasPrefix(g.HealthPath, "/") {
 		add("gateway.health_path", "%q must start with /", g.HealthPath)
 	}
+	if g.RiskURL != "" {
+		if u, err := url.Parse(g.RiskURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("gateway.risk_url", "%q must be http(s)://host[:port]", g.RiskURL)
+		}
+		if g.RiskKeyFile == "" {
+			add("gateway.risk_key_file", "required with gateway.risk_url")
+		}
+		if g.RiskTimeout <= 0 || g.RiskTimeout > time.Minute {
+			add("gateway.risk_timeout", "%s must be positive and at most 1m", g.RiskTimeout)
+		}
+	}
 }
 
 // ParseUpstream reads gateway.upstream: an absolute http or https URL

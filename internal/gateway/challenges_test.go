@@ -222,7 +222,7 @@ func TestChallengePolicyErrors(t *testing.T) {
 		{"routes:\n  - {name: a, path: /x, challenge: pow, challenge_bits: 40}", "routes[0].challenge_bits: 40, must be 1..24"},
 		{"routes:\n  - {name: a, path: /x, challenge: wait, challenge_bits: 4}", "routes[0].challenge_bits: only for challenge: pow"},
 		{"routes:\n  - {name: a, path: /.shopguard/x, challenge: wait}", "routes[0].path: /.shopguard/ is the gateway's own"},
-		{"routes:\n  - {name: a, path: /x}", "routes[0].limits: name at least one limit (or a challenge, or a priority)"},
+		{"routes:\n  - {name: a, path: /x}", "routes[0].limits: name at least one limit (or a challenge, a priority or a protection)"},
 		{"routes:\n  - {name: a, path: /x, challenge: wait, challenge_when: sometimes}", `routes[0].challenge_when: "sometimes" is not always or mismatch`},
 		{"routes:\n  - {name: a, path: /x, challenge_when: mismatch}", "routes[0].challenge_when: needs a challenge"},
 		{"clearance_ttl: 10s\nroutes:\n  - {name: a, path: /x, challenge: wait}", `clearance_ttl: "10s", must be a duration from 1m to 168h`},

@@ -72,6 +72,9 @@ type Config struct {
 	ChallengeSecret []byte
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration
+	// Risk is the shopguard API that routes with a protection send their
+	// requests to (see ProtectLogin, ProtectContent).
+	Risk RiskAPI
 }
 
 // ErrConfig means a gateway configuration is invalid.
@@ -123,6 +126,17 @@ func (c Config) Validate() error {
 	if n := len(c.ChallengeSecret); n > 0 && n < challenge.MinKeyLen {
 		add("challenge_secret: %d bytes, at least %d", n, challenge.MinKeyLen)
 	}
+	if c.Risk.URL != "" && (c.Risk.Timeout <= 0 || c.Risk.Timeout > time.Minute) {
+		add("risk_timeout: %v, must be positive and at most 1m", c.Risk.Timeout)
+	}
+	if c.Risk.URL != "" && c.Risk.Key == "" {
+		add("risk_key_file: required with risk_url (an API key with the events:write scope)")
+	}
+	for _, rt := range c.Policy.Routes {
+		if rt.Protect != "" && c.Risk.URL == "" {
+			add("risk_url: required by route %q (protect: %s): the shopguard API to send its requests to", rt.Name, rt.Protect)
+		}
+	}
 	if len(c.Policy.Limits) > 0 && c.MaxLimitKeys < 1 {
 		add("max_limit_keys: %d, must be positive with a policy", c.MaxLimitKeys)
 	}
@@ -146,6 +160,8 @@ type Gateway struct {
 	challenges *challenges
 	// admit is nil without an admission bound.
 	admit *admitter
+	// inline is nil without a risk API.
+	inline *inline
 	// underAttack: every page view of a route that does not say never is
 	// challenged. sentinel switches it (see AutoAttack) and keeps the
 	// operator's choice.
@@ -204,8 +220,11 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 	if cfg.Policy.Admission != nil {
 		g.admit = newAdmitter(*cfg.Policy.Admission)
 	}
-	// Challenges are always ready: under-attack mode may start any time.
 	var err error
+	if g.inline, err = newInline(cfg.Risk); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	// Challenges are always ready: under-attack mode may start any time.
 	if g.challenges, err = newChallenges(cfg); err != nil {
 		return nil, err
 	}
@@ -225,7 +244,9 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 			setFingerprintHeaders(pr.Out, pr.In)
 			pr.Out.Header.Del(HeaderMismatch)
 			pr.Out.Header.Del(HeaderBot)
-			if st, ok := pr.In.Context().Value(stateKey{}).(*requestState); ok {
+			st, _ := pr.In.Context().Value(stateKey{}).(*requestState)
+			setDecisionHeaders(pr.Out, st)
+			if st != nil {
 				if st.mismatch != "" {
 					pr.Out.Header.Set(HeaderMismatch, st.mismatch)
 				}
@@ -251,6 +272,9 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 			}
 			g.metrics.observe(st, resp.StatusCode)
 			g.sentinel.answered(time.Since(st.start), resp.StatusCode >= 500)
+			if st.protected != nil {
+				g.reportOutcome(st.protected, resp.StatusCode)
+			}
 			return nil
 		},
 		ErrorHandler: g.proxyError,
@@ -329,6 +353,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.challenge(w, r, ch, keys)
 			return
 		}
+	}
+	if rt != nil && rt.Protect != "" && g.inline != nil && !g.protect(w, r, rt, keys, st) {
+		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 	if g.admit != nil {
@@ -436,6 +463,11 @@ type requestState struct {
 	// headersTook how long the shop then took to answer (0 until it did).
 	admitted    time.Time
 	headersTook time.Duration
+	// decision, eventID and moderation are the risk API's answer for a
+	// protected request ("" for none); protected is set for a sign-in
+	// whose outcome is reported.
+	decision, eventID, moderation string
+	protected                     *protectedRequest
 }
 
 // stateKey keys a request's *requestState in its context.
@@ -533,6 +565,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("gateway: %w", err)
+	}
+	if g.inline != nil {
+		g.inline.wg.Wait() // the outcomes of the last sign-ins
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ type metrics struct {
 	goodBots        *prometheus.CounterVec
 	sheds           *prometheus.CounterVec
 	attackSwitches  *prometheus.CounterVec
+	protected       *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -44,6 +45,10 @@ func newMetrics() *metrics {
 			Name: "shopguard_gateway_good_bot_requests_total",
 			Help: "Requests claiming a good bot of the policy's catalogue, by bot and whether its networks verified it.",
 		}, []string{"bot", "verified"}),
+		protected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shopguard_gateway_protected_requests_total",
+			Help: "Requests of protected routes (sign-ins, posts) by route and the risk API's action (allow, review, challenge, block), or error (the API did not answer; the request passed), outcome_error and outcome_dropped (a sign-in's outcome not reported).",
+		}, []string{"route", "outcome"}),
 		attackSwitches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shopguard_gateway_under_attack_switches_total",
 			Help: "Times under-attack mode switched, by the state it switched to (on, off) and who switched it (auto, operator).",
@@ -54,6 +59,9 @@ func newMetrics() *metrics {
 		}, []string{"priority"}),
 	}
 }
+
+// protect counts a protected request's outcome.
+func (m *metrics) protect(route, outcome string) { m.protected.WithLabelValues(route, outcome).Inc() }
 
 // attackSwitch counts a switch of under-attack mode.
 func (m *metrics) attackSwitch(to, by string) { m.attackSwitches.WithLabelValues(to, by).Inc() }
@@ -131,6 +139,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	c.metrics.goodBots.Describe(ch)
 	c.metrics.sheds.Describe(ch)
 	c.metrics.attackSwitches.Describe(ch)
+	c.metrics.protected.Describe(ch)
 	ch <- baselineDesc
 	ch <- admissionLimitDesc
 	ch <- admissionInFlightDesc
@@ -167,6 +176,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.metrics.goodBots.Collect(ch)
 	c.metrics.sheds.Collect(ch)
 	c.metrics.attackSwitches.Collect(ch)
+	c.metrics.protected.Collect(ch)
 	attack := 0.0
 	if g.UnderAttack() {
 		attack = 1

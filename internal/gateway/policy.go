@@ -140,6 +140,9 @@ const (
 	ChallengeNever = "never"
 )
 
+// postKinds are the kinds of posts the content filter judges.
+var postKinds = []string{"review", "question", "answer", "comment", "listing", "profile"}
+
 // DefaultChallengeBits is a proof of work's default difficulty: 2^14
 // SHA-256 hashes on average, a fraction of a second in a phone's browser.
 const DefaultChallengeBits = 14
@@ -191,6 +194,16 @@ type Route struct {
 	// its concurrency limit (PriorityCritical .. PriorityLow; default
 	// PriorityNormal).
 	Priority int
+	// Protect sends the route's requests to the risk API first: "" (no),
+	// ProtectLogin (sign-ins, the account read from AccountField) or
+	// ProtectContent (posts, read from Content).
+	Protect string
+	// SuccessStatuses are the shop's answers to a protected sign-in that
+	// mean success (none: any 2xx or 3xx); other answers below 500 but 429
+	// mean a bad password.
+	SuccessStatuses []int
+	// Content names a protected post's body fields.
+	Content ContentFields
 }
 
 // matches reports whether the route covers r.
@@ -232,6 +245,16 @@ type policyFile struct {
 		Bits    int      `yaml:"challenge_bits"`
 		When    string   `yaml:"challenge_when"`
 		Prio    string   `yaml:"priority"`
+		Protect string   `yaml:"protect"`
+		Success []int    `yaml:"success_statuses"`
+		Content *struct {
+			Kind   string `yaml:"kind"`
+			Text   string `yaml:"text"`
+			Title  string `yaml:"title"`
+			Rating string `yaml:"rating"`
+			Target string `yaml:"target"`
+			Author string `yaml:"author"`
+		} `yaml:"content"`
 	} `yaml:"routes"`
 	SessionCookie string `yaml:"session_cookie"`
 	ClearanceTTL  string `yaml:"clearance_ttl"`
@@ -346,6 +369,38 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 				route.Priority = PriorityNormal
 			}
 		}
+		route.Protect, route.SuccessStatuses = rt.Protect, rt.Success
+		switch rt.Protect {
+		case "":
+		case ProtectLogin:
+			if route.AccountField == "" {
+				add("routes[%d].account_field: required by protect: login (the field holding the e-mail or user name)", i)
+			}
+		case ProtectContent:
+			c := rt.Content
+			if c == nil || strings.TrimSpace(c.Text) == "" && strings.TrimSpace(c.Title) == "" {
+				add("routes[%d].content: protect: content needs content.text or content.title (the body fields of the post)", i)
+				break
+			}
+			route.Content = ContentFields{Kind: c.Kind, Text: strings.TrimSpace(c.Text), Title: strings.TrimSpace(c.Title),
+				Rating: strings.TrimSpace(c.Rating), Target: strings.TrimSpace(c.Target), Author: strings.TrimSpace(c.Author)}
+			if !slices.Contains(postKinds, c.Kind) {
+				add("routes[%d].content.kind: %q is not one of %s", i, c.Kind, strings.Join(postKinds, ", "))
+			}
+		default:
+			add("routes[%d].protect: %q is not login or content", i, rt.Protect)
+		}
+		if rt.Content != nil && rt.Protect != ProtectContent {
+			add("routes[%d].content: only with protect: content", i)
+		}
+		if len(rt.Success) > 0 && rt.Protect != ProtectLogin {
+			add("routes[%d].success_statuses: only with protect: login", i)
+		}
+		for _, code := range rt.Success {
+			if code < 200 || code > 499 {
+				add("routes[%d].success_statuses: %d is not a status from 200 to 499", i, code)
+			}
+		}
 		if strings.HasPrefix(rt.Path, challengePrefix) {
 			add("routes[%d].path: %s is the gateway's own", i, challengePrefix)
 		}
@@ -365,8 +420,8 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 			}
 			route.Methods = append(route.Methods, m)
 		}
-		if len(rt.Limits) == 0 && (rt.Chall == "" || rt.Chall == ChallengeNever) && rt.Prio == "" {
-			add("routes[%d].limits: name at least one limit (or a challenge, or a priority)", i)
+		if len(rt.Limits) == 0 && (rt.Chall == "" || rt.Chall == ChallengeNever) && rt.Prio == "" && rt.Protect == "" {
+			add("routes[%d].limits: name at least one limit (or a challenge, a priority or a protection)", i)
 		}
 		for _, name := range rt.Limits {
 			k := slices.IndexFunc(p.Limits, func(o limit.Rule) bool { return o.Name == name })
@@ -642,8 +697,8 @@ func (c clientKeys) key(kind limit.KeyKind, r *http.Request, sessionCookie strin
 	return ""
 }
 
-// maxAccountBody is the most of a request body read to find its account:
-// a sign-in form is far smaller; a larger body has no account key.
+// maxAccountBody is the most of a request body read to find its fields:
+// a sign-in form or a review is far smaller; a larger body has none.
 const maxAccountBody = 64 << 10
 
 // accountKey returns the account r's body names in field (an urlencoded
@@ -651,33 +706,60 @@ const maxAccountBody = 64 << 10
 // that the limiter holds no e-mail addresses ("" when there is none). The
 // body is read up to maxAccountBody and put back for the shop.
 func accountKey(r *http.Request, field string) string {
-	if r.Body == nil || r.Body == http.NoBody || field == "" {
+	account := strings.ToLower(strings.TrimSpace(bodyFields(r, field)[0]))
+	if account == "" {
 		return ""
+	}
+	return hashValue(account)
+}
+
+// hashValue returns a key standing for v without holding it: the hex of
+// the first half of its SHA-256.
+func hashValue(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:16])
+}
+
+// bodyFields returns the values of the named fields of r's body (an
+// urlencoded form or a JSON object; a JSON number or boolean as its text),
+// "" for a field that is absent or named "". The body is read up to
+// maxAccountBody and put back for the shop; a larger one, or another type,
+// has no fields.
+func bodyFields(r *http.Request, fields ...string) []string {
+	out := make([]string, len(fields))
+	if r.Body == nil || r.Body == http.NoBody || !slices.ContainsFunc(fields, func(f string) bool { return f != "" }) {
+		return out
 	}
 	buf, err := io.ReadAll(io.LimitReader(r.Body, maxAccountBody+1))
 	r.Body = readCloser{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
 	if err != nil || len(buf) > maxAccountBody {
-		return ""
+		return out
 	}
-	var account string
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mediaType {
 	case "application/x-www-form-urlencoded":
 		if form, err := url.ParseQuery(string(buf)); err == nil {
-			account = form.Get(field)
+			for i, f := range fields {
+				if f != "" {
+					out[i] = form.Get(f)
+				}
+			}
 		}
 	case "application/json":
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(buf, &obj) == nil {
-			_ = json.Unmarshal(obj[field], &account)
+			for i, f := range fields {
+				raw := obj[f]
+				if f == "" || len(raw) == 0 {
+					continue
+				}
+				if json.Unmarshal(raw, &out[i]) != nil && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9' || raw[0] == 't' || raw[0] == 'f') {
+					out[i] = string(raw) // a number or boolean
+				}
+			}
 		}
 	}
-	account = strings.ToLower(strings.TrimSpace(account))
-	if account == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(account))
-	return hex.EncodeToString(sum[:16])
+	return out
 }
 
 // readCloser reads from one reader and closes another (a body partly read
