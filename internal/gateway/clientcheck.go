@@ -5,9 +5,9 @@ import (
 )
 
 // HeaderMismatch tells the shop that a client's user agent and its TLS
-// handshake disagree (a "Chrome" whose handshake is curl's), with the
-// reason; absent when they agree or cannot be compared. A client's own
-// copy is always dropped.
+// handshake (a "Chrome" whose handshake is curl's) or its headers (a
+// "Chrome" without Accept-Language) disagree, with the reason; absent when
+// they agree or cannot be compared. A client's own copy is always dropped.
 const HeaderMismatch = "X-Shopguard-Client-Mismatch"
 
 // HeaderBot tells the shop the request comes from a verified good bot of

@@ -111,6 +111,48 @@ routes:
 	}
 }
 
+// Over plain HTTP, where there is no TLS handshake to compare, a script
+// claiming Chrome without the headers every browser sends is named to the
+// shop; a request with a real browser's headers is not.
+func TestMismatchByHeaders(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "mismatch=%q", r.Header.Get(HeaderMismatch))
+	}))
+	defer up.Close()
+	g, base := startGateway(t, up.URL, nil)
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		want    string
+	}{
+		{"a script", map[string]string{"User-Agent": uaChrome, "Accept": "*/*"}, `mismatch="claims a browser, no Accept-Language"`},
+		{"a browser", map[string]string{"User-Agent": uaChrome, "Accept": "text/html", "Accept-Language": "en-GB,en;q=0.9",
+			"Accept-Encoding": "gzip, deflate"}, `mismatch=""`},
+		{"an honest tool", map[string]string{"User-Agent": "curl/7.88.1"}, `mismatch=""`},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+		for k, v := range tc.headers {
+			req.Header.Set(k, v)
+		}
+		req.Header.Set("Accept-Encoding", tc.headers["Accept-Encoding"]) // "" stops Go adding gzip
+		if tc.headers["Accept-Encoding"] == "" {
+			req.Header.Del("Accept-Encoding")
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, b, tc.want)
+		}
+	}
+	if n := testCounter(t, g, "shopguard_gateway_client_mismatch_total"); n != 1 {
+		t.Errorf("mismatches counted: %v, want 1", n)
+	}
+}
+
 // testCounter sums the values of the gateway's metric name.
 func testCounter(t *testing.T, g *Gateway, name string) float64 {
 	t.Helper()

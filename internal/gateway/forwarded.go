@@ -120,14 +120,8 @@ func (t Trusted) forwardHeaders(out, in *http.Request) {
 		}
 		out.Header.Set("X-Forwarded-For", chain)
 	}
-	proto, host := "http", in.Host
-	if in.TLS != nil {
-		proto = "https"
-	}
+	proto, host := t.proto(in), in.Host
 	if trusted {
-		if p := in.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-			proto = p
-		}
 		if h := in.Header.Get("X-Forwarded-Host"); h != "" {
 			host = h
 		}
@@ -136,4 +130,19 @@ func (t Trusted) forwardHeaders(out, in *http.Request) {
 	if host != "" {
 		out.Header.Set("X-Forwarded-Host", host)
 	}
+}
+
+// proto returns how the client reached the gateway, "http" or "https":
+// r's own connection, or what a trusted proxy in front says.
+func (t Trusted) proto(r *http.Request) string {
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	if peer, ok := peerIP(r.RemoteAddr); ok && t.trusts(peer) {
+		if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+			proto = p
+		}
+	}
+	return proto
 }

@@ -340,8 +340,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			st.mismatch = "claims " + bot.Name + " from outside its networks"
 		}
-	} else if _, ja4 := Fingerprints(r); ja4 != "" {
-		if st.mismatch = mismatch(r.UserAgent(), ja4); st.mismatch != "" {
+	} else {
+		if _, ja4 := Fingerprints(r); ja4 != "" {
+			st.mismatch = mismatch(r.UserAgent(), ja4)
+		}
+		if st.mismatch == "" {
+			st.mismatch = headerAnomaly(r.UserAgent(), r.Method, r.Header, g.cfg.Trusted.proto(r) == "https")
+		}
+		if st.mismatch != "" {
 			g.metrics.mismatch(claimOf(r.UserAgent()))
 		}
 	}

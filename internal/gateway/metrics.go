@@ -39,7 +39,7 @@ func newMetrics() *metrics {
 		}, []string{"route", "outcome"}),
 		mismatches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shopguard_gateway_client_mismatch_total",
-			Help: "Requests whose user agent claims a browser its TLS handshake contradicts, by the browser claimed.",
+			Help: "Requests whose user agent claims a browser its TLS handshake or its headers contradict, by the browser claimed.",
 		}, []string{"claimed"}),
 		goodBots: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shopguard_gateway_good_bot_requests_total",
