@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopguard/shopguard/internal/botscore"
 	"github.com/shopguard/shopguard/internal/gateway/challenge"
 	"github.com/shopguard/shopguard/internal/gateway/limit"
 )
@@ -101,6 +102,9 @@ func (g *Gateway) challenge(w http.ResponseWriter, r *http.Request, rt *Route, k
 		return
 	}
 	g.metrics.challenge(rt.Name, "issued")
+	if g.bots != nil && keys.ip != "" {
+		g.bots.Challenge(keys.ip, botscore.ChallengeIssued)
+	}
 	client := c.client(r, keys)
 	now := c.now()
 	page := challengePage{Return: returnPath(r.URL), WaitSeconds: int(waitFor / time.Second)}
@@ -173,6 +177,9 @@ func (g *Gateway) serveChallenge(w http.ResponseWriter, r *http.Request, keys cl
 		return
 	}
 	g.metrics.challenge("", "passed")
+	if g.bots != nil && keys.ip != "" {
+		g.bots.Challenge(keys.ip, botscore.ChallengePassed)
+	}
 	http.SetCookie(w, &http.Cookie{Name: ClearanceCookie, Value: c.signer.Clearance(client, c.ttl, now), Path: "/",
 		MaxAge: int(c.ttl / time.Second), HttpOnly: true, Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
 		SameSite: http.SameSiteLaxMode})

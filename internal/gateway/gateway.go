@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shopguard/shopguard/internal/botscore"
 	"github.com/shopguard/shopguard/internal/gateway/challenge"
 	"github.com/shopguard/shopguard/internal/gateway/tlsprint"
 )
@@ -75,6 +76,11 @@ type Config struct {
 	// Risk is the shopguard API that routes with a protection send their
 	// requests to (see ProtectLogin, ProtectContent).
 	Risk RiskAPI
+	// BotModel scores clients' behaviour (nil: no bot score); the
+	// policy's bot_score says what the score does. MaxBotClients bounds
+	// the clients whose history is kept (0: 200,000).
+	BotModel      BotScorer
+	MaxBotClients int
 }
 
 // ErrConfig means a gateway configuration is invalid.
@@ -162,6 +168,9 @@ type Gateway struct {
 	admit *admitter
 	// inline is nil without a risk API.
 	inline *inline
+	// bots keeps clients' histories for the bot score (nil without a
+	// model).
+	bots *botscore.Tracker
 	// underAttack: every page view of a route that does not say never is
 	// challenged. sentinel switches it (see AutoAttack) and keeps the
 	// operator's choice.
@@ -220,6 +229,13 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 	if cfg.Policy.Admission != nil {
 		g.admit = newAdmitter(*cfg.Policy.Admission)
 	}
+	if cfg.BotModel != nil {
+		n := cfg.MaxBotClients
+		if n <= 0 {
+			n = defaultMaxBotClients
+		}
+		g.bots = botscore.NewTracker(n)
+	}
 	var err error
 	if g.inline, err = newInline(cfg.Risk); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -246,6 +262,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 			pr.Out.Header.Del(HeaderBot)
 			st, _ := pr.In.Context().Value(stateKey{}).(*requestState)
 			setDecisionHeaders(pr.Out, st)
+			setBotScoreHeader(pr.Out, st)
 			if st != nil {
 				if st.mismatch != "" {
 					pr.Out.Header.Set(HeaderMismatch, st.mismatch)
@@ -274,6 +291,9 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 			g.sentinel.answered(time.Since(st.start), resp.StatusCode >= 500)
 			if st.protected != nil {
 				g.reportOutcome(st.protected, resp.StatusCode)
+			}
+			if st.tracked {
+				g.bots.Answered(st.botTicket, resp.StatusCode)
 			}
 			return nil
 		},
@@ -306,7 +326,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusServiceUnavailable, "the shop is unavailable; try again shortly", 5*time.Second)
 		return
 	}
-	st := &requestState{start: time.Now()}
+	st := &requestState{start: time.Now(), botScore: -1}
 	if r.Body != nil && r.Body != http.NoBody {
 		// Wrapped first: the limits may read a sign-in's body, and a slow
 		// client must not hold them either.
@@ -316,7 +336,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := g.cfg.Policy.route(r)
 	var keys clientKeys
-	if rt != nil || len(g.cfg.Policy.GoodBots) > 0 {
+	if rt != nil || len(g.cfg.Policy.GoodBots) > 0 || g.bots != nil {
 		keys = newClientKeys(r, g.cfg.Trusted)
 	}
 	if g.limits != nil {
@@ -351,7 +371,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.metrics.mismatch(claimOf(r.UserAgent()))
 		}
 	}
-	if ch := g.challengeOf(rt); ch != nil && st.bot == "" && (!ch.ChallengeMismatchOnly || st.mismatch != "") {
+	if st.bot == "" {
+		st.botScore = g.scoreBot(r, keys, st)
+	}
+	ch := g.challengeOf(rt)
+	if bs := g.cfg.Policy.BotScore; ch == nil && bs.ChallengeAbove > 0 && !bs.Shadow && st.botScore >= bs.ChallengeAbove &&
+		(rt == nil || rt.Challenge != ChallengeNever) {
+		ch = &botChallengeRoute
+	}
+	if ch != nil && st.bot == "" && (!ch.ChallengeMismatchOnly || st.mismatch != "") {
 		if rt == nil {
 			keys = newClientKeys(r, g.cfg.Trusted)
 		}
@@ -366,6 +394,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 	if g.admit != nil {
 		p := requestPriority(rt, st)
+		if bs := g.cfg.Policy.BotScore; bs.LowPriorityAbove > 0 && !bs.Shadow && st.botScore >= bs.LowPriorityAbove {
+			p = PriorityLow
+		}
 		if err := g.admit.acquire(r.Context(), p); err != nil {
 			if errors.Is(err, errShed) {
 				g.stats.Shed.Add(1)
@@ -474,6 +505,11 @@ type requestState struct {
 	// whose outcome is reported.
 	decision, eventID, moderation string
 	protected                     *protectedRequest
+	// botScore is the client's bot score (-1: none); tracked says the
+	// request is in its client's history as botTicket.
+	botScore  int
+	tracked   bool
+	botTicket botscore.Ticket
 }
 
 // stateKey keys a request's *requestState in its context.

@@ -20,6 +20,7 @@ type metrics struct {
 	sheds           *prometheus.CounterVec
 	attackSwitches  *prometheus.CounterVec
 	protected       *prometheus.CounterVec
+	botScores       prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -45,6 +46,11 @@ func newMetrics() *metrics {
 			Name: "shopguard_gateway_good_bot_requests_total",
 			Help: "Requests claiming a good bot of the policy's catalogue, by bot and whether its networks verified it.",
 		}, []string{"bot", "verified"}),
+		botScores: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "shopguard_gateway_bot_score",
+			Help:    "Bot scores of requests (0 a person, 100 a bot), as the model gave them.",
+			Buckets: []float64{10, 20, 30, 40, 50, 60, 70, 80, 90, 100},
+		}),
 		protected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shopguard_gateway_protected_requests_total",
 			Help: "Requests of protected routes (sign-ins, posts) by route and the risk API's action (allow, review, challenge, block), or error (the API did not answer; the request passed), outcome_error and outcome_dropped (a sign-in's outcome not reported).",
@@ -59,6 +65,9 @@ func newMetrics() *metrics {
 		}, []string{"priority"}),
 	}
 }
+
+// botScore counts a request's bot score.
+func (m *metrics) botScore(score int) { m.botScores.Observe(float64(score)) }
 
 // protect counts a protected request's outcome.
 func (m *metrics) protect(route, outcome string) { m.protected.WithLabelValues(route, outcome).Inc() }
@@ -140,6 +149,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	c.metrics.sheds.Describe(ch)
 	c.metrics.attackSwitches.Describe(ch)
 	c.metrics.protected.Describe(ch)
+	c.metrics.botScores.Describe(ch)
 	ch <- baselineDesc
 	ch <- admissionLimitDesc
 	ch <- admissionInFlightDesc
@@ -177,6 +187,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.metrics.sheds.Collect(ch)
 	c.metrics.attackSwitches.Collect(ch)
 	c.metrics.protected.Collect(ch)
+	c.metrics.botScores.Collect(ch)
 	attack := 0.0
 	if g.UnderAttack() {
 		attack = 1

@@ -68,6 +68,10 @@ import (
 //	    limits: [requests_per_ip]
 //	session_cookie: session_id   # the shop's session cookie, for key: session
 //	under_attack: false          # start in under-attack mode (held on until an operator ends it)
+//	bot_score:                   # what the bot score (gateway.bot_model) does
+//	  challenge_above: 90        # page views of clients scoring this or more are challenged
+//	  low_priority_above: 70     # their requests wait behind the others at the concurrency limit
+//	  shadow: false              # true: only scored, counted and told to the shop
 //	auto_under_attack:           # switch it on and off from the shop's health and the traffic
 //	  latency: 2s                # distress: the shop's p90 answer time above this,
 //	  error_rate: 0.2            # or more than this share of errors (5xx, 502/504, 503),
@@ -112,6 +116,8 @@ type Policy struct {
 	// AutoAttack switches under-attack mode by itself (nil: only an
 	// operator does).
 	AutoAttack *AutoAttack
+	// BotScore says what the bot score does (with Config.BotModel).
+	BotScore BotScore
 }
 
 // GoodBot is a welcome bot: a request whose User-Agent contains UserAgent
@@ -259,7 +265,12 @@ type policyFile struct {
 	SessionCookie string `yaml:"session_cookie"`
 	ClearanceTTL  string `yaml:"clearance_ttl"`
 	UnderAttack   bool   `yaml:"under_attack"`
-	AutoAttack    *struct {
+	BotScore      *struct {
+		ChallengeAbove   int  `yaml:"challenge_above"`
+		LowPriorityAbove int  `yaml:"low_priority_above"`
+		Shadow           bool `yaml:"shadow"`
+	} `yaml:"bot_score"`
+	AutoAttack *struct {
 		Latency       string   `yaml:"latency"`
 		ErrorRate     *float64 `yaml:"error_rate"`
 		TrafficFactor *float64 `yaml:"traffic_factor"`
@@ -460,6 +471,17 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 			{"target_latency", a.Target, &adm.TargetLatency, time.Millisecond, time.Minute},
 			{"queue_timeout", a.Queue, &adm.QueueTimeout, 0, 30 * time.Second}})
 		p.Admission = &adm
+	}
+	if b := f.BotScore; b != nil {
+		p.BotScore = BotScore{ChallengeAbove: b.ChallengeAbove, LowPriorityAbove: b.LowPriorityAbove, Shadow: b.Shadow}
+		for _, v := range []struct {
+			name string
+			v    int
+		}{{"challenge_above", b.ChallengeAbove}, {"low_priority_above", b.LowPriorityAbove}} {
+			if v.v < 0 || v.v > 100 {
+				add("bot_score.%s: %d, must be a score from 1 to 100 (0: never)", v.name, v.v)
+			}
+		}
 	}
 	if a := f.AutoAttack; a != nil {
 		aa := DefaultAutoAttack

@@ -34,7 +34,8 @@ var (
 	transport    = []string{"internal/api", "internal/gateway", "internal/dashboard"}
 	backends     = []string{"internal/storage/sqlite", "internal/storage/memory", "internal/storage/postgres", "internal/storage/redis"}
 	capabilities = []string{"internal/features", "internal/rules", "internal/ml", "internal/fraud", "internal/account",
-		"internal/authn", "internal/content", "internal/phishing", "internal/assistant", "internal/engine", "internal/reference"}
+		"internal/authn", "internal/content", "internal/phishing", "internal/assistant", "internal/engine", "internal/reference",
+		"internal/botscore"}
 )
 
 var rules = []rule{

@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/botscore"
+)
+
+// BotScorer turns a client's recent behaviour into a score from 0 (a
+// person) to 100 (a bot); botscore.Model is one.
+type BotScorer interface {
+	Score(botscore.Features) int
+}
+
+// BotScore is what the policy's bot_score block asks of the score: page
+// views of clients scoring at least ChallengeAbove are challenged (0:
+// never), requests of clients scoring at least LowPriorityAbove wait
+// behind the others for a slot at the shop (0: never). With Shadow the
+// score is computed, counted and told to the shop, nothing more.
+type BotScore struct {
+	ChallengeAbove, LowPriorityAbove int
+	Shadow                           bool
+}
+
+// botChallengeRoute is the challenge of page views of clients whose bot
+// score is at least the policy's challenge_above.
+var botChallengeRoute = Route{Name: "bot_score", Challenge: ChallengePoW, ChallengeBits: DefaultChallengeBits, Priority: PriorityLow}
+
+// HeaderBotScore tells the shop a client's bot score (0-100); a client's
+// own copy is always dropped.
+const HeaderBotScore = "X-Shopguard-Bot-Score"
+
+// defaultMaxBotClients is how many clients' histories the bot score keeps
+// at once.
+const defaultMaxBotClients = 200_000
+
+// staticExtensions are the extensions of the assets a browser loads with
+// a page.
+var staticExtensions = map[string]bool{".css": true, ".js": true, ".mjs": true, ".png": true, ".jpg": true, ".jpeg": true,
+	".gif": true, ".webp": true, ".avif": true, ".svg": true, ".ico": true, ".woff": true, ".woff2": true, ".ttf": true,
+	".otf": true, ".map": true, ".mp4": true, ".webm": true, ".json": false}
+
+// botRequest describes r for the tracker.
+func botRequest(r *http.Request, at time.Time, mismatch bool) botscore.Request {
+	m := r.Method
+	return botscore.Request{At: at, Path: r.URL.Path, Page: isPageView(r),
+		Static:   (m == http.MethodGet || m == http.MethodHead) && staticExtensions[strings.ToLower(path.Ext(r.URL.Path))],
+		Post:     m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch,
+		Referer:  r.Header.Get("Referer") != "",
+		Cookie:   r.Header.Get("Cookie") != "",
+		Mismatch: mismatch}
+}
+
+// scoreBot records r in its client's history and scores the client; it
+// returns the score (-1 without a scorer).
+func (g *Gateway) scoreBot(r *http.Request, keys clientKeys, st *requestState) int {
+	if g.bots == nil || keys.ip == "" {
+		return -1
+	}
+	f, tk := g.bots.Observe(keys.ip, botRequest(r, st.start, st.mismatch != ""))
+	st.botTicket, st.tracked = tk, true
+	score := g.cfg.BotModel.Score(f)
+	g.metrics.botScore(score)
+	return score
+}
+
+// setBotScoreHeader sets out's bot score header from st, after dropping
+// the client's own.
+func setBotScoreHeader(out *http.Request, st *requestState) {
+	out.Header.Del(HeaderBotScore)
+	if st != nil && st.botScore >= 0 {
+		out.Header.Set(HeaderBotScore, strconv.Itoa(st.botScore))
+	}
+}

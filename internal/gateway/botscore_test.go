@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/shopguard/shopguard/internal/botscore"
+)
+
+// countScorer scores a client by how many requests it made: 0 up to n,
+// 100 after. The gateway's wiring is under test here, not a model.
+type countScorer struct{ n float64 }
+
+func (s countScorer) Score(f botscore.Features) int {
+	if f[botscore.FRequests] > s.n {
+		return 100
+	}
+	return 0
+}
+
+func TestBotScore(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "score=%q", r.Header.Get(HeaderBotScore))
+	}))
+	defer up.Close()
+	for _, tc := range []struct {
+		name, policy string
+		want         []string // the answers to 5 page views
+	}{
+		{"challenged past the threshold", "bot_score: {challenge_above: 90}",
+			[]string{`200 score="0"`, `200 score="0"`, `200 score="0"`, "403", "403"}},
+		{"shadow: scored and told, not challenged", "bot_score: {challenge_above: 90, shadow: true}",
+			[]string{`200 score="0"`, `200 score="0"`, `200 score="0"`, `200 score="100"`, `200 score="100"`}},
+		{"a route that is never challenged", "bot_score: {challenge_above: 90}\nroutes:\n  - {name: api, path: /*, challenge: never, priority: high}",
+			[]string{`200 score="0"`, `200 score="0"`, `200 score="0"`, `200 score="100"`, `200 score="100"`}},
+		{"no threshold", "bot_score: {low_priority_above: 50}",
+			[]string{`200 score="0"`, `200 score="0"`, `200 score="0"`, `200 score="100"`, `200 score="100"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ReadPolicy(strings.NewReader(tc.policy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, base := startGateway(t, up.URL, func(c *Config) {
+				c.Policy, c.MaxLimitKeys, c.BotModel = p, 100, countScorer{n: 3}
+				c.ChallengeSecret = []byte(strings.Repeat("b", 32))
+			})
+			var got []string
+			for range 5 {
+				req := pageRequest(t, "GET", base+"/shop")
+				req.Header.Set(HeaderBotScore, "0") // a client's claim, never believed
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					got = append(got, fmt.Sprintf("%d %s", resp.StatusCode, b))
+				} else {
+					got = append(got, fmt.Sprint(resp.StatusCode))
+				}
+			}
+			if strings.Join(got, ", ") != strings.Join(tc.want, ", ") {
+				t.Errorf("answers %q, want %q", got, tc.want)
+			}
+			if g.bots.Len() != 1 {
+				t.Errorf("%d clients tracked, want 1", g.bots.Len())
+			}
+		})
+	}
+	if _, err := ReadPolicy(strings.NewReader("bot_score: {challenge_above: 101}")); err == nil || !strings.Contains(err.Error(), "bot_score.challenge_above: 101") {
+		t.Errorf("a score above 100: %v", err)
+	}
+}
+
+func TestBotRequest(t *testing.T) {
+	for _, tc := range []struct {
+		method, path, accept, cookie, referer string
+		want                                  botscore.Request
+	}{
+		{"GET", "/p/1", "text/html", "a=b", "https://x/", botscore.Request{Path: "/p/1", Page: true, Cookie: true, Referer: true}},
+		{"GET", "/static/app.JS", "*/*", "", "", botscore.Request{Path: "/static/app.JS", Static: true}},
+		{"POST", "/login.css", "text/html", "", "", botscore.Request{Path: "/login.css", Post: true}},
+		{"GET", "/api/cart.json", "application/json", "", "", botscore.Request{Path: "/api/cart.json"}},
+	} {
+		r := httptest.NewRequest(tc.method, tc.path, nil)
+		r.Header.Set("Accept", tc.accept)
+		if tc.cookie != "" {
+			r.Header.Set("Cookie", tc.cookie)
+		}
+		if tc.referer != "" {
+			r.Header.Set("Referer", tc.referer)
+		}
+		if got := botRequest(r, tc.want.At, false); got != tc.want {
+			t.Errorf("%s %s: %+v, want %+v", tc.method, tc.path, got, tc.want)
+		}
+	}
+}
