@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +48,18 @@ the config file (shopguard config check prints them).`,
 			}
 			log := logger(env, cfg)
 			tuneGC(log)
+			switch p := cfg.Gateway.DecisionLog; p {
+			case "":
+			case "-":
+				gcfg.DecisionLog = env.Stdout
+			default:
+				f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+				if err != nil {
+					return fmt.Errorf("gateway.decision_log: %w", err)
+				}
+				defer f.Close()
+				gcfg.DecisionLog = f
+			}
 			gw, err := gateway.New(gcfg, log)
 			if err != nil {
 				return err

@@ -165,6 +165,10 @@ type Gateway struct {
 	RiskURL     string        `koanf:"risk_url"`
 	RiskKeyFile string        `koanf:"risk_key_file"`
 	RiskTimeout time.Duration `koanf:"risk_timeout"`
+	// DecisionLog is the file the gateway appends a JSON line to for each
+	// request it refuses, challenges, blocks or sheds ("" none, "-"
+	// standard output).
+	DecisionLog string `koanf:"decision_log"`
 }
 
 // Features configures the feature store.

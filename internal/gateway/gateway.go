@@ -13,6 +13,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -81,6 +82,9 @@ type Config struct {
 	// the clients whose history is kept (0: 200,000).
 	BotModel      BotScorer
 	MaxBotClients int
+	// DecisionLog receives a JSON line per request the gateway refused,
+	// challenged, blocked or shed (nil: none; see Decision).
+	DecisionLog io.Writer
 }
 
 // ErrConfig means a gateway configuration is invalid.
@@ -171,6 +175,10 @@ type Gateway struct {
 	// bots keeps clients' histories for the bot score (nil without a
 	// model).
 	bots *botscore.Tracker
+	// decisions logs and counts what the gateway did instead of passing
+	// requests; decisionLogFailed is set once writing it failed.
+	decisions         *decisionLog
+	decisionLogFailed atomic.Bool
 	// underAttack: every page view of a route that does not say never is
 	// challenged. sentinel switches it (see AutoAttack) and keeps the
 	// operator's choice.
@@ -229,6 +237,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 	if cfg.Policy.Admission != nil {
 		g.admit = newAdmitter(*cfg.Policy.Admission)
 	}
+	g.decisions = newDecisionLog(cfg.DecisionLog)
 	if cfg.BotModel != nil {
 		n := cfg.MaxBotClients
 		if n <= 0 {
@@ -318,6 +327,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength > g.cfg.MaxBodyBytes {
 		g.stats.TooLarge.Add(1)
+		g.decided(r, nil, "", ActionRefused, http.StatusRequestEntityTooLarge, "body larger than max_body_bytes")
 		refuse(w, http.StatusRequestEntityTooLarge, "request body too large", 0)
 		return
 	}
@@ -347,6 +357,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if refusedBy != "" {
 			g.stats.RateLimited.Add(1)
+			g.decided(r, st, rt.Name, ActionRefused, http.StatusTooManyRequests, "limit "+refusedBy)
 			retry = min(retry, 24*time.Hour) // a rate of one a fortnight is no reason for a week-long header
 			refuse(w, http.StatusTooManyRequests, "too many requests; slow down", max(time.Second, (retry+time.Second-1).Truncate(time.Second)))
 			return
@@ -384,6 +395,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			keys = newClientKeys(r, g.cfg.Trusted)
 		}
 		if !g.challenges.cleared(r, g.challenges.client(r, keys)) {
+			why := "challenge of route " + ch.Name
+			switch {
+			case ch == &botChallengeRoute:
+				why = fmt.Sprintf("bot score %d", st.botScore)
+			case ch == &underAttackRoute:
+				why = "under attack"
+			case ch.ChallengeMismatchOnly:
+				why = "user agent mismatch on route " + ch.Name
+			}
+			g.decided(r, st, ch.Name, ActionChallenged, http.StatusForbidden, why)
 			g.challenge(w, r, ch, keys)
 			return
 		}
@@ -400,6 +421,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := g.admit.acquire(r.Context(), p); err != nil {
 			if errors.Is(err, errShed) {
 				g.stats.Shed.Add(1)
+				g.decided(r, st, routeName(rt), ActionShed, http.StatusServiceUnavailable, "concurrency limit, priority "+priorityNames[p])
 				g.metrics.shed(priorityNames[p])
 				refuse(w, http.StatusServiceUnavailable, "the shop is busy; try again in a moment", 2*time.Second)
 			}
@@ -585,6 +607,8 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	hctx, stopHealth := context.WithCancel(ctx)
 	defer stopHealth()
+	defer g.flushDecisionLog() // after the shutdown: the last requests' decisions
+	go g.flushDecisions(hctx.Done())
 	if g.sentinel.auto {
 		go g.watch(hctx)
 	}

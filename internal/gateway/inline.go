@@ -162,11 +162,13 @@ func (g *Gateway) protect(w http.ResponseWriter, r *http.Request, rt *Route, key
 		if rt.Protect == ProtectContent {
 			msg = "this post was not accepted"
 		}
+		g.decided(r, st, rt.Name, ActionBlocked, http.StatusForbidden, "risk API "+string(action)+" "+moderation)
 		refuse(w, http.StatusForbidden, msg, 0)
 		return false
 	case action == client.ActionChallenge && !g.challenges.cleared(r, g.challenges.client(r, keys)):
 		// The API suspects a bot: prove a browser first. A client that
 		// already did passes, and the shop steps the customer up.
+		g.decided(r, st, rt.Name, ActionChallenged, http.StatusForbidden, "risk API challenge")
 		g.challenge(w, r, &riskChallengeRoute, keys)
 		return false
 	}

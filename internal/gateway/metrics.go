@@ -238,13 +238,60 @@ func (g *Gateway) serveUnderAttack(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(st)
 }
 
+// Status is the gateway at a glance, for operators and the dashboard
+// (GET /status on the admin address).
+type Status struct {
+	Healthy bool          `json:"healthy"`
+	Attack  AttackState   `json:"attack"`
+	Stats   StatsSnapshot `json:"stats"`
+	// Admission is the concurrency limit's state (nil without one).
+	Admission *AdmissionState `json:"admission,omitempty"`
+	// LimitKeys and BotClients are the client keys the rate limits and
+	// the bot score hold.
+	LimitKeys  int `json:"limit_keys"`
+	BotClients int `json:"bot_clients"`
+	// TopClients are the clients the gateway refused, challenged, blocked
+	// or shed most, with why.
+	TopClients []Offender `json:"top_clients"`
+}
+
+// AdmissionState is the concurrency limit at a moment.
+type AdmissionState struct {
+	Limit    int `json:"limit"`
+	InFlight int `json:"in_flight"`
+	Waiting  int `json:"waiting"`
+}
+
+// Status returns the gateway's status, with the n clients it acted on
+// most.
+func (g *Gateway) Status(n int) Status {
+	s := Status{Healthy: g.Healthy(), Attack: g.AttackState(), Stats: g.Snapshot(), TopClients: g.decisions.topOffenders(n)}
+	if g.admit != nil {
+		l, f, w := g.admit.state()
+		s.Admission = &AdmissionState{Limit: l, InFlight: f, Waiting: w}
+	}
+	if g.limits != nil {
+		s.LimitKeys = g.limits.lim.Len()
+	}
+	if g.bots != nil {
+		s.BotClients = g.bots.Len()
+	}
+	return s
+}
+
 // AdminHandler serves the gateway's operator endpoints, for an address
 // only operators reach (gateway.admin_addr): /metrics served by metrics
-// (a Prometheus handler of a registry holding Collector) and /healthz,
-// 200 while the shop passes its health check and 503 while it does not.
+// (a Prometheus handler of a registry holding Collector), /status (a
+// Status with the top 20 clients), /under-attack and /healthz, 200 while
+// the shop passes its health check and 503 while it does not.
 func (g *Gateway) AdminHandler(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(g.Status(20))
+	})
 	mux.HandleFunc("GET /under-attack", g.serveUnderAttack)
 	mux.HandleFunc("POST /under-attack", g.serveUnderAttack)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
