@@ -164,7 +164,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.typing = authn.NewTyping(authn.TypingConfig{}, store)
 	a.api.SetTyping(a.typing)
-	a.dash, err = dashboard.New(dashboard.Config{SessionTTL: cfg.Server.SessionTTL}, a.engine, store, log)
+	gateways, err := config.ParseGateways(cfg.Server.Gateways)
+	if err != nil {
+		a.closeAll()
+		return nil, fmt.Errorf("server.gateways: %w", err)
+	}
+	a.dash, err = dashboard.New(dashboard.Config{SessionTTL: cfg.Server.SessionTTL, Gateways: gateways}, a.engine, store, log)
 	if err != nil {
 		a.closeAll()
 		return nil, err

@@ -95,6 +95,9 @@ type Server struct {
 	KeyCacheTTL time.Duration `koanf:"key_cache_ttl"`
 	// SessionTTL is how long a dashboard sign-in lasts, 5m..30 days.
 	SessionTTL time.Duration `koanf:"session_ttl"`
+	// Gateways lists the admin base URLs (gateway.admin_addr) of the
+	// gateways the dashboard shows, comma-separated.
+	Gateways string `koanf:"gateways"`
 }
 
 // Storage configures where shopguard keeps events, decisions and state.

@@ -56,6 +56,8 @@ func fields() []field {
 			func(c *Config) *int64 { return &c.Server.MaxBodyBytes }),
 		durationField("server.key_cache_ttl", "How long a verified API key is cached; 0 disables the cache; at most 10m.",
 			func(c *Config) *time.Duration { return &c.Server.KeyCacheTTL }),
+		stringField("server.gateways", "Comma-separated admin URLs of shopguard gateways (their gateway.admin_addr, e.g. http://127.0.0.1:8001) the dashboard's Gateway page shows; empty: none.",
+			func(c *Config) *string { return &c.Server.Gateways }),
 		durationField("server.session_ttl", "How long a dashboard sign-in lasts (5m..720h).",
 			func(c *Config) *time.Duration { return &c.Server.SessionTTL }),
 		stringField("storage.driver", "Storage backend: sqlite or memory (nothing survives a restart).",

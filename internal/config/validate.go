@@ -103,6 +103,9 @@ func (c Config) problems() Problems {
 	if n := c.Server.MaxBodyBytes; n < minBodyBytes || n > maxBodyBytes {
 		add("server.max_body_bytes", "%d is outside %d..%d (1 KiB..64 MiB)", n, minBodyBytes, maxBodyBytes)
 	}
+	if _, err := ParseGateways(c.Server.Gateways); err != nil {
+		add("server.gateways", "%v", err)
+	}
 	if d := c.Server.SessionTTL; d < 5*time.Minute || d > 30*24*time.Hour {
 		add("server.session_ttl", "%s is outside 5m0s..720h0m0s", d)
 	}
@@ -345,6 +348,27 @@ func ParseCIDRs(s string) ([]netip.Prefix, error) {
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// ParseGateways reads server.gateways: comma-separated http(s) base URLs
+// of gateways' admin addresses (at most 16).
+func ParseGateways(s string) ([]string, error) {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimRight(strings.TrimSpace(part), "/")
+		if part == "" {
+			continue
+		}
+		u, err := url.Parse(part)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return nil, fmt.Errorf("%q is not an http(s)://host[:port] URL", part)
+		}
+		out = append(out, part)
+	}
+	if len(out) > 16 {
+		return nil, fmt.Errorf("%d gateways, at most 16", len(out))
 	}
 	return out, nil
 }

@@ -72,6 +72,9 @@ type Config struct {
 	SecureCookies bool
 	// ScanLimit bounds searches to the newest events of the store (default 200,000).
 	ScanLimit int64
+	// Gateways are the admin base URLs of the gateways the Gateways page
+	// shows (see config.ParseGateways).
+	Gateways []string
 	// Now returns the time (time.Now when nil).
 	Now func() time.Time
 }
@@ -86,6 +89,8 @@ type Server struct {
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 	limiter  *limiter
+	// gatewayClient reads the gateways' admin addresses.
+	gatewayClient *http.Client
 }
 
 // New returns the dashboard over eng and store.
@@ -100,7 +105,8 @@ func New(cfg Config, eng Engine, store Store, log *slog.Logger) (*Server, error)
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, eng: eng, store: store, log: log, pages: map[string]*template.Template{},
-		mux: http.NewServeMux(), limiter: newLimiter(5, 15*time.Minute, cfg.Now)}
+		mux: http.NewServeMux(), limiter: newLimiter(5, 15*time.Minute, cfg.Now),
+		gatewayClient: &http.Client{Timeout: gatewayTimeout, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2}}}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -174,6 +180,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET "+Prefix+"/users", s.page(adminOnly, s.usersPage))
 	s.mux.HandleFunc("POST "+Prefix+"/users", s.page(adminOnly, s.userCreate))
 	s.mux.HandleFunc("POST "+Prefix+"/users/{name}/disable", s.page(adminOnly, s.userDisable))
+	s.mux.HandleFunc("GET "+Prefix+"/gateways", s.page(anyone, s.gatewaysPage))
+	s.mux.HandleFunc("POST "+Prefix+"/gateways/mode", s.page(adminOnly, s.gatewayMode))
 	s.mux.HandleFunc("GET "+Prefix+"/audit", s.page(anyone, s.auditPage))
 	s.mux.HandleFunc("GET "+Prefix+"/audit.csv", s.page(anyone, s.auditCSV))
 	s.mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {

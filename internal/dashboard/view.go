@@ -22,6 +22,7 @@ var funcs = template.FuncMap{
 	"money":    formatMoney,
 	"ago":      ago,
 	"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+	"reasons":  sortedReasons,
 	"pct":      func(f *float64) string { return pct(f) },
 	"actClass": func(a risk.Action) string { return "act-" + string(a) },
 	"topReason": func(a risk.Assessment) string {

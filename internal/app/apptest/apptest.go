@@ -18,11 +18,21 @@ import (
 // failing close reported, when the test ends.
 func Start(t testing.TB, dataDir string) (*app.App, *httptest.Server) {
 	t.Helper()
+	return StartWith(t, dataDir, nil)
+}
+
+// StartWith is Start with change applied to the default configuration
+// first (nil: none).
+func StartWith(t testing.TB, dataDir string, change func(*config.Config)) (*app.App, *httptest.Server) {
+	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
 	cfg := config.Default()
 	cfg.Storage.DataDir = dataDir
+	if change != nil {
+		change(&cfg)
+	}
 	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
