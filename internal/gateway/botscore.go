@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/internal/botscore"
+	"github.com/shopguard/shopguard/internal/gateway/challenge"
 )
 
 // BotScorer turns a client's recent behaviour into a score from 0 (a
@@ -75,4 +76,30 @@ func setBotScoreHeader(out *http.Request, st *requestState) {
 	if st != nil && st.botScore >= 0 {
 		out.Header.Set(HeaderBotScore, strconv.Itoa(st.botScore))
 	}
+}
+
+// tunedChallenge returns the challenge ch made harder for a client that
+// looks automated: a proof of work two bits (four times the work) harder
+// for a user agent that lies or a bot score of 90 or more, three bits for
+// both or a score of 98 or more, up to challenge.MaxBits. A person's phone
+// solves the route's own difficulty in a fraction of a second; a farm of
+// solvers pays several times over. Other challenges are returned as they
+// are.
+func tunedChallenge(ch *Route, st *requestState) *Route {
+	if ch.Challenge != ChallengePoW {
+		return ch
+	}
+	extra := 0
+	switch {
+	case st.botScore >= 98 || st.botScore >= 90 && st.mismatch != "":
+		extra = 3
+	case st.botScore >= 90 || st.mismatch != "":
+		extra = 2
+	}
+	if extra == 0 {
+		return ch
+	}
+	tuned := *ch
+	tuned.ChallengeBits = min(ch.ChallengeBits+extra, challenge.MaxBits)
+	return &tuned
 }

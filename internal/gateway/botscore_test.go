@@ -101,3 +101,26 @@ func TestBotRequest(t *testing.T) {
 		}
 	}
 }
+
+func TestTunedChallenge(t *testing.T) {
+	pow := &Route{Name: "r", Challenge: ChallengePoW, ChallengeBits: 14}
+	wait := &Route{Name: "w", Challenge: ChallengeWait}
+	hard := &Route{Name: "h", Challenge: ChallengePoW, ChallengeBits: 23}
+	for _, tc := range []struct {
+		ch       *Route
+		score    int
+		mismatch string
+		want     int
+	}{
+		{pow, -1, "", 14}, {pow, 89, "", 14}, {pow, 90, "", 16}, {pow, 97, "", 16}, {pow, 98, "", 17},
+		{pow, -1, "claims chrome", 16}, {pow, 90, "claims chrome", 17}, {hard, 99, "", 24}, {wait, 99, "x", 0},
+	} {
+		got := tunedChallenge(tc.ch, &requestState{botScore: tc.score, mismatch: tc.mismatch})
+		if got.ChallengeBits != tc.want || got.Name != tc.ch.Name {
+			t.Errorf("%s, score %d, mismatch %q: %d bits, want %d", tc.ch.Name, tc.score, tc.mismatch, got.ChallengeBits, tc.want)
+		}
+	}
+	if pow.ChallengeBits != 14 {
+		t.Error("the route itself was changed")
+	}
+}

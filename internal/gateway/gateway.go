@@ -405,7 +405,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				why = "user agent mismatch on route " + ch.Name
 			}
 			g.decided(r, st, ch.Name, ActionChallenged, http.StatusForbidden, why)
-			g.challenge(w, r, ch, keys)
+			g.challenge(w, r, tunedChallenge(ch, st), keys)
 			return
 		}
 	}
