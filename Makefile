@@ -65,6 +65,7 @@ fuzz:
 	go test ./internal/gateway -run '^$$' -fuzz FuzzMismatch -fuzztime $(FUZZTIME)
 	go test ./internal/gateway -run '^$$' -fuzz FuzzBodyFields -fuzztime $(FUZZTIME)
 	go test ./internal/gateway -run '^$$' -fuzz FuzzHeaderAnomaly -fuzztime $(FUZZTIME)
+	go test ./internal/botscore -run '^$$' -fuzz FuzzLoadModel -fuzztime $(FUZZTIME)
 	go test ./internal/authn/keystroke -run '^$$' -fuzz FuzzDecodeTemplate -fuzztime $(FUZZTIME)
 	go test ./internal/authn/keystroke/offline -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	go test ./internal/content -run '^$$' -fuzz '^FuzzAssess$$' -fuzztime $(FUZZTIME)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/shopguard/shopguard/internal/botscore"
 	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/gateway"
 )
@@ -59,6 +60,21 @@ func GatewayConfig(c config.Gateway) (gateway.Config, error) {
 		if g.ChallengeSecret = bytes.TrimSpace(secret); len(g.ChallengeSecret) == 0 {
 			return gateway.Config{}, fmt.Errorf("gateway.challenge_secret_file %s: empty", c.ChallengeSecretFile)
 		}
+	}
+	switch c.BotModel {
+	case "off":
+	case "":
+		g.BotModel = botscore.DefaultModel()
+	default:
+		data, err := os.ReadFile(c.BotModel)
+		if err != nil {
+			return gateway.Config{}, fmt.Errorf("gateway.bot_model: %w", err)
+		}
+		m, err := botscore.LoadModel(data)
+		if err != nil {
+			return gateway.Config{}, fmt.Errorf("gateway.bot_model %s: %w", c.BotModel, err)
+		}
+		g.BotModel = m
 	}
 	if c.RiskURL != "" {
 		g.Risk = gateway.RiskAPI{URL: c.RiskURL, Timeout: c.RiskTimeout}

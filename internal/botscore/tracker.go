@@ -43,8 +43,9 @@ const (
 // Feature indexes: what Features holds, in order (FeatureNames names
 // them).
 const (
-	// FRequests is the number of requests in the history (at most
-	// historyLen), FRate the requests per second over it (from its first
+	// FRequests is the number of requests since the client was first
+	// tracked (not capped: models should cap it), FRate the requests per
+	// second over the history (from its first
 	// to now, at least one second).
 	FRequests = iota
 	FRate
@@ -132,7 +133,8 @@ func (c *client) at(i int) *entry {
 func (c *client) size() int { return min(c.n, historyLen) }
 
 // Tracker keeps the recent history of many clients in bounded memory:
-// past MaxClients it forgets the least recently seen. It is safe for
+// past its bound it forgets first the clients not seen again since they
+// were queued (a clock, see add). It is safe for
 // concurrent use.
 type Tracker struct {
 	shards [trackerShards]trackerShard

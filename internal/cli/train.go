@@ -83,7 +83,7 @@ up within 15 seconds); otherwise promote it later with 'shopguard models promote
 	f.Float64Var(&params.LearningRate, "learning-rate", params.LearningRate, "shrinkage")
 	f.Uint64Var(&params.Seed, "seed", params.Seed, "seed")
 	_ = fraudCmd.MarkFlagRequired("tenant")
-	cmd.AddCommand(fraudCmd, newTrainURLs(env, g), newTrainMessages(env, g), newTrainContent(env, g))
+	cmd.AddCommand(fraudCmd, newTrainURLs(env, g), newTrainMessages(env, g), newTrainContent(env, g), newTrainTraffic(env))
 	return cmd
 }
 

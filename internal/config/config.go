@@ -172,6 +172,10 @@ type Gateway struct {
 	// request it refuses, challenges, blocks or sheds ("" none, "-"
 	// standard output).
 	DecisionLog string `koanf:"decision_log"`
+	// BotModel is the bot score's model: "" the built-in one (trained on
+	// simulated traffic by shopguard train traffic), "off" none, else a
+	// model file.
+	BotModel string `koanf:"bot_model"`
 }
 
 // Features configures the feature store.

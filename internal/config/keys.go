@@ -153,6 +153,8 @@ func fields() []field {
 			func(c *Config) *int { return &c.Gateway.MaxLimitKeys }),
 		stringField("gateway.challenge_secret_file", "File holding the secret (at least 32 bytes) that signs challenges and clearances; gateways sharing it accept each other's clearances. Empty: a random secret per start.",
 			func(c *Config) *string { return &c.Gateway.ChallengeSecretFile }),
+		stringField("gateway.bot_model", "The bot score's model: empty for the built-in one, off for none, else a file written by shopguard train traffic.",
+			func(c *Config) *string { return &c.Gateway.BotModel }),
 		stringField("gateway.decision_log", "File the gateway appends a JSON line to for every request it refuses, challenges, blocks or sheds; - for standard output; empty: none.",
 			func(c *Config) *string { return &c.Gateway.DecisionLog }),
 		stringField("gateway.risk_url", "Base URL of the shopguard API (shopguard serve) that routes with protect: login or content send their requests to; empty: none.",
