@@ -164,11 +164,7 @@ func NewTracker(maxClients int) *Tracker {
 
 // shard returns the shard of key.
 func (t *Tracker) shard(key string) *trackerShard {
-	h := uint32(2166136261)
-	for i := 0; i < len(key); i++ {
-		h = (h ^ uint32(key[i])) * 16777619
-	}
-	return &t.shards[h%trackerShards]
+	return &t.shards[hashPath(key)%trackerShards]
 }
 
 // Len returns the number of clients tracked.
@@ -208,12 +204,15 @@ func (t *Tracker) Observe(key string, r Request) (Features, Ticket) {
 	}
 	c.ring[c.n%historyLen] = entry{ns: ns, path: hashPath(r.Path), flags: fl}
 	c.n++
-	return c.features(ns), Ticket{key: key, n: c.n}
+	return c.features(ns), Ticket{key: key, c: c, n: c.n}
 }
 
-// Ticket names a request recorded by Observe, for Answered.
+// Ticket names a request recorded by Observe, for Answered: the n-th of
+// client c, tracked under key (a client forgotten and seen again is
+// another, whose requests the ticket does not name).
 type Ticket struct {
 	key string
+	c   *client
 	n   int
 }
 
@@ -223,7 +222,7 @@ func (t *Tracker) Answered(tk Ticket, status int) {
 	s := t.shard(tk.key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c := s.clients[tk.key]; c != nil && tk.n > c.n-historyLen && tk.n <= c.n {
+	if c := s.clients[tk.key]; c != nil && c == tk.c && tk.n > c.n-historyLen && tk.n <= c.n {
 		c.ring[(tk.n-1)%historyLen].status = uint16(min(max(status, 0), math.MaxUint16))
 	}
 }
@@ -391,7 +390,7 @@ func sortU32(a []uint32) {
 	}
 }
 
-// hashPath returns a 32-bit hash of a path (FNV-1a).
+// hashPath returns a 32-bit hash of a path or key (FNV-1a).
 func hashPath(p string) uint32 {
 	h := uint32(2166136261)
 	for i := 0; i < len(p); i++ {

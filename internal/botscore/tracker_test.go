@@ -109,6 +109,21 @@ func TestTrackerChallengesAndAnswers(t *testing.T) {
 	}
 	tr.Answered(tk, 500)
 	tr.Answered(Ticket{key: "nobody", n: 1}, 500)
+	f, _ = tr.Observe("c", Request{At: t0.Add(time.Hour), Path: "/"})
+	if !math.IsNaN(f[FErrors]) {
+		t.Errorf("an answer to a request that left the history counted: errors %v", f[FErrors])
+	}
+	// A client forgotten and seen again is not answered by an old ticket.
+	small := NewTracker(1)
+	_, old := small.Observe("a", Request{At: t0, Path: "/"})
+	for i := range 200 { // enough new keys to evict "a" from its shard
+		small.Observe(fmt.Sprint("k", i), Request{At: t0, Path: "/"})
+	}
+	small.Observe("a", Request{At: t0.Add(time.Second), Path: "/"})
+	small.Answered(old, 404)
+	if f, _ := small.Observe("a", Request{At: t0.Add(2 * time.Second), Path: "/"}); f[FRequests] != 2 || !math.IsNaN(f[FErrors]) {
+		t.Errorf("after eviction: %v requests (want 2, a new client), errors %v (want none answered)", f[FRequests], f[FErrors])
+	}
 }
 
 // An attacker with a million addresses does not grow the tracker past its
