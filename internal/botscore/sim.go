@@ -144,6 +144,7 @@ var personas = [...]persona{
 	{"human_returning", false, 18, func(g *gen) { g.browse(returningVisitor(g)) }},
 	{"human_cached", false, 12, func(g *gen) { g.browse(cachedVisitor(g)) }},
 	{"human_mobile", false, 16, func(g *gen) { g.browse(mobileVisitor(g)) }},
+	{"human_skimmer", false, 10, func(g *gen) { g.browse(skimmer(g)) }},
 	{"human_nat", false, 9, (*gen).sharedAddress},
 	{"human_challenged", false, 9, (*gen).challengedVisitor},
 	{"human_app", false, 6, (*gen).appUser},
@@ -306,6 +307,9 @@ type browser struct {
 	noImages bool
 	// xhr is the mean number of API calls a page makes after loading.
 	xhr float64
+	// bursts: it asks for a page's assets in bursts (HTTP/2, or six
+	// connections at once), not one after another.
+	bursts bool
 }
 
 // load makes a page view of path in browser b: the document, then those
@@ -332,8 +336,23 @@ func (g *gen) load(b *browser, path string, referer bool, status int, assets []s
 		fetch = append(fetch, a)
 	}
 	first := g.uniform(b.net.first[0], b.net.first[1])
-	for range fetch {
-		offs = append(offs, first+g.rng.ExpFloat64()*b.net.spread)
+	if b.bursts {
+		// Multiplexed (HTTP/2) or on six connections at once: the style
+		// sheets and scripts the page's head names go out within a few
+		// milliseconds of each other, the images it shows a moment later,
+		// together too.
+		images := first + g.uniform(0.01, 0.05+b.net.spread/3)
+		for _, a := range fetch {
+			at := images
+			if isScriptOrStyle(a) {
+				at = first
+			}
+			offs = append(offs, at+g.rng.ExpFloat64()*0.002)
+		}
+	} else {
+		for range fetch {
+			offs = append(offs, first+g.rng.ExpFloat64()*b.net.spread)
+		}
 	}
 	slices.Sort(offs)
 	for i, a := range fetch {
@@ -423,7 +442,7 @@ type visitor struct {
 func (g *gen) baseVisitor() *visitor {
 	g.keepsCookies = !g.chance(0.01) // a few block cookies
 	g.mismatch = g.chance(0.015)     // privacy extensions, odd browsers
-	return &visitor{browser: browser{net: desktopNet, cache: map[string]bool{}, revalidate: 0.05, xhr: g.uniform(0, 2)},
+	return &visitor{browser: browser{net: desktopNet, cache: map[string]bool{}, revalidate: 0.05, xhr: g.uniform(0, 2), bursts: g.chance(0.6)},
 		pages:          int(g.logNormal(6, 0.9, 1, 120)),
 		think:          [2]float64{g.logNormal(15, 0.6, 3, 120), g.uniform(0.8, 1.3)},
 		landingReferer: 0.65, navReferer: 0.95, typo: 0.1, tabs: 0.15, deadLink: 0.015, buys: 0.15}
@@ -463,6 +482,21 @@ func mobileVisitor(g *gen) *visitor {
 	v.pages = int(g.logNormal(5, 0.9, 1, 80))
 	v.think[0] *= g.uniform(1, 2)
 	v.tabs = 0.03
+	return v
+}
+
+// skimmer is a person clicking quickly through many products (comparing,
+// looking at pictures, hunting a bargain): a page every second or few,
+// with everything a browser does.
+func skimmer(g *gen) *visitor {
+	v := g.baseVisitor()
+	if g.chance(0.5) {
+		g.hasCookie = g.keepsCookies
+	}
+	v.pages = int(g.logNormal(14, 0.7, 4, 150))
+	v.think = [2]float64{g.uniform(1, 4), g.uniform(0.4, 0.8)}
+	v.tabs = 0.3
+	v.buys = 0.2
 	return v
 }
 
@@ -765,7 +799,7 @@ func (g *gen) slowScraper() {
 func (g *gen) headless() {
 	g.botTraits(1, 1, 0.3)
 	g.solves = g.chance(0.6)
-	b := &browser{net: datacenterNet, cache: map[string]bool{}, noImages: g.chance(0.4), xhr: g.uniform(0, 1.5)}
+	b := &browser{net: datacenterNet, cache: map[string]bool{}, noImages: g.chance(0.4), xhr: g.uniform(0, 1.5), bursts: g.chance(0.8)}
 	p := g.newPace(1/g.uniform(0.5, 6), 0.3)
 	for i := range g.logUniform(15, 400) {
 		prod := g.rng.IntN(products)
@@ -893,7 +927,7 @@ func (g *gen) mismatchBot() {
 func (g *gen) imitator() {
 	g.botTraits(1, 1, 0)
 	g.solves = g.chance(0.3)
-	b := &browser{net: desktopNet, cache: map[string]bool{}, noImages: !g.chance(0.3), revalidate: g.uniform(0, 0.5)}
+	b := &browser{net: desktopNet, cache: map[string]bool{}, noImages: !g.chance(0.3), revalidate: g.uniform(0, 0.5), bursts: g.chance(0.6)}
 	med := g.uniform(3, 15)
 	for i := range g.logUniform(15, 300) {
 		prod := g.rng.IntN(products)

@@ -130,6 +130,8 @@ func TestPersonasBehave(t *testing.T) {
 		{"human_new", FMismatch, func(v float64) bool { return v == 0 }, "matching"},
 		{"human_cached", FStatic, func(v float64) bool { return v < human(FStatic) }, "fewer assets than human_new"},
 		{"human_mobile", FRate, func(v float64) bool { return v < human(FRate) }, "slower than human_new"},
+		{"human_skimmer", FRate, func(v float64) bool { return v > 2*human(FRate) }, "over twice human_new's pace"},
+		{"human_skimmer", FMinGap, func(v float64) bool { return v < 0.01 }, "assets in bursts, milliseconds apart"},
 		{"human_nat", FRequests, func(v float64) bool { return v > 2*human(FRequests) }, "more requests than one person"},
 		{"human_challenged", FPassed, func(v float64) bool { return v == 1 }, "a challenge passed"},
 		{"human_app", FPage, func(v float64) bool { return v == 0 }, "no page views"},

@@ -38,8 +38,8 @@ func newTrainTraffic(env *Env) *cobra.Command {
 		Use:   "traffic --out FILE [--seed 1] [--sessions 12000] [--trees 300]",
 		Short: "Train the gateway's bot score on simulated traffic with ground truth",
 		Long: `train traffic simulates the traffic of people (new and returning visitors,
-cached assets, slow phones, several people behind one address, visitors passing
-a challenge, app users) and bots (floods, fast and slow scrapers, headless
+cached assets, slow phones, quick skimmers, several people behind one address,
+visitors passing a challenge, app users) and bots (floods, fast and slow scrapers, headless
 browsers, credential stuffers, card testers, vulnerability scanners, API
 abusers, mismatched fingerprints, bots imitating people), replays it through
 the gateway's per-client tracker and trains gradient-boosted trees on the

@@ -63,7 +63,7 @@ func (g *Gateway) scoreBot(r *http.Request, keys clientKeys, st *requestState) i
 		return -1
 	}
 	f, tk := g.bots.Observe(keys.ip, botRequest(r, st.start, st.mismatch != ""))
-	st.botTicket, st.tracked = tk, true
+	st.botTicket, st.tracked, st.botSeen = tk, true, int(f[botscore.FRequests])
 	score := g.cfg.BotModel.Score(f)
 	g.metrics.botScore(score)
 	return score

@@ -124,3 +124,39 @@ func TestTunedChallenge(t *testing.T) {
 		t.Error("the route itself was changed")
 	}
 }
+
+// Under attack, a client with a customer's history (a low bot score over
+// trusted_after requests) shops on unchallenged; everyone else, and
+// everyone when the score is in shadow mode, is challenged.
+func TestUnderAttackSparesTrusted(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(echo))
+	defer up.Close()
+	for _, tc := range []struct {
+		name, policy string
+		want         string // the answers to 6 page views
+	}{
+		{"trusted after 3", "under_attack: true\nadmission: {max_concurrency: 8, trusted_after: 3}", "403 403 200 200 200 200"},
+		{"trusted after 5 by default", "under_attack: true", "403 403 403 403 200 200"},
+		{"shadow", "under_attack: true\nbot_score: {shadow: true}", "403 403 403 403 403 403"},
+		{"a score too high", "under_attack: true\nadmission: {max_concurrency: 8, trusted_below: 0}", "403 403 403 403 403 403"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ReadPolicy(strings.NewReader(tc.policy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, base := startGateway(t, up.URL, func(c *Config) {
+				c.Policy, c.MaxLimitKeys, c.BotModel = p, 100, countScorer{n: 100}
+				c.ChallengeSecret = []byte(strings.Repeat("t", 32))
+			})
+			var got []string
+			for range 6 {
+				code, _ := get(t, nil, pageRequest(t, "GET", base+"/shop"))
+				got = append(got, fmt.Sprint(code))
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Errorf("answers %s, want %s", strings.Join(got, " "), tc.want)
+			}
+		})
+	}
+}

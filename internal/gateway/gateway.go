@@ -9,6 +9,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -390,6 +391,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		(rt == nil || rt.Challenge != ChallengeNever) {
 		ch = &botChallengeRoute
 	}
+	if ch == &underAttackRoute && g.trusted(st) {
+		ch = nil // a customer with a good history shopping on during an attack
+	}
 	if ch != nil && st.bot == "" && (!ch.ChallengeMismatchOnly || st.mismatch != "") {
 		if rt == nil {
 			keys = newClientKeys(r, g.cfg.Trusted)
@@ -414,15 +418,24 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 	if g.admit != nil {
-		p := requestPriority(rt, st)
-		if bs := g.cfg.Policy.BotScore; bs.LowPriorityAbove > 0 && !bs.Shadow && st.botScore >= bs.LowPriorityAbove {
-			p = PriorityLow
+		if !g.prefetch(w, r, st) {
+			return
 		}
-		if err := g.admit.acquire(r.Context(), p); err != nil {
+		if keys.ip == "" {
+			keys = newClientKeys(r, g.cfg.Trusted)
+		}
+		var class, prio int
+		order := func() (int, int) {
+			class, prio = g.classOf(r, st, keys), requestPriority(rt)
+			return class, prio
+		}
+		client := keys.ip
+		if err := g.admit.acquire(r.Context(), admissionTicket{client: client, order: order}); err != nil {
 			if errors.Is(err, errShed) {
 				g.stats.Shed.Add(1)
-				g.decided(r, st, routeName(rt), ActionShed, http.StatusServiceUnavailable, "concurrency limit, priority "+priorityNames[p])
-				g.metrics.shed(priorityNames[p])
+				g.decided(r, st, routeName(rt), ActionShed, http.StatusServiceUnavailable,
+					"concurrency limit, "+classNames[class]+" client, priority "+priorityNames[prio])
+				g.metrics.shed(classNames[class], priorityNames[prio])
 				refuse(w, http.StatusServiceUnavailable, "the shop is busy; try again in a moment", 2*time.Second)
 			}
 			return
@@ -433,11 +446,34 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if took == 0 { // no answer from the shop: the whole wait counts
 				took = time.Since(st.admitted)
 			}
-			g.admit.release(took)
+			g.admit.release(client, took)
 		}()
 	}
 	g.stats.Proxied.Add(1)
 	g.proxy.ServeHTTP(w, r)
+}
+
+// prefetch reads a small request body (up to maxAccountBody: a form, a
+// sign-in, a checkout) before the request asks for a slot at the shop, so
+// that a client sending its body slowly waits without holding one; a
+// larger body streams as it comes. It reports whether the request goes
+// on; if not, it has answered.
+func (g *Gateway) prefetch(w http.ResponseWriter, r *http.Request, st *requestState) bool {
+	if st.body == nil || r.ContentLength > maxAccountBody {
+		return true
+	}
+	buf, err := io.ReadAll(io.LimitReader(r.Body, maxAccountBody+1))
+	r.Body = readCloser{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
+	switch {
+	case err == nil:
+		return true
+	case st.body.failure() != nil: // too slow or too large: 408 or 413
+		g.proxyError(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)), st.body.failure())
+	case r.Context().Err() == nil: // a broken chunked encoding, say
+		g.decided(r, st, "", ActionRefused, http.StatusBadRequest, "unreadable body")
+		refuse(w, http.StatusBadRequest, "the request body could not be read", 0)
+	}
+	return false
 }
 
 // challengeOf returns the route whose challenge a request of route rt
@@ -494,16 +530,45 @@ func (g *Gateway) warnNoSecret() {
 func (g *Gateway) UnderAttack() bool { return g.underAttack.Load() }
 
 // requestPriority is the priority of a request of route rt (nil: none):
-// the route's, lowered to low for clients whose user agent lies and for
-// bots, who can wait.
-func requestPriority(rt *Route, st *requestState) int {
-	switch {
-	case st.mismatch != "" || st.bot != "":
-		return PriorityLow
-	case rt != nil:
+// the route's, or normal.
+func requestPriority(rt *Route) int {
+	if rt != nil {
 		return rt.Priority
 	}
 	return PriorityNormal
+}
+
+// trusted reports whether the client of a request in state st has a
+// customer's history: a bot score (not in shadow mode) below the
+// admission's trusted_below over at least trusted_after requests, and a
+// user agent its handshake and headers do not belie. Under attack such a
+// client is not challenged, and at the concurrency limit it is served
+// first.
+func (g *Gateway) trusted(st *requestState) bool {
+	below, after := defaultTrustedBelow, defaultTrustedAfter
+	if adm := g.cfg.Policy.Admission; adm != nil {
+		below, after = adm.TrustedBelow, adm.TrustedAfter
+	}
+	return st.botScore >= 0 && !g.cfg.Policy.BotScore.Shadow && st.mismatch == "" && st.botScore < below && st.botSeen >= after
+}
+
+// classOf is the class of r's client at the concurrency limit (see
+// Admission): what its user agent, its bot score over its history and its
+// clearance say of it. A bot score in shadow mode says nothing.
+func (g *Gateway) classOf(r *http.Request, st *requestState, keys clientKeys) int {
+	bs := g.cfg.Policy.BotScore
+	scored := st.botScore >= 0 && !bs.Shadow
+	switch {
+	case st.mismatch != "" || scored && bs.LowPriorityAbove > 0 && st.botScore >= bs.LowPriorityAbove:
+		return ClassSuspect
+	case st.bot != "" || scored && st.botScore >= doubtfulFrom:
+		return ClassDoubtful
+	case g.trusted(st):
+		return ClassTrusted
+	case g.challenges.cleared(r, g.challenges.client(r, keys)):
+		return ClassCleared
+	}
+	return ClassNew
 }
 
 // requestState is what the response path needs to know of a request:
@@ -529,7 +594,9 @@ type requestState struct {
 	protected                     *protectedRequest
 	// botScore is the client's bot score (-1: none); tracked says the
 	// request is in its client's history as botTicket.
-	botScore  int
+	botScore int
+	// botSeen is how many of the client's requests the score looked at.
+	botSeen   int
 	tracked   bool
 	botTicket botscore.Ticket
 }

@@ -61,8 +61,8 @@ func newMetrics() *metrics {
 		}, []string{"to", "by"}),
 		sheds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shopguard_gateway_shed_total",
-			Help: "Requests answered 503 because the shop was at its concurrency limit and no slot came in time, by priority.",
-		}, []string{"priority"}),
+			Help: "Requests answered 503 because the shop was at its concurrency limit and no slot came in time, by the client's class (trusted, cleared, new, doubtful, suspect) and the route's priority.",
+		}, []string{"class", "priority"}),
 	}
 }
 
@@ -76,7 +76,7 @@ func (m *metrics) protect(route, outcome string) { m.protected.WithLabelValues(r
 func (m *metrics) attackSwitch(to, by string) { m.attackSwitches.WithLabelValues(to, by).Inc() }
 
 // shed counts a request turned away at the concurrency limit.
-func (m *metrics) shed(priority string) { m.sheds.WithLabelValues(priority).Inc() }
+func (m *metrics) shed(class, priority string) { m.sheds.WithLabelValues(class, priority).Inc() }
 
 var (
 	admissionLimitDesc = prometheus.NewDesc("shopguard_gateway_admission_limit",

@@ -86,6 +86,8 @@ import (
 //	  min_concurrency: 8         # the least, however slow it gets
 //	  target_latency: 500ms      # the limit shrinks while the p90 is above this
 //	  queue_timeout: 2s          # waiting longer for a slot: 503
+//	  trusted_below: 30          # a bot score below this over at least
+//	  trusted_after: 5           # this many requests: a trusted customer, served first
 //	good_bots:                   # crawlers and monitors verified by network
 //	  - name: googlebot
 //	    user_agent: Googlebot    # a User-Agent containing this claims the bot
@@ -284,6 +286,9 @@ type policyFile struct {
 		Min    int    `yaml:"min_concurrency"`
 		Target string `yaml:"target_latency"`
 		Queue  string `yaml:"queue_timeout"`
+		// TrustedBelow and TrustedAfter: pointers, so that 0 can be said.
+		TrustedBelow *int `yaml:"trusted_below"`
+		TrustedAfter *int `yaml:"trusted_after"`
 	} `yaml:"admission"`
 	GoodBots []struct {
 		Name      string   `yaml:"name"`
@@ -458,7 +463,18 @@ func ReadPolicy(r io.Reader) (Policy, error) {
 		add("session_cookie: required by the limits keyed by session")
 	}
 	if a := f.Admission; a != nil {
-		adm := Admission{MinConcurrency: a.Min, MaxConcurrency: a.Max, TargetLatency: 500 * time.Millisecond, QueueTimeout: 2 * time.Second}
+		adm := Admission{MinConcurrency: a.Min, MaxConcurrency: a.Max, TargetLatency: 500 * time.Millisecond, QueueTimeout: 2 * time.Second,
+			TrustedBelow: defaultTrustedBelow, TrustedAfter: defaultTrustedAfter}
+		if a.TrustedBelow != nil {
+			if adm.TrustedBelow = *a.TrustedBelow; adm.TrustedBelow < 0 || adm.TrustedBelow > 100 {
+				add("admission.trusted_below: %d, must be 0..100 (0: nobody is trusted)", adm.TrustedBelow)
+			}
+		}
+		if a.TrustedAfter != nil {
+			if adm.TrustedAfter = *a.TrustedAfter; adm.TrustedAfter < 1 || adm.TrustedAfter > 64 {
+				add("admission.trusted_after: %d, must be 1..64 (the requests the bot score remembers)", adm.TrustedAfter)
+			}
+		}
 		if adm.MinConcurrency == 0 {
 			adm.MinConcurrency = 4
 		}

@@ -20,7 +20,7 @@
 #   SCENARIOS="baseline flood dflood scraper stuffing cardtest slowloris slowpost dslowpost"
 #   TARGETS="direct shopguard shopguard-ua nginx haproxy"   (also: shopguard-auto, for a
 #                                        gateway that accepts auto_under_attack in its policy)
-#   USERS=50 THINK=2s                    customers browsing at once, their mean pause (~60 req/s)
+#   USERS=50 THINK=2s                    customers browsing at once, their mean pause (~110 req/s)
 #   FLOOD_RPS=1000                       both floods (20× a nominal 50 req/s of customers)
 #   DFLOOD_ADDRS=1000 SCRAPER_RPS=200 STUFFING_RPS=100 CARD_RPS=50
 #   SLOW_CONNS=1000 SLOW_RATE=200        slowhttptest's connections and connections/s

@@ -206,8 +206,9 @@ func addrs(a byte, n, per24s int) []net.IP {
 }
 
 // attackRequest returns a request of the attackers: a navigation's headers
-// copied from Chrome (so that they cannot be told from the customers' by
-// their headers), the attack role for the shop's counts.
+// copied from Chrome, with a Referer (so that they cannot be told from the
+// customers' by their headers), the attack role for the shop's counts.
+// Like most attack tools they keep no cookies.
 func attackRequest(ctx context.Context, base *url.URL, method, path string, form url.Values) (*http.Request, error) {
 	var body io.Reader
 	if form != nil {
@@ -218,6 +219,7 @@ func attackRequest(ctx context.Context, base *url.URL, method, path string, form
 		return nil, err
 	}
 	setChromeHeaders(req.Header, "document", "same-origin")
+	req.Header.Set("Referer", base.String()+"/") // as if clicked on the home page
 	req.Header.Set("X-Bench-Role", "attack")
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -34,6 +34,10 @@ type browser struct {
 	// visited is set after the first request: later ones come from the
 	// site's own pages.
 	visited bool
+	// current is the URL of the page the browser shows (after redirects
+	// and challenges): the Referer of its subresources, its forms and the
+	// next page, as Chrome's default referrer policy sends within a site.
+	current string
 }
 
 // newBrowser returns a browser connecting from ip to base.
@@ -112,6 +116,9 @@ func (b *browser) navigate(ctx context.Context, method, path string, form url.Va
 				method, path, form = http.MethodGet, p.WaitURL, nil
 			}
 		default:
+			if resp.Header.Get("X-Bench-Shop") == "1" && method == http.MethodGet {
+				b.current = b.base.String() + path
+			}
 			return out
 		}
 	}
@@ -160,6 +167,9 @@ func (b *browser) do(ctx context.Context, method, path string, form url.Values, 
 		setChromeHeaders(req.Header, "document", site)
 	} else {
 		setChromeHeaders(req.Header, subresourceDest(path), site)
+	}
+	if b.current != "" {
+		req.Header.Set("Referer", b.current)
 	}
 	req.Header.Set("X-Bench-Role", "legit")
 	if form != nil {

@@ -129,7 +129,7 @@ func (h *human) think(stop context.Context) bool {
 }
 
 func (h *human) session(ctx, stop context.Context) {
-	if !h.page(ctx, "/", "/static/app.css", "/static/app.js") {
+	if !h.page(ctx, "/", "/static/app.css", "/static/app.js", "/static/img/banner-1.jpg", "/static/img/banner-2.jpg") {
 		return
 	}
 	for range 2 + h.rng.IntN(4) {
@@ -137,7 +137,9 @@ func (h *human) session(ctx, stop context.Context) {
 			return
 		}
 		id := 1 + h.rng.IntN(h.cfg.products)
-		if !h.page(ctx, "/product/"+strconv.Itoa(id), "/static/img/"+strconv.Itoa(id)+".jpg") {
+		// The product's gallery: a shop's page shows several pictures.
+		img := "/static/img/" + strconv.Itoa(id)
+		if !h.page(ctx, "/product/"+strconv.Itoa(id), img+".jpg", img+"-2.jpg", img+"-3.jpg", img+"-4.jpg") {
 			return
 		}
 	}
@@ -160,8 +162,8 @@ func (h *human) session(ctx, stop context.Context) {
 	h.post(ctx, kindCheckout, "/checkout", url.Values{"card": {"4242424242424242"}, "amount": {strconv.Itoa(10 + h.rng.IntN(200))}}, http.StatusOK)
 }
 
-// page views path, then loads its subresources two at a time; false when
-// the run is over.
+// page views path, then loads its subresources at once (the browser's six
+// connections bound them); false when the run is over.
 func (h *human) page(ctx context.Context, path string, subresources ...string) bool {
 	start := time.Now()
 	out := h.b.navigate(ctx, http.MethodGet, path, nil)

@@ -102,6 +102,14 @@ func writeReport(w io.Writer, runs []*summary) {
 				s.Target, n, s.Scenario)
 		}
 	}
+	if lines := botScoreLines(sorted); len(lines) > 0 {
+		fmt.Fprintln(w, "Bot scores the gateway told the shop (X-Shopguard-Bot-Score), share of each role's requests that reached it scoring ≥ 50 and ≥ 90:")
+		fmt.Fprintln(w)
+		for _, l := range lines {
+			fmt.Fprintln(w, l)
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "Issue 10's targets: during a 20× flood ≥ %.0f %% of customers' requests succeed with p99 ≤ %.0f× the baseline's p99; ≤ %.0f %% of customers challenged.\n\n",
 		goalLegitOK*100, goalP99Factor, goalFalseChallenge*100)
 	for _, t := range targets {
@@ -222,4 +230,33 @@ func met(ok bool) string {
 		return "met"
 	}
 	return "not met"
+}
+
+// botScoreLines describes, per run that had them, the bot scores the shop
+// was told, by role.
+func botScoreLines(runs []*summary) []string {
+	var lines []string
+	for _, s := range runs {
+		var parts []string
+		for _, role := range []string{"legit", "attack"} {
+			h := s.Shop.Counts.BotScores[role]
+			var n, over50, over90 int64
+			for i, c := range h {
+				n += c
+				if i >= 5 {
+					over50 += c
+				}
+				if i >= 9 {
+					over90 += c
+				}
+			}
+			if n > 0 {
+				parts = append(parts, fmt.Sprintf("%s %s %% / %s %% of %d", role, pct(float64(over50), float64(n)), pct(float64(over90), float64(n)), n))
+			}
+		}
+		if len(parts) > 0 {
+			lines = append(lines, fmt.Sprintf("- %s, %s: %s", s.Scenario, s.Target, strings.Join(parts, "; ")))
+		}
+	}
+	return lines
 }

@@ -14,6 +14,7 @@ type shopCounts struct {
 	Buckets    map[string][]int64       `json:"buckets"`
 	Statuses   map[string]map[int]int64 `json:"statuses"`
 	Flagged    map[string]int64         `json:"client_mismatch"`
+	BotScores  map[string][]int64       `json:"bot_scores"`
 	MaxWaiting int                      `json:"max_waiting"`
 	BucketMS   int64                    `json:"bucket_ms"`
 	Slots      int                      `json:"slots"`

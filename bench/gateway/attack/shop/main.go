@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -132,6 +133,10 @@ type shop struct {
 	waiting int
 }
 
+// sessionCookie is the shop's session cookie, set on a visitor's first
+// page.
+const sessionCookie = "shop_session"
+
 // counts are the shop's figures since the last reset.
 type counts struct {
 	// Arrived counts requests per role when they arrive (before the queue).
@@ -149,6 +154,10 @@ type counts struct {
 	// headers or TLS disagree): a check that the simulated browsers pass
 	// for real ones.
 	Flagged map[string]int64 `json:"client_mismatch"`
+	// BotScores counts the requests, per role, by the bot score a
+	// shopguard gateway told (X-Shopguard-Bot-Score) in tenths: [0] for
+	// 0-9, ... [10] for 100.
+	BotScores map[string][]int64 `json:"bot_scores"`
 	// MaxWaiting is the longest queue seen.
 	MaxWaiting int `json:"max_waiting"`
 	// BucketMS is the width of a bucket in milliseconds.
@@ -160,7 +169,7 @@ type counts struct {
 
 func newCounts(cfg config) counts {
 	return counts{Arrived: map[string]int64{}, Served: map[string]int64{}, Dropped: map[string]int64{}, Flagged: map[string]int64{},
-		Buckets: map[string][]int64{}, Statuses: map[string]map[int]int64{},
+		BotScores: map[string][]int64{}, Buckets: map[string][]int64{}, Statuses: map[string]map[int]int64{},
 		BucketMS: cfg.bucket.Milliseconds(), Slots: cfg.slots, ServiceTimeMS: float64(cfg.serviceTime) / float64(time.Millisecond)}
 }
 
@@ -191,13 +200,21 @@ func role(r *http.Request) string {
 }
 
 // arrive counts the arrival of a request of role rl, flagged or not by a
-// gateway.
-func (s *shop) arrive(rl string, flagged bool) {
+// gateway, with the bot score a gateway gave it ("" for none).
+func (s *shop) arrive(rl string, flagged bool, botScore string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts.Arrived[rl]++
 	if flagged {
 		s.counts.Flagged[rl]++
+	}
+	if score, err := strconv.Atoi(botScore); err == nil && score >= 0 && score <= 100 {
+		h := s.counts.BotScores[rl]
+		if h == nil {
+			h = make([]int64, 11)
+			s.counts.BotScores[rl] = h
+		}
+		h[score/10]++
 	}
 	b := int(time.Since(s.start) / s.cfg.bucket)
 	if b < 0 || b > 100_000 {
@@ -250,7 +267,7 @@ func (s *shop) work(ctx context.Context, rl string, d time.Duration) bool {
 
 func (s *shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rl := role(r)
-	s.arrive(rl, r.Header.Get("X-Shopguard-Client-Mismatch") != "")
+	s.arrive(rl, r.Header.Get("X-Shopguard-Client-Mismatch") != "", r.Header.Get("X-Shopguard-Bot-Score"))
 	w.Header().Set("X-Bench-Shop", "1")
 	st := s.cfg.serviceTime
 	var status int
@@ -272,6 +289,12 @@ func (s *shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		status, body = http.StatusOK, s.page
+		if _, err := r.Cookie(sessionCookie); err != nil {
+			// A new visitor gets a session, as every shop's platform
+			// gives one (for the cart) on the first page.
+			http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: strconv.FormatUint(rand.Uint64(), 36), Path: "/",
+				HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		}
 	case strings.HasPrefix(path, "/static/"):
 		if !getOnly(w, r) {
 			s.answered(rl, http.StatusMethodNotAllowed)
