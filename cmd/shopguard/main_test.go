@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -264,6 +266,51 @@ func TestCLI(t *testing.T) {
 			t.Errorf("revoked key not shown as revoked:\n%s", out)
 		}
 	})
+}
+
+// TestDemoBehindGateway runs the demo's flood and scraper against the shop
+// behind shopguard gateway (the default): most of their requests are
+// answered by the gateway, nearly none of the customers', and customers
+// keep buying.
+func TestDemoBehindGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 12-second demo; skipped with -short")
+	}
+	cmd := exec.Command(binary, "demo", "--headless", "--model=false", "--duration", "12s", "--customers", "200", "--rate", "8",
+		"--scenarios", "shoppers,http_flood,scraper")
+	cmd.Env = append(os.Environ(), "SHOPGUARD_CONFIG=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "The shop is behind shopguard gateway (http://127.0.0.1:") {
+		t.Errorf("no gateway in front of the shop:\n%s", out)
+	}
+	refused := map[string]float64{}
+	for _, line := range strings.Split(string(out), "\n") {
+		// scenario, requests, reached the shop, refused in front, (share), failed or 5xx
+		f := strings.Fields(line)
+		if len(f) == 6 && strings.HasSuffix(f[4], "%") {
+			share, err := strconv.ParseFloat(strings.TrimSuffix(f[4], "%"), 64)
+			if err == nil {
+				refused[f[0]] = share
+			}
+		}
+	}
+	for _, tc := range []struct {
+		scenario string
+		atLeast  float64
+		atMost   float64
+	}{{"http_flood", 50, 100}, {"scraper", 40, 100}, {"shoppers", 0, 1}} {
+		got, ok := refused[tc.scenario]
+		if !ok || got < tc.atLeast || got > tc.atMost {
+			t.Errorf("%s: %.1f%% refused in front of the shop (found %v), want %.0f-%.0f%%\n%s", tc.scenario, got, ok, tc.atLeast, tc.atMost, out)
+		}
+	}
+	m := regexp.MustCompile(`Legitimate checkouts wrongly stopped: \d+ of (\d+)`).FindStringSubmatch(string(out))
+	if m == nil || m[1] == "0" {
+		t.Errorf("customers bought nothing behind the gateway:\n%s", out)
+	}
 }
 
 // TestDemoCommand runs a short `shopguard demo` end to end, and one stopped

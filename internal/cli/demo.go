@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	_ "embed" // the demo's gateway policy
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -13,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/shopguard/shopguard/internal/apikey"
@@ -20,6 +25,7 @@ import (
 	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/dashboard"
 	"github.com/shopguard/shopguard/internal/demo"
+	"github.com/shopguard/shopguard/internal/gateway"
 	"github.com/shopguard/shopguard/internal/ml/gbdt"
 	"github.com/shopguard/shopguard/internal/risk"
 )
@@ -35,6 +41,7 @@ func newDemo(env *Env, g *globals) *cobra.Command {
 		headless          bool
 		withModel         bool
 		exportDir         string
+		withGateway       bool
 		shopAddr          string
 		failPolicy        string
 	)
@@ -83,7 +90,7 @@ with --data DIR it is kept (and reused by later runs).`,
 			opts := def
 			opts.Sim.Duration, opts.Sim.Seed, opts.Sim.Rate, opts.Sim.Customers, opts.Sim.Scenarios = duration, seed, rate, customers, scenarios
 			opts.Timeout, opts.CheckoutOnFailure, opts.ExportDir, opts.ShopAddr = timeout, policy, exportDir, shopAddr
-			return runDemo(cmd.Context(), env, cfg, opts, headless, withModel)
+			return runDemo(cmd.Context(), env, cfg, opts, headless, withModel, withGateway)
 		},
 	}
 	f := cmd.Flags()
@@ -94,6 +101,7 @@ with --data DIR it is kept (and reused by later runs).`,
 	f.IntVar(&customers, "customers", def.Sim.Customers, "size of the shop's existing customer base")
 	f.BoolVar(&headless, "headless", false, "do not open the shop in a browser")
 	f.BoolVar(&withModel, "model", true, "train a model on the imported history (and its chargebacks) before the run; --model=false runs on rules alone")
+	f.BoolVar(&withGateway, "gateway", true, "put the shop behind shopguard gateway (its floods and scrapers are answered there); --gateway=false exposes the shop itself")
 	f.StringVar(&exportDir, "export", "", "write the labelled transactions and requests to this directory")
 	f.StringVar(&shopAddr, "shop-addr", def.ShopAddr, "listen address of the demo shop (loopback)")
 	f.StringVar(&failPolicy, "fail-policy", string(def.CheckoutOnFailure), "what the shop does when shopguard does not answer a checkout: allow, review or block")
@@ -106,9 +114,20 @@ with --data DIR it is kept (and reused by later runs).`,
 // demoUser is the dashboard admin the demo creates (its password is new each run).
 const demoUser = "demo-admin"
 
-func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options, headless, withModel bool) error {
+func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options, headless, withModel, withGateway bool) error {
 	log := logger(env, cfg)
 	tuneGC(log)
+	var front *demoGateway
+	if withGateway {
+		var err error
+		if front, err = newDemoGateway(cfg, log); err != nil {
+			return err
+		}
+		defer front.close()
+		// The dashboard's Gateways page shows it.
+		cfg.Server.Gateways = front.adminURL
+		opts.Gateway = front.start
+	}
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -159,6 +178,9 @@ func runDemo(ctx context.Context, env *Env, cfg config.Config, opts demo.Options
 	opts.Ready = func(shopURL string) {
 		fmt.Fprintf(env.Stdout, "\n  Demo shop:      %s\n  Dashboard:      %s/dashboard/  (sign in as %s, password %s)\n  shopguard API:  %s  (tenant demo, key %s)\n\n",
 			shopURL, dashURL, demoUser, password, apiURL, key)
+		if front != nil {
+			fmt.Fprintf(env.Stdout, "  The shop is behind shopguard gateway (%s); its status is on the dashboard's Gateways page.\n\n", front.url)
+		}
 		fmt.Fprintf(env.Stdout, "Simulating shoppers and attackers for %s; Ctrl-C stops early.\n", opts.Sim.Duration)
 		if !headless {
 			openBrowser(shopURL)
@@ -199,5 +221,83 @@ func openBrowser(url string) {
 	}
 	if cmd.Start() == nil {
 		go func() { _ = cmd.Wait() }()
+	}
+}
+
+// demoPolicy is the gateway policy of the demo shop.
+//
+//go:embed demo_gateway.yaml
+var demoPolicy string
+
+// demoGateway is the shopguard gateway in front of the demo shop: its
+// admin address is open from the start (the dashboard is told of it
+// before the shop exists); the gateway itself starts with the shop.
+type demoGateway struct {
+	cfg      config.Config
+	log      *slog.Logger
+	adminLn  net.Listener
+	adminURL string
+	url      string
+	cancel   context.CancelFunc
+	done     []chan error
+}
+
+func newDemoGateway(cfg config.Config, log *slog.Logger) (*demoGateway, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo gateway admin: %w", err)
+	}
+	return &demoGateway{cfg: cfg, log: log, adminLn: ln, adminURL: "http://" + ln.Addr().String()}, nil
+}
+
+// start runs the gateway in front of shopURL and returns its URL.
+func (d *demoGateway) start(shopURL string) (string, error) {
+	gc := d.cfg.Gateway
+	gc.Upstream, gc.PolicyFile, gc.HealthPath, gc.RiskURL = shopURL, "", "/healthz", ""
+	// Every simulated client comes from this machine, its address in
+	// X-Forwarded-For: loopback is the trusted proxy, and the connection
+	// cap per address is the simulator's, not a client's.
+	gc.TrustedProxies, gc.MaxConnsPerIP = "127.0.0.0/8,::1/128", max(gc.MaxConnsPerIP, 4096)
+	gcfg, err := app.GatewayConfig(gc)
+	if err != nil {
+		return "", err
+	}
+	if gcfg.Policy, err = gateway.ReadPolicy(strings.NewReader(demoPolicy)); err != nil {
+		return "", fmt.Errorf("demo gateway policy: %w", err)
+	}
+	gw, err := gateway.New(gcfg, d.log)
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("demo gateway: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel, d.url = cancel, "http://"+ln.Addr().String()
+	served, admin := make(chan error, 1), make(chan error, 1)
+	d.done = []chan error{served, admin}
+	go func() { served <- gw.Serve(ctx, ln) }()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(gw.Collector())
+	srv := &http.Server{Handler: gw.AdminHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		go func() { <-ctx.Done(); _ = srv.Close() }()
+		admin <- srv.Serve(d.adminLn)
+	}()
+	return d.url, nil
+}
+
+// close stops the gateway (if it started) and its admin address.
+func (d *demoGateway) close() {
+	if d.cancel == nil {
+		d.adminLn.Close()
+		return
+	}
+	d.cancel()
+	for _, c := range d.done {
+		if err := <-c; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Warn("demo gateway", "error", err)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -45,6 +46,12 @@ type Options struct {
 	// Train, if set, is called once the history and its chargebacks are
 	// imported, to train and install a model; it returns a line to print.
 	Train func(ctx context.Context) (string, error)
+	// Gateway, if set, puts a gateway in front of the shop: it is called
+	// with the shop's own URL once the shop listens and returns the
+	// gateway's URL (on loopback), which browsers and the simulator then
+	// use. The gateway must trust this machine as a proxy: the simulator
+	// sends each simulated client's address in X-Forwarded-For.
+	Gateway func(shopURL string) (string, error)
 	// Ready, if set, is called with the shop's URL once it is listening.
 	Ready func(shopURL string)
 	Log   *slog.Logger
@@ -123,6 +130,20 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	// shopguard's webhooks reach it by address.
 	addrURL := "http://" + ln.Addr().String()
 	shopURL := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	if opts.Gateway != nil {
+		front, err := opts.Gateway(addrURL)
+		if err != nil {
+			return nil, fmt.Errorf("demo: gateway: %w", err)
+		}
+		u, err := url.Parse(front)
+		if err != nil || u.Port() == "" {
+			return nil, fmt.Errorf("demo: gateway address %q: not a URL with a port", front)
+		}
+		if err := checkLoopback(u.Hostname()); err != nil {
+			return nil, fmt.Errorf("demo: gateway address: %w", err)
+		}
+		shopURL = "http://localhost:" + u.Port()
+	}
 
 	simCfg := opts.Sim
 	simCfg.ShopURL = shopURL

@@ -15,8 +15,11 @@ type ScenarioResult struct {
 	Fraud    bool   `json:"fraud"`
 	Actors   int    `json:"actors"`
 	Requests int    `json:"requests"`
-	// Errors counts requests that failed or got a 5xx.
-	Errors    int `json:"errors"`
+	// Errors counts requests that failed or got a 5xx from the shop.
+	Errors int `json:"errors"`
+	// Refused counts requests answered in front of the shop (by a
+	// gateway: refused, shed or challenged), never reaching it.
+	Refused   int `json:"refused_in_front"`
 	Checkouts int `json:"checkouts"`
 	// Allowed includes Declined: allowed by shopguard, refused by the bank.
 	Allowed    int `json:"allowed"`
@@ -107,7 +110,10 @@ func buildReport(scenarios []Scenario, reqs []RequestRecord, checkouts []Checkou
 	for _, q := range reqs {
 		r := get(q.Truth.Scenario, q.Truth.Fraud)
 		r.Requests++
-		if q.Status == 0 || q.Status >= 500 {
+		switch {
+		case q.Refused && q.Status != 0:
+			r.Refused++
+		case q.Status == 0 || q.Status >= 500:
 			r.Errors++
 		}
 		if actors[r.Scenario] == nil {
@@ -257,6 +263,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	r.writeTraffic(w)
 	var legit, attack ScenarioResult
 	for _, s := range r.Scenarios {
 		acc := &legit
@@ -307,5 +314,31 @@ func (r *Report) WriteTable(w io.Writer) {
 		g.Calls, g.AccountCalls, g.StepUpCalls, g.Failures, g.Timeouts, fbText, g.Feedback, g.FeedbackFailures, g.Imported, g.ImportedSignIns)
 	if legit.Errors+attack.Errors > 0 {
 		fmt.Fprintf(w, "Simulated requests that failed or got a 5xx from the shop: %d.\n", legit.Errors+attack.Errors)
+	}
+}
+
+// writeTraffic prints, per scenario, how many of its requests reached the
+// shop and how many were answered in front of it (by a gateway), and the
+// share of customers' requests so answered: a gateway must stop floods and
+// scrapers without turning customers away.
+func (r *Report) writeTraffic(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\trequests\treached the shop\trefused in front\t(share)\tfailed or 5xx\t")
+	var legit, legitRefused int
+	for _, s := range r.Scenarios {
+		if s.Requests == 0 {
+			continue
+		}
+		if !s.Fraud {
+			legit += s.Requests
+			legitRefused += s.Refused
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f%%\t%d\t\n", s.Scenario, s.Requests, s.Requests-s.Refused-s.Errors, s.Refused,
+			100*float64(s.Refused)/float64(s.Requests), s.Errors)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	if legit > 0 {
+		fmt.Fprintf(w, "Customers' requests refused in front of the shop: %d of %d (%.2f%%).\n", legitRefused, legit, 100*float64(legitRefused)/float64(legit))
 	}
 }

@@ -36,6 +36,8 @@ func Scenarios() []Scenario {
 		{Name: "brute_force", Description: "attackers each try a word list of passwords (popular ones, the customer's name with years) on one customer's account from one server", Fraud: true, Run: runBruteForce},
 		{Name: "distributed_stuffing", Description: "a botnet tries a leaked list of e-mails and passwords low and slow: one or two attempts from each of a hundred or more home routers in many networks, one browser string", Fraud: true, Run: runDistributedStuffing},
 		{Name: "review_spam", Description: "customers review, ask and answer on product pages while a review farm pastes one 5-star review from 20-40 fresh accounts, a spammer posts listings with messenger numbers, off-platform payment and a lookalike link, and a customer posts a threat", Fraud: true, Run: runReviewSpam},
+		{Name: "http_flood", Description: "a botnet of 256 rented servers in 8 networks floods the shop with page views for the middle of the run, 400 a second in all, each address no faster than a quick person", Fraud: true, Run: runHTTPFlood},
+		{Name: "scraper", Description: "a script copies the catalogue, every product page again and again, 40 pages a second from four addresses of one network", Fraud: true, Run: runScraper},
 		{Name: "phishing_campaign", Description: "an attacker texts and e-mails customers in the shop's name with links to lookalikes of its domain; some customers forward what they got (and some of the shop's own messages) to the shop's report page", Fraud: true, Run: runPhishingCampaign},
 	}
 }

@@ -33,6 +33,10 @@ const (
 	// ClientIPHeader carries a simulated client's address. The shop reads it
 	// only with ShopConfig.TrustClientIPHeader and only from loopback peers.
 	ClientIPHeader = "X-Demo-Client-IP"
+	// ShopHeader is on every answer of the shop: an answer without it
+	// came from something in front of the shop (a gateway refusing, or
+	// challenging, the request).
+	ShopHeader = "X-Demo-Shop"
 	// OrderHeader and OrderStatusHeader report a checkout's outcome to
 	// scripted clients, alongside the HTML page.
 	OrderHeader       = "X-Shop-Order"
@@ -273,6 +277,7 @@ func (s *Shop) routes() {
 
 // ServeHTTP serves the shop.
 func (s *Shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(ShopHeader, "1")
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if s.hosted != nil && strings.HasPrefix(r.URL.Path, "/stepup/") {
 		s.hosted.ServeHTTP(w, r)

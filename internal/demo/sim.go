@@ -40,6 +40,9 @@ type RequestRecord struct {
 	// Login is the shop's LoginHeader for sign-ins: the id it gave the
 	// attempt, which shopguard's notices about it refer to.
 	Login string `json:"login,omitempty"`
+	// Refused: the answer came from something in front of the shop (a
+	// gateway refusing or challenging the request), not the shop.
+	Refused bool `json:"refused_in_front,omitempty"`
 }
 
 // CheckoutRecord is one simulated checkout attempt and its outcome.
@@ -319,6 +322,9 @@ func (st *Stage) NewBrowser(truth Truth, deviceID, ip, agent string) *Browser {
 	return &Browser{st: st, truth: truth, client: &c, IP: ip, Agent: agent}
 }
 
+// forgetCookies makes the browser keep no cookies, as most attack tools.
+func (b *Browser) forgetCookies() { b.client.Jar = nil }
+
 // Response is what a browser got back (after following redirects).
 type Response struct {
 	Status int
@@ -367,7 +373,14 @@ func (b *Browser) do(ctx context.Context, method, path string, form url.Values) 
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("User-Agent", b.Agent)
+	req.Header.Set("Accept-Language", "en-GB,en;q=0.9")
+	if method == http.MethodGet {
+		req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	}
 	req.Header.Set(ClientIPHeader, b.IP)
+	// A gateway in front of the shop that trusts this machine as a proxy
+	// reads the simulated address here.
+	req.Header.Set("X-Forwarded-For", b.IP)
 	// The first answer's headers, when it was a redirect: a successful
 	// sign-in reports itself on the redirect, not on the page after it.
 	var first http.Header
@@ -394,6 +407,7 @@ func (b *Browser) do(ctx context.Context, method, path string, form url.Values) 
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	rec.Status, rec.Latency = resp.StatusCode, b.st.sim.now().Sub(start)
+	rec.Refused = resp.Header.Get(ShopHeader) == ""
 	answer := resp.Header
 	if first != nil {
 		answer = first

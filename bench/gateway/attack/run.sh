@@ -300,7 +300,7 @@ cat "${files[@]}" >"$JSONL"
   wants shopguard-auto && { echo "--- policy-auto.yaml (shopguard-auto)"; cat "$TMP/policy-auto.yaml"; }
   wants nginx && { echo "--- nginx.conf"; cat "$ATTACK_DIR/nginx.conf"; }
   wants haproxy && { echo "--- haproxy.cfg"; cat "$ATTACK_DIR/haproxy.cfg"; }
-} >"$OUT"
+} | sed -e "s|$TMP|\$WORK|g" -e "s|$REPO/||g" >"$OUT" # no machine paths in the result
 
 echo
 cat "$TMP/table.md"
