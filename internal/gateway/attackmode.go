@@ -275,6 +275,7 @@ func (g *Gateway) tickCounts() tickCounts {
 // operator), and logs and counts the switch.
 func (g *Gateway) applyAttackState(st AttackState, by string) {
 	g.underAttack.Store(st.On)
+	g.autoAttack.Store(st.On && st.Mode == ModeAuto)
 	to := ModeOff
 	if st.On {
 		to = ModeOn

@@ -127,28 +127,37 @@ func TestTunedChallenge(t *testing.T) {
 
 // Under attack, a client with a customer's history (a low bot score over
 // trusted_after requests) shops on unchallenged; everyone else, and
-// everyone when the score is in shadow mode, is challenged.
+// everyone when the score is in shadow mode, is challenged. When the
+// gateway switched the mode on itself, only clients the score doubts are.
 func TestUnderAttackSparesTrusted(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(echo))
 	defer up.Close()
 	for _, tc := range []struct {
 		name, policy string
-		want         string // the answers to 6 page views
+		auto         bool    // switched on by the gateway, not held on
+		botAfter     float64 // the scorer's 100 after this many requests (0 before)
+		want         string  // the answers to 6 page views
 	}{
-		{"trusted after 3", "under_attack: true\nadmission: {max_concurrency: 8, trusted_after: 3}", "403 403 200 200 200 200"},
-		{"trusted after 5 by default", "under_attack: true", "403 403 403 403 200 200"},
-		{"shadow", "under_attack: true\nbot_score: {shadow: true}", "403 403 403 403 403 403"},
-		{"a score too high", "under_attack: true\nadmission: {max_concurrency: 8, trusted_below: 0}", "403 403 403 403 403 403"},
+		{"trusted after 3", "under_attack: true\nadmission: {max_concurrency: 8, trusted_after: 3}", false, 100, "403 403 200 200 200 200"},
+		{"trusted after 5 by default", "under_attack: true", false, 100, "403 403 403 403 200 200"},
+		{"shadow", "under_attack: true\nbot_score: {shadow: true}", false, 100, "403 403 403 403 403 403"},
+		{"a score too high", "under_attack: true\nadmission: {max_concurrency: 8, trusted_below: 0}", false, 100, "403 403 403 403 403 403"},
+		{"auto: nothing known against a new client", "", true, 100, "200 200 200 200 200 200"},
+		{"auto: doubted from its third request", "", true, 2, "200 200 403 403 403 403"},
+		{"auto, shadow: everyone challenged", "bot_score: {shadow: true}", true, 100, "403 403 403 403 403 403"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := ReadPolicy(strings.NewReader(tc.policy))
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, base := startGateway(t, up.URL, func(c *Config) {
-				c.Policy, c.MaxLimitKeys, c.BotModel = p, 100, countScorer{n: 100}
+			g, base := startGateway(t, up.URL, func(c *Config) {
+				c.Policy, c.MaxLimitKeys, c.BotModel = p, 100, countScorer{n: tc.botAfter}
 				c.ChallengeSecret = []byte(strings.Repeat("t", 32))
 			})
+			if tc.auto {
+				g.applyAttackState(AttackState{On: true, Mode: ModeAuto, Reason: "test"}, "auto")
+			}
 			var got []string
 			for range 6 {
 				code, _ := get(t, nil, pageRequest(t, "GET", base+"/shop"))

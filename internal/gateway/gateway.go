@@ -184,7 +184,10 @@ type Gateway struct {
 	// challenged. sentinel switches it (see AutoAttack) and keeps the
 	// operator's choice.
 	underAttack atomic.Bool
-	sentinel    *sentinel
+	// autoAttack: under-attack mode is on by the automatic switch, not
+	// held on by an operator: clients the bot score does not doubt pass.
+	autoAttack atomic.Bool
+	sentinel   *sentinel
 
 	stats   Stats
 	metrics *metrics
@@ -391,8 +394,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		(rt == nil || rt.Challenge != ChallengeNever) {
 		ch = &botChallengeRoute
 	}
-	if ch == &underAttackRoute && g.trusted(st) {
-		ch = nil // a customer with a good history shopping on during an attack
+	if ch == &underAttackRoute && (g.trusted(st) || g.autoAttack.Load() && g.undoubted(st)) {
+		// A customer with a good history shopping on during an attack; or,
+		// when the gateway switched the mode on itself, a client nothing
+		// is known against yet.
+		ch = nil
 	}
 	if ch != nil && st.bot == "" && (!ch.ChallengeMismatchOnly || st.mismatch != "") {
 		if rt == nil {
@@ -550,6 +556,16 @@ func (g *Gateway) trusted(st *requestState) bool {
 		below, after = adm.TrustedBelow, adm.TrustedAfter
 	}
 	return st.botScore >= 0 && !g.cfg.Policy.BotScore.Shadow && st.mismatch == "" && st.botScore < below && st.botSeen >= after
+}
+
+// undoubted reports whether the bot score (not in shadow mode) has
+// nothing against the client of a request in state st: a score below
+// doubtfulFrom and a user agent its handshake and headers do not belie.
+// In automatic under-attack mode such clients are not challenged: a
+// flood's clients are doubted from their second or third request, a
+// person's new visit is not.
+func (g *Gateway) undoubted(st *requestState) bool {
+	return st.botScore >= 0 && !g.cfg.Policy.BotScore.Shadow && st.mismatch == "" && st.botScore < doubtfulFrom
 }
 
 // classOf is the class of r's client at the concurrency limit (see
