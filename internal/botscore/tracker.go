@@ -123,6 +123,11 @@ type client struct {
 	passed     uint16
 	// seenAgain: seen since it was last queued for eviction (see add).
 	seenAgain bool
+	// scored is the last score ObserveScore computed, at scoredAt (unix
+	// ns), with scoredChallenges challenges and passes counted (-1: none).
+	scored           int16
+	scoredAt         int64
+	scoredChallenges uint32
 }
 
 // at returns the i-th oldest entry of the history (0 ≤ i < size()).
@@ -186,10 +191,17 @@ func (t *Tracker) Observe(key string, r Request) (Features, Ticket) {
 	s := t.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	c, ns := s.record(key, r, t.max)
+	return c.features(ns), Ticket{key: key, c: c, n: c.n}
+}
+
+// record adds r to the history of the client key (tracking it if new)
+// and returns the client and r's time in unix ns. Called with s.mu held.
+func (s *trackerShard) record(key string, r Request, limit int) (*client, int64) {
 	ns := r.At.UnixNano()
 	c := s.clients[key]
 	if c == nil {
-		c = s.add(key, t.max)
+		c = s.add(key, limit)
 	} else {
 		c.seenAgain = true
 	}
@@ -204,7 +216,29 @@ func (t *Tracker) Observe(key string, r Request) (Features, Ticket) {
 	}
 	c.ring[c.n%historyLen] = entry{ns: ns, path: hashPath(r.Path), flags: fl}
 	c.n++
-	return c.features(ns), Ticket{key: key, c: c, n: c.n}
+	return c, ns
+}
+
+// alwaysScored is how many of a client's first requests ObserveScore
+// always scores: a bot is caught in its first few.
+const alwaysScored = 16
+
+// ObserveScore records r as Observe does and returns the client's bot
+// score by s and how many requests the client has made (r included). A
+// client past its first alwaysScored requests whose last score is younger
+// than maxAge, with no challenge issued or passed since, keeps that score:
+// a busy client (a flood, a crawler, a monitor) then costs the model once
+// per maxAge, not once per request.
+func (t *Tracker) ObserveScore(key string, r Request, s Scorer, maxAge time.Duration) (score, seen int, tk Ticket) {
+	sh := t.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	c, ns := sh.record(key, r, t.max)
+	ch := uint32(c.challenges)<<16 | uint32(c.passed)
+	if c.n <= alwaysScored || c.scored < 0 || ns-c.scoredAt >= int64(maxAge) || ns < c.scoredAt || ch != c.scoredChallenges {
+		c.scored, c.scoredAt, c.scoredChallenges = int16(s.Score(c.features(ns))), ns, ch
+	}
+	return int(c.scored), c.n, Ticket{key: key, c: c, n: c.n}
 }
 
 // Ticket names a request recorded by Observe, for Answered: the n-th of
@@ -271,7 +305,7 @@ func (s *trackerShard) add(key string, limit int) *client {
 		s.order = append([]string(nil), s.order[s.head:]...)
 		s.head = 0
 	}
-	c := &client{}
+	c := &client{scored: -1}
 	s.clients[key] = c
 	s.order = append(s.order, key)
 	return c

@@ -166,6 +166,51 @@ func TestTrackerConcurrent(t *testing.T) {
 	}
 }
 
+// countingScorer scores a client by its requests and counts its calls.
+type countingScorer struct{ calls int }
+
+func (s *countingScorer) Score(f Features) int {
+	s.calls++
+	return int(f[FRequests])
+}
+
+// A busy client is scored on each of its first requests, then at most
+// once per maxAge, and again at once after a challenge.
+func TestObserveScore(t *testing.T) {
+	tr := NewTracker(10)
+	sc := &countingScorer{}
+	at := t0
+	observe := func(gap time.Duration) (score, seen int) {
+		at = at.Add(gap)
+		score, seen, tk := tr.ObserveScore("c", Request{At: at, Path: "/p", Page: true}, sc, time.Second)
+		tr.Answered(tk, 200)
+		return score, seen
+	}
+	for i := 1; i <= alwaysScored; i++ {
+		if score, seen := observe(time.Millisecond); score != i || seen != i {
+			t.Fatalf("request %d: score %d, seen %d; want both %d", i, score, seen, i)
+		}
+	}
+	for range 100 { // within the second: the last score
+		if score, _ := observe(time.Millisecond); score != alwaysScored {
+			t.Fatalf("a busy client within maxAge: score %d, want the cached %d", score, alwaysScored)
+		}
+	}
+	if sc.calls != alwaysScored {
+		t.Fatalf("model called %d times, want %d", sc.calls, alwaysScored)
+	}
+	if score, seen := observe(time.Second); score != seen || seen != alwaysScored+101 {
+		t.Fatalf("after maxAge: score %d, seen %d; want a fresh score of %d", score, seen, alwaysScored+101)
+	}
+	tr.Challenge("c", ChallengeIssued)
+	if score, seen := observe(time.Millisecond); score != seen {
+		t.Fatalf("after a challenge: score %d, want a fresh score of %d", score, seen)
+	}
+	if score, _ := observe(time.Millisecond); score != alwaysScored+102 {
+		t.Fatalf("then cached again: score %d, want %d", score, alwaysScored+102)
+	}
+}
+
 func BenchmarkObserve(b *testing.B) {
 	tr := NewTracker(100_000)
 	keys := make([]string, 1000)
@@ -175,6 +220,27 @@ func BenchmarkObserve(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		_, tk := tr.Observe(keys[i%len(keys)], Request{At: t0.Add(time.Duration(i) * time.Millisecond), Path: "/p/1", Page: true})
+		tr.Answered(tk, 200)
+	}
+}
+
+// BenchmarkObserveScoreBusy is one busy client (a flood, a load test)
+// through ObserveScore with the built-in model: scored once a second.
+func BenchmarkObserveScoreBusy(b *testing.B) {
+	benchmarkObserveScore(b, time.Second)
+}
+
+// BenchmarkObserveScoreEvery is the same client scored on every request.
+func BenchmarkObserveScoreEvery(b *testing.B) {
+	benchmarkObserveScore(b, 0)
+}
+
+func benchmarkObserveScore(b *testing.B, maxAge time.Duration) {
+	tr := NewTracker(1000)
+	m := DefaultModel()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		_, _, tk := tr.ObserveScore("192.0.2.1", Request{At: t0.Add(time.Duration(i) * 50 * time.Microsecond), Path: "/p/1", Page: true}, m, maxAge)
 		tr.Answered(tk, 200)
 	}
 }

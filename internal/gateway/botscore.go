@@ -56,15 +56,18 @@ func botRequest(r *http.Request, at time.Time, mismatch bool) botscore.Request {
 		Mismatch: mismatch}
 }
 
+// botScoreMaxAge is how long a busy client keeps its bot score before
+// the model scores it again (see botscore.Tracker.ObserveScore).
+const botScoreMaxAge = time.Second
+
 // scoreBot records r in its client's history and scores the client; it
 // returns the score (-1 without a scorer).
 func (g *Gateway) scoreBot(r *http.Request, keys clientKeys, st *requestState) int {
 	if g.bots == nil || keys.ip == "" {
 		return -1
 	}
-	f, tk := g.bots.Observe(keys.ip, botRequest(r, st.start, st.mismatch != ""))
-	st.botTicket, st.tracked, st.botSeen = tk, true, int(f[botscore.FRequests])
-	score := g.cfg.BotModel.Score(f)
+	score, seen, tk := g.bots.ObserveScore(keys.ip, botRequest(r, st.start, st.mismatch != ""), g.cfg.BotModel, botScoreMaxAge)
+	st.botTicket, st.tracked, st.botSeen = tk, true, seen
 	g.metrics.botScore(score)
 	return score
 }
