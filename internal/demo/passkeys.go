@@ -152,8 +152,7 @@ func (b *Browser) postJSON(ctx context.Context, path string, body, out any) erro
 		return fmt.Errorf("demo: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", b.Agent)
-	req.Header.Set(ClientIPHeader, b.IP)
+	b.identify(req.Header)
 	start := sim.now()
 	resp, err := b.client.Do(req)
 	rec := RequestRecord{At: start, Truth: b.truth, Method: http.MethodPost, Path: u.Path, ClientIP: b.IP, Latency: sim.now().Sub(start)}
@@ -164,6 +163,7 @@ func (b *Browser) postJSON(ctx context.Context, path string, body, out any) erro
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	rec.Status, rec.Latency = resp.StatusCode, sim.now().Sub(start)
+	rec.Refused = resp.Header.Get(ShopHeader) == ""
 	sim.record(rec)
 	if err != nil {
 		return fmt.Errorf("demo: %s: %w", u.Path, err)

@@ -372,15 +372,10 @@ func (b *Browser) do(ctx context.Context, method, path string, form url.Values) 
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	req.Header.Set("User-Agent", b.Agent)
-	req.Header.Set("Accept-Language", "en-GB,en;q=0.9")
+	b.identify(req.Header)
 	if method == http.MethodGet {
 		req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
 	}
-	req.Header.Set(ClientIPHeader, b.IP)
-	// A gateway in front of the shop that trusts this machine as a proxy
-	// reads the simulated address here.
-	req.Header.Set("X-Forwarded-For", b.IP)
 	// The first answer's headers, when it was a redirect: a successful
 	// sign-in reports itself on the redirect, not on the page after it.
 	var first http.Header
@@ -415,6 +410,17 @@ func (b *Browser) do(ctx context.Context, method, path string, form url.Values) 
 	rec.Account, rec.Login = answer.Get(AccountStatusHeader), answer.Get(LoginHeader)
 	b.st.sim.record(rec)
 	return Response{Status: resp.StatusCode, Header: resp.Header, Account: rec.Account, Body: page}, nil
+}
+
+// identify sets the headers that say who the browser is: its user agent
+// and language, and its simulated address for the shop (ClientIPHeader)
+// and for a gateway in front of the shop that trusts this machine as a
+// proxy (X-Forwarded-For).
+func (b *Browser) identify(h http.Header) {
+	h.Set("User-Agent", b.Agent)
+	h.Set("Accept-Language", "en-GB,en;q=0.9")
+	h.Set(ClientIPHeader, b.IP)
+	h.Set("X-Forwarded-For", b.IP)
 }
 
 func (s *Sim) record(r RequestRecord) {
