@@ -107,17 +107,36 @@ func retryAfter(tokens, rate, n float64) time.Duration {
 	if !(ns < float64(maxRetry)) { // also catches NaN
 		return maxRetry
 	}
-	d := int64(ns)
-	// Float rounding can leave the estimate a few ulps off either way; step
-	// until the same expression refill evaluates says yes at d and no at
-	// d-1. With rate at least MinRate one nanosecond mints more than that
-	// rounding, so these loops run at most once or twice; their bound only
-	// guards against a bug.
-	for i := 0; i < 64 && tokens+gain(rate, d) < n; i++ {
-		d++
+	ok := func(d int64) bool { return tokens+gain(rate, d) >= n }
+	// Float rounding leaves the estimate off either way, by a few ulps of
+	// the result — and past 2^53 ns (104 days) float64(d) itself moves in
+	// steps of many nanoseconds. gain is monotone in d, so bracket the
+	// answer (lo refused, hi allowed) by doubling steps from the estimate,
+	// then bisect: at most about 2 x 63 evaluations, usually a handful.
+	d := max(int64(ns), 1)
+	lo, hi := d-1, d
+	if ok(d) {
+		for step := int64(1); lo > 0 && ok(lo); step *= 2 {
+			hi, lo = lo, max(lo-step, 0)
+		}
+	} else {
+		lo = d
+		for step := int64(1); ; step *= 2 {
+			if d > math.MaxInt64-step {
+				return maxRetry
+			}
+			if hi = d + step; ok(hi) {
+				break
+			}
+			lo = hi
+		}
 	}
-	for i := 0; i < 64 && d > 0 && tokens+gain(rate, d-1) >= n; i++ {
-		d--
+	for hi-lo > 1 {
+		if mid := lo + (hi-lo)/2; ok(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
 	}
-	return time.Duration(d)
+	return time.Duration(hi)
 }
