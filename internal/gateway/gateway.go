@@ -390,7 +390,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		st.botScore = g.scoreBot(r, keys, st)
 	}
 	ch := g.challengeOf(rt)
-	if bs := g.cfg.Policy.BotScore; ch == nil && bs.ChallengeAbove > 0 && !bs.Shadow && st.botScore >= bs.ChallengeAbove &&
+	if bs := g.cfg.Policy.BotScore; ch == nil && bs.ChallengeAbove > 0 && g.scoreCounts(st) && st.botScore >= bs.ChallengeAbove &&
 		(rt == nil || rt.Challenge != ChallengeNever) {
 		ch = &botChallengeRoute
 	}
@@ -555,7 +555,13 @@ func (g *Gateway) trusted(st *requestState) bool {
 	if adm := g.cfg.Policy.Admission; adm != nil {
 		below, after = adm.TrustedBelow, adm.TrustedAfter
 	}
-	return st.botScore >= 0 && !g.cfg.Policy.BotScore.Shadow && st.mismatch == "" && st.botScore < below && st.botSeen >= after
+	return g.scoreCounts(st) && st.mismatch == "" && st.botScore < below && st.botSeen >= after
+}
+
+// scoreCounts reports whether the bot score of a request in state st may
+// change what happens to it: there is one, and it is not in shadow mode.
+func (g *Gateway) scoreCounts(st *requestState) bool {
+	return st.botScore >= 0 && !g.cfg.Policy.BotScore.Shadow
 }
 
 // undoubted reports whether the bot score (not in shadow mode) has
@@ -565,7 +571,7 @@ func (g *Gateway) trusted(st *requestState) bool {
 // flood's clients are doubted from their second or third request, a
 // person's new visit is not.
 func (g *Gateway) undoubted(st *requestState) bool {
-	return st.botScore >= 0 && !g.cfg.Policy.BotScore.Shadow && st.mismatch == "" && st.botScore < doubtfulFrom
+	return g.scoreCounts(st) && st.mismatch == "" && st.botScore < doubtfulFrom
 }
 
 // classOf is the class of r's client at the concurrency limit (see
@@ -573,7 +579,7 @@ func (g *Gateway) undoubted(st *requestState) bool {
 // clearance say of it. A bot score in shadow mode says nothing.
 func (g *Gateway) classOf(r *http.Request, st *requestState, keys clientKeys) int {
 	bs := g.cfg.Policy.BotScore
-	scored := st.botScore >= 0 && !bs.Shadow
+	scored := g.scoreCounts(st)
 	switch {
 	case st.mismatch != "" || scored && bs.LowPriorityAbove > 0 && st.botScore >= bs.LowPriorityAbove:
 		return ClassSuspect
