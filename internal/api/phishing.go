@@ -119,7 +119,8 @@ func validateProfile(body phishingProfileBody) (storage.PhishingProfile, error) 
 	if !tooMany("protected_domains", len(body.ProtectedDomains), storage.MaxProtectedDomains, "domains") {
 		for i, d := range body.ProtectedDomains {
 			u, err := phishing.Parse(d)
-			if err != nil || u.RegisteredDomain == "" || u.IP.IsValid() || len(u.RegisteredDomain) > storage.MaxDomainLen {
+			if err != nil || u.RegisteredDomain == "" || u.IP.IsValid() || len(u.RegisteredDomain) > storage.MaxDomainLen ||
+				endsInNumber(u.RegisteredDomain) {
 				ps = append(ps, risk.Invalid(fmt.Sprintf("protected_domains[%d]", i), "%q is not a domain name such as shop.example", d))
 			} else if !slices.Contains(p.ProtectedDomains, u.RegisteredDomain) {
 				p.ProtectedDomains = append(p.ProtectedDomains, u.RegisteredDomain)
@@ -469,4 +470,12 @@ func (s *Server) reviewPhishingReport(w http.ResponseWriter, r *http.Request, ke
 	}
 	writeJSON(w, http.StatusOK, toReportJSON(rep))
 	return nil
+}
+
+// endsInNumber reports whether a host name's last label is all digits: no
+// top-level domain is, and a browser reads such a name ("a.0.0", or the
+// "0.0" it would register as) as an IPv4 address.
+func endsInNumber(host string) bool {
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	return last != "" && strings.Trim(last, "0123456789") == ""
 }
