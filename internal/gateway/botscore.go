@@ -3,7 +3,6 @@ package gateway
 import (
 	"net/http"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -70,15 +69,6 @@ func (g *Gateway) scoreBot(r *http.Request, keys clientKeys, st *requestState) i
 	st.botTicket, st.tracked, st.botSeen = tk, true, seen
 	g.metrics.botScore(score)
 	return score
-}
-
-// setBotScoreHeader sets out's bot score header from st, after dropping
-// the client's own.
-func setBotScoreHeader(out *http.Request, st *requestState) {
-	out.Header.Del(HeaderBotScore)
-	if st != nil && st.botScore >= 0 {
-		out.Header.Set(HeaderBotScore, strconv.Itoa(st.botScore))
-	}
 }
 
 // tunedChallenge returns the challenge ch made harder for a client that

@@ -101,24 +101,32 @@ func parseForwardedAddr(s string) (netip.Addr, bool) {
 }
 
 // forwardHeaders sets the X-Forwarded-* headers of out, the request sent
+// upstream for in, after dropping out's copies of them and of Forwarded
+// (see forwarded).
+func (t Trusted) forwardHeaders(out, in *http.Request) {
+	for _, h := range [...]string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"} {
+		out.Header.Del(h)
+	}
+	t.forwarded(in, out.Header.Set)
+}
+
+// forwarded calls set with the X-Forwarded-* headers of the request sent
 // upstream for in: X-Forwarded-For is the chain the trusted proxies
 // reported (none from an untrusted peer: whatever it sent is dropped)
 // followed by the peer; X-Forwarded-Proto and X-Forwarded-Host say how
 // the client reached the gateway (a trusted proxy's values are kept).
-// The standard Forwarded header is dropped: shopguard does not read it
-// and an untrusted peer's copy would reach the shop unchecked.
-func (t Trusted) forwardHeaders(out, in *http.Request) {
+// The caller drops the client's own copies, and the standard Forwarded
+// header: shopguard does not read it and an untrusted peer's copy would
+// reach the shop unchecked.
+func (t Trusted) forwarded(in *http.Request, set func(name, value string)) {
 	peer, ok := peerIP(in.RemoteAddr)
 	trusted := ok && t.trusts(peer)
-	for _, h := range [...]string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"} {
-		out.Header.Del(h)
-	}
 	if ok {
 		chain := peer.String()
 		if prior := strings.Join(in.Header.Values("X-Forwarded-For"), ", "); trusted && prior != "" {
 			chain = prior + ", " + chain
 		}
-		out.Header.Set("X-Forwarded-For", chain)
+		set("X-Forwarded-For", chain)
 	}
 	proto, host := t.proto(in), in.Host
 	if trusted {
@@ -126,9 +134,9 @@ func (t Trusted) forwardHeaders(out, in *http.Request) {
 			host = h
 		}
 	}
-	out.Header.Set("X-Forwarded-Proto", proto)
+	set("X-Forwarded-Proto", proto)
 	if host != "" {
-		out.Header.Set("X-Forwarded-Host", host)
+		set("X-Forwarded-Host", host)
 	}
 }
 

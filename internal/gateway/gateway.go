@@ -189,6 +189,11 @@ type Gateway struct {
 	autoAttack atomic.Bool
 	sentinel   *sentinel
 
+	// upstream forwards what it takes (nil: everything goes through
+	// proxy); buffers lends both their copy buffers.
+	upstream *upstreamPool
+	buffers  *copyBuffers
+
 	stats   Stats
 	metrics *metrics
 }
@@ -265,25 +270,16 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 		g.warnNoSecret()
 	}
 	upstream := cfg.Upstream
+	g.buffers = &copyBuffers{}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)
 			pr.Out.Host = pr.In.Host // the shop sees the host its customers asked for
-			cfg.Trusted.forwardHeaders(pr.Out, pr.In)
-			setFingerprintHeaders(pr.Out, pr.In)
-			pr.Out.Header.Del(HeaderMismatch)
-			pr.Out.Header.Del(HeaderBot)
-			st, _ := pr.In.Context().Value(stateKey{}).(*requestState)
-			setDecisionHeaders(pr.Out, st)
-			setBotScoreHeader(pr.Out, st)
-			if st != nil {
-				if st.mismatch != "" {
-					pr.Out.Header.Set(HeaderMismatch, st.mismatch)
-				}
-				if st.bot != "" {
-					pr.Out.Header.Set(HeaderBot, st.bot)
-				}
+			for _, h := range gatewayHeaders {
+				pr.Out.Header.Del(h)
 			}
+			st, _ := pr.In.Context().Value(stateKey{}).(*requestState)
+			g.upstreamHeaders(pr.In, st, pr.Out.Header.Set)
 		},
 		Transport: transport,
 		ModifyResponse: func(resp *http.Response) error {
@@ -291,29 +287,13 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 			if !ok {
 				return nil
 			}
-			if st.body != nil && st.body.failure() != nil {
-				return st.body.failure() // a body cut off: the client hears why, not what the upstream made of it
-			}
-			if st.limited.route != nil {
-				g.limits.observe(st.limited, resp.StatusCode) // failed logins, declined payments, 404s count here
-			}
-			if !st.admitted.IsZero() {
-				st.headersTook = time.Since(st.admitted)
-			}
-			g.metrics.observe(st, resp.StatusCode)
-			g.sentinel.answered(time.Since(st.start), resp.StatusCode >= 500)
-			if st.protected != nil {
-				g.reportOutcome(st.protected, resp.StatusCode)
-			}
-			if st.tracked {
-				g.bots.Answered(st.botTicket, resp.StatusCode)
-			}
-			return nil
+			return g.responded(st, resp.StatusCode)
 		},
 		ErrorHandler: g.proxyError,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BufferPool:   &copyBuffers{}, // without one, every response allocates a 32 KiB copy buffer
+		BufferPool:   g.buffers, // without one, every response allocates a 32 KiB copy buffer
 	}
+	g.upstream = newUpstreamPool(upstream, cfg.UpstreamTimeout, g.buffers)
 	return g, nil
 }
 
@@ -456,6 +436,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	g.stats.Proxied.Add(1)
+	if g.upstream.takes(r) {
+		g.forward(w, r, st)
+		return
+	}
 	g.proxy.ServeHTTP(w, r)
 }
 
@@ -724,6 +708,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	if g.inline != nil {
 		g.inline.wg.Wait() // the outcomes of the last sign-ins
 	}
+	if g.upstream != nil {
+		g.upstream.close()
+	}
 	return nil
 }
 
@@ -768,15 +755,62 @@ const (
 	HeaderJA4 = "X-Shopguard-Ja4"
 )
 
-// setFingerprintHeaders sets out's fingerprint headers from in's
-// connection.
-func setFingerprintHeaders(out, in *http.Request) {
-	out.Header.Del(HeaderJA3)
-	out.Header.Del(HeaderJA4)
+// gatewayHeaders are the headers only the gateway sets on a request to
+// the shop (canonical names): a client's own copies are dropped.
+var gatewayHeaders = [...]string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
+	HeaderJA3, HeaderJA4, HeaderMismatch, HeaderBot, HeaderBotScore, HeaderDecision, HeaderEventID, HeaderModeration}
+
+// upstreamHeaders calls set with every header the gateway tells the shop
+// about in (st is nil for a request that was not decided): how the
+// client reached the gateway, its TLS fingerprints, the user agent
+// mismatch, the verified good bot, the bot score and the risk API's
+// decision.
+func (g *Gateway) upstreamHeaders(in *http.Request, st *requestState, set func(name, value string)) {
+	g.cfg.Trusted.forwarded(in, set)
 	if ja3, ja4 := Fingerprints(in); ja4 != "" {
-		out.Header.Set(HeaderJA3, ja3)
-		out.Header.Set(HeaderJA4, ja4)
+		set(HeaderJA3, ja3)
+		set(HeaderJA4, ja4)
 	}
+	if st == nil {
+		return
+	}
+	decisionHeaders(st, set)
+	if st.botScore >= 0 {
+		set(HeaderBotScore, strconv.Itoa(st.botScore))
+	}
+	if st.mismatch != "" {
+		set(HeaderMismatch, st.mismatch)
+	}
+	if st.bot != "" {
+		set(HeaderBot, st.bot)
+	}
+}
+
+// responded records the shop's answer to a request: its status counts
+// against the request's limits (failed sign-ins, declined payments, 404s),
+// in the metrics, the attack sentinel, the sign-in's outcome and the
+// client's bot history. It returns the body's failure when the request's
+// body was cut off: then the client hears why, not what the shop made of
+// a truncated request.
+func (g *Gateway) responded(st *requestState, status int) error {
+	if st.body != nil && st.body.failure() != nil {
+		return st.body.failure()
+	}
+	if st.limited.route != nil {
+		g.limits.observe(st.limited, status)
+	}
+	if !st.admitted.IsZero() {
+		st.headersTook = time.Since(st.admitted)
+	}
+	g.metrics.observe(st, status)
+	g.sentinel.answered(time.Since(st.start), status >= 500)
+	if st.protected != nil {
+		g.reportOutcome(st.protected, status)
+	}
+	if st.tracked {
+		g.bots.Answered(st.botTicket, status)
+	}
+	return nil
 }
 
 // copyBuffers lends the proxy the buffers it copies response bodies

@@ -204,19 +204,16 @@ func (g *Gateway) judgePost(ctx context.Context, r *http.Request, rt *Route, key
 	return d.Action, d.ID, d.Moderation, nil
 }
 
-// setDecisionHeaders sets out's decision headers from st, after dropping
-// the client's own.
-func setDecisionHeaders(out *http.Request, st *requestState) {
-	out.Header.Del(HeaderDecision)
-	out.Header.Del(HeaderEventID)
-	out.Header.Del(HeaderModeration)
+// decisionHeaders calls set with st's decision headers (none for a
+// request the risk API did not decide).
+func decisionHeaders(st *requestState, set func(name, value string)) {
 	if st == nil || st.decision == "" {
 		return
 	}
-	out.Header.Set(HeaderDecision, st.decision)
-	out.Header.Set(HeaderEventID, st.eventID)
+	set(HeaderDecision, st.decision)
+	set(HeaderEventID, st.eventID)
 	if st.moderation != "" {
-		out.Header.Set(HeaderModeration, st.moderation)
+		set(HeaderModeration, st.moderation)
 	}
 }
 
