@@ -2,13 +2,17 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 
 	"github.com/shopguard/shopguard/internal/botscore"
 	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/gateway"
+	"github.com/shopguard/shopguard/internal/storage/redis"
 )
 
 // ErrNoUpstream means shopguard gateway was started without the shop's
@@ -90,3 +94,32 @@ func GatewayConfig(c config.Gateway) (gateway.Config, error) {
 	}
 	return g, g.Validate()
 }
+
+// GatewayState puts the gateway's rate limits in the shared state of st
+// (state.url, a Redis) when there is one and the policy has limits: then
+// every gateway using the same Redis and prefix shares each bucket. A
+// Redis that does not answer now is not an error: the gateway starts with
+// its own buckets (the degraded mode of redis.Limits, logged) and shares
+// once Redis answers. It returns what to close when the gateway stops.
+func GatewayState(ctx context.Context, st config.State, gc *gateway.Config, log *slog.Logger) (io.Closer, error) {
+	if st.URL == "" || len(gc.Policy.Limits) == 0 {
+		return nopCloser{}, nil
+	}
+	s, err := redis.Open(redis.Options{URL: st.URL, Timeout: st.Timeout, Prefix: st.Prefix})
+	if err != nil {
+		return nil, fmt.Errorf("state.url: %w", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		log.Warn("shared state unreachable at start: rate limits use this gateway's own buckets until it answers", "error", err)
+	}
+	if gc.SharedLimits, err = s.Limits(gc.Policy.Limits, gc.MaxLimitKeys, log); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	return s, nil
+}
+
+// nopCloser closes nothing.
+type nopCloser struct{}
+
+func (nopCloser) Close() error { return nil }

@@ -31,8 +31,10 @@ shop: header deadlines, a minimum request-body rate, request size limits and
 per-client connection caps. gateway.policy_file declares rate limits per route
 and client key, including limits that count the shop's answers (failed logins,
 declined payments, 404s). With gateway.health_path it checks the shop and
-answers 503 itself while the shop is down. Every setting is under gateway. in
-the config file (shopguard config check prints them).`,
+answers 503 itself while the shop is down. With state.url (a Redis) the rate
+limits are shared by every gateway using it; while it is unreachable each
+gateway enforces them with its own buckets. Every setting is under gateway.
+(and state.) in the config file (shopguard config check prints them).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := g.load(env, cmd)
@@ -48,6 +50,11 @@ the config file (shopguard config check prints them).`,
 			}
 			log := logger(env, cfg)
 			tuneGC(log)
+			state, err := app.GatewayState(cmd.Context(), cfg.State, &gcfg, log)
+			if err != nil {
+				return err
+			}
+			defer state.Close()
 			switch p := cfg.Gateway.DecisionLog; p {
 			case "":
 			case "-":

@@ -60,6 +60,7 @@ const (
 type Config struct {
 	Server    Server    `koanf:"server"`
 	Storage   Storage   `koanf:"storage"`
+	State     State     `koanf:"state"`
 	Features  Features  `koanf:"features"`
 	Geo       Geo       `koanf:"geo"`
 	Models    Models    `koanf:"models"`
@@ -115,6 +116,21 @@ type Storage struct {
 	// CommitDelay is how long the writer waits for more decisions after the
 	// first of a group commit, 0..10ms (0 commits at once).
 	CommitDelay time.Duration `koanf:"commit_delay"`
+}
+
+// State configures where several shopguard instances keep the fast state
+// they share (rate limits now; counters and sessions as they move there):
+// a Redis. Empty URL: each instance keeps its own, in memory.
+type State struct {
+	// URL is the Redis: redis://[user:password@]host:port/db, or
+	// rediss:// for TLS ("" none).
+	URL string `koanf:"url"`
+	// Timeout bounds each call to it; past it an instance answers from
+	// its own state (1ms..10s).
+	Timeout time.Duration `koanf:"timeout"`
+	// Prefix starts every key shopguard writes there; instances that
+	// share state use the same one.
+	Prefix string `koanf:"prefix"`
 }
 
 // Gateway configures `shopguard gateway`, the reverse proxy in front of
@@ -344,6 +360,10 @@ func Default() Config {
 			Synchronous: SynchronousNormal,
 			CommitBatch: 256,
 			CommitDelay: time.Millisecond,
+		},
+		State: State{
+			Timeout: 50 * time.Millisecond,
+			Prefix:  "shopguard:",
 		},
 		Features: Features{
 			SnapshotInterval: 5 * time.Minute,

@@ -119,6 +119,15 @@ func (c Config) problems() Problems {
 	if c.Storage.Driver == DriverSQLite && strings.TrimSpace(c.Storage.DataDir) == "" {
 		add("storage.data_dir", "is required when storage.driver is %s", DriverSQLite)
 	}
+	if u := c.State.URL; u != "" && !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {
+		add("state.url", "%q is not a redis:// or rediss:// URL", redactURL(u))
+	}
+	if d := c.State.Timeout; d < time.Millisecond || d > 10*time.Second {
+		add("state.timeout", "%s is outside 1ms..10s", d)
+	}
+	if p := c.State.Prefix; p == "" || len(p) > 64 || strings.ContainsAny(p, "{} \t\r\n") {
+		add("state.prefix", "%q must be 1..64 characters without spaces or braces", p)
+	}
 	if msg := oneOf(c.Storage.Synchronous, SynchronousNormal, SynchronousFull); msg != "" {
 		add("storage.synchronous", "%s", msg)
 	}
@@ -371,4 +380,15 @@ func ParseGateways(s string) ([]string, error) {
 		return nil, fmt.Errorf("%d gateways, at most 16", len(out))
 	}
 	return out, nil
+}
+
+// redactURL returns u without its password, for error messages.
+func redactURL(u string) string {
+	if parsed, err := url.Parse(u); err == nil {
+		return parsed.Redacted()
+	}
+	if i := strings.LastIndexByte(u, '@'); i >= 0 {
+		return "…" + u[i:]
+	}
+	return u
 }

@@ -68,6 +68,11 @@ func TestValidate(t *testing.T) {
 			[]Problem{{"decisions.thresholds.signup", "review threshold 0"}, {"decisions.thresholds.signup", "review (0) <= challenge (90) <= block (70)"}}},
 		{"unknown event kind", func(c *Config) { c.Decisions.Thresholds["refund"] = DefaultThresholds() },
 			[]Problem{{"decisions.thresholds.refund", `"refund" is not an event kind`}}},
+		{"state url", func(c *Config) { c.State.URL = "http://u:secret@cache:6379" },
+			[]Problem{{"state.url", `"http://u:xxxxx@cache:6379" is not a redis:// or rediss:// URL`}}},
+		{"state redis url", func(c *Config) { c.State.URL = "rediss://cache:6380/2" }, nil},
+		{"state timeout", func(c *Config) { c.State.Timeout = time.Minute }, []Problem{{"state.timeout", "1m0s is outside 1ms..10s"}}},
+		{"state prefix", func(c *Config) { c.State.Prefix = "a{b}" }, []Problem{{"state.prefix", "without spaces or braces"}}},
 		{"level", func(c *Config) { c.Log.Level = "INFO" }, []Problem{{"log.level", `"INFO" is not one of debug, info, warn, error`}}},
 		{"format", func(c *Config) { c.Log.Format = "logfmt" }, []Problem{{"log.format", `"logfmt" is not one of text, json`}}},
 	}
@@ -113,7 +118,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	wantKeys := []string{
 		"server.addr", "server.read_header_timeout", "server.read_timeout", "server.write_timeout",
 		"server.idle_timeout", "server.shutdown_timeout", "server.max_body_bytes", "server.session_ttl", "storage.driver",
-		"storage.synchronous", "storage.commit_batch", "features.snapshot_interval", "models.retrain_days", "models.promote",
+		"state.timeout", "state.prefix", "storage.synchronous", "storage.commit_batch", "features.snapshot_interval", "models.retrain_days", "models.promote",
 		"account.history", "webhooks.timeout", "webhooks.attempts", "webhooks.retention",
 		"gateway.addr", "gateway.read_header_timeout", "gateway.idle_timeout", "gateway.body_grace", "gateway.upstream_timeout",
 		"gateway.health_interval", "gateway.shutdown_timeout", "gateway.health_timeout", "gateway.min_body_rate",

@@ -69,6 +69,10 @@ type Config struct {
 	// with a million addresses evicts idle keys, not limited ones).
 	Policy       Policy
 	MaxLimitKeys int
+	// SharedLimits, when set, holds the token buckets of Policy.Limits
+	// where several gateways share them (Redis; see Limits); nil keeps
+	// them in this process.
+	SharedLimits Limits
 	// ChallengeSecret signs challenges and clearances (at least 32 bytes);
 	// gateways sharing it accept each other's clearances. Empty: a random
 	// secret, so clearances end when the gateway restarts.
@@ -239,7 +243,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	if len(cfg.Policy.Limits) > 0 {
 		var err error
-		if g.limits, err = newLimiter(cfg.Policy, cfg.MaxLimitKeys); err != nil {
+		if g.limits, err = newLimiter(cfg.Policy, cfg.MaxLimitKeys, cfg.SharedLimits); err != nil {
 			return nil, err
 		}
 	}

@@ -127,6 +127,8 @@ var (
 		"1 while the shop passes its health check (or has none), else 0.", nil, nil)
 	keysDesc = prometheus.NewDesc("shopguard_gateway_limit_keys",
 		"Client keys the rate limits hold.", nil, nil)
+	sharedDegradedDesc = prometheus.NewDesc("shopguard_gateway_shared_limits_degraded",
+		"1 while the shared rate limits (Redis) are unreachable and this gateway's own buckets answer.", nil, nil)
 )
 
 // Collector returns the gateway's metrics, for a Prometheus registry.
@@ -179,6 +181,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		keys = g.limits.lim.Len()
 	}
 	ch <- prometheus.MustNewConstMetric(keysDesc, prometheus.GaugeValue, float64(keys))
+	if d, ok := g.sharedDegraded(); ok {
+		ch <- prometheus.MustNewConstMetric(sharedDegradedDesc, prometheus.GaugeValue, d)
+	}
 	c.metrics.upstreamSeconds.Collect(ch)
 	c.metrics.shadow.Collect(ch)
 	c.metrics.challenges.Collect(ch)
@@ -250,6 +255,9 @@ type Status struct {
 	// the bot score hold.
 	LimitKeys  int `json:"limit_keys"`
 	BotClients int `json:"bot_clients"`
+	// SharedLimitsDegraded: the shared rate limits are unreachable and
+	// this gateway's own buckets answer (false without shared limits).
+	SharedLimitsDegraded bool `json:"shared_limits_degraded,omitempty"`
 	// TopClients are the clients the gateway refused, challenged, blocked
 	// or shed most, with why.
 	TopClients []Offender `json:"top_clients"`
@@ -272,6 +280,9 @@ func (g *Gateway) Status(n int) Status {
 	}
 	if g.limits != nil {
 		s.LimitKeys = g.limits.lim.Len()
+	}
+	if d, ok := g.sharedDegraded(); ok {
+		s.SharedLimitsDegraded = d == 1
 	}
 	if g.bots != nil {
 		s.BotClients = g.bots.Len()
@@ -302,4 +313,17 @@ func (g *Gateway) AdminHandler(metrics http.Handler) http.Handler {
 		refuse(w, http.StatusOK, "ok", 0)
 	})
 	return mux
+}
+
+// sharedDegraded returns 1 while shared rate limits are degraded, 0 while
+// they answer; ok is false without shared limits.
+func (g *Gateway) sharedDegraded() (v float64, ok bool) {
+	d, ok := g.cfg.SharedLimits.(interface{ Degraded() bool })
+	if !ok {
+		return 0, false
+	}
+	if d.Degraded() {
+		return 1, true
+	}
+	return 0, true
 }

@@ -625,19 +625,34 @@ func parseRate(s string) (float64, error) {
 	return events / d.Seconds(), nil
 }
 
+// Limits holds the token buckets of a policy's limits: a limit.Limiter in
+// this process, or a store that several gateways share. It must have the
+// policy's rules and pass limittest's suite.
+type Limits interface {
+	Allow(rule, key string) (limit.Decision, error)
+	Observe(rule, key string, status int) error
+	// Len is how many keys the buckets in this process hold.
+	Len() int
+}
+
 // limiter applies a policy: per request, the first matching route's
 // limits, each with the key of its kind.
 type limiter struct {
 	policy Policy
-	lim    *limit.Limiter
+	lim    Limits
 	kinds  map[string]limit.KeyKind
 }
 
-// newLimiter returns the limiter of p, holding at most maxKeys keys.
-func newLimiter(p Policy, maxKeys int) (*limiter, error) {
-	lim, err := limit.New(limit.Config{Rules: p.Limits, MaxKeys: maxKeys})
-	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+// newLimiter returns the limiter of p: its buckets in shared, or when
+// that is nil in this process, holding at most maxKeys keys.
+func newLimiter(p Policy, maxKeys int, shared Limits) (*limiter, error) {
+	lim := shared
+	if lim == nil {
+		l, err := limit.New(limit.Config{Rules: p.Limits, MaxKeys: maxKeys})
+		if err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+		lim = l
 	}
 	l := &limiter{policy: p, lim: lim, kinds: map[string]limit.KeyKind{}}
 	for _, r := range p.Limits {

@@ -109,7 +109,7 @@ func FuzzReadPolicy(f *testing.F) {
 			return
 		}
 		if len(p.Limits) > 0 {
-			if _, err := newLimiter(p, 100); err != nil {
+			if _, err := newLimiter(p, 100, nil); err != nil {
 				t.Fatalf("a valid policy the limiter refuses: %v", err)
 			}
 		}

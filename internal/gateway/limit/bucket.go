@@ -95,6 +95,12 @@ func charge(b bucket, rate, burst, n float64, now int64) bucket {
 	return b
 }
 
+// RetryAfter returns how long until a bucket with tokens left, refilled
+// at rate tokens per second, holds n tokens: the wait Allow reports when
+// it refuses. A store that keeps the buckets elsewhere (Redis) answers
+// with it as the Limiter does.
+func RetryAfter(tokens, rate, n float64) time.Duration { return retryAfter(tokens, rate, n) }
+
 // maxRetry is the longest wait retryAfter reports.
 const maxRetry = time.Duration(math.MaxInt64)
 

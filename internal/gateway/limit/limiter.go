@@ -265,10 +265,19 @@ func (l *Limiter) lookup(rule, key string) (uint32, *compiledRule, error) {
 	if !ok {
 		return 0, nil, fmt.Errorf("%w: %q", ErrUnknownRule, rule)
 	}
-	if key == "" || len(key) > MaxKeyLen {
-		return 0, nil, fmt.Errorf("%w: %d bytes, want 1..%d", ErrInvalidKey, len(key), MaxKeyLen)
+	if err := CheckKey(key); err != nil {
+		return 0, nil, err
 	}
 	return ri, &l.rules[ri], nil
+}
+
+// CheckKey returns an error wrapping ErrInvalidKey for a key that is
+// empty or longer than MaxKeyLen bytes.
+func CheckKey(key string) error {
+	if key == "" || len(key) > MaxKeyLen {
+		return fmt.Errorf("%w: %d bytes, want 1..%d", ErrInvalidKey, len(key), MaxKeyLen)
+	}
+	return nil
 }
 
 // now returns the current time in nanoseconds since the Limiter was made,
