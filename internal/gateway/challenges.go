@@ -65,7 +65,7 @@ func newChallenges(cfg Config) (*challenges, error) {
 
 // client is what a challenge binds to for r.
 func (c *challenges) client(r *http.Request, keys clientKeys) challenge.Client {
-	return challenge.Client{Prefix: keys.prefix, Fingerprint: keys.fingerprint, UserAgent: r.UserAgent()}
+	return challenge.Client{Prefix: keys.prefix, Fingerprint: keys.tls, UserAgent: r.UserAgent()}
 }
 
 // cleared reports whether r carries a valid clearance.

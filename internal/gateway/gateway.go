@@ -29,6 +29,7 @@ import (
 
 	"github.com/shopguard/shopguard/internal/botscore"
 	"github.com/shopguard/shopguard/internal/gateway/challenge"
+	"github.com/shopguard/shopguard/internal/gateway/http1"
 	"github.com/shopguard/shopguard/internal/gateway/tlsprint"
 )
 
@@ -682,6 +683,14 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
+	// HTTP/1.x is served on one goroutine per connection by http1, which
+	// also keeps each request's header order; TLS connections that
+	// negotiate HTTP/2 go to net/http.
+	h1 := &http1.Server{Handler: g, ReadHeaderTimeout: g.cfg.ReadHeaderTimeout, IdleTimeout: g.cfg.IdleTimeout,
+		MaxHeaderBytes: g.cfg.MaxHeaderBytes, ConnContext: withConnInfo, Log: g.log}
+	if g.cfg.TLSCert != "" {
+		h1.HTTP2 = srv
+	}
 	hctx, stopHealth := context.WithCancel(ctx)
 	defer stopHealth()
 	defer g.flushDecisionLog() // after the shutdown: the last requests' decisions
@@ -695,7 +704,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		go g.health.run(hctx, g.client, u.String(), g.cfg.Health, g.log)
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- h1.Serve(ln) }()
 	select {
 	case err := <-served:
 		return fmt.Errorf("gateway: %w", err)
@@ -703,7 +712,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := h1.Shutdown(sctx); err != nil {
 		return fmt.Errorf("gateway: shutdown: %w", err)
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
@@ -762,11 +771,11 @@ const (
 // gatewayHeaders are the headers only the gateway sets on a request to
 // the shop (canonical names): a client's own copies are dropped.
 var gatewayHeaders = [...]string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
-	HeaderJA3, HeaderJA4, HeaderMismatch, HeaderBot, HeaderBotScore, HeaderDecision, HeaderEventID, HeaderModeration}
+	HeaderJA3, HeaderJA4, HeaderHeaderOrder, HeaderMismatch, HeaderBot, HeaderBotScore, HeaderDecision, HeaderEventID, HeaderModeration}
 
 // upstreamHeaders calls set with every header the gateway tells the shop
 // about in (st is nil for a request that was not decided): how the
-// client reached the gateway, its TLS fingerprints, the user agent
+// client reached the gateway, its TLS and header order fingerprints, the user agent
 // mismatch, the verified good bot, the bot score and the risk API's
 // decision.
 func (g *Gateway) upstreamHeaders(in *http.Request, st *requestState, set func(name, value string)) {
@@ -774,6 +783,9 @@ func (g *Gateway) upstreamHeaders(in *http.Request, st *requestState, set func(n
 	if ja3, ja4 := Fingerprints(in); ja4 != "" {
 		set(HeaderJA3, ja3)
 		set(HeaderJA4, ja4)
+	}
+	if p := headerOrderPrint(in); p != "" {
+		set(HeaderHeaderOrder, p)
 	}
 	if st == nil {
 		return

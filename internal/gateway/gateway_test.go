@@ -284,6 +284,23 @@ func TestTLSAndHTTP2(t *testing.T) {
 	if !regexp.MustCompile(`ja4=t13i\d{4}h2_[0-9a-f]{12}_[0-9a-f]{12} `).Match(body) {
 		t.Errorf("the shop was not told the JA4 fingerprint: %q", body)
 	}
+	// HTTP/1.1 over TLS (served by http1): the same, with http/1.1 offered.
+	h1 := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: false,
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}}
+	defer h1.CloseIdleConnections()
+	for range 2 { // twice: the second on the kept-alive connection
+		req, _ = http.NewRequest(http.MethodPost, base+"/form", strings.NewReader("a=1"))
+		resp, err = h1.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 1 || !strings.Contains(string(body), "proto=https") || !strings.Contains(string(body), "body=3") ||
+			!regexp.MustCompile(`ja4=t13i\d{4}00_[0-9a-f]{12}_[0-9a-f]{12} `).Match(body) { // no ALPN offered
+			t.Errorf("HTTP/1.1 over TLS: %s, %q", resp.Proto, body)
+		}
+	}
 }
 
 func TestBodyLimits(t *testing.T) {

@@ -715,10 +715,14 @@ func (l *limiter) observe(lt limited, status int) {
 
 // clientKeys are the keys of one request's client.
 type clientKeys struct {
-	addr        netip.Addr
-	ip          string
-	prefix      string
-	fingerprint string
+	addr   netip.Addr
+	ip     string
+	prefix string
+	// tls is the TLS fingerprint (JA4; "" for plain HTTP), which
+	// clearances are bound to; fingerprint, the key of fingerprint
+	// limits, adds the header order's (headerOrderPrint), which differs
+	// between a browser's kinds of requests.
+	tls, fingerprint string
 }
 
 // newClientKeys computes r's keys.
@@ -727,8 +731,15 @@ func newClientKeys(r *http.Request, trusted Trusted) clientKeys {
 	if ip, ok := trusted.ClientIP(r); ok {
 		c.addr, c.ip, c.prefix = ip, ip.String(), risk.IPPrefix(ip)
 	}
-	if _, ja4 := Fingerprints(r); ja4 != "" {
+	_, ja4 := Fingerprints(r)
+	c.tls = ja4
+	switch order := headerOrderPrint(r); {
+	case ja4 != "" && order != "":
+		c.fingerprint = ja4 + "/" + order
+	case ja4 != "":
 		c.fingerprint = ja4
+	default:
+		c.fingerprint = order
 	}
 	return c
 }

@@ -1,0 +1,319 @@
+package http1
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// A parse error says what answer the client gets: 400 for a malformed
+// request, 431 for headers over the limit, 505 for an HTTP version other
+// than 1.0 and 1.1, 501 for a transfer coding other than chunked.
+type parseError struct {
+	status int
+	msg    string
+}
+
+func (e *parseError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &parseError{http.StatusBadRequest, msg} }
+
+// errHeadersTooLarge is the 431 answer.
+var errHeadersTooLarge = &parseError{http.StatusRequestHeaderFieldsTooLarge, "request headers too large"}
+
+// head is one request's head as read: the request line and the header
+// fields in the order sent, every string a slice of one copy of the
+// bytes.
+type head struct {
+	method, target, proto string
+	major, minor          int
+	// names and values are the fields in order; names as sent (any case).
+	names, values []string
+}
+
+// readHead reads a request head from br: lines up to an empty one, at
+// most max bytes of them (request line included), into buf (reused; the
+// returned head's strings do not point into it). It returns io.EOF
+// unwrapped when the connection ended before a request began.
+func readHead(br *bufio.Reader, buf []byte, max int) (head, []byte, error) {
+	buf = buf[:0]
+	for blank := 0; ; {
+		start := len(buf)
+		for {
+			frag, err := br.ReadSlice('\n')
+			if len(buf)+len(frag) > max {
+				return head{}, buf, errHeadersTooLarge
+			}
+			buf = append(buf, frag...)
+			if err == bufio.ErrBufferFull {
+				continue // a line longer than the reader's buffer
+			}
+			if err != nil {
+				if len(buf) == 0 || errors.Is(err, os.ErrDeadlineExceeded) {
+					return head{}, buf, err // nothing of a request, or too slow: the caller tells which
+				}
+				return head{}, buf, badRequest("incomplete request head: " + err.Error())
+			}
+			break
+		}
+		if line := buf[start:]; len(line) == 1 || len(line) == 2 && line[0] == '\r' {
+			if start > 0 {
+				break // the empty line that ends the head
+			}
+			// Empty lines before the request line are ignored (RFC 9112,
+			// section 2.2), a few of them.
+			if blank++; blank > 4 {
+				return head{}, buf, badRequest("empty lines instead of a request")
+			}
+			buf = buf[:0]
+		}
+	}
+	h, err := parseHead(string(buf))
+	return h, buf, err
+}
+
+// parseHead parses a request head ending in an empty line.
+func parseHead(s string) (head, error) {
+	var h head
+	line, rest := cutLine(s)
+	var ok bool
+	if h.method, line, ok = strings.Cut(line, " "); !ok || !validMethod(h.method) {
+		return h, badRequest("malformed request line")
+	}
+	if h.target, h.proto, ok = strings.Cut(line, " "); !ok || h.target == "" || strings.IndexFunc(h.target, notTargetByte) >= 0 {
+		return h, badRequest("malformed request line")
+	}
+	switch h.proto {
+	case "HTTP/1.1":
+		h.major, h.minor = 1, 1
+	case "HTTP/1.0":
+		h.major, h.minor = 1, 0
+	default:
+		if !strings.HasPrefix(h.proto, "HTTP/") || strings.ContainsAny(h.proto, " \t") {
+			return h, badRequest("malformed HTTP version")
+		}
+		return h, &parseError{http.StatusHTTPVersionNotSupported, "unsupported HTTP version " + h.proto}
+	}
+	n := strings.Count(rest, "\n")
+	h.names, h.values = make([]string, 0, n), make([]string, 0, n)
+	for {
+		line, rest = cutLine(rest)
+		if line == "" {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return h, badRequest("obsolete line folding in the headers")
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || !httpguts.ValidHeaderFieldName(name) { // also refuses "Name :" (RFC 9112, section 5.1)
+			return h, badRequest("malformed header line")
+		}
+		value = strings.Trim(value, " \t")
+		if !httpguts.ValidHeaderFieldValue(value) {
+			return h, badRequest("invalid header value of " + name)
+		}
+		h.names = append(h.names, name)
+		h.values = append(h.values, value)
+	}
+	return h, nil
+}
+
+// cutLine returns s's first line without its CRLF or LF, and the rest.
+func cutLine(s string) (line, rest string) {
+	i := strings.IndexByte(s, '\n')
+	if i < 0 {
+		return s, ""
+	}
+	line, rest = s[:i], s[i+1:]
+	return strings.TrimSuffix(line, "\r"), rest
+}
+
+// validMethod reports whether m is a token.
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		if !httpguts.IsTokenRune(rune(m[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// notTargetByte reports a rune that cannot be in a request target:
+// controls, spaces and non-ASCII.
+func notTargetByte(r rune) bool { return r <= ' ' || r >= 0x7f }
+
+// framing is how a request's body is delimited.
+type framing struct {
+	length  int64 // -1: chunked
+	chunked bool
+}
+
+// request fills r (whose context is already set) from h: the URL, the
+// header map with canonical keys, the host and the body's framing. The
+// checks against request smuggling are here: a Transfer-Encoding other
+// than a single chunked, with a Content-Length beside it, or in HTTP/1.0;
+// Content-Lengths that are not one decimal number; several Hosts, or none
+// in HTTP/1.1.
+func request(r *http.Request, h *head) (framing, error) {
+	r.Method, r.RequestURI, r.Proto, r.ProtoMajor, r.ProtoMinor = h.method, h.target, h.proto, h.major, h.minor
+	var err error
+	if h.method == http.MethodConnect && !strings.HasPrefix(h.target, "/") {
+		r.URL = &url.URL{Host: h.target}
+	} else if r.URL, err = url.ParseRequestURI(h.target); err != nil {
+		return framing{}, badRequest("malformed request target")
+	}
+	hdr := make(http.Header, len(h.names))
+	var strs []string // one backing array for the values, as net/http does
+	if n := len(h.names); n > 0 {
+		strs = make([]string, n)
+	}
+	hosts, lengths, codings := 0, 0, 0
+	for i, raw := range h.names {
+		key := canonical(raw)
+		v := h.values[i]
+		switch key {
+		case "Host":
+			hosts++
+			r.Host = v
+			continue // promoted to r.Host, as net/http does
+		case "Content-Length":
+			lengths++
+		case "Transfer-Encoding":
+			codings++
+		}
+		if prior, ok := hdr[key]; ok {
+			hdr[key] = append(prior, v)
+			continue
+		}
+		strs[i] = v
+		hdr[key] = strs[i : i+1 : i+1]
+	}
+	r.Header = hdr
+	switch {
+	case hosts > 1:
+		return framing{}, badRequest("more than one Host header")
+	case hosts == 0 && h.minor == 1:
+		return framing{}, badRequest("missing required Host header")
+	case !httpguts.ValidHostHeader(r.Host):
+		return framing{}, badRequest("malformed Host header")
+	}
+	if r.URL.Host != "" {
+		r.Host = r.URL.Host // absolute form: its authority wins (RFC 9112, section 3.2.2)
+	}
+	r.Close = closeRequested(hdr, h.minor)
+	var f framing
+	if codings > 0 {
+		te := hdr["Transfer-Encoding"]
+		switch {
+		case h.minor == 0:
+			return framing{}, badRequest("Transfer-Encoding in HTTP/1.0")
+		case len(te) != 1 || !strings.EqualFold(strings.TrimSpace(te[0]), "chunked"):
+			return framing{}, &parseError{http.StatusNotImplemented, "unsupported transfer encoding"}
+		case lengths > 0:
+			return framing{}, badRequest("both Transfer-Encoding and Content-Length")
+		}
+		delete(hdr, "Transfer-Encoding")
+		r.TransferEncoding = []string{"chunked"}
+		r.ContentLength = -1
+		return framing{length: -1, chunked: true}, nil
+	}
+	if lengths > 0 {
+		cl := hdr["Content-Length"]
+		n, err := parseLength(cl[0])
+		if err != nil {
+			return framing{}, err
+		}
+		for _, v := range cl[1:] {
+			if v != cl[0] {
+				return framing{}, badRequest("conflicting Content-Length headers")
+			}
+		}
+		f.length = n
+	}
+	r.ContentLength = f.length
+	return f, nil
+}
+
+// parseLength reads a Content-Length: decimal digits only.
+func parseLength(v string) (int64, error) {
+	if v == "" || len(v) > 18 || strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return 0, badRequest("malformed Content-Length")
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, badRequest("malformed Content-Length")
+	}
+	return n, nil
+}
+
+// closeRequested reports whether the client asks to close the
+// connection after this request: Connection: close, or HTTP/1.0 without
+// Connection: keep-alive.
+func closeRequested(hdr http.Header, minor int) bool {
+	keepAlive := false
+	for _, v := range hdr["Connection"] {
+		for tok := range strings.SplitSeq(v, ",") {
+			switch tok = strings.TrimSpace(tok); {
+			case strings.EqualFold(tok, "close"):
+				return true
+			case strings.EqualFold(tok, "keep-alive"):
+				keepAlive = true
+			}
+		}
+	}
+	return minor == 0 && !keepAlive
+}
+
+// canonical returns the canonical form of a header name (as
+// http.CanonicalHeaderKey), without allocating for common names.
+func canonical(name string) string {
+	if c, ok := common[name]; ok {
+		return c
+	}
+	var buf [64]byte
+	if len(name) <= len(buf) {
+		b := buf[:len(name)]
+		upper := true
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if upper && 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			} else if !upper && 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+			upper = c == '-'
+		}
+		if c, ok := common[string(b)]; ok {
+			return c
+		}
+		if bytes.Equal(b, []byte(name)) {
+			return name
+		}
+	}
+	return http.CanonicalHeaderKey(name)
+}
+
+// common interns the header names browsers and shops send most.
+var common = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language", "Authorization",
+		"Cache-Control", "Connection", "Content-Length", "Content-Type", "Cookie", "Dnt", "Expect", "Host",
+		"If-Modified-Since", "If-None-Match", "Origin", "Pragma", "Priority", "Referer", "Sec-Ch-Ua",
+		"Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform", "Sec-Fetch-Dest", "Sec-Fetch-Mode", "Sec-Fetch-Site",
+		"Sec-Fetch-User", "Te", "Transfer-Encoding", "Upgrade", "Upgrade-Insecure-Requests", "User-Agent",
+		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Requested-With"} {
+		m[n] = n
+	}
+	return m
+}()
