@@ -367,7 +367,7 @@ mkdir -p "$(dirname "$OUT")"
   echo "--- policy.yaml (shopguard+limit)"; cat "$TMP/policy.yaml"
   [[ -f $TMP/nginx.conf ]] && { echo "--- nginx.conf"; cat "$TMP/nginx.conf"; }
   [[ -f $TMP/haproxy.cfg ]] && { echo "--- haproxy.cfg"; cat "$TMP/haproxy.cfg"; }
-} >"$OUT"
+} | sed "s|$TMP|\$WORK|g" >"$OUT" # the temp dir is this machine's: written as $WORK
 
 echo
 cat "$TABLE"

@@ -51,7 +51,7 @@ func testConfig() Config {
 
 // startGateway runs a gateway for upstream with cfg's changes on a
 // loopback port and returns its base URL; it stops with the test.
-func startGateway(t *testing.T, upstream string, change func(*Config)) (*Gateway, string) {
+func startGateway(t testing.TB, upstream string, change func(*Config)) (*Gateway, string) {
 	t.Helper()
 	cfg := testConfig()
 	u, err := url.Parse(upstream)
