@@ -31,6 +31,7 @@ import (
 	"github.com/shopguard/shopguard/internal/features"
 	"github.com/shopguard/shopguard/internal/fraud"
 	"github.com/shopguard/shopguard/internal/geo"
+	"github.com/shopguard/shopguard/internal/http1"
 	"github.com/shopguard/shopguard/internal/notify"
 	"github.com/shopguard/shopguard/internal/reference"
 	"github.com/shopguard/shopguard/internal/risk"
@@ -409,14 +410,17 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	if err != nil {
 		return fmt.Errorf("app: listen: %w", err)
 	}
-	srv := &http.Server{
+	// HTTP/1.x on one goroutine per connection (internal/http1): at
+	// thousands of decisions a second net/http's per-request goroutines
+	// were a fifth of the server's CPU (bench/README.md).
+	srv := &http1.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: a.cfg.Server.ReadHeaderTimeout,
 		ReadTimeout:       a.cfg.Server.ReadTimeout,
 		WriteTimeout:      a.cfg.Server.WriteTimeout,
 		IdleTimeout:       a.cfg.Server.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+		Log:               a.log,
 	}
 	a.log.Info("shopguard serving", "addr", ln.Addr().String(), "storage", a.cfg.Storage.Driver,
 		"data_dir", a.cfg.Storage.DataDir, "version", version())

@@ -29,8 +29,8 @@ import (
 
 	"github.com/shopguard/shopguard/internal/botscore"
 	"github.com/shopguard/shopguard/internal/gateway/challenge"
-	"github.com/shopguard/shopguard/internal/gateway/http1"
 	"github.com/shopguard/shopguard/internal/gateway/tlsprint"
+	"github.com/shopguard/shopguard/internal/http1"
 )
 
 // Config is a gateway's configuration, passed by value (config.Gateway

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/shopguard/shopguard/internal/gateway/http1"
+	"github.com/shopguard/shopguard/internal/http1"
 )
 
 // HeaderHeaderOrder tells the shop the fingerprint of the order in which

@@ -47,6 +47,10 @@ type Server struct {
 	// handshake); IdleTimeout the wait for the next request on a
 	// keep-alive connection (0: ReadHeaderTimeout).
 	ReadHeaderTimeout, IdleTimeout time.Duration
+	// ReadTimeout, when set, bounds reading a whole request, body
+	// included, from the start of its head; WriteTimeout writing its
+	// answer, from the end of its head (as in http.Server).
+	ReadTimeout, WriteTimeout time.Duration
 	// MaxHeaderBytes bounds a request's head, request line included
 	// (0: 1 MiB); beyond it the answer is 431.
 	MaxHeaderBytes int
@@ -257,14 +261,17 @@ type conn struct {
 
 	// The watch for a client that goes away while its request is served
 	// (see requestCtx). mu guards the fields below.
-	mu         sync.Mutex
-	inHandler  bool
-	watching   bool
-	watchEnded chan struct{}
-	gone       chan struct{}
-	goneClosed bool
-	peek       [1]byte
-	hasPeeked  bool // peek[0] was read by the watch and not yet by the parser
+	mu        sync.Mutex
+	inHandler bool
+	// watchExpired: the watch ran into the request's own read deadline
+	// (ReadTimeout): not started again for this request.
+	watchExpired bool
+	watching     bool
+	watchEnded   chan struct{}
+	gone         chan struct{}
+	goneClosed   bool
+	peek         [1]byte
+	hasPeeked    bool // peek[0] was read by the watch and not yet by the parser
 }
 
 // connKey keys the *conn in its requests' contexts.
@@ -344,7 +351,12 @@ func (c *conn) serveOne(first bool) bool {
 		return false
 	}
 	c.state.Store(stateActive)
-	c.setReadDeadline(c.srv.ReadHeaderTimeout)
+	began := time.Now()
+	headDeadline := c.srv.ReadHeaderTimeout
+	if headDeadline <= 0 {
+		headDeadline = c.srv.ReadTimeout
+	}
+	c.setReadDeadline(headDeadline)
 	max := c.srv.MaxHeaderBytes
 	if max <= 0 {
 		max = defaultMaxHeaderBytes
@@ -360,7 +372,14 @@ func (c *conn) serveOne(first bool) bool {
 		}
 		return false
 	}
-	c.rwc.SetReadDeadline(time.Time{})
+	if d := c.srv.ReadTimeout; d > 0 {
+		c.rwc.SetReadDeadline(began.Add(d))
+	} else {
+		c.rwc.SetReadDeadline(time.Time{})
+	}
+	if d := c.srv.WriteTimeout; d > 0 {
+		c.rwc.SetWriteDeadline(time.Now().Add(d))
+	}
 	r := new(http.Request)
 	*r = *c.base
 	r.RemoteAddr, r.TLS = c.remote, c.tls
@@ -413,7 +432,7 @@ func (c *conn) serveOne(first bool) bool {
 // connection is then closed: its answer may be cut).
 func (c *conn) run(w *response, r *http.Request) (ok bool) {
 	c.mu.Lock()
-	c.inHandler = true
+	c.inHandler, c.watchExpired = true, false
 	c.mu.Unlock()
 	defer func() {
 		if p := recover(); p != nil {
@@ -488,7 +507,7 @@ func (c *conn) watch() <-chan struct{} {
 	if c.gone == nil {
 		c.gone = make(chan struct{})
 	}
-	if c.watching || !c.inHandler || c.goneClosed || c.hijacked || c.body != nil && !c.body.eof.Load() || c.br.Buffered() > 0 || c.hasPeeked {
+	if c.watching || !c.inHandler || c.watchExpired || c.goneClosed || c.hijacked || c.body != nil && !c.body.eof.Load() || c.br.Buffered() > 0 || c.hasPeeked {
 		return c.gone
 	}
 	c.watching = true
@@ -503,6 +522,8 @@ func (c *conn) watch() <-chan struct{} {
 		case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
 			c.goneClosed = true
 			close(c.gone)
+		case err != nil && c.inHandler: // the request's deadline, not stopWatch's
+			c.watchExpired = true
 		}
 		c.watching = false
 		close(c.watchEnded)

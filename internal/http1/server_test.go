@@ -322,6 +322,22 @@ func TestTimeouts(t *testing.T) {
 	}
 }
 
+// TestReadTimeout: a body still arriving ReadTimeout after its request
+// began fails the handler's read.
+func TestReadTimeout(t *testing.T) {
+	addr, _ := start(t, http.HandlerFunc(echo), func(s *Server) { s.ReadTimeout = 300 * time.Millisecond })
+	conn, br := dial(t, addr)
+	io.WriteString(conn, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhalf!")
+	began := time.Now()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadRequest || time.Since(began) > 3*time.Second {
+		t.Errorf("status %d after %v, want the handler's 400 once the read timed out", resp.StatusCode, time.Since(began))
+	}
+}
+
 // TestShutdownFinishesRequests: Shutdown lets a request in progress
 // finish and closes idle connections.
 func TestShutdownFinishesRequests(t *testing.T) {
