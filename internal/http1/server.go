@@ -718,7 +718,11 @@ func (w *response) Write(p []byte) (int, error) {
 			w.written += int64(len(p))
 			return len(p), nil
 		}
-		w.commit()
+		first := w.held
+		if len(first) == 0 {
+			first = p
+		}
+		w.commit(first)
 	}
 	w.written += int64(len(p))
 	return w.writeBody(p)
@@ -757,8 +761,14 @@ func (w *response) fail(err error) {
 // body is delimited: the declared Content-Length, the held body's length
 // when the handler is done, else chunked (or, for an HTTP/1.0 client,
 // the connection's end).
-func (w *response) commit() {
+//
+// Like net/http it names the body's type when the handler did not (no
+// Content-Type key at all), from its first bytes (http.DetectContentType).
+func (w *response) commit(first []byte) {
 	w.committed = true
+	if _, typed := w.header["Content-Type"]; !typed && bodyAllowed(w.status) && w.header["Transfer-Encoding"] == nil {
+		w.header.Set("Content-Type", http.DetectContentType(first))
+	}
 	if w.req.Close || w.c.srv.closing.Load() || headerHasToken(w.header["Connection"], "close") {
 		w.closeAfter = true
 	}
@@ -843,7 +853,7 @@ func (w *response) finish() {
 		if w.cl < 0 && !w.noBody {
 			w.cl = int64(len(w.held))
 		}
-		w.commit()
+		w.commit(w.held)
 	}
 	if w.chunked && w.err == nil {
 		w.c.bw.WriteString("0\r\n\r\n")
@@ -868,7 +878,7 @@ func (w *response) FlushError() error {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.committed {
-		w.commit()
+		w.commit(w.held)
 	}
 	if err := w.c.bw.Flush(); err != nil {
 		w.fail(err)
@@ -916,6 +926,11 @@ func headerHasToken(values []string, tok string) bool {
 		}
 	}
 	return false
+}
+
+// bodyAllowed reports whether an answer with status may have a body.
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // statusLine returns "HTTP/1.1 code text\r\n".

@@ -209,6 +209,37 @@ func TestAnswers(t *testing.T) {
 	}
 }
 
+// TestContentTypeSniffed: as with net/http, an answer whose handler named
+// no type gets one from its first bytes, unless the handler set the key
+// to nothing; a 204 gets none.
+func TestContentTypeSniffed(t *testing.T) {
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/html":
+			io.WriteString(w, "<!DOCTYPE html><title>x</title>")
+		case "/text":
+			io.WriteString(w, "plain words")
+		case "/untyped":
+			w.Header()["Content-Type"] = nil
+			io.WriteString(w, "<html>")
+		case "/nocontent":
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}), nil)
+	for path, want := range map[string]string{"/html": "text/html; charset=utf-8", "/text": "text/plain; charset=utf-8", "/untyped": "", "/nocontent": ""} {
+		conn, br := dial(t, addr)
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", path)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if _, ok := resp.Header["Content-Type"]; resp.Header.Get("Content-Type") != want || want == "" && ok {
+			t.Errorf("%s: Content-Type %q, want %q", path, resp.Header.Get("Content-Type"), want)
+		}
+	}
+}
+
 // TestExpectContinue: the client hears 100 Continue when the handler
 // reads the body, not before.
 func TestExpectContinue(t *testing.T) {
