@@ -791,6 +791,8 @@ func (w *response) commit(first []byte) {
 	}
 	if w.closeAfter {
 		bw.WriteString("Connection: close\r\n")
+	} else if w.req.ProtoMinor == 0 {
+		bw.WriteString("Connection: keep-alive\r\n") // an HTTP/1.0 client that asked for it closes without
 	}
 	if w.header.Get("Date") == "" {
 		bw.WriteString("Date: ")

@@ -127,12 +127,13 @@ func TestKeepAliveAndBodies(t *testing.T) {
 	io.WriteString(conn, "GET /a?q=1 HTTP/1.1\r\nhost: shop\r\nx: 1\r\nUser-Agent: t\r\nX: 2\r\n\r\n"+
 		"POST /b HTTP/1.1\r\nHost: shop\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"+
 		"POST /c HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n"+
-		"\r\nGET /d HTTP/1.0\r\n\r\n")
+		"\r\nGET /d HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /e HTTP/1.0\r\n\r\n")
 	want := []string{
 		`GET /a?q=1 host=shop body="" x=["1" "2"] order=host,x,User-Agent,X`,
 		`POST /b host=shop body="hello" x=[] order=Host,Content-Length,Content-Length`,
 		`POST /c host=shop body="abcde" x=[] order=Host,Transfer-Encoding`,
-		`GET /d host= body="" x=[] order=`,
+		`GET /d host= body="" x=[] order=Connection`,
+		`GET /e host= body="" x=[] order=`,
 	}
 	for i, w := range want {
 		resp, err := http.ReadResponse(br, nil)
@@ -145,7 +146,10 @@ func TestKeepAliveAndBodies(t *testing.T) {
 			t.Errorf("answer %d: %d %q, want %q", i, resp.StatusCode, b, w)
 		}
 		if last := i == len(want)-1; resp.Close != last {
-			t.Errorf("answer %d: close %v (HTTP/1.0 closes, the others keep alive)", i, resp.Close)
+			t.Errorf("answer %d: close %v (HTTP/1.0 without keep-alive closes, the others keep alive)", i, resp.Close)
+		}
+		if i == 3 && resp.Header.Get("Connection") != "keep-alive" {
+			t.Errorf("HTTP/1.0 keep-alive answered with Connection %q", resp.Header.Get("Connection"))
 		}
 	}
 }
