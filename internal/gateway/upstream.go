@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/shopguard/shopguard/internal/http1"
 )
 
 // upstreamPool forwards requests to a plain-HTTP shop over keep-alive
@@ -222,7 +224,7 @@ func (p *upstreamPool) writeRequest(bw *bufio.Writer, r *http.Request, headers f
 	bw.WriteString("\r\n")
 	listed := r.Header["Connection"]
 	for name, values := range r.Header {
-		if hopByHop(name) || isGatewayHeader(name) || len(listed) > 0 && connectionListed(listed, name) {
+		if hopByHop(name) || isGatewayHeader(name) || len(listed) > 0 && http1.HasToken(listed, name) {
 			continue
 		}
 		for _, v := range values {
@@ -339,19 +341,6 @@ func isGatewayHeader(name string) bool {
 	return false
 }
 
-// connectionListed reports whether a Connection header names name as a
-// hop-by-hop header.
-func connectionListed(connection []string, name string) bool {
-	for _, v := range connection {
-		for tok := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), name) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // forward sends r to the shop through the pool and copies the answer to
 // w, streaming it (each read flushed at once when its length is unknown
 // or it is an event stream).
@@ -369,7 +358,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, st *requestSta
 	h := w.Header()
 	listed := resp.Header["Connection"]
 	for name, values := range resp.Header {
-		if name != "Content-Length" && hopByHop(name) || len(listed) > 0 && connectionListed(listed, name) {
+		if name != "Content-Length" && hopByHop(name) || len(listed) > 0 && http1.HasToken(listed, name) {
 			continue
 		}
 		h[name] = values

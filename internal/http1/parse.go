@@ -260,18 +260,8 @@ func parseLength(v string) (int64, error) {
 // connection after this request: Connection: close, or HTTP/1.0 without
 // Connection: keep-alive.
 func closeRequested(hdr http.Header, minor int) bool {
-	keepAlive := false
-	for _, v := range hdr["Connection"] {
-		for tok := range strings.SplitSeq(v, ",") {
-			switch tok = strings.TrimSpace(tok); {
-			case strings.EqualFold(tok, "close"):
-				return true
-			case strings.EqualFold(tok, "keep-alive"):
-				keepAlive = true
-			}
-		}
-	}
-	return minor == 0 && !keepAlive
+	c := hdr["Connection"]
+	return HasToken(c, "close") || minor == 0 && !HasToken(c, "keep-alive")
 }
 
 // canonical returns the canonical form of a header name (as

@@ -769,7 +769,7 @@ func (w *response) commit(first []byte) {
 	if _, typed := w.header["Content-Type"]; !typed && bodyAllowed(w.status) && w.header["Transfer-Encoding"] == nil {
 		w.header.Set("Content-Type", http.DetectContentType(first))
 	}
-	if w.req.Close || w.c.srv.closing.Load() || headerHasToken(w.header["Connection"], "close") {
+	if w.req.Close || w.c.srv.closing.Load() || HasToken(w.header["Connection"], "close") {
 		w.closeAfter = true
 	}
 	if w.cl < 0 && !w.noBody && w.status != http.StatusSwitchingProtocols {
@@ -918,8 +918,9 @@ func (w *response) SetWriteDeadline(t time.Time) error { return w.c.rwc.SetWrite
 // answering.
 func (w *response) EnableFullDuplex() error { return nil }
 
-// headerHasToken reports whether a comma-separated header holds tok.
-func headerHasToken(values []string, tok string) bool {
+// HasToken reports whether a comma-separated header's values (such as
+// Connection's) hold tok, in any case.
+func HasToken(values []string, tok string) bool {
 	for _, v := range values {
 		for t := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(t), tok) {
