@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/shopguard/shopguard/internal/http1"
 )
 
 // connLimiter wraps a listener and caps the connections open at once, in
@@ -75,7 +77,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 			l.open[ip]++
 			l.mu.Unlock()
 		}
-		return &limitedConn{Conn: c, release: func() {
+		return &limitedConn{Conn: http1.RawIO(c), release: func() {
 			if capped {
 				l.mu.Lock()
 				if l.open[ip]--; l.open[ip] <= 0 {

@@ -54,7 +54,12 @@ type upstreamConn struct {
 	bw        *bufio.Writer
 	idleSince time.Time
 	reused    bool
+	resp      http1.Response // the answer being read (one per connection: it carries one at a time)
+	head      []byte         // scratch space for reading answer heads
 }
+
+// maxAnswerHead is the most the shop's answer head may take.
+const maxAnswerHead = 64 << 10
 
 // defaultProbeAfter is upstreamPool.probeAfter.
 const defaultProbeAfter = time.Second
@@ -102,6 +107,7 @@ func (p *upstreamPool) get(ctx context.Context) (*upstreamConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream %s: %w", p.addr, err)
 	}
+	conn = http1.RawIO(conn)
 	return &upstreamConn{conn: conn, br: bufio.NewReaderSize(conn, 4096), bw: bufio.NewWriterSize(conn, 4096)}, nil
 }
 
@@ -152,7 +158,7 @@ func (e errBodyNotSent) Unwrap() error { return e.err }
 // began on a reused connection, for a request without a body, is retried
 // once on a new connection: the shop may have closed the idle connection
 // just as the request went out.
-func (p *upstreamPool) roundTrip(r *http.Request, headers func(set func(name, value string))) (*upstreamConn, *http.Response, error) {
+func (p *upstreamPool) roundTrip(r *http.Request, headers func(set func(name, value string))) (*upstreamConn, *http1.Response, error) {
 	for attempt := 0; ; attempt++ {
 		c, err := p.get(r.Context())
 		if err != nil {
@@ -184,7 +190,7 @@ func retryable(err error) bool {
 
 // exchange writes r to c and reads the response's headers (skipping
 // informational answers such as 100 Continue).
-func (p *upstreamPool) exchange(c *upstreamConn, r *http.Request, headers func(set func(name, value string))) (*http.Response, error) {
+func (p *upstreamPool) exchange(c *upstreamConn, r *http.Request, headers func(set func(name, value string))) (*http1.Response, error) {
 	if err := p.writeRequest(c.bw, r, headers); err != nil {
 		return nil, err
 	}
@@ -192,10 +198,12 @@ func (p *upstreamPool) exchange(c *upstreamConn, r *http.Request, headers func(s
 		c.conn.SetReadDeadline(time.Now().Add(p.timeout))
 	}
 	for {
-		resp, err := http.ReadResponse(c.br, r)
+		var err error
+		c.head, err = http1.ReadResponse(c.br, c.head, r.Method, maxAnswerHead, &c.resp)
 		if err != nil {
 			return nil, fmt.Errorf("upstream %s: reading the answer: %w", p.addr, err)
 		}
+		resp := &c.resp
 		if resp.StatusCode >= 200 {
 			if p.timeout > 0 {
 				c.conn.SetReadDeadline(time.Time{})
@@ -387,7 +395,6 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, st *requestSta
 			panic(http.ErrAbortHandler) // the client must not take a truncated answer for a whole one
 		}
 	}
-	resp.Body.Close()
 	if resp.Close {
 		c.conn.Close()
 		return

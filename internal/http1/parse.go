@@ -43,40 +43,58 @@ type head struct {
 // returned head's strings do not point into it). It returns io.EOF
 // unwrapped when the connection ended before a request began.
 func readHead(br *bufio.Reader, buf []byte, max int) (head, []byte, error) {
+	buf, err := readHeadBytes(br, buf, max)
+	switch {
+	case err == errTooLong:
+		return head{}, buf, errHeadersTooLarge
+	case err == errBlankLines:
+		return head{}, buf, badRequest("empty lines instead of a request")
+	case err != nil && (len(buf) == 0 || errors.Is(err, os.ErrDeadlineExceeded)):
+		return head{}, buf, err // nothing of a request, or too slow: the caller tells which
+	case err != nil:
+		return head{}, buf, badRequest("incomplete request head: " + err.Error())
+	}
+	h, err := parseHead(string(buf))
+	return h, buf, err
+}
+
+var (
+	errTooLong    = errors.New("http1: head longer than the limit")
+	errBlankLines = errors.New("http1: empty lines instead of a head")
+)
+
+// readHeadBytes reads a message head from br into buf[:0]: lines up to an
+// empty one, at most max bytes of them. A few empty lines before the
+// first are skipped (RFC 9112, section 2.2). It returns errTooLong,
+// errBlankLines, or br's error as it is, with what was read of the head.
+func readHeadBytes(br *bufio.Reader, buf []byte, max int) ([]byte, error) {
 	buf = buf[:0]
 	for blank := 0; ; {
 		start := len(buf)
 		for {
 			frag, err := br.ReadSlice('\n')
 			if len(buf)+len(frag) > max {
-				return head{}, buf, errHeadersTooLarge
+				return buf, errTooLong
 			}
 			buf = append(buf, frag...)
 			if err == bufio.ErrBufferFull {
 				continue // a line longer than the reader's buffer
 			}
 			if err != nil {
-				if len(buf) == 0 || errors.Is(err, os.ErrDeadlineExceeded) {
-					return head{}, buf, err // nothing of a request, or too slow: the caller tells which
-				}
-				return head{}, buf, badRequest("incomplete request head: " + err.Error())
+				return buf, err
 			}
 			break
 		}
 		if line := buf[start:]; len(line) == 1 || len(line) == 2 && line[0] == '\r' {
 			if start > 0 {
-				break // the empty line that ends the head
+				return buf, nil // the empty line that ends the head
 			}
-			// Empty lines before the request line are ignored (RFC 9112,
-			// section 2.2), a few of them.
 			if blank++; blank > 4 {
-				return head{}, buf, badRequest("empty lines instead of a request")
+				return buf, errBlankLines
 			}
 			buf = buf[:0]
 		}
 	}
-	h, err := parseHead(string(buf))
-	return h, buf, err
 }
 
 // parseHead parses a request head ending in an empty line.

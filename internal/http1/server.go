@@ -112,7 +112,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		backoff = 0
-		c := &conn{srv: s, rwc: rwc}
+		c := &conn{srv: s, rwc: RawIO(rwc)}
 		if !s.track(c) {
 			rwc.Close()
 			return http.ErrServerClosed
@@ -598,9 +598,13 @@ func (b *body) Read(p []byte) (int, error) {
 }
 
 // trailer reads (and drops) a chunked body's trailer section.
-func (b *body) trailer() error {
+func (b *body) trailer() error { return skipTrailer(b.c.br) }
+
+// skipTrailer reads (and drops) a chunked body's trailer section from br,
+// up to the empty line that ends it.
+func skipTrailer(br *bufio.Reader) error {
 	for total := 0; ; {
-		line, err := b.c.br.ReadSlice('\n')
+		line, err := br.ReadSlice('\n')
 		if err != nil {
 			return fmt.Errorf("http1: chunked trailer: %w", err)
 		}
