@@ -236,6 +236,7 @@ type Backend interface {
 	URLListStore
 	PhishingProfileStore
 	PhishingReportStore
+	OutboundStore
 	// Ping reports whether the backend can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Close flushes pending writes and releases resources.

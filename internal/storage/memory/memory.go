@@ -49,6 +49,7 @@ type Store struct {
 	passkeys *passkeys
 	urlLists *urlLists
 	phishing *phishing
+	outbound *outbound
 }
 
 // NewBounded returns an empty store that keeps only about the latest
@@ -92,6 +93,7 @@ func New() *Store {
 		passkeys:  newPasskeys(),
 		urlLists:  newURLLists(),
 		phishing:  newPhishing(),
+		outbound:  newOutbound(),
 	}
 }
 

@@ -67,6 +67,11 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentPhishingReviews", testConcurrentPhishingReviews},
 		{"ReviewedPhishingReports", testReviewedPhishingReports},
 		{"PhishingClosed", testPhishingClosed},
+		{"OutboundRoundTrip", testOutboundRoundTrip},
+		{"OutboundConflicts", testOutboundConflicts},
+		{"OutboundQueries", testOutboundQueries},
+		{"OutboundPurge", testOutboundPurge},
+		{"OutboundClosed", testOutboundClosed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
