@@ -1,0 +1,122 @@
+package assistant
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/storage"
+)
+
+func TestRedact(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		found    []string
+	}{
+		{"card 4111-1111-1111-1111 please", "card [card number removed] please", []string{secretCard}},
+		{"order 4111111111111112 is late", "order 4111111111111112 is late", nil}, // fails Luhn: an order number
+		{"cvc: 123 and order 8812", "cvc: [removed] and order 8812", []string{secretCVC}},
+		{"my pw is s3cr3t!", "my pw is [removed]", []string{secretPassword}},
+		{"Password: hunter2", "Password: [removed]", []string{secretPassword}},
+		{"the code is 482913", "the code is [removed]", []string{secretCode}},
+		{"  9931 ", "[code removed]", []string{secretCode}},
+		{"order 8812 at https://shop.example/orders/8812 code 7KQ4-MD2X", "order 8812 at https://shop.example/orders/8812 code 7KQ4-MD2X", nil},
+		{"I forgot my password", "I forgot my password", nil},
+	} {
+		got, found := redact(tc.in)
+		if got != tc.want || !slices.Equal(found, tc.found) {
+			t.Errorf("redact(%q) = %q, %v; want %q, %v", tc.in, got, found, tc.want, tc.found)
+		}
+	}
+}
+
+func TestCodes(t *testing.T) {
+	for i := 0; i < 200; i++ {
+		c := NewCode()
+		if NormaliseCode(c) != c || NormaliseCode(strings.ToLower(strings.ReplaceAll(c, "-", ""))) != c {
+			t.Fatalf("code %q does not normalise to itself", c)
+		}
+	}
+	if got := codesIn("see 7kq4-md2x and customer password Q2RT8KXM"); !slices.Equal(got, []string{"7KQ4-MD2X", "Q2RT-8KXM"}) {
+		t.Errorf("codesIn = %v", got)
+	}
+	if NormaliseCode("7KQ4-MD2") != "" || NormaliseCode("OOOO-1111") != "" {
+		t.Error("malformed codes accepted")
+	}
+}
+
+func TestOutboundInput(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	good := OutboundInput{Channel: "email", Recipient: " Ana@Example.com ", Template: "order_confirmation",
+		Links: []string{"HTTPS://Northwind.shop/orders/8812#top", "https://northwind.shop/orders/8812"}, SentAt: now.Add(-time.Minute)}
+	m, err := good.OutboundMessage("shop", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := HashRecipient("ana@example.com")
+	if m.RecipientHash != want || len(m.Links) != 1 || m.Links[0] != "https://northwind.shop/orders/8812" || NormaliseCode(m.Code) != m.Code ||
+		!strings.HasPrefix(m.ID, "out_") {
+		t.Errorf("message %+v", m)
+	}
+	if err := m.Validate(); err != nil {
+		t.Errorf("a message made from valid input does not validate: %v", err)
+	}
+	bad := OutboundInput{Channel: "fax", Recipient: "not an address", RecipientHash: "x", Template: "", Links: []string{"javascript:alert(1)"},
+		SentAt: now.Add(time.Hour), Code: "nope", Summary: strings.Repeat("x", 300)}
+	_, err = bad.OutboundMessage("shop", now)
+	var fields []string
+	for _, fe := range risk.FieldErrors(err) {
+		fields = append(fields, fe.Field)
+	}
+	for _, f := range []string{"channel", "recipient_hash", "template", "links[0]", "sent_at", "code", "summary"} {
+		if !slices.Contains(fields, f) {
+			t.Errorf("no error for %s (got %v)", f, fields)
+		}
+	}
+}
+
+// TestConversationLimits: the message rate and the turn limit hold, and
+// bad input is refused with field errors before anything is kept.
+func TestConversationLimits(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
+	a, err := New(Config{Now: clk.Now, MaxMessagesPerMinute: 3, MaxTurns: 9, ConversationTTL: time.Hour}, Deps{Classifier: trained(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := a.Start(ctx, "shop", StartInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := a.Post(ctx, "shop", c.ID, MessageInput{Text: "hello"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Post(ctx, "shop", c.ID, MessageInput{Text: "hello"}); !errors.Is(err, ErrTooFast) {
+		t.Fatalf("4th message in a minute: %v, want ErrTooFast", err)
+	}
+	clk.Add(time.Minute)
+	if _, err := a.Post(ctx, "shop", c.ID, MessageInput{Text: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Post(ctx, "shop", c.ID, MessageInput{Text: "hello"}); !errors.Is(err, ErrConversationOver) {
+		t.Fatalf("past the turn limit: %v, want ErrConversationOver", err)
+	}
+	for _, in := range []MessageInput{{}, {Text: strings.Repeat("a", MaxMessageRunes+1)}, {Text: "\xff"}} {
+		if _, err := a.Post(ctx, "shop", c.ID, in); len(risk.FieldErrors(err)) == 0 {
+			t.Errorf("input %.20q: %v, want field errors", in.Text, err)
+		}
+	}
+	if _, err := a.Post(ctx, "other", c.ID, MessageInput{Text: "hi"}); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("another tenant's conversation: %v, want ErrNotFound", err)
+	}
+	clk.Add(2 * time.Hour)
+	if _, err := a.Conversation(ctx, "shop", c.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("an expired conversation: %v, want ErrNotFound", err)
+	}
+}
