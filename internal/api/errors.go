@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/assistant"
 	"github.com/shopguard/shopguard/internal/authn"
 	"github.com/shopguard/shopguard/internal/engine"
 	"github.com/shopguard/shopguard/internal/notify"
@@ -126,6 +127,10 @@ func (s *Server) classify(err error) (int, errorBody) {
 		return http.StatusConflict, errorBody{apiError{Code: "challenge_closed", Message: err.Error()}}
 	case errors.Is(err, authn.ErrChallengeExpired):
 		return http.StatusGone, errorBody{apiError{Code: "expired", Message: err.Error()}}
+	case errors.Is(err, assistant.ErrTooFast):
+		return http.StatusTooManyRequests, errorBody{apiError{Code: "rate_limited", Message: err.Error()}}
+	case errors.Is(err, assistant.ErrConversationOver):
+		return http.StatusConflict, errorBody{apiError{Code: "conversation_over", Message: err.Error()}}
 	case errors.Is(err, notify.ErrTooMany):
 		return http.StatusConflict, errorBody{apiError{Code: "limit_reached", Message: err.Error()}}
 	case errors.Is(err, engine.ErrBuiltinList):

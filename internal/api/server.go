@@ -104,6 +104,7 @@ type Server struct {
 	phishing   phishingDeps
 	messages   MessageChecker
 	content    ContentAnalyzer
+	assistant  assistantDeps
 	log        *slog.Logger
 	mux        *http.ServeMux
 	now        func() time.Time
@@ -138,6 +139,7 @@ func (s *Server) routes() {
 	// Perspective's path and ?key= authentication, for its clients.
 	s.mux.Handle("POST /v1alpha1/comments:analyze", keyParam(s.authenticated(apikey.ScopeEventsWrite, s.postCommentsAnalyze)))
 	s.phishingRoutes(v1)
+	s.assistantRoutes(v1)
 	v1("GET /v1/passwords/range/{prefix}", apikey.ScopeEventsWrite, s.getPasswordRange)
 	v1("GET /v1/events/{id}", apikey.ScopeEventsRead, s.getEvent)
 	v1("POST /v1/feedback", apikey.ScopeFeedbackWrite, s.postFeedback)

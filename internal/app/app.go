@@ -23,6 +23,7 @@ import (
 	"github.com/shopguard/shopguard/internal/account"
 	"github.com/shopguard/shopguard/internal/api"
 	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/assistant"
 	"github.com/shopguard/shopguard/internal/authn"
 	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/content"
@@ -163,6 +164,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.closeAll()
 		return nil, err
 	}
+	bot, err := assistant.New(assistant.Config{}, assistant.Deps{Messages: a.urls.checker, Shops: a.api.ShopProfiles(), Reports: store,
+		Registry: store, StepUps: challenges, Pages: hostedPages{publicURL: strings.TrimSuffix(cfg.Authn.PublicURL, "/"), links: links}})
+	if err != nil {
+		a.closeAll()
+		return nil, err
+	}
+	a.api.SetAssistant(bot, assistant.NewTokens(sealKey), store)
 	a.typing = authn.NewTyping(authn.TypingConfig{}, store)
 	a.api.SetTyping(a.typing)
 	gateways, err := config.ParseGateways(cfg.Server.Gateways)
@@ -177,6 +185,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.dash.SetPasskeys(passkeys)
 	return a, nil
+}
+
+// hostedPages makes the addresses of the hosted step-up pages.
+type hostedPages struct {
+	publicURL string
+	links     *authn.Links
+}
+
+// ChallengeURL implements assistant.HostedPages.
+func (p hostedPages) ChallengeURL(tenant, id, returnURL string) string {
+	return p.publicURL + p.links.ChallengePath(tenant, id, returnURL)
 }
 
 // sealingKey returns the key that seals customers' authenticator secrets
@@ -474,6 +493,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 // done (Serve runs it).
 func (a *App) RunNotifications(ctx context.Context) error { return a.notify.Run(ctx) }
 
+// outboundRetention is how long the register of messages the shop sent
+// keeps each one: a little over a year, for a customer who asks about
+// last year's order confirmation.
+const outboundRetention = 400 * 24 * time.Hour
+
 // modelPoll is how often a running shopguard looks for a newly promoted model.
 const modelPoll = 15 * time.Second
 
@@ -499,6 +523,9 @@ func (a *App) snapshotLoop(ctx context.Context) {
 			}
 			if _, err := a.store.DeleteExpiredCeremonies(ctx, time.Now()); err != nil && ctx.Err() == nil {
 				a.log.Error("deleting expired passkey ceremonies failed", "error", err)
+			}
+			if _, err := a.store.PurgeOutbound(ctx, time.Now().Add(-outboundRetention)); err != nil && ctx.Err() == nil {
+				a.log.Error("purging the outbound-message register failed", "error", err)
 			}
 		}
 	}

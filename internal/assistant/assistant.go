@@ -52,6 +52,9 @@ type HostedPages interface {
 
 // Deps are the parts of shopguard the assistant works with.
 type Deps struct {
+	// Classifier recognises intents; nil: the built-in one, trained in
+	// the background from New on (about a second), which the first
+	// messages wait for.
 	Classifier *Classifier
 	Messages   MessageChecker
 	Shops      ShopProfiles
@@ -111,20 +114,44 @@ var (
 type Assistant struct {
 	cfg  Config
 	deps Deps
+
+	// ready is closed once deps.Classifier is set (or trainErr).
+	ready    chan struct{}
+	trainErr error
 }
 
-// New returns an assistant over deps. Classifier is required; without
-// Messages, Registry, Reports or StepUps the assistant says it cannot do
-// what needs them and hands over to the shop's staff.
+// New returns an assistant over deps. Without Messages, Registry,
+// Reports or StepUps the assistant says it cannot do what needs them and
+// hands over to the shop's staff.
 func New(cfg Config, deps Deps) (*Assistant, error) {
 	cfg.defaults()
-	if deps.Classifier == nil {
-		return nil, errors.New("assistant: a classifier is required")
-	}
 	if deps.Conversations == nil {
 		deps.Conversations = NewMemoryConversations(cfg.ConversationTTL, 100_000, cfg.Now)
 	}
-	return &Assistant{cfg: cfg, deps: deps}, nil
+	a := &Assistant{cfg: cfg, deps: deps, ready: make(chan struct{})}
+	if deps.Classifier != nil {
+		close(a.ready)
+		return a, nil
+	}
+	go func() {
+		defer close(a.ready)
+		ex, err := TrainingExamples()
+		if err == nil {
+			a.deps.Classifier, err = TrainClassifier(ex)
+		}
+		a.trainErr = err
+	}()
+	return a, nil
+}
+
+// waitReady waits for the classifier.
+func (a *Assistant) waitReady(ctx context.Context) error {
+	select {
+	case <-a.ready:
+		return a.trainErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // StartInput opens a conversation for a tenant's customer.
@@ -216,6 +243,9 @@ func (in *MessageInput) validate() error {
 // returns the assistant's reply, both appended to the conversation.
 func (a *Assistant) Post(ctx context.Context, tenant, id string, in MessageInput) (Reply, error) {
 	if err := in.validate(); err != nil {
+		return Reply{}, err
+	}
+	if err := a.waitReady(ctx); err != nil {
 		return Reply{}, err
 	}
 	var reply Reply

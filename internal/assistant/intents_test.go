@@ -3,6 +3,7 @@ package assistant
 import (
 	"os"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -21,18 +22,28 @@ func heldOut(t testing.TB) []Example {
 	return ex
 }
 
+// trained returns the built-in classifier, trained once for all tests
+// (it is read-only once trained).
 func trained(t testing.TB) *Classifier {
 	t.Helper()
-	ex, err := TrainingExamples()
-	if err != nil {
-		t.Fatal(err)
+	trainOnce.Do(func() {
+		ex, err := TrainingExamples()
+		if err == nil {
+			trainedClassifier, err = TrainClassifier(ex)
+		}
+		trainErr = err
+	})
+	if trainErr != nil {
+		t.Fatal(trainErr)
 	}
-	c, err := TrainClassifier(ex)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return trainedClassifier
 }
+
+var (
+	trainOnce         sync.Once
+	trainedClassifier *Classifier
+	trainErr          error
+)
 
 // TestIntentAccuracy measures the classifier on the held-out set and
 // holds it above a floor; `go test -run IntentAccuracy -v` prints the
