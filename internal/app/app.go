@@ -366,12 +366,15 @@ func (a *App) Snapshot(ctx context.Context) error {
 // /dashboard/; / redirects there).
 func (a *App) Handler() http.Handler {
 	apiHandler := a.api.Handler()
+	widget := assistant.Widget()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch p := r.URL.Path; {
 		case strings.HasPrefix(p, dashboard.Prefix+"/"):
 			a.dash.ServeHTTP(w, r)
 		case strings.HasPrefix(p, authn.HostedPrefix+"/"):
 			a.stepup.ServeHTTP(w, r)
+		case p == assistant.WidgetPrefix+"widget.js" || p == assistant.WidgetPrefix+"widget.css":
+			widget.ServeHTTP(w, r)
 		case (p == "/" || p == dashboard.Prefix) && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			http.Redirect(w, r, dashboard.Prefix+"/", http.StatusSeeOther)
 		default:

@@ -63,12 +63,27 @@ func redact(s string) (string, []string) {
 		note(secretCode)
 		return "[code removed]", found
 	}
-	s = codeIs.ReplaceAllStringFunc(s, func(m string) string {
+	// A one-time code, but not the digits that begin a verification code
+	// of the shop's ("code 4827-QMX2"): those the customer is meant to quote.
+	var b strings.Builder
+	last := 0
+	for _, m := range codeIs.FindAllStringSubmatchIndex(s, -1) {
+		if startsCode(s[m[6]:]) {
+			continue
+		}
 		note(secretCode)
-		sub := codeIs.FindStringSubmatch(m)
-		return strings.TrimSuffix(m, sub[3]) + "[removed]"
-	})
-	return s, found
+		b.WriteString(s[last:m[6]])
+		b.WriteString("[removed]")
+		last = m[7]
+	}
+	b.WriteString(s[last:])
+	return b.String(), found
+}
+
+// startsCode reports whether s begins with a verification code.
+func startsCode(s string) bool {
+	m := codeInText.FindStringSubmatchIndex(s)
+	return m != nil && m[0] == 0 && hasDigitAndLetter(strings.ToUpper(s[m[2]:m[3]]+s[m[4]:m[5]]))
 }
 
 // luhn reports whether the digits of s pass the Luhn check.

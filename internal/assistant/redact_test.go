@@ -26,6 +26,9 @@ func TestRedact(t *testing.T) {
 		{"  9931 ", "[code removed]", []string{secretCode}},
 		{"order 8812 at https://shop.example/orders/8812 code 7KQ4-MD2X", "order 8812 at https://shop.example/orders/8812 code 7KQ4-MD2X", nil},
 		{"I forgot my password", "I forgot my password", nil},
+		{"the email with code 4827-QMX2, from you?", "the email with code 4827-QMX2, from you?", nil},
+		{"code 4827 QMX2 is it real", "code 4827 QMX2 is it real", nil},
+		{"pin: 4827 and code 5555", "pin: [removed] and code [removed]", []string{secretCode}},
 	} {
 		got, found := redact(tc.in)
 		if got != tc.want || !slices.Equal(found, tc.found) {

@@ -170,6 +170,9 @@ func (s *Shop) checkout(w http.ResponseWriter, r *http.Request) {
 	default:
 		o.Status = StatusBlocked
 	}
+	if o.Status == StatusPaid && acct != nil {
+		s.confirm(r, o, acct)
+	}
 	s.mu.Lock()
 	s.orders[o.ID] = o
 	s.order = append(s.order, o.ID)

@@ -22,6 +22,9 @@ type Scorer interface {
 	VerifyApproval(ctx context.Context, token, userID string, action client.ChallengeAction) (*client.ApprovalCheck, error)
 	ChallengeReturning(ctx context.Context, id, returnURL string) (*client.Challenge, error)
 	CreateEnrolmentLink(ctx context.Context, userID string, in client.EnrolmentLinkInput) (*client.EnrolmentLink, error)
+	Challenge(ctx context.Context, id string) (*client.Challenge, error)
+	RegisterOutbound(ctx context.Context, m client.Outbound) (client.Outbound, error)
+	StartConversation(ctx context.Context, in client.ConversationStart) (client.StartedConversation, error)
 }
 
 var _ Scorer = (*client.Client)(nil)
@@ -180,6 +183,41 @@ func (g *Guard) EnrolmentLink(ctx context.Context, userID, accountName, returnUR
 		return nil, fmt.Errorf("demo: enrolment link for %s: %w", userID, err)
 	}
 	return l, nil
+}
+
+// Challenge returns a step-up challenge as shopguard has it.
+func (g *Guard) Challenge(ctx context.Context, id string) (*client.Challenge, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	ch, err := g.scorer.Challenge(ctx, id)
+	g.countStepUp(err)
+	if err != nil {
+		return nil, fmt.Errorf("demo: challenge %s: %w", id, err)
+	}
+	return ch, nil
+}
+
+// RegisterOutbound tells shopguard about a message the shop sends, and
+// returns it with the verification code to put in it.
+func (g *Guard) RegisterOutbound(ctx context.Context, m client.Outbound) (client.Outbound, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	out, err := g.scorer.RegisterOutbound(ctx, m)
+	if err != nil {
+		return client.Outbound{}, fmt.Errorf("demo: register %s: %w", m.Template, err)
+	}
+	return out, nil
+}
+
+// StartConversation opens a chat with shopguard's support assistant.
+func (g *Guard) StartConversation(ctx context.Context, in client.ConversationStart) (client.StartedConversation, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	c, err := g.scorer.StartConversation(ctx, in)
+	if err != nil {
+		return client.StartedConversation{}, fmt.Errorf("demo: start a conversation: %w", err)
+	}
+	return c, nil
 }
 
 // VerifyApproval checks (and redeems) the approval token for the customer

@@ -134,6 +134,10 @@ type Order struct {
 	Verdict     Verdict
 	// Sent is the transaction as sent to shopguard.
 	Sent client.Transaction
+	// Confirmation is the confirmation e-mail the shop sent for a paid
+	// order of an account, registered with shopguard ("" when none).
+	Confirmation     string
+	ConfirmationCode string
 }
 
 // Review is a product review.
@@ -158,6 +162,9 @@ type Message struct {
 type session struct {
 	accountID string
 	cart      map[string]int
+	// addressUntil is when the customer's passed step-up for an address
+	// change (from the support assistant) stops allowing one.
+	addressUntil time.Time
 }
 
 // Shop is the demo web shop.
@@ -239,7 +246,9 @@ func NewShop(cfg ShopConfig, catalog *Catalog, guard *Guard, proc *Processor) (*
 	return s, nil
 }
 
-// hostedProxy passes /stepup/ to shopguard, without the shop's cookies.
+// hostedProxy passes /stepup/ (the hosted step-up pages) and /assistant/
+// (the chat widget and its messages) to shopguard, without the shop's
+// cookies.
 func hostedProxy(target *url.URL) http.Handler {
 	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(target)
@@ -266,7 +275,9 @@ func (s *Shop) routes() {
 	s.mux.HandleFunc("GET /checkout", s.checkoutForm)
 	s.mux.HandleFunc("POST /checkout", s.checkout)
 	s.mux.HandleFunc("GET /orders/{id}", s.orderPage)
-	s.mux.HandleFunc("GET /support", s.page("support"))
+	s.mux.HandleFunc("GET /support", s.supportPage)
+	s.mux.HandleFunc("GET "+AssistantReturnPath, s.assistantVerified)
+	s.mux.HandleFunc("POST "+AddressPath, s.changeAddress)
 	s.mux.HandleFunc("POST /support", s.support)
 	s.mux.HandleFunc("GET "+ReportMessagePath, s.reportMessageForm)
 	s.mux.HandleFunc("POST "+ReportMessagePath, s.reportMessage)
@@ -279,7 +290,7 @@ func (s *Shop) routes() {
 func (s *Shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(ShopHeader, "1")
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if s.hosted != nil && strings.HasPrefix(r.URL.Path, "/stepup/") {
+	if s.hosted != nil && (strings.HasPrefix(r.URL.Path, "/stepup/") || strings.HasPrefix(r.URL.Path, "/assistant/")) {
 		s.hosted.ServeHTTP(w, r)
 		return
 	}
