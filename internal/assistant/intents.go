@@ -166,3 +166,7 @@ const (
 func sure(s []Scored) bool {
 	return len(s) > 0 && s[0].Score >= minTopScore && (len(s) == 1 || s[0].Score-s[1].Score >= minMargin)
 }
+
+// Sure reports whether the most likely of s (as Classify returns them)
+// is clear enough for the assistant to act on without asking.
+func Sure(s []Scored) bool { return sure(s) }

@@ -136,7 +136,7 @@ labels counted per entity when revealed).`,
 	f.StringVar(&save, "save-model", "", "write the trained model to this file")
 	f.StringVar(&export, "export-features", "", "write the training and test rows (split, day, customer, label, features) as CSV, for baselines")
 	_ = fraud.MarkFlagRequired("input")
-	cmd.AddCommand(fraud, newEvalAccount(env), newEvalKeystroke(env), newEvalMessages(env), newEvalURLs(env), newEvalContent(env), newEvalTraffic(env))
+	cmd.AddCommand(fraud, newEvalAccount(env), newEvalKeystroke(env), newEvalMessages(env), newEvalURLs(env), newEvalContent(env), newEvalTraffic(env), newEvalIntents(env))
 	return cmd
 }
 
