@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/shopguard/shopguard/docs"
 	"github.com/shopguard/shopguard/internal/account"
 	"github.com/shopguard/shopguard/internal/api"
@@ -164,7 +166,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.closeAll()
 		return nil, err
 	}
-	bot, err := assistant.New(assistant.Config{}, assistant.Deps{Messages: a.urls.checker, Shops: a.api.ShopProfiles(), Reports: store,
+	answers, err := loadAnswers(cfg.Assistant.AnswersFile)
+	if err != nil {
+		a.closeAll()
+		return nil, err
+	}
+	bot, err := assistant.New(assistant.Config{Answers: answers}, assistant.Deps{Messages: a.urls.checker, Shops: a.api.ShopProfiles(), Reports: store,
 		Registry: store, StepUps: challenges, Pages: hostedPages{publicURL: strings.TrimSuffix(cfg.Authn.PublicURL, "/"), links: links}})
 	if err != nil {
 		a.closeAll()
@@ -185,6 +192,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.dash.SetPasskeys(passkeys)
 	return a, nil
+}
+
+// loadAnswers reads the shop's own answers for the assistant
+// (assistant.answers_file): a YAML mapping of intent to text.
+func loadAnswers(path string) (map[string]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("app: assistant.answers_file: %w", err)
+	}
+	var answers map[string]string
+	if err := yaml.Unmarshal(b, &answers); err != nil {
+		return nil, fmt.Errorf("app: assistant.answers_file %s: want a mapping of intent to text: %w", path, err)
+	}
+	return answers, nil
 }
 
 // hostedPages makes the addresses of the hosted step-up pages.

@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/internal/app"
 	"github.com/shopguard/shopguard/internal/app/apptest"
+	"github.com/shopguard/shopguard/internal/config"
 )
 
 // TestAssistantThroughTheAPI: the shop registers what it sends; a
@@ -132,5 +137,40 @@ func TestAssistantThroughTheAPI(t *testing.T) {
 	got, err := c.Conversation(ctx, id)
 	if err != nil || len(got.Turns) != 1+2*5 || got.Pending != nil {
 		t.Fatalf("conversation: %d turns, pending %+v, %v", len(got.Turns), got.Pending, err)
+	}
+}
+
+// TestAssistantAnswersFile: the shop's answers file replaces the default
+// answers; a file that names a sensitive intent stops the start.
+func TestAssistantAnswersFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "answers.yaml")
+	if err := os.WriteFile(good, []byte("order_status: \"Track every order at northwind.shop/track; we ship from Leeds within a day.\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Storage.DataDir = t.TempDir()
+	cfg.Assistant.AnswersFile = good
+	e := startConfig(t, cfg)
+	ctx := context.Background()
+	c := e.client(t, "shop-a")
+	conv, err := c.StartConversation(ctx, client.ConversationStart{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.SendMessage(ctx, conv.Conversation.ID, client.AssistantMessage{Text: "where is my parcel, it's late"})
+	if err != nil || !strings.Contains(r.Text, "we ship from Leeds") {
+		t.Errorf("reply %q, %v; want the shop's answer", r.Text, err)
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("change_email: \"send me your new address\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Storage.DataDir = t.TempDir()
+	cfg.Assistant.AnswersFile = bad
+	if a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler)); err == nil {
+		a.Close()
+		t.Fatal("an answers file for a sensitive intent was accepted")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -79,9 +81,15 @@ type Config struct {
 	// MaxMessagesPerMinute bounds a conversation's customer messages a
 	// minute (default 20).
 	MaxMessagesPerMinute int
+	// Answers are the shop's own answers, by intent (AnswerIntents), to
+	// questions that need only words; the others keep the default ones.
+	Answers map[string]string
 	// Now returns the time (default time.Now).
 	Now func() time.Time
 }
+
+// MaxAnswerRunes bounds one of Config.Answers.
+const MaxAnswerRunes = 1000
 
 func (c *Config) defaults() {
 	if c.ConversationTTL <= 0 {
@@ -125,6 +133,14 @@ type Assistant struct {
 // hands over to the shop's staff.
 func New(cfg Config, deps Deps) (*Assistant, error) {
 	cfg.defaults()
+	for intent, text := range cfg.Answers {
+		if !slices.Contains(AnswerIntents(), intent) {
+			return nil, fmt.Errorf("assistant: no answer can be set for %q; these can: %s", intent, strings.Join(AnswerIntents(), ", "))
+		}
+		if n := utf8.RuneCountInString(strings.TrimSpace(text)); n == 0 || n > MaxAnswerRunes || !utf8.ValidString(text) {
+			return nil, fmt.Errorf("assistant: the answer for %s must be 1 to %d characters of UTF-8", intent, MaxAnswerRunes)
+		}
+	}
 	if deps.Conversations == nil {
 		deps.Conversations = NewMemoryConversations(cfg.ConversationTTL, 100_000, cfg.Now)
 	}

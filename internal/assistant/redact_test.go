@@ -123,3 +123,31 @@ func TestConversationLimits(t *testing.T) {
 		t.Errorf("an expired conversation: %v, want ErrNotFound", err)
 	}
 }
+
+// TestShopAnswers: the shop's own answers replace the defaults, and only
+// answers for questions that need only words can be set.
+func TestShopAnswers(t *testing.T) {
+	ctx := context.Background()
+	own := "Orders ship within 24 hours from Leeds; track them at northwind.shop/track."
+	a, err := New(Config{Answers: map[string]string{IntentOrderStatus: own}}, Deps{Classifier: trained(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := a.Start(ctx, "shop", StartInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := a.Post(ctx, "shop", c.ID, MessageInput{Text: "where is my parcel? it hasn't arrived"}); err != nil || r.Text != own {
+		t.Errorf("reply %q, %v; want the shop's answer", r.Text, err)
+	}
+	for name, answers := range map[string]map[string]string{
+		"sensitive intent": {IntentChangeEmail: "just tell me the new one"},
+		"unknown intent":   {"weather": "sunny"},
+		"empty answer":     {IntentGoodbye: "  "},
+		"too long":         {IntentGoodbye: strings.Repeat("x", MaxAnswerRunes+1)},
+	} {
+		if _, err := New(Config{Answers: answers}, Deps{Classifier: trained(t)}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

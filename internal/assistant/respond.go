@@ -28,19 +28,36 @@ var sensitive = map[string]struct{ action, does string }{
 	IntentOrderDetails:  {"disclose_order", "show you your order details"},
 }
 
-// answers are the replies to intents that need nothing but words.
-var answers = map[string]string{
+// defaultAnswers are the replies to intents that need nothing but words,
+// until the shop gives its own (Config.Answers).
+var defaultAnswers = map[string]string{
 	IntentGoodbye: "You're welcome. If anything about a message from us ever looks odd, ask me here first. Goodbye!",
-	IntentOrderStatus: "You can follow every order under Account → Orders, with the carrier's tracking link once it has shipped. " +
-		"If it is late, tell me the order number and I'll pass it to our team.",
-	IntentReturnRefund: "You can return items within 30 days under Account → Orders → Return an item; the refund goes to the way you paid within 5 working days of the return arriving.",
-	IntentCancelOrder:  "An order can be cancelled under Account → Orders until it ships. If it has shipped already, return it instead and you'll get a refund.",
+	IntentOrderStatus: "You can follow your orders in your account, with the carrier's tracking link once an order has shipped. " +
+		"If one is late, tell me its order number and I'll pass it to our team.",
+	IntentReturnRefund: "You can start a return from the order in your account; the refund goes back to the way you paid once the return reaches us. " +
+		"How long you have to return an item is on our returns page.",
+	IntentCancelOrder:  "An order can be cancelled from your account until it ships. If it has shipped already, return it instead and you'll get a refund.",
 	IntentShippingInfo: "Delivery costs and times for your country are shown at checkout before you pay; express delivery is offered where the carrier has it.",
 	IntentPaymentProblem: "If a payment failed, nothing was taken; a pending amount from a failed attempt disappears within a few days. " +
 		"If you were charged twice or the wrong amount, tell me the order number and our team will check it. Never send card details in this chat.",
 	IntentAccountSecurity: "If you think someone else got into your account: change your password now (I can start that for you after a quick check that it's you), " +
 		"sign out of other devices, and check your recent orders and addresses. I'll also ask a colleague to look at it.",
 }
+
+// AnswerIntents lists the intents whose answers a shop may replace.
+func AnswerIntents() []string {
+	out := make([]string, 0, len(defaultAnswers))
+	for _, in := range Intents {
+		if _, ok := defaultAnswers[in]; ok {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// manipulationHandoff is how many attempts to instruct the assistant get
+// the conversation handed to staff.
+const manipulationHandoff = 3
 
 // respond answers in on c at now; it appends the customer's turn.
 func (a *Assistant) respond(ctx context.Context, c *Conversation, in MessageInput, now time.Time) (Reply, error) {
@@ -58,6 +75,10 @@ func (a *Assistant) respond(ctx context.Context, c *Conversation, in MessageInpu
 	if manipulates(text) {
 		c.Manipulations++
 		pre = append(pre, "I follow the same rules for everyone, whatever a message says.")
+		if c.Manipulations == manipulationHandoff {
+			c.Handoff = true
+			acts = append(acts, Action{Type: ActionHandoff, Reason: "repeated attempts to instruct the assistant"})
+		}
 	}
 	if in.Choice != "" {
 		turn.Text = "[chose " + in.Choice + "]"
@@ -146,7 +167,7 @@ func (a *Assistant) handle(ctx context.Context, c *Conversation, intent string, 
 		r.Actions = []Action{{Type: ActionHandoff}}
 	case IntentAccountSecurity:
 		c.Handoff = true
-		r.Text = answers[intent]
+		r.Text = a.answer(intent)
 		r.Actions = []Action{{Type: ActionHandoff, Reason: "possible account takeover"}}
 		r.Choices = []Choice{{Label: intentLabel(IntentResetPassword), Value: IntentResetPassword}}
 		c.Awaiting = awaitChoice
@@ -154,7 +175,7 @@ func (a *Assistant) handle(ctx context.Context, c *Conversation, intent string, 
 		if _, ok := sensitive[intent]; ok {
 			return a.stepUp(ctx, c, r, now)
 		}
-		r.Text = answers[intent]
+		r.Text = a.answer(intent)
 	}
 	return r, nil
 }
@@ -275,6 +296,14 @@ func (a *Assistant) followUp(ctx context.Context, c *Conversation, id string, no
 		r.Actions = []Action{{Type: ActionRefused, Intent: p.Intent, ChallengeID: ch.ID, Reason: ch.Status}, {Type: ActionHandoff, Reason: "step-up " + ch.Status}}
 	}
 	return r, nil
+}
+
+// answer is the shop's answer to intent, or the default one.
+func (a *Assistant) answer(intent string) string {
+	if t, ok := a.cfg.Answers[intent]; ok {
+		return t
+	}
+	return defaultAnswers[intent]
 }
 
 // isAck reports whether s only says the customer did what was asked.

@@ -67,6 +67,7 @@ type Config struct {
 	Account   Account   `koanf:"account"`
 	Webhooks  Webhooks  `koanf:"webhooks"`
 	Authn     Authn     `koanf:"authn"`
+	Assistant Assistant `koanf:"assistant"`
 	Decisions Decisions `koanf:"decisions"`
 	Gateway   Gateway   `koanf:"gateway"`
 	Log       Log       `koanf:"log"`
@@ -287,6 +288,15 @@ type Webhooks struct {
 	Retention time.Duration `koanf:"retention"`
 	// AllowHTTP lets endpoints use plain http:// on any host.
 	AllowHTTP bool `koanf:"allow_http"`
+}
+
+// Assistant configures the support assistant.
+type Assistant struct {
+	// AnswersFile is a YAML file of the shop's own answers to the
+	// questions that need only words, by intent (order_status,
+	// return_refund, cancel_order, shipping_info, payment_problem,
+	// account_security, goodbye); empty: generic answers.
+	AnswersFile string `koanf:"answers_file"`
 }
 
 // Authn configures strong customer authentication.

@@ -104,6 +104,8 @@ func fields() []field {
 			func(c *Config) *string { return &c.Authn.KeyFile }),
 		stringField("authn.public_url", "Where customers' browsers reach shopguard's hosted step-up and enrolment pages (e.g. https://auth.shop.example); empty: links are paths under /stepup/ for the shop to serve from its own origin.",
 			func(c *Config) *string { return &c.Authn.PublicURL }),
+		stringField("assistant.answers_file", "YAML file of the shop's own answers for the support assistant, by intent (order_status, return_refund, cancel_order, shipping_info, payment_problem, account_security, goodbye: \"text\"); empty: generic answers.",
+			func(c *Config) *string { return &c.Assistant.AnswersFile }),
 	}
 	for _, k := range risk.EventKinds {
 		fs = append(fs,
@@ -188,6 +190,7 @@ func sectionDocs() map[string]string {
 		"models":      "Scheduled retraining of the transaction model.",
 		"account":     "Account protection: sign-ins and sign-ups.",
 		"authn":       "Strong customer authentication (authenticator apps, recovery codes).",
+		"assistant":   "The support assistant (chat widget): the shop's own answers.",
 		"webhooks":    "Signed notifications to the shop (\"was this you?\"); endpoints are set per shop through /v1/webhooks.",
 		"decisions":   "How scores (0-100) become actions.",
 		"gateway":     "shopguard gateway: the reverse proxy in front of the shop.",
