@@ -62,6 +62,13 @@ func (c *Client) ReportPhishing(ctx context.Context, r PhishingReport) (Phishing
 	return out, err
 }
 
+// PhishingReport returns one of the shop's reports.
+func (c *Client) PhishingReport(ctx context.Context, id string) (PhishingReport, error) {
+	var out PhishingReport
+	err := c.do(ctx, http.MethodGet, "/v1/phishing/reports/"+url.PathEscape(id), nil, &out, true)
+	return out, err
+}
+
 // PhishingReports lists the shop's reports, newest first: status ""
 // for all, at most limit (0: the server's default), after cursor (""
 // for the first page). It returns the next page's cursor ("" at the end).

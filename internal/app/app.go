@@ -191,6 +191,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.dash.SetPasskeys(passkeys)
+	a.dash.SetPhishingReports(store, a)
 	return a, nil
 }
 

@@ -81,14 +81,16 @@ type Config struct {
 
 // Server serves the dashboard under Prefix.
 type Server struct {
-	cfg      Config
-	passkeys Passkeys
-	eng      Engine
-	store    Store
-	log      *slog.Logger
-	pages    map[string]*template.Template
-	mux      *http.ServeMux
-	limiter  *limiter
+	cfg       Config
+	reports   PhishingReports
+	confirmer ReportConfirmer
+	passkeys  Passkeys
+	eng       Engine
+	store     Store
+	log       *slog.Logger
+	pages     map[string]*template.Template
+	mux       *http.ServeMux
+	limiter   *limiter
 	// gatewayClient reads the gateways' admin addresses.
 	gatewayClient *http.Client
 }
@@ -161,6 +163,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST "+Prefix+"/events/{id}/note", s.page(anyone, s.note))
 	s.mux.HandleFunc("GET "+Prefix+"/review", s.page(anyone, s.review))
 	s.moderationRoutes()
+	s.reportRoutes()
 	s.mux.HandleFunc("GET "+Prefix+"/rules", s.page(anyone, s.rulesPage))
 	s.mux.HandleFunc("GET "+Prefix+"/rules/new", s.page(adminOnly, s.ruleForm))
 	s.mux.HandleFunc("GET "+Prefix+"/rules/edit/{name}", s.page(adminOnly, s.ruleForm))
