@@ -171,7 +171,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.closeAll()
 		return nil, err
 	}
-	bot, err := assistant.New(assistant.Config{Answers: answers}, assistant.Deps{Messages: a.urls.checker, Shops: a.api.ShopProfiles(), Reports: store,
+	writer, err := newWriter(cfg.Assistant)
+	if err != nil {
+		a.closeAll()
+		return nil, err
+	}
+	bot, err := assistant.New(assistant.Config{Answers: answers}, assistant.Deps{Writer: writer, Messages: a.urls.checker, Shops: a.api.ShopProfiles(), Reports: store,
 		Registry: store, StepUps: challenges, Pages: hostedPages{publicURL: strings.TrimSuffix(cfg.Authn.PublicURL, "/"), links: links}})
 	if err != nil {
 		a.closeAll()
@@ -210,6 +215,27 @@ func loadAnswers(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("app: assistant.answers_file %s: want a mapping of intent to text: %w", path, err)
 	}
 	return answers, nil
+}
+
+// newWriter returns the assistant's language model (assistant.llm_url),
+// or nil when none is configured.
+func newWriter(c config.Assistant) (assistant.Writer, error) {
+	if c.LLMURL == "" {
+		return nil, nil
+	}
+	var key string
+	if c.LLMKeyFile != "" {
+		b, err := os.ReadFile(c.LLMKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("app: assistant.llm_key_file: %w", err)
+		}
+		key = strings.TrimSpace(string(b))
+	}
+	w, err := assistant.NewOpenAI(assistant.OpenAIConfig{URL: c.LLMURL, Model: c.LLMModel, Key: key, Timeout: c.LLMTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("app: assistant.llm_url: %w", err)
+	}
+	return w, nil
 }
 
 // hostedPages makes the addresses of the hosted step-up pages.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -172,5 +173,32 @@ func TestAssistantAnswersFile(t *testing.T) {
 	if a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler)); err == nil {
 		a.Close()
 		t.Fatal("an answers file for a sensitive intent was accepted")
+	}
+}
+
+// TestAssistantLanguageModel: with assistant.llm_url set, answers to
+// questions that need only words are worded by the model, marked so.
+func TestAssistantLanguageModel(t *testing.T) {
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/chat/completions" {
+			http.NotFound(w, r)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"choices": []map[string]any{{"message": map[string]string{"content": "Most parcels arrive within three working days."}}}})
+	}))
+	defer model.Close()
+	cfg := config.Default()
+	cfg.Storage.DataDir = t.TempDir()
+	cfg.Assistant.LLMURL, cfg.Assistant.LLMModel = model.URL+"/v1", "local-model"
+	e := startConfig(t, cfg)
+	ctx := context.Background()
+	c := e.client(t, "shop-a")
+	conv, err := c.StartConversation(ctx, client.ConversationStart{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.SendMessage(ctx, conv.Conversation.ID, client.AssistantMessage{Text: "when will my parcel arrive?"})
+	if err != nil || r.Text != "Most parcels arrive within three working days." || len(r.Actions) != 1 || r.Actions[0].Type != "generated" {
+		t.Errorf("reply %+v, %v", r, err)
 	}
 }

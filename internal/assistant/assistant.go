@@ -66,6 +66,10 @@ type Deps struct {
 	Pages      HostedPages
 	// Conversations keeps conversations (default: in memory).
 	Conversations Conversations
+	// Writer, if set, words the answers to questions that need only words
+	// (AnswerIntents but goodbye and account_security) from the shop's
+	// answer; off by default, and never asked about anything else.
+	Writer Writer
 }
 
 // Config configures the assistant. Zero values take defaults.

@@ -97,6 +97,9 @@ const (
 	ActionRedacted = "redacted"
 	// ActionRefused says a request was refused (Reason says why).
 	ActionRefused = "refused"
+	// ActionGenerated says the reply's words came from the operator's
+	// language model (from the shop's answer, checked before it is shown).
+	ActionGenerated = "generated"
 )
 
 // Verdicts about a message.

@@ -176,6 +176,14 @@ func (a *Assistant) handle(ctx context.Context, c *Conversation, intent string, 
 			return a.stepUp(ctx, c, r, now)
 		}
 		r.Text = a.answer(intent)
+		if a.deps.Writer != nil && text != "" && intent != IntentGoodbye {
+			if w, err := a.deps.Writer.Write(ctx, Question{Intent: intent, Text: text, Guidance: r.Text}); err == nil {
+				if g, ok := generated(w); ok {
+					r.Text = g
+					r.Actions = []Action{{Type: ActionGenerated}}
+				}
+			}
+		}
 	}
 	return r, nil
 }

@@ -297,6 +297,17 @@ type Assistant struct {
 	// return_refund, cancel_order, shipping_info, payment_problem,
 	// account_security, goodbye); empty: generic answers.
 	AnswersFile string `koanf:"answers_file"`
+	// LLMURL is an OpenAI-compatible API ("http://127.0.0.1:8000/v1")
+	// whose model words the answers to questions that need only words,
+	// from the shop's answers; empty (the default): none. It is never
+	// asked about identity, phishing or anything sensitive.
+	LLMURL string `koanf:"llm_url"`
+	// LLMModel names its model; LLMKeyFile holds its bearer key, if any.
+	LLMModel   string `koanf:"llm_model"`
+	LLMKeyFile string `koanf:"llm_key_file"`
+	// LLMTimeout bounds one answer (100ms..1m); past it the shop's answer
+	// is given.
+	LLMTimeout time.Duration `koanf:"llm_timeout"`
 }
 
 // Authn configures strong customer authentication.
@@ -384,6 +395,7 @@ func Default() Config {
 		},
 		Account:   Account{History: 180 * 24 * time.Hour},
 		Webhooks:  Webhooks{Timeout: 10 * time.Second, Attempts: 12, Retention: 30 * 24 * time.Hour},
+		Assistant: Assistant{LLMTimeout: 5 * time.Second},
 		Decisions: Decisions{Thresholds: thresholds},
 		Gateway: Gateway{
 			Addr:              "127.0.0.1:8000",

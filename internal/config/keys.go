@@ -106,6 +106,14 @@ func fields() []field {
 			func(c *Config) *string { return &c.Authn.PublicURL }),
 		stringField("assistant.answers_file", "YAML file of the shop's own answers for the support assistant, by intent (order_status, return_refund, cancel_order, shipping_info, payment_problem, account_security, goodbye: \"text\"); empty: generic answers.",
 			func(c *Config) *string { return &c.Assistant.AnswersFile }),
+		stringField("assistant.llm_url", "OpenAI-compatible API (e.g. http://127.0.0.1:8000/v1 of a local llama.cpp, vLLM or Ollama) whose model words the assistant's answers to questions that need only words, from the shop's answers; never asked about identity, phishing or anything sensitive. Empty: off.",
+			func(c *Config) *string { return &c.Assistant.LLMURL }),
+		stringField("assistant.llm_model", "The model's name at assistant.llm_url.",
+			func(c *Config) *string { return &c.Assistant.LLMModel }),
+		stringField("assistant.llm_key_file", "File with the bearer key of assistant.llm_url, if it needs one.",
+			func(c *Config) *string { return &c.Assistant.LLMKeyFile }),
+		durationField("assistant.llm_timeout", "Longest wait for the model's answer (100ms..1m); past it the shop's own answer is given.",
+			func(c *Config) *time.Duration { return &c.Assistant.LLMTimeout }),
 	}
 	for _, k := range risk.EventKinds {
 		fs = append(fs,

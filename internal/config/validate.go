@@ -159,6 +159,17 @@ func (c Config) problems() Problems {
 	if d := c.Webhooks.Timeout; d < time.Second || d > time.Minute {
 		add("webhooks.timeout", "%s is outside 1s..1m0s", d)
 	}
+	if u := c.Assistant.LLMURL; u != "" {
+		if p, err := url.Parse(u); err != nil || p.Scheme != "http" && p.Scheme != "https" || p.Host == "" {
+			add("assistant.llm_url", "%q is not an http(s) URL", redactURL(u))
+		}
+		if c.Assistant.LLMModel == "" {
+			add("assistant.llm_model", "is required with assistant.llm_url")
+		}
+	}
+	if d := c.Assistant.LLMTimeout; d < 100*time.Millisecond || d > time.Minute {
+		add("assistant.llm_timeout", "%s is outside 100ms..1m0s", d)
+	}
 	if n := c.Webhooks.Attempts; n < 1 || n > 30 {
 		add("webhooks.attempts", "%d is outside 1..30", n)
 	}
