@@ -139,6 +139,8 @@ func (s *Server) classify(err error) (int, errorBody) {
 		return 499, errorBody{apiError{Code: "cancelled", Message: "the client closed the request"}}
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, errorBody{apiError{Code: "timeout", Message: "the request took too long; try again"}}
+	case errors.Is(err, storage.ErrUnavailable):
+		return http.StatusServiceUnavailable, errorBody{apiError{Code: "unavailable", Message: "shared state is unreachable right now; try again shortly"}}
 	case errors.Is(err, storage.ErrClosed):
 		return http.StatusServiceUnavailable, errorBody{apiError{Code: "unavailable", Message: "shopguard is shutting down; try again"}}
 	}

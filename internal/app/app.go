@@ -42,6 +42,7 @@ import (
 	"github.com/shopguard/shopguard/internal/stepup"
 	"github.com/shopguard/shopguard/internal/storage"
 	"github.com/shopguard/shopguard/internal/storage/memory"
+	"github.com/shopguard/shopguard/internal/storage/redis"
 	"github.com/shopguard/shopguard/internal/storage/sqlite"
 	"github.com/shopguard/shopguard/internal/telemetry"
 )
@@ -70,9 +71,11 @@ func OpenStorage(ctx context.Context, cfg config.Config) (storage.Backend, error
 
 // App is a running shopguard: storage, feature store, engine and API.
 type App struct {
-	cfg     config.Config
-	log     *slog.Logger
-	store   storage.Backend
+	cfg   config.Config
+	log   *slog.Logger
+	store storage.Backend
+	// state is the shared Redis (state.url), if any.
+	state   *redis.State
 	feats   *features.Memory
 	engine  *engine.Engine
 	geo     *geo.DB // nil-safe: knows nothing without databases
@@ -176,7 +179,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.closeAll()
 		return nil, err
 	}
-	bot, err := assistant.New(assistant.Config{Answers: answers}, assistant.Deps{Writer: writer, Messages: a.urls.checker, Shops: a.api.ShopProfiles(), Reports: store,
+	var convs assistant.Conversations
+	if cfg.State.URL != "" {
+		// Conversations shared by every instance of the API.
+		st, err := redis.Open(redis.Options{URL: cfg.State.URL, Timeout: cfg.State.Timeout, Prefix: cfg.State.Prefix})
+		if err != nil {
+			a.closeAll()
+			return nil, fmt.Errorf("state.url: %w", err)
+		}
+		if err := st.Ping(ctx); err != nil {
+			log.Warn("shared state unreachable at start: the assistant's conversations wait for it", "error", err)
+		}
+		a.state = st
+		convs = st.Conversations(24 * time.Hour)
+	}
+	bot, err := assistant.New(assistant.Config{Answers: answers}, assistant.Deps{Writer: writer, Conversations: convs, Messages: a.urls.checker, Shops: a.api.ShopProfiles(), Reports: store,
 		Registry: store, StepUps: challenges, Pages: hostedPages{publicURL: strings.TrimSuffix(cfg.Authn.PublicURL, "/"), links: links}})
 	if err != nil {
 		a.closeAll()
@@ -276,7 +293,11 @@ func sealingKey(cfg config.Config, log *slog.Logger) ([]byte, error) {
 
 // closeAll releases storage and the geolocation databases.
 func (a *App) closeAll() error {
-	return errors.Join(a.store.Close(), a.geo.Close())
+	var serr error
+	if a.state != nil {
+		serr = a.state.Close()
+	}
+	return errors.Join(a.store.Close(), a.geo.Close(), serr)
 }
 
 // buildEngine makes a fresh feature store and an engine over it.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"github.com/shopguard/shopguard/internal/app"
 	"github.com/shopguard/shopguard/internal/app/apptest"
 	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/storage/redis"
 )
 
 // TestAssistantThroughTheAPI: the shop registers what it sends; a
@@ -200,5 +202,47 @@ func TestAssistantLanguageModel(t *testing.T) {
 	r, err := c.SendMessage(ctx, conv.Conversation.ID, client.AssistantMessage{Text: "when will my parcel arrive?"})
 	if err != nil || r.Text != "Most parcels arrive within three working days." || len(r.Actions) != 1 || r.Actions[0].Type != "generated" {
 		t.Errorf("reply %+v, %v", r, err)
+	}
+}
+
+// TestAssistantSharedAcrossInstances: with state.url, a conversation
+// opened on one API instance goes on on another (two apps, one Redis,
+// each with its own database as two shops' test instances would not:
+// the conversation is the shared part under test).
+func TestAssistantSharedAcrossInstances(t *testing.T) {
+	url := os.Getenv("SHOPGUARD_TEST_REDIS_URL")
+	if url == "" {
+		t.Skip("set SHOPGUARD_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run the Redis tests; .ci/run sets it when Redis runs on 127.0.0.1:6379")
+	}
+	prefix := fmt.Sprintf("shopguard-test:%d:", time.Now().UnixNano())
+	t.Cleanup(func() { // the test's keys go with it
+		if st, err := redis.Open(redis.Options{URL: url, Prefix: prefix, Timeout: time.Second}); err == nil {
+			st.Purge(context.Background())
+			st.Close()
+		}
+	})
+	start := func() *env {
+		cfg := config.Default()
+		cfg.Storage.DataDir = t.TempDir()
+		cfg.State.URL, cfg.State.Prefix = url, prefix
+		return startConfig(t, cfg)
+	}
+	one, two := start(), start()
+	ctx := context.Background()
+	conv, err := one.client(t, "shop-a").StartConversation(ctx, client.ConversationStart{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := two.client(t, "shop-a")
+	r, err := c2.SendMessage(ctx, conv.Conversation.ID, client.AssistantMessage{Text: "can I speak to a human please"})
+	if err != nil || r.Intent != "human_agent" {
+		t.Fatalf("on the second instance: %+v, %v", r, err)
+	}
+	got, err := c2.Conversation(ctx, conv.Conversation.ID)
+	if err != nil || len(got.Turns) != 3 || !got.Handoff {
+		t.Errorf("the shared conversation: %d turns, %v", len(got.Turns), err)
+	}
+	if _, err := two.client(t, "shop-b").Conversation(ctx, conv.Conversation.ID); err == nil {
+		t.Error("another tenant read the shared conversation")
 	}
 }

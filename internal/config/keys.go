@@ -70,7 +70,7 @@ func fields() []field {
 			func(c *Config) *int { return &c.Storage.CommitBatch }),
 		durationField("storage.commit_delay", "How long a group commit waits for more decisions (0..10ms); batching cuts bytes written per decision.",
 			func(c *Config) *time.Duration { return &c.Storage.CommitDelay }),
-		stringField("state.url", "Redis that instances share fast state through (gateway rate limits): redis://[user:password@]host:port/db or rediss:// for TLS. Empty: each instance keeps its own in memory.",
+		stringField("state.url", "Redis that instances share fast state through (gateway rate limits, the assistant's conversations): redis://[user:password@]host:port/db or rediss:// for TLS. Empty: each instance keeps its own in memory.",
 			func(c *Config) *string { return &c.State.URL }),
 		durationField("state.timeout", "Longest wait for Redis per call (1ms..10s); past it, and while Redis is down, an instance answers from its own state.",
 			func(c *Config) *time.Duration { return &c.State.Timeout }),

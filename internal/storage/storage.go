@@ -22,6 +22,9 @@ var (
 	ErrConflict = errors.New("storage: conflict")
 	// ErrClosed means the backend was closed.
 	ErrClosed = errors.New("storage: closed")
+	// ErrUnavailable means the backend cannot be reached now (a shared
+	// Redis that is down): the caller may try again later.
+	ErrUnavailable = errors.New("storage: unavailable")
 )
 
 // Event is one assessed event with its assessment, as stored.

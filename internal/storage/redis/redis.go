@@ -1,7 +1,7 @@
 // Package redis keeps the state that several shopguard instances share
-// in Redis: the gateway's token buckets now; the feature store's
-// counters, challenge and ceremony sessions and lockouts as they move
-// here (issue 12). Every key carries a TTL, so Redis's memory stays
+// in Redis: the gateway's token buckets and the support assistant's
+// conversations now; the feature store's counters, challenge and
+// ceremony sessions and lockouts as they move here (issue 12). Every key carries a TTL, so Redis's memory stays
 // bounded by what is live.
 package redis
 
