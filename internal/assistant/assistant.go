@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -155,14 +156,21 @@ func New(cfg Config, deps Deps) (*Assistant, error) {
 	}
 	go func() {
 		defer close(a.ready)
-		ex, err := TrainingExamples()
-		if err == nil {
-			a.deps.Classifier, err = TrainClassifier(ex)
-		}
-		a.trainErr = err
+		a.deps.Classifier, a.trainErr = builtinClassifier()
 	}()
 	return a, nil
 }
+
+// builtinClassifier trains the classifier of the built-in intent set once
+// per process (it is read-only once trained, and the same for every
+// assistant): instances made later share it.
+var builtinClassifier = sync.OnceValues(func() (*Classifier, error) {
+	ex, err := TrainingExamples()
+	if err != nil {
+		return nil, err
+	}
+	return TrainClassifier(ex)
+})
 
 // waitReady waits for the classifier.
 func (a *Assistant) waitReady(ctx context.Context) error {

@@ -3,7 +3,6 @@ package assistant
 import (
 	"os"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -22,28 +21,15 @@ func heldOut(t testing.TB) []Example {
 	return ex
 }
 
-// trained returns the built-in classifier, trained once for all tests
-// (it is read-only once trained).
+// trained returns the built-in classifier (trained once per process).
 func trained(t testing.TB) *Classifier {
 	t.Helper()
-	trainOnce.Do(func() {
-		ex, err := TrainingExamples()
-		if err == nil {
-			trainedClassifier, err = TrainClassifier(ex)
-		}
-		trainErr = err
-	})
-	if trainErr != nil {
-		t.Fatal(trainErr)
+	c, err := builtinClassifier()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return trainedClassifier
+	return c
 }
-
-var (
-	trainOnce         sync.Once
-	trainedClassifier *Classifier
-	trainErr          error
-)
 
 // TestIntentAccuracy measures the classifier on the held-out set and
 // holds it above a floor; `go test -run IntentAccuracy -v` prints the
