@@ -28,6 +28,7 @@ import (
 // customer's authenticator app; bad input and bad tokens are refused
 // with the API's errors.
 func TestAssistantThroughTheAPI(t *testing.T) {
+	apptest.WarmAssistant(t)
 	e := start(t, t.TempDir())
 	ctx := context.Background()
 	c := e.client(t, "shop-a")
@@ -146,6 +147,7 @@ func TestAssistantThroughTheAPI(t *testing.T) {
 // TestAssistantAnswersFile: the shop's answers file replaces the default
 // answers; a file that names a sensitive intent stops the start.
 func TestAssistantAnswersFile(t *testing.T) {
+	apptest.WarmAssistant(t)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "answers.yaml")
 	if err := os.WriteFile(good, []byte("order_status: \"Track every order at northwind.shop/track; we ship from Leeds within a day.\"\n"), 0o600); err != nil {
@@ -181,6 +183,7 @@ func TestAssistantAnswersFile(t *testing.T) {
 // TestAssistantLanguageModel: with assistant.llm_url set, answers to
 // questions that need only words are worded by the model, marked so.
 func TestAssistantLanguageModel(t *testing.T) {
+	apptest.WarmAssistant(t)
 	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/chat/completions" {
 			http.NotFound(w, r)
@@ -210,6 +213,7 @@ func TestAssistantLanguageModel(t *testing.T) {
 // each with its own database as two shops' test instances would not:
 // the conversation is the shared part under test).
 func TestAssistantSharedAcrossInstances(t *testing.T) {
+	apptest.WarmAssistant(t)
 	url := os.Getenv("SHOPGUARD_TEST_REDIS_URL")
 	if url == "" {
 		t.Skip("set SHOPGUARD_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run the Redis tests; .ci/run sets it when Redis runs on 127.0.0.1:6379")

@@ -56,7 +56,7 @@ type HostedPages interface {
 // Deps are the parts of shopguard the assistant works with.
 type Deps struct {
 	// Classifier recognises intents; nil: the built-in one, trained in
-	// the background from New on (about a second), which the first
+	// the background from New on (under a second), which the first
 	// messages wait for.
 	Classifier *Classifier
 	Messages   MessageChecker
@@ -156,14 +156,18 @@ func New(cfg Config, deps Deps) (*Assistant, error) {
 	}
 	go func() {
 		defer close(a.ready)
-		a.deps.Classifier, a.trainErr = builtinClassifier()
+		a.deps.Classifier, a.trainErr = BuiltinClassifier()
 	}()
 	return a, nil
 }
 
-// builtinClassifier trains the classifier of the built-in intent set once
-// per process (it is read-only once trained, and the same for every
-// assistant): instances made later share it.
+// BuiltinClassifier returns the classifier of the built-in intent set,
+// trained on the first call (under a second) and shared by every later
+// call and assistant of the process (it is read-only once trained).
+// Calling it early warms the assistant up; New calls it in the
+// background.
+func BuiltinClassifier() (*Classifier, error) { return builtinClassifier() }
+
 var builtinClassifier = sync.OnceValues(func() (*Classifier, error) {
 	ex, err := TrainingExamples()
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/shopguard/shopguard/internal/ml/text"
 )
@@ -111,23 +112,32 @@ func TrainClassifier(examples []Example) (*Classifier, error) {
 		counts[e.Intent]++
 		texts[i] = e.Text
 	}
-	c := &Classifier{}
 	for _, intent := range Intents {
 		if counts[intent] < 5 {
 			return nil, fmt.Errorf("%w: %s has %d", ErrTooFewExamples, intent, counts[intent])
 		}
-		labels := make([]bool, len(examples))
-		for i, e := range examples {
-			labels[i] = e.Intent == intent
-		}
-		m, err := text.Train(classifierFeatures, texts, labels, text.TrainConfig{Epochs: 20, NB: true, Orders: 3, Seed: 1,
-			PositiveWeight: float64(len(examples)-counts[intent]) / float64(counts[intent]) / 4})
-		if err != nil {
-			return nil, fmt.Errorf("assistant: training %s: %w", intent, err)
-		}
-		c.intents = append(c.intents, intent)
-		c.models = append(c.models, m)
 	}
+	// The utterances are hashed once for all the intents' models, which
+	// train side by side.
+	vecs := make([]text.Vector, len(texts))
+	for i, t := range texts {
+		vecs[i] = classifierFeatures.Vectorize(t)
+	}
+	c := &Classifier{intents: slices.Clone(Intents), models: make([]*text.Model, len(Intents))}
+	var wg sync.WaitGroup
+	for k, intent := range Intents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			labels := make([]bool, len(examples))
+			for i, e := range examples {
+				labels[i] = e.Intent == intent
+			}
+			c.models[k] = text.TrainVectors(classifierFeatures, vecs, labels, text.TrainConfig{Epochs: 10, NB: true, Orders: 2, Seed: 1,
+				PositiveWeight: float64(len(examples)-counts[intent]) / float64(counts[intent]) / 4})
+		}()
+	}
+	wg.Wait()
 	return c, nil
 }
 

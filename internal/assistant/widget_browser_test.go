@@ -34,6 +34,7 @@ func TestWidgetInBrowser(t *testing.T) {
 		t.Skip("runs a browser; skipped with -short")
 	}
 	apptest.Chromium(t)
+	apptest.WarmAssistant(t)
 	a, srv := apptest.Start(t, "")
 	// WebAuthn needs a secure context and a domain as RP ID: localhost.
 	guard := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/internal/app/apptest"
 )
 
 // TestPhishingReportsPage: staff see the reports customers made (from
@@ -15,6 +16,7 @@ import (
 // from the dashboard is the API's review (once, audited), and another
 // shop's staff see nothing of it.
 func TestPhishingReportsPage(t *testing.T) {
+	apptest.WarmAssistant(t)
 	e := start(t)
 	ctx := context.Background()
 	c := e.apiClient(t, "shop1")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/internal/app/apptest"
 	"github.com/shopguard/shopguard/internal/demo"
 	"github.com/shopguard/shopguard/internal/risk"
 )
@@ -27,6 +28,7 @@ var (
 // a customer's address only after the step-up the assistant started:
 // through the shop's own origin, as a customer's browser goes.
 func TestShopAssistant(t *testing.T) {
+	apptest.WarmAssistant(t)
 	sgURL, key := startShopguard(t)
 	c, err := client.New(sgURL, key)
 	if err != nil {
