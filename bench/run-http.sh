@@ -274,6 +274,9 @@ GIT_DIRTY=$([[ -n $(git -C "$REPO" status --porcelain --untracked-files=no 2>/de
 # The exact code measured when the checkout has uncommitted changes: a hash of the diff.
 GIT_DIFF_SHA=$(git -C "$REPO" diff HEAD 2>/dev/null | sha256sum | cut -c1-16)
 mkdir -p "$(dirname "$OUT")"
+# The binary by name only: no machine paths in result files.
+SERVER_DESC="built from the checkout"
+[[ -n ${SERVER_BIN:-} ]] && SERVER_DESC="SERVER_BIN=.../$(basename "$SERVER_BIN")"
 jq -n --slurpfile lg "$LG_FILE" \
   --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg loadgen "$LOADGEN" \
   --argjson nproc "$NPROC" --arg cpu "$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)" \
@@ -282,7 +285,7 @@ jq -n --slurpfile lg "$LG_FILE" \
   --argjson busy "$BUSY_BEFORE" --argjson pin "$PIN" --arg scpus "$([[ $PIN == 1 ]] && echo "$SERVER_CPUS" || echo all)" \
   --arg lcpus "$([[ $PIN == 1 ]] && echo "$LOADGEN_CPUS" || echo all)" --argjson spid "$SPID_WAS" \
   --argjson sexit "$SERVER_EXIT" --argjson shut "$SHUTDOWN_S" --arg dbsize "$(du -sh "$DATA" | cut -f1)" \
-  --arg sbin "${SERVER_BIN:-built from the checkout}" --arg ssha "$SERVER_SHA" \
+  --arg sbin "$SERVER_DESC" --arg ssha "$SERVER_SHA" \
   --arg sfrom "${SERVER_BUILT_FROM:-$([[ -z $SERVER_BIN ]] && echo "$GIT_REV (diff $GIT_DIFF_SHA)" || echo unknown)}" \
   --argjson ack "$ACK" --argjson stored "$STORED" --argjson distinct "$DISTINCT" --argjson metrics "$METRICS_DECISIONS" \
   --arg method "$METHOD" --arg check "$CHECK" --argjson slack "$INFLIGHT_SLACK" --argjson sactions "$STORED_ACTIONS" \
