@@ -195,26 +195,15 @@ func request(r *http.Request, h *head) (framing, error) {
 	if n := len(h.names); n > 0 {
 		strs = make([]string, n)
 	}
-	hosts, lengths, codings := 0, 0, 0
+	hosts := 0
 	for i, raw := range h.names {
-		key := canonical(raw)
-		v := h.values[i]
-		switch key {
-		case "Host":
+		key, v := canonical(raw), h.values[i]
+		if key == "Host" {
 			hosts++
 			r.Host = v
 			continue // promoted to r.Host, as net/http does
-		case "Content-Length":
-			lengths++
-		case "Transfer-Encoding":
-			codings++
 		}
-		if prior, ok := hdr[key]; ok {
-			hdr[key] = append(prior, v)
-			continue
-		}
-		strs[i] = v
-		hdr[key] = strs[i : i+1 : i+1]
+		addField(hdr, strs, i, key, v)
 	}
 	r.Header = hdr
 	switch {
@@ -229,37 +218,75 @@ func request(r *http.Request, h *head) (framing, error) {
 		r.Host = r.URL.Host // absolute form: its authority wins (RFC 9112, section 3.2.2)
 	}
 	r.Close = closeRequested(hdr, h.minor)
-	var f framing
-	if codings > 0 {
-		te := hdr["Transfer-Encoding"]
-		switch {
-		case h.minor == 0:
-			return framing{}, badRequest("Transfer-Encoding in HTTP/1.0")
-		case len(te) != 1 || !strings.EqualFold(strings.TrimSpace(te[0]), "chunked"):
-			return framing{}, &parseError{http.StatusNotImplemented, "unsupported transfer encoding"}
-		case lengths > 0:
-			return framing{}, badRequest("both Transfer-Encoding and Content-Length")
-		}
-		delete(hdr, "Transfer-Encoding")
+	f, fe := bodyFraming(hdr, h.minor)
+	switch {
+	case fe != nil && fe.unsupported:
+		return framing{}, &parseError{http.StatusNotImplemented, fe.msg}
+	case fe != nil:
+		return framing{}, badRequest(fe.msg)
+	case f.chunked:
 		r.TransferEncoding = []string{"chunked"}
-		r.ContentLength = -1
-		return framing{length: -1, chunked: true}, nil
-	}
-	if lengths > 0 {
-		cl := hdr["Content-Length"]
-		n, err := parseLength(cl[0])
-		if err != nil {
-			return framing{}, err
-		}
-		for _, v := range cl[1:] {
-			if v != cl[0] {
-				return framing{}, badRequest("conflicting Content-Length headers")
-			}
-		}
-		f.length = n
+	case f.length < 0:
+		f.length = 0 // a request without a length has no body
 	}
 	r.ContentLength = f.length
 	return f, nil
+}
+
+// addField adds a header field under its canonical key; a key's first
+// value is backed by strs[i] (one array for all the fields, as net/http
+// does), later ones are appended.
+func addField(hdr http.Header, strs []string, i int, key, v string) {
+	if prior, ok := hdr[key]; ok {
+		hdr[key] = append(prior, v)
+		return
+	}
+	strs[i] = v
+	hdr[key] = strs[i : i+1 : i+1]
+}
+
+// framingError is a message framing that requests and answers both
+// refuse; unsupported marks a transfer coding other than chunked.
+type framingError struct {
+	unsupported bool
+	msg         string
+}
+
+// bodyFraming reads how a message's body is delimited from its header,
+// refusing the framings request smuggling relies on: a Transfer-Encoding
+// other than a single chunked, one in HTTP/1.0 or beside a
+// Content-Length, Content-Lengths that are not one decimal number or
+// that differ. A chunked body's Transfer-Encoding is removed from hdr
+// (the body is read de-chunked) and repeated equal Content-Lengths
+// become one. Without either the length is -1.
+func bodyFraming(hdr http.Header, minor int) (framing, *framingError) {
+	te, cl := hdr["Transfer-Encoding"], hdr["Content-Length"]
+	if len(te) > 0 {
+		switch {
+		case minor == 0:
+			return framing{}, &framingError{msg: "Transfer-Encoding in HTTP/1.0"}
+		case len(te) != 1 || !strings.EqualFold(strings.TrimSpace(te[0]), "chunked"):
+			return framing{}, &framingError{unsupported: true, msg: "unsupported transfer encoding " + strconv.Quote(truncate(strings.Join(te, ", "), 64))}
+		case len(cl) > 0:
+			return framing{}, &framingError{msg: "both Transfer-Encoding and Content-Length"}
+		}
+		delete(hdr, "Transfer-Encoding")
+		return framing{length: -1, chunked: true}, nil
+	}
+	if len(cl) == 0 {
+		return framing{length: -1}, nil
+	}
+	n, err := parseLength(cl[0])
+	if err != nil {
+		return framing{}, &framingError{msg: "malformed Content-Length " + strconv.Quote(truncate(cl[0], 32))}
+	}
+	for _, v := range cl[1:] {
+		if v != cl[0] {
+			return framing{}, &framingError{msg: "conflicting Content-Length headers"}
+		}
+	}
+	hdr["Content-Length"] = cl[:1]
+	return framing{length: n}, nil
 }
 
 // parseLength reads a Content-Length: decimal digits only.

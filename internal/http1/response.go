@@ -93,7 +93,6 @@ func (r *Response) parse(s, method string) error {
 	n := strings.Count(rest, "\n")
 	hdr := make(http.Header, n)
 	strs := make([]string, n) // one backing array for the values, as net/http does
-	lengths, codings := 0, 0
 	for i := 0; ; i++ {
 		line, rest = cutLine(rest)
 		if line == "" {
@@ -110,19 +109,7 @@ func (r *Response) parse(s, method string) error {
 		if !httpguts.ValidHeaderFieldValue(value) {
 			return malformed("invalid value of header " + name)
 		}
-		key := canonical(name)
-		switch key {
-		case "Content-Length":
-			lengths++
-		case "Transfer-Encoding":
-			codings++
-		}
-		if prior, ok := hdr[key]; ok {
-			hdr[key] = append(prior, value)
-			continue
-		}
-		strs[i] = value
-		hdr[key] = strs[i : i+1 : i+1]
+		addField(hdr, strs, i, canonical(name), value)
 	}
 	r.Header = hdr
 	r.Close = HasToken(hdr["Connection"], "close") || minor == 0 && !HasToken(hdr["Connection"], "keep-alive")
@@ -138,40 +125,19 @@ func (r *Response) parse(s, method string) error {
 		}
 		return nil
 	}
+	f, fe := bodyFraming(hdr, minor)
 	switch {
-	case codings > 0:
-		te := hdr["Transfer-Encoding"]
-		switch {
-		case len(te) != 1 || !strings.EqualFold(strings.TrimSpace(te[0]), "chunked"):
-			return malformed("unsupported Transfer-Encoding " + strconv.Quote(truncate(strings.Join(te, ", "), 64)))
-		case lengths > 0:
-			return malformed("both Transfer-Encoding and Content-Length")
-		case minor == 0:
-			return malformed("Transfer-Encoding in HTTP/1.0")
-		}
-		delete(hdr, "Transfer-Encoding")
+	case fe != nil:
+		return malformed(fe.msg)
+	case f.chunked:
 		r.chunked = true
 		r.chunks = httputil.NewChunkedReader(r.br)
-	case lengths > 0:
-		cl := hdr["Content-Length"]
-		n, err := parseLength(cl[0])
-		if err != nil {
-			return malformed("Content-Length " + strconv.Quote(truncate(cl[0], 32)))
-		}
-		for _, v := range cl[1:] {
-			if v != cl[0] {
-				return malformed("conflicting Content-Length headers")
-			}
-		}
-		if len(cl) > 1 {
-			hdr["Content-Length"] = cl[:1]
-		}
-		r.ContentLength = n
-		if n == 0 {
-			r.Body = http.NoBody
-			return nil
-		}
-		r.lr = io.LimitedReader{R: r.br, N: n}
+	case f.length == 0:
+		r.ContentLength, r.Body = 0, http.NoBody
+		return nil
+	case f.length > 0:
+		r.ContentLength = f.length
+		r.lr = io.LimitedReader{R: r.br, N: f.length}
 	default:
 		r.Close = true // the body runs until the server closes the connection
 	}
