@@ -22,19 +22,25 @@ import (
 const codeAlphabet = "23456789ABCDEFGHJKMNPQRSTWXYZ"
 
 // NewCode returns a random verification code, "XXXX-XXXX" over 29
-// symbols (about 39 bits): short enough to read out, too many to guess
-// one of a shop's live codes.
+// symbols with at least one digit and one letter (about 38 bits): short
+// enough to read out, too many to guess one of a shop's live codes, and
+// never a word or a number, so that it is found in what a customer
+// writes (codesIn).
 func NewCode() string {
-	var b [8]byte
-	rand.Read(b[:])
-	out := make([]byte, 0, 9)
-	for i, v := range b {
-		if i == 4 {
-			out = append(out, '-')
+	for {
+		var b [8]byte
+		rand.Read(b[:])
+		out := make([]byte, 0, 9)
+		for i, v := range b {
+			if i == 4 {
+				out = append(out, '-')
+			}
+			out = append(out, codeAlphabet[int(v)%len(codeAlphabet)])
 		}
-		out = append(out, codeAlphabet[int(v)%len(codeAlphabet)])
+		if c := string(out); hasDigitAndLetter(c) {
+			return c
+		}
 	}
-	return string(out)
 }
 
 // codeInText finds verification codes in a customer's message, in any
@@ -53,9 +59,8 @@ func codesIn(s string) []string {
 	return out
 }
 
-// hasDigitAndLetter keeps ordinary words ("customer", "password") from
-// reading as codes: a generated code of 8 symbols has both kinds, but
-// for about 3 in 100.
+// hasDigitAndLetter keeps ordinary words ("customer", "password") and
+// numbers from reading as codes: every code has both kinds.
 func hasDigitAndLetter(c string) bool {
 	return strings.ContainsAny(c, "23456789") && strings.ContainsAny(c, "ABCDEFGHJKMNPQRSTWXYZ")
 }
@@ -67,7 +72,11 @@ func NormaliseCode(code string) string {
 	if m == nil || len(m[0]) != len(strings.TrimSpace(code)) {
 		return ""
 	}
-	return strings.ToUpper(m[1] + "-" + m[2])
+	c := strings.ToUpper(m[1] + "-" + m[2])
+	if !hasDigitAndLetter(c) {
+		return ""
+	}
+	return c
 }
 
 // HashRecipient returns the hex SHA-256 of a recipient as the register
@@ -189,7 +198,7 @@ func (in *OutboundInput) OutboundMessage(tenant string, now time.Time) (storage.
 	if in.Code == "" {
 		m.Code = NewCode()
 	} else if m.Code = NormaliseCode(in.Code); m.Code == "" {
-		add(risk.Invalid("code", "is not a code of 8 symbols from %s, as XXXX-XXXX", codeAlphabet))
+		add(risk.Invalid("code", "is not a code of 8 symbols from %s with at least one digit and one letter, as XXXX-XXXX", codeAlphabet))
 	}
 	if len(ps) > 0 {
 		return storage.OutboundMessage{}, errors.Join(ps...)
