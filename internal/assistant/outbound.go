@@ -47,17 +47,23 @@ func NewCode() string {
 // case, with or without the dash.
 var codeInText = regexp.MustCompile(`(?i)\b([2-9a-hj-np-tw-z]{4})[- ]?([2-9a-hj-np-tw-z]{4})\b`)
 
-// codesIn returns the distinct codes in s, normalised ("7KQ4-MD2X").
+// codesIn returns the distinct codes in s, normalised ("7KQ4-MD2X"),
+// leaving out those named as an order's, invoice's or parcel's number.
 func codesIn(s string) []string {
 	var out []string
-	for _, m := range codeInText.FindAllStringSubmatch(s, 8) {
-		c := strings.ToUpper(m[1] + "-" + m[2])
-		if hasDigitAndLetter(c) && !slices.Contains(out, c) {
+	for _, m := range codeInText.FindAllStringSubmatchIndex(s, 8) {
+		c := strings.ToUpper(s[m[2]:m[3]] + "-" + s[m[4]:m[5]])
+		if hasDigitAndLetter(c) && !slices.Contains(out, c) && !referenceBefore.MatchString(s[max(0, m[0]-24):m[0]]) {
 			out = append(out, c)
 		}
 	}
 	return out
 }
+
+// referenceBefore ends in words that make the next token a number of the
+// customer's ("order number 7KQ4MD2X"), not a verification code. A
+// "reference code" someone gave them is checked as a code.
+var referenceBefore = regexp.MustCompile(`(?i)(\b(order|invoice|parcel|package|tracking|booking)\b(\s*(no\.?|number|nr\.?|id))?\s*(is|was|:|#)?\s*|#\s*)$`)
 
 // hasDigitAndLetter keeps ordinary words ("customer", "password") and
 // numbers from reading as codes: every code has both kinds.

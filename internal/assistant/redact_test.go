@@ -52,6 +52,14 @@ func TestCodes(t *testing.T) {
 			t.Fatalf("code %q redacted: %q", c, red)
 		}
 	}
+	for _, text := range []string{"my order number is 7KQ4MD2X, where is it?", "invoice #Q2RT-8KXM is wrong", "tracking: H7WK32PM"} {
+		if got := codesIn(text); len(got) != 0 {
+			t.Errorf("codesIn(%q) = %v; an order's number is not a code", text, got)
+		}
+	}
+	if got := codesIn("order 8812, verification code 7KQ4-MD2X"); len(got) != 1 {
+		t.Errorf("a code after an order number: %v", got)
+	}
 	if NormaliseCode("ABCD-EFGH") != "" || NormaliseCode("2345-6789") != "" {
 		t.Error("a code without both a digit and a letter was accepted")
 	}
