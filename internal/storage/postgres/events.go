@@ -1,0 +1,451 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shopguard/shopguard/internal/risk"
+	"github.com/shopguard/shopguard/internal/storage"
+)
+
+// saveReq is one SaveEvent waiting for its group commit.
+type saveReq struct {
+	e    *storage.Event
+	ass  []byte
+	err  error
+	done chan struct{}
+}
+
+var saveReqPool = sync.Pool{New: func() any { return &saveReq{done: make(chan struct{}, 1)} }}
+
+// insertEvent saves one event in one statement: its id row (which refuses
+// a duplicate id or external id by inserting nothing), the event itself
+// and its minute's count. It returns the seq, or no row on a duplicate.
+const insertEvent = `WITH k AS (
+	INSERT INTO event_ids (tenant, id, kind, external_id, seq, occurred_at)
+	VALUES ($1, $2, $3, $4, nextval('event_seq'), $5) ON CONFLICT DO NOTHING RETURNING seq
+), e AS (
+	INSERT INTO events (seq, tenant, id, kind, external_id, occurred_at, received_at, amount_minor, currency,
+		score, action, rules_version, model_version, latency_us, assessment, payload, env)
+	SELECT seq, $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::bigint, $8::text, $9::integer,
+		$10::text, $11::bigint, $12::text, $13::bigint, $14::text, $15::bytea, $16::bytea FROM k RETURNING seq
+), m AS (
+	INSERT INTO event_minutes (tenant, minute, kind, action, currency, count, amount_minor)
+	SELECT $1::text, $17::bigint, $3::text, $10::text, $8::text, 1, $7::bigint FROM k
+	ON CONFLICT (tenant, minute, kind, action, currency) DO UPDATE
+	SET count = event_minutes.count + 1, amount_minor = event_minutes.amount_minor + excluded.amount_minor
+)
+SELECT seq FROM e`
+
+// SaveEvent implements storage.EventWriter. The event is queued for the
+// writer goroutine and SaveEvent returns once the batch holding it has
+// committed, or failed.
+func (s *Store) SaveEvent(ctx context.Context, e *storage.Event) error {
+	ass, err := json.Marshal(e.Assessment)
+	if err != nil {
+		return fmt.Errorf("postgres: encode assessment: %w", err)
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return storage.ErrClosed
+	}
+	s.pending.Add(1)
+	s.mu.RUnlock()
+	defer s.pending.Done()
+
+	req := saveReqPool.Get().(*saveReq)
+	req.e, req.ass, req.err = e, ass, nil
+	s.queue <- req
+	<-req.done
+	err = req.err
+	req.e, req.ass, req.err = nil, nil, nil
+	saveReqPool.Put(req)
+	return err
+}
+
+// writer commits queued saves in batches until the queue is closed.
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]*saveReq, 0, s.batch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	for {
+		req, ok := <-s.queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], req)
+		// Take what is already queued, then (when configured) wait a
+		// little for more, up to a full batch.
+		waited := s.delay <= 0
+	fill:
+		for len(batch) < s.batch {
+			select {
+			case r, ok := <-s.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+				continue
+			default:
+			}
+			if waited {
+				break
+			}
+			waited = true
+			linger.Reset(s.delay)
+			select {
+			case r, ok := <-s.queue:
+				if !linger.Stop() {
+					<-linger.C
+				}
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			case <-linger.C:
+				break fill
+			}
+		}
+		s.commit(batch)
+		for _, r := range batch {
+			r.done <- struct{}{}
+		}
+	}
+}
+
+// commit saves a batch in one transaction, setting each request's error
+// (a conflict for a duplicate) and each saved event's Seq.
+func (s *Store) commit(batch []*saveReq) {
+	ctx := context.Background()
+	fail := func(err error) {
+		err = fmt.Errorf("postgres: save event: %w", err)
+		for _, r := range batch {
+			r.err = err
+		}
+	}
+	if err := s.ensurePartitions(ctx, batch); err != nil {
+		fail(err)
+		return
+	}
+	seqs := make([]int64, len(batch))
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue("SELECT pg_advisory_xact_lock($1)", lockEventSeq)
+		for _, r := range batch {
+			e := r.e
+			b.Queue(insertEvent, e.Tenant, e.ID, string(e.Kind), e.ExternalID, micros(e.OccurredAt),
+				micros(e.ReceivedAt), e.AmountMinor, e.Currency, e.Assessment.Score, string(e.Assessment.Action),
+				e.Assessment.RulesVersion, e.Assessment.ModelVersion, e.LatencyMicros, string(r.ass),
+				[]byte(e.Payload), []byte(e.Env), e.ReceivedAt.Unix()/60)
+		}
+		res := tx.SendBatch(ctx, b)
+		if _, err := res.Exec(); err != nil {
+			res.Close()
+			return err
+		}
+		for i := range batch {
+			err := res.QueryRow().Scan(&seqs[i])
+			if errors.Is(err, pgx.ErrNoRows) {
+				seqs[i] = 0
+				continue
+			}
+			if err != nil {
+				res.Close()
+				return err
+			}
+		}
+		return res.Close()
+	})
+	if err != nil {
+		fail(err)
+		return
+	}
+	for i, r := range batch {
+		if seqs[i] == 0 {
+			r.err = fmt.Errorf("%w: event %q or %s %q exists", storage.ErrConflict, r.e.ID, r.e.Kind, r.e.ExternalID)
+			continue
+		}
+		r.e.Seq = seqs[i]
+	}
+}
+
+// monthOf returns the first microsecond of t's month (UTC) and of the next.
+func monthOf(t time.Time) (from, to time.Time) {
+	t = t.UTC()
+	from = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return from, from.AddDate(0, 1, 0)
+}
+
+// ensurePartitions makes the monthly partitions the batch's events need.
+// Instances may race to make one: the advisory lock and IF NOT EXISTS
+// make that harmless.
+func (s *Store) ensurePartitions(ctx context.Context, batch []*saveReq) error {
+	for _, r := range batch {
+		from, to := monthOf(r.e.OccurredAt)
+		if s.parts[from.UnixMicro()] {
+			continue
+		}
+		name := fmt.Sprintf("events_p%04d%02d", from.Year(), int(from.Month()))
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockPartition); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s PARTITION OF events FOR VALUES FROM (%d) TO (%d)",
+				name, from.UnixMicro(), to.UnixMicro()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("partition %s: %w", name, err)
+		}
+		s.parts[from.UnixMicro()] = true
+	}
+	return nil
+}
+
+const eventColumns = `e.seq, e.tenant, e.id, e.kind, e.external_id, e.occurred_at, e.received_at, e.amount_minor, e.currency,
+	e.latency_us, e.assessment, e.payload, e.env`
+
+// scanEvent reads eventColumns into e.
+func scanEvent(sc scanner, e *storage.Event) error {
+	var kind, ass string
+	var occ, rec int64
+	var payload, env []byte
+	if err := sc.Scan(&e.Seq, &e.Tenant, &e.ID, &kind, &e.ExternalID, &occ, &rec, &e.AmountMinor,
+		&e.Currency, &e.LatencyMicros, &ass, &payload, &env); err != nil {
+		return err
+	}
+	e.Kind = risk.EventKind(kind)
+	e.OccurredAt, e.ReceivedAt = fromMicros(occ), fromMicros(rec)
+	e.Payload, e.Env = payload, env
+	e.Assessment = risk.Assessment{}
+	if err := json.Unmarshal([]byte(ass), &e.Assessment); err != nil {
+		return fmt.Errorf("decode assessment of event %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// oneEvent reads the event whose event_ids row matches where, labels included.
+func (s *Store) oneEvent(ctx context.Context, what, where string, args ...any) (storage.Event, error) {
+	if err := s.isClosed(); err != nil {
+		return storage.Event{}, err
+	}
+	var e storage.Event
+	err := scanEvent(s.pool.QueryRow(ctx, "SELECT "+eventColumns+` FROM event_ids k
+		JOIN events e ON e.occurred_at = k.occurred_at AND e.seq = k.seq WHERE `+where, args...), &e)
+	if err != nil {
+		return e, notFound(err, what)
+	}
+	if e.Labels, err = s.labelsOf(ctx, e.Tenant, e.ID); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// Event implements storage.EventReader.
+func (s *Store) Event(ctx context.Context, tenant, id string) (storage.Event, error) {
+	return s.oneEvent(ctx, fmt.Sprintf("event %q", id), "k.tenant = $1 AND k.id = $2", tenant, id)
+}
+
+// EventByExternalID implements storage.EventReader.
+func (s *Store) EventByExternalID(ctx context.Context, tenant string, kind risk.EventKind, ext string) (storage.Event, error) {
+	return s.oneEvent(ctx, fmt.Sprintf("%s %q", kind, ext), "k.tenant = $1 AND k.kind = $2 AND k.external_id = $3",
+		tenant, string(kind), ext)
+}
+
+const labelColumns = "id, tenant, event_id, label, source, note, occurred_at, created_at"
+
+func scanLabel(sc scanner, l *storage.Label) error {
+	var label string
+	var occ, cre int64
+	if err := sc.Scan(&l.ID, &l.Tenant, &l.EventID, &label, &l.Source, &l.Note, &occ, &cre); err != nil {
+		return err
+	}
+	l.Label, l.OccurredAt, l.CreatedAt = risk.Label(label), fromMicros(occ), fromMicros(cre)
+	return nil
+}
+
+// labelsOf returns one event's labels, oldest first.
+func (s *Store) labelsOf(ctx context.Context, tenant, eventID string) ([]storage.Label, error) {
+	m, err := s.labelsOfMany(ctx, tenant, []string{eventID})
+	return m[eventID], err
+}
+
+// labelsOfMany returns the labels of several of a tenant's events by event id, oldest first.
+func (s *Store) labelsOfMany(ctx context.Context, tenant string, ids []string) (map[string][]storage.Label, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+labelColumns+" FROM labels WHERE tenant = $1 AND event_id = ANY($2::text[]) ORDER BY id",
+		tenant, ids)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read labels: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]storage.Label{}
+	for rows.Next() {
+		var l storage.Label
+		if err := scanLabel(rows, &l); err != nil {
+			return nil, fmt.Errorf("postgres: read labels: %w", err)
+		}
+		out[l.EventID] = append(out[l.EventID], l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: read labels: %w", err)
+	}
+	return out, nil
+}
+
+// ScanEvents implements storage.EventScanner. The events and their labels
+// are read in one repeatable-read transaction, so they agree.
+func (s *Store) ScanEvents(ctx context.Context, q storage.EventQuery, fn func(*storage.Event) error) error {
+	if err := s.isClosed(); err != nil {
+		return err
+	}
+	var limit any // NULL: no limit
+	if q.Limit > 0 {
+		limit = int64(q.Limit)
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("postgres: scan events: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	const match = `FROM events e WHERE e.tenant = $1 AND e.kind = $2 AND e.occurred_at >= $3 AND e.occurred_at < $4
+		ORDER BY e.occurred_at, e.seq LIMIT $5`
+	args := []any{q.Tenant, string(q.Kind), micros(q.From), micros(q.To), limit}
+	labels := map[string][]storage.Label{}
+	rows, err := tx.Query(ctx, "SELECT l.id, l.tenant, l.event_id, l.label, l.source, l.note, l.occurred_at, l.created_at "+
+		"FROM labels l JOIN (SELECT e.id "+match+") m ON l.event_id = m.id WHERE l.tenant = $1 ORDER BY l.id", args...)
+	if err != nil {
+		return fmt.Errorf("postgres: scan labels: %w", err)
+	}
+	for rows.Next() {
+		var l storage.Label
+		if err := scanLabel(rows, &l); err != nil {
+			rows.Close()
+			return fmt.Errorf("postgres: scan labels: %w", err)
+		}
+		labels[l.EventID] = append(labels[l.EventID], l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: scan labels: %w", err)
+	}
+	rows, err = tx.Query(ctx, "SELECT "+eventColumns+" "+match, args...)
+	if err != nil {
+		return fmt.Errorf("postgres: scan events: %w", err)
+	}
+	defer rows.Close()
+	var e storage.Event
+	for rows.Next() {
+		if err := scanEvent(rows, &e); err != nil {
+			return fmt.Errorf("postgres: scan events: %w", err)
+		}
+		e.Labels = labels[e.ID]
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: scan events: %w", err)
+	}
+	return nil
+}
+
+// EventsAfter implements storage.EventScanner.
+func (s *Store) EventsAfter(ctx context.Context, seq int64, fn func(*storage.Event) error) error {
+	if err := s.isClosed(); err != nil {
+		return err
+	}
+	rows, err := s.pool.Query(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.seq > $1 ORDER BY e.seq", seq)
+	if err != nil {
+		return fmt.Errorf("postgres: replay events: %w", err)
+	}
+	defer rows.Close()
+	var e storage.Event
+	for rows.Next() {
+		if err := scanEvent(rows, &e); err != nil {
+			return fmt.Errorf("postgres: replay events: %w", err)
+		}
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: replay events: %w", err)
+	}
+	return nil
+}
+
+// MaxSeq implements storage.EventScanner.
+func (s *Store) MaxSeq(ctx context.Context) (int64, error) {
+	return s.maxOf(ctx, "max seq", "SELECT MAX(seq) FROM event_ids")
+}
+
+// maxOf runs a query returning one nullable number, NULL read as 0.
+func (s *Store) maxOf(ctx context.Context, what, query string) (int64, error) {
+	if err := s.isClosed(); err != nil {
+		return 0, err
+	}
+	var n *int64
+	if err := s.pool.QueryRow(ctx, query).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	if n == nil {
+		return 0, nil
+	}
+	return *n, nil
+}
+
+// LabelsAfter implements storage.LabelStore.
+func (s *Store) LabelsAfter(ctx context.Context, id int64, fn func(*storage.Label) error) error {
+	if err := s.isClosed(); err != nil {
+		return err
+	}
+	rows, err := s.pool.Query(ctx, "SELECT "+labelColumns+" FROM labels WHERE id > $1 ORDER BY id", id)
+	if err != nil {
+		return fmt.Errorf("postgres: replay labels: %w", err)
+	}
+	defer rows.Close()
+	var l storage.Label
+	for rows.Next() {
+		if err := scanLabel(rows, &l); err != nil {
+			return fmt.Errorf("postgres: replay labels: %w", err)
+		}
+		if err := fn(&l); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: replay labels: %w", err)
+	}
+	return nil
+}
+
+// MaxLabelID implements storage.LabelStore.
+func (s *Store) MaxLabelID(ctx context.Context) (int64, error) {
+	return s.maxOf(ctx, "max label id", "SELECT MAX(id) FROM labels")
+}
+
+// AddLabel implements storage.LabelStore. The id is drawn under an
+// advisory lock held to commit, so labels commit in id order.
+func (s *Store) AddLabel(ctx context.Context, l *storage.Label) error {
+	return s.inTx(ctx, "add label", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockLabelID); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `INSERT INTO labels (tenant, event_id, label, source, note, occurred_at, created_at)
+			SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::bigint WHERE EXISTS (SELECT 1 FROM event_ids WHERE tenant = $1 AND id = $2)
+			RETURNING id`,
+			l.Tenant, l.EventID, string(l.Label), l.Source, l.Note, micros(l.OccurredAt), micros(l.CreatedAt)).Scan(&l.ID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: event %q", storage.ErrNotFound, l.EventID)
+		}
+		return err
+	})
+}

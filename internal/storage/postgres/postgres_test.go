@@ -1,0 +1,294 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shopguard/shopguard/internal/storage"
+	"github.com/shopguard/shopguard/internal/storage/postgres"
+	"github.com/shopguard/shopguard/internal/storage/storagetest"
+)
+
+// testURL returns the PostgreSQL the tests use, or skips the test.
+func testURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("SHOPGUARD_TEST_POSTGRES_URL")
+	if u == "" {
+		t.Skip("PostgreSQL tests skipped: set SHOPGUARD_TEST_POSTGRES_URL=postgres://user@127.0.0.1:5432/db " +
+			"(a database the tests may create schemas in) to run them")
+	}
+	return u
+}
+
+// freshSchema makes an empty schema that is dropped when the test ends
+// and returns base with its search_path pointing there.
+func freshSchema(t testing.TB, base string) string {
+	t.Helper()
+	ctx := context.Background()
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "sgtest_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("connect: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema: %v", err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("SHOPGUARD_TEST_POSTGRES_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// open opens a store on a fresh schema.
+func open(t testing.TB) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), freshSchema(t, testURL(t)), postgres.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestSuite(t *testing.T) {
+	testURL(t)
+	storagetest.Run(t, func(t *testing.T) storage.Backend { return open(t) })
+}
+
+func TestInstancesStartingTogetherMigrateOnce(t *testing.T) {
+	u := freshSchema(t, testURL(t))
+	ctx := context.Background()
+	const n = 4
+	stores := make([]*postgres.Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = postgres.Open(ctx, u, postgres.Options{}) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("instance %d: Open: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	before, after, err := postgres.MigrateURL(ctx, u)
+	if err != nil || before != after || after < 10 {
+		t.Fatalf("MigrateURL after the instances = %d -> %d, %v; want no change", before, after, err)
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var rows, distinct int
+	if err := conn.QueryRow(ctx, "SELECT COUNT(*), COUNT(DISTINCT name) FROM schema_migrations").Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if rows != after || distinct != after {
+		t.Errorf("schema_migrations holds %d rows (%d names), want %d", rows, distinct, after)
+	}
+}
+
+func TestManualMigration(t *testing.T) {
+	u := freshSchema(t, testURL(t))
+	ctx := context.Background()
+	if s, err := postgres.Open(ctx, u, postgres.Options{NoMigrate: true}); err == nil {
+		s.Close()
+		t.Fatal("Open with NoMigrate on an empty schema succeeded")
+	} else if !strings.Contains(err.Error(), "shopguard migrate") {
+		t.Errorf("Open with NoMigrate: %v; want advice to run shopguard migrate", err)
+	}
+	before, after, err := postgres.MigrateURL(ctx, u)
+	if err != nil || before != 0 || after < 10 {
+		t.Fatalf("MigrateURL = %d -> %d, %v", before, after, err)
+	}
+	s, err := postgres.Open(ctx, u, postgres.Options{NoMigrate: true})
+	if err != nil {
+		t.Fatalf("Open with NoMigrate after migrate: %v", err)
+	}
+	s.Close()
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	u := freshSchema(t, testURL(t))
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := storagetest.NewEvent("t1", "ev_1", "ord_1", time.Now())
+	if err := s.SaveEvent(ctx, &e); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = postgres.Open(ctx, u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Event(ctx, "t1", "ev_1")
+	if err != nil || got.Seq != e.Seq {
+		t.Fatalf("after reopen: %+v, %v", got, err)
+	}
+	// A new instance knows nothing of the partitions made: saving into
+	// the same month again must work.
+	e2 := storagetest.NewEvent("t1", "ev_2", "ord_2", time.Now())
+	if err := s.SaveEvent(ctx, &e2); err != nil || e2.Seq <= e.Seq {
+		t.Fatalf("second save: seq %d after %d, %v", e2.Seq, e.Seq, err)
+	}
+}
+
+// TestMonthlyPartitions saves events across months and years, from two
+// instances at once, and reads them back by time range.
+func TestMonthlyPartitions(t *testing.T) {
+	u := freshSchema(t, testURL(t))
+	ctx := context.Background()
+	a, err := postgres.Open(ctx, u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := postgres.Open(ctx, u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	times := []time.Time{
+		time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 2, 28, 12, 0, 0, 0, time.UTC),
+		time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2031, 7, 4, 8, 0, 0, 0, time.FixedZone("x", -7*3600)),
+	}
+	var wg sync.WaitGroup
+	for i, at := range times {
+		for j, s := range []*postgres.Store{a, b} {
+			wg.Go(func() {
+				e := storagetest.NewEvent("t1", fmt.Sprintf("ev_%d_%d", i, j), fmt.Sprintf("ord_%d_%d", i, j), at)
+				if err := s.SaveEvent(ctx, &e); err != nil {
+					t.Errorf("save at %s: %v", at, err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	var got []time.Time
+	err = a.ScanEvents(ctx, storage.EventQuery{Tenant: "t1", Kind: "transaction", From: times[1], To: times[4]},
+		func(e *storage.Event) error { got = append(got, e.OccurredAt); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []time.Time{times[1], times[1], times[2], times[2], times[3], times[3]}
+	if !slices.EqualFunc(got, want, time.Time.Equal) {
+		t.Errorf("scan [2000-01, 2031-07) = %v, want %v", got, want)
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var parts []string
+	rows, _ := conn.Query(ctx, "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "+
+		"WHERE i.inhparent = 'events'::regclass ORDER BY 1")
+	parts, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantParts := []string{"events_p199912", "events_p200001", "events_p202602", "events_p202603", "events_p203107"}
+	if !slices.Equal(parts, wantParts) {
+		t.Errorf("partitions = %v, want %v", parts, wantParts)
+	}
+}
+
+// TestSeqCommitOrder saves events from two instances at once while a
+// reader follows them with EventsAfter from the highest seq it has seen,
+// as the webhook notifier and a restarting instance do: it must see every
+// event, which holds only if events commit in seq order.
+func TestSeqCommitOrder(t *testing.T) {
+	u := freshSchema(t, testURL(t))
+	ctx := context.Background()
+	var stores []*postgres.Store
+	for range 2 {
+		s, err := postgres.Open(ctx, u, postgres.Options{CommitBatch: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores = append(stores, s)
+	}
+	const writers, each = 6, 150
+	var wg sync.WaitGroup
+	for w := range writers {
+		s := stores[w%2]
+		wg.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("ev_%d_%d", w, i)
+				e := storagetest.NewEvent("t1", id, "ord_"+id, time.Now())
+				if err := s.SaveEvent(ctx, &e); err != nil {
+					t.Errorf("save: %v", err)
+					return
+				}
+			}
+		})
+	}
+	stop := make(chan struct{})
+	go func() { wg.Wait(); close(stop) }()
+	seen := map[string]bool{}
+	var cursor int64
+	follow := func() {
+		err := stores[0].EventsAfter(ctx, cursor, func(e *storage.Event) error {
+			if seen[e.ID] {
+				t.Errorf("event %s seen twice", e.ID)
+			}
+			seen[e.ID] = true
+			cursor = e.Seq
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for done := false; !done; {
+		select {
+		case <-stop:
+			done = true
+		default:
+		}
+		follow()
+	}
+	follow()
+	if len(seen) != writers*each {
+		t.Errorf("the reader saw %d of %d events: some committed below a seq it had already passed", len(seen), writers*each)
+	}
+}
