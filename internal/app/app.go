@@ -42,6 +42,7 @@ import (
 	"github.com/shopguard/shopguard/internal/stepup"
 	"github.com/shopguard/shopguard/internal/storage"
 	"github.com/shopguard/shopguard/internal/storage/memory"
+	"github.com/shopguard/shopguard/internal/storage/postgres"
 	"github.com/shopguard/shopguard/internal/storage/redis"
 	"github.com/shopguard/shopguard/internal/storage/sqlite"
 	"github.com/shopguard/shopguard/internal/telemetry"
@@ -56,12 +57,22 @@ func OpenStorage(ctx context.Context, cfg config.Config) (storage.Backend, error
 	switch cfg.Storage.Driver {
 	case config.DriverMemory:
 		return memory.New(), nil
-	case config.DriverSQLite:
+	}
+	if cfg.Storage.DataDir != "" {
 		if err := os.MkdirAll(cfg.Storage.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("app: data directory: %w", err)
 		}
+	}
+	switch cfg.Storage.Driver {
+	case config.DriverSQLite:
 		return sqlite.Open(ctx, filepath.Join(cfg.Storage.DataDir, "shopguard.db"), sqlite.Options{
 			Synchronous: cfg.Storage.Synchronous,
+			CommitBatch: cfg.Storage.CommitBatch,
+			CommitDelay: cfg.Storage.CommitDelay,
+		})
+	case config.DriverPostgres:
+		return postgres.Open(ctx, cfg.Storage.URL, postgres.Options{
+			NoMigrate:   !cfg.Storage.MigrateOnStart,
 			CommitBatch: cfg.Storage.CommitBatch,
 			CommitDelay: cfg.Storage.CommitDelay,
 		})
@@ -93,6 +104,22 @@ type App struct {
 	content *contentModels
 
 	snapMu sync.Mutex // one snapshot at a time
+}
+
+// changeWatcher is a storage backend that several instances share and
+// that tells of changes made through any of them.
+type changeWatcher interface {
+	WatchChanges(fn func(storage.Change), onErr func(error))
+}
+
+// applyChange reloads what another instance changed: the tenant's rules
+// and lists, or every tenant's when changes may have been missed.
+func (a *App) applyChange(c storage.Change) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.engine.Reload(ctx, c.Tenant); err != nil {
+		a.log.Error("reloading rules and lists changed elsewhere", "tenant", c.Tenant, "error", err)
+	}
 }
 
 // Version is shopguard's version string, reported by /healthz.
@@ -130,6 +157,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.engine, a.auth, a.metrics, store, log)
 	if cfg.Storage.Driver != config.DriverMemory && cfg.Storage.DataDir != "" {
 		a.api.SetModelAdmin(a)
+	}
+	if w, ok := store.(changeWatcher); ok {
+		// Rules and lists changed through another instance reach this one.
+		w.WatchChanges(a.applyChange, func(err error) {
+			log.Warn("shared storage: not hearing other instances' changes; retrying", "error", err)
+		})
 	}
 	a.notify, err = notify.New(notify.Config{Sources: []notify.Source{account.NotificationSource()},
 		Timeout: cfg.Webhooks.Timeout, Attempts: cfg.Webhooks.Attempts, Retention: cfg.Webhooks.Retention,
@@ -391,7 +424,7 @@ func (a *App) restore(ctx context.Context) error {
 }
 
 func (a *App) snapshotPath() string {
-	if a.cfg.Storage.Driver != config.DriverSQLite {
+	if a.cfg.Storage.Driver == config.DriverMemory || a.cfg.Storage.DataDir == "" {
 		return ""
 	}
 	return filepath.Join(a.cfg.Storage.DataDir, snapshotFile)

@@ -80,7 +80,7 @@ Start it with 'shopguard serve', create an API key with 'shopguard keys create'.
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "YAML config file (default: $SHOPGUARD_CONFIG, else built-in defaults)")
 	pf.StringVar(&g.data, "data", "", "data directory (default ./shopguard-data)")
-	root.AddCommand(newServe(env, g), newGateway(env, g), newConfigCmd(env, g), newKeys(env, g), newBacktest(env, g), newDemo(env, g), newUsers(env, g), newEval(env), newTrain(env, g), newModels(env, g), newFeeds(env, g), newLookalikes(env), newVersion(env))
+	root.AddCommand(newServe(env, g), newGateway(env, g), newConfigCmd(env, g), newKeys(env, g), newBacktest(env, g), newDemo(env, g), newUsers(env, g), newEval(env), newTrain(env, g), newModels(env, g), newMigrate(env, g), newFeeds(env, g), newLookalikes(env), newVersion(env))
 	return root
 }
 

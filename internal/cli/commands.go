@@ -225,7 +225,7 @@ func withStorage[S any](env *Env, g *globals, cmd *cobra.Command, fn func(contex
 		return err
 	}
 	if cfg.Storage.Driver == config.DriverMemory {
-		return usageError{errors.New("the memory storage driver keeps nothing between runs; this command needs sqlite")}
+		return usageError{errors.New("the memory storage driver keeps nothing between runs; this command needs sqlite or postgres")}
 	}
 	ctx := cmd.Context()
 	st, err := app.OpenStorage(ctx, cfg)

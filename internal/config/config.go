@@ -41,6 +41,9 @@ const (
 	DriverSQLite = "sqlite"
 	// DriverMemory keeps everything in memory; nothing survives a restart.
 	DriverMemory = "memory"
+	// DriverPostgres stores everything in the PostgreSQL database at
+	// Storage.URL, which several instances share.
+	DriverPostgres = "postgres"
 
 	// SynchronousNormal is SQLite's synchronous=NORMAL: in WAL mode a power
 	// loss may lose the last commits but never corrupts the database.
@@ -104,10 +107,18 @@ type Server struct {
 
 // Storage configures where shopguard keeps events, decisions and state.
 type Storage struct {
-	// Driver is DriverSQLite or DriverMemory.
+	// Driver is DriverSQLite, DriverPostgres or DriverMemory.
 	Driver string `koanf:"driver"`
-	// DataDir is the directory that holds the database; required for
-	// DriverSQLite.
+	// URL is the PostgreSQL database for DriverPostgres:
+	// postgres://user:password@host:port/db?sslmode=...
+	URL string `koanf:"url"`
+	// MigrateOnStart applies missing PostgreSQL migrations when an
+	// instance starts (under a lock, so instances may start together);
+	// false leaves that to `shopguard migrate` and refuses to start on an
+	// older schema.
+	MigrateOnStart bool `koanf:"migrate_on_start"`
+	// DataDir is the directory that holds the database (DriverSQLite) and
+	// the files kept beside it: models, the feature snapshot, keys.
 	DataDir string `koanf:"data_dir"`
 	// Synchronous is SynchronousNormal or SynchronousFull.
 	Synchronous string `koanf:"synchronous"`
@@ -126,6 +137,11 @@ type State struct {
 	// URL is the Redis: redis://[user:password@]host:port/db, or
 	// rediss:// for TLS ("" none).
 	URL string `koanf:"url"`
+	// MigrateOnStart applies missing PostgreSQL migrations when an
+	// instance starts (under a lock, so instances may start together);
+	// false leaves that to `shopguard migrate` and refuses to start on an
+	// older schema.
+	MigrateOnStart bool `koanf:"migrate_on_start"`
 	// Timeout bounds each call to it; past it an instance answers from
 	// its own state (1ms..10s).
 	Timeout time.Duration `koanf:"timeout"`
@@ -376,11 +392,12 @@ func Default() Config {
 			SessionTTL:        12 * time.Hour,
 		},
 		Storage: Storage{
-			Driver:      DriverSQLite,
-			DataDir:     "./shopguard-data",
-			Synchronous: SynchronousNormal,
-			CommitBatch: 256,
-			CommitDelay: time.Millisecond,
+			Driver:         DriverSQLite,
+			MigrateOnStart: true,
+			DataDir:        "./shopguard-data",
+			Synchronous:    SynchronousNormal,
+			CommitBatch:    256,
+			CommitDelay:    time.Millisecond,
 		},
 		State: State{
 			Timeout: 50 * time.Millisecond,

@@ -68,7 +68,7 @@ func TestLoad(t *testing.T) {
 				c.Server.IdleTimeout = 90 * time.Second
 				c.Server.MaxBodyBytes = 2048
 				c.Server.KeyCacheTTL = 0
-				c.Storage = Storage{Driver: "memory", DataDir: "", Synchronous: "full", CommitBatch: 512, CommitDelay: time.Millisecond}
+				c.Storage = Storage{Driver: "memory", DataDir: "", Synchronous: "full", CommitBatch: 512, CommitDelay: time.Millisecond, MigrateOnStart: true}
 				c.Features.SnapshotInterval = time.Minute
 				c.Log = Log{Level: "debug", Format: "json"}
 			},

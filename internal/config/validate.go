@@ -113,8 +113,16 @@ func (c Config) problems() Problems {
 		add("server.key_cache_ttl", "%s is outside 0s..%s (0 disables the cache)", d, maxKeyCacheTTL)
 	}
 
-	if msg := oneOf(c.Storage.Driver, DriverSQLite, DriverMemory); msg != "" {
+	if msg := oneOf(c.Storage.Driver, DriverSQLite, DriverPostgres, DriverMemory); msg != "" {
 		add("storage.driver", "%s", msg)
+	}
+	switch u := c.Storage.URL; {
+	case c.Storage.Driver == DriverPostgres && u == "":
+		add("storage.url", "is required when storage.driver is %s", DriverPostgres)
+	case c.Storage.Driver == DriverPostgres && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://"):
+		add("storage.url", "%q is not a postgres:// or postgresql:// URL", redactURL(u))
+	case c.Storage.Driver != DriverPostgres && u != "":
+		add("storage.url", "is set but storage.driver is %s, not %s", c.Storage.Driver, DriverPostgres)
 	}
 	if c.Storage.Driver == DriverSQLite && strings.TrimSpace(c.Storage.DataDir) == "" {
 		add("storage.data_dir", "is required when storage.driver is %s", DriverSQLite)

@@ -151,6 +151,37 @@ func (e *Engine) tenant(ctx context.Context, id string) (*tenant, error) {
 	return t, nil
 }
 
+// Reload re-reads a tenant's lists and rules from storage, for changes
+// another instance made to them; "" reloads every tenant loaded. A tenant
+// not loaded yet is left to load on first use.
+func (e *Engine) Reload(ctx context.Context, tenantID string) error {
+	e.tenantsMu.Lock()
+	var ts []*tenant
+	for id, t := range e.tenants {
+		if tenantID == "" || id == tenantID {
+			ts = append(ts, t)
+		}
+	}
+	e.tenantsMu.Unlock()
+	var errs []error
+	for _, t := range ts {
+		errs = append(errs, e.reload(ctx, t))
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) reload(ctx context.Context, t *tenant) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.rules.Load() == nil {
+		return nil // not loaded (or failed to): the next use loads it
+	}
+	if err := e.loadLists(ctx, t); err != nil {
+		return err
+	}
+	return e.loadRules(ctx, t)
+}
+
 func (e *Engine) loadLists(ctx context.Context, t *tenant) error {
 	ls, err := e.store.Lists(ctx, t.id)
 	if err != nil {

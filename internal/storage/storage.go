@@ -215,6 +215,22 @@ type KeyStore interface {
 	RevokeKey(ctx context.Context, id string, at time.Time) error
 }
 
+// Change says that a tenant's cached state changed in shared storage, for
+// instances that cache it to reload: possibly by another instance.
+type Change struct {
+	// Topic is what changed: ChangeRules or ChangeLists; "" means anything
+	// may have changed meanwhile (the watch was interrupted), so reload all.
+	Topic string
+	// Tenant is the tenant whose state changed ("" with Topic "").
+	Tenant string
+}
+
+// The topics of a Change.
+const (
+	ChangeRules = "rules"
+	ChangeLists = "lists"
+)
+
 // Backend is everything a complete storage backend provides. Only the
 // composition root and the shared test suite use the whole of it; everyone
 // else asks for the role interfaces above.

@@ -80,6 +80,11 @@ type Store struct {
 	pending sync.WaitGroup
 	queue   chan *saveReq
 	done    chan struct{}
+	// stopCtx ends with Close, stopping the change watchers.
+	stopCtx  context.Context
+	stop     context.CancelFunc
+	watchers sync.WaitGroup
+
 	// parts holds the months (first microsecond) whose event partition is
 	// known to exist; only the writer goroutine uses it.
 	parts map[int64]bool
@@ -121,6 +126,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		done:  make(chan struct{}),
 		parts: map[int64]bool{},
 	}
+	s.stopCtx, s.stop = context.WithCancel(context.Background())
 	go s.writer()
 	return s, nil
 }
@@ -244,6 +250,8 @@ func (s *Store) Close() error {
 	s.pending.Wait()
 	close(s.queue)
 	<-s.done
+	s.stop()
+	s.watchers.Wait()
 	s.pool.Close()
 	return nil
 }

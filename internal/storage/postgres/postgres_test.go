@@ -2,11 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,61 +13,14 @@ import (
 
 	"github.com/shopguard/shopguard/internal/storage"
 	"github.com/shopguard/shopguard/internal/storage/postgres"
+	"github.com/shopguard/shopguard/internal/storage/postgres/pgtest"
 	"github.com/shopguard/shopguard/internal/storage/storagetest"
 )
-
-// testURL returns the PostgreSQL the tests use, or skips the test.
-func testURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("SHOPGUARD_TEST_POSTGRES_URL")
-	if u == "" {
-		t.Skip("PostgreSQL tests skipped: set SHOPGUARD_TEST_POSTGRES_URL=postgres://user@127.0.0.1:5432/db " +
-			"(a database the tests may create schemas in) to run them")
-	}
-	return u
-}
-
-// freshSchema makes an empty schema that is dropped when the test ends
-// and returns base with its search_path pointing there.
-func freshSchema(t testing.TB, base string) string {
-	t.Helper()
-	ctx := context.Background()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "sgtest_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("connect: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("SHOPGUARD_TEST_POSTGRES_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // open opens a store on a fresh schema.
 func open(t testing.TB) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), freshSchema(t, testURL(t)), postgres.Options{})
+	s, err := postgres.Open(context.Background(), pgtest.Schema(t), postgres.Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -79,12 +28,12 @@ func open(t testing.TB) *postgres.Store {
 }
 
 func TestSuite(t *testing.T) {
-	testURL(t)
+	pgtest.URL(t)
 	storagetest.Run(t, func(t *testing.T) storage.Backend { return open(t) })
 }
 
 func TestInstancesStartingTogetherMigrateOnce(t *testing.T) {
-	u := freshSchema(t, testURL(t))
+	u := pgtest.Schema(t)
 	ctx := context.Background()
 	const n = 4
 	stores := make([]*postgres.Store, n)
@@ -119,7 +68,7 @@ func TestInstancesStartingTogetherMigrateOnce(t *testing.T) {
 }
 
 func TestManualMigration(t *testing.T) {
-	u := freshSchema(t, testURL(t))
+	u := pgtest.Schema(t)
 	ctx := context.Background()
 	if s, err := postgres.Open(ctx, u, postgres.Options{NoMigrate: true}); err == nil {
 		s.Close()
@@ -139,7 +88,7 @@ func TestManualMigration(t *testing.T) {
 }
 
 func TestReopenKeepsEverything(t *testing.T) {
-	u := freshSchema(t, testURL(t))
+	u := pgtest.Schema(t)
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, u, postgres.Options{})
 	if err != nil {
@@ -172,7 +121,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 // TestMonthlyPartitions saves events across months and years, from two
 // instances at once, and reads them back by time range.
 func TestMonthlyPartitions(t *testing.T) {
-	u := freshSchema(t, testURL(t))
+	u := pgtest.Schema(t)
 	ctx := context.Background()
 	a, err := postgres.Open(ctx, u, postgres.Options{})
 	if err != nil {
@@ -236,7 +185,7 @@ func TestMonthlyPartitions(t *testing.T) {
 // as the webhook notifier and a restarting instance do: it must see every
 // event, which holds only if events commit in seq order.
 func TestSeqCommitOrder(t *testing.T) {
-	u := freshSchema(t, testURL(t))
+	u := pgtest.Schema(t)
 	ctx := context.Background()
 	var stores []*postgres.Store
 	for range 2 {
@@ -291,4 +240,111 @@ func TestSeqCommitOrder(t *testing.T) {
 	if len(seen) != writers*each {
 		t.Errorf("the reader saw %d of %d events: some committed below a seq it had already passed", len(seen), writers*each)
 	}
+}
+
+// TestChangesReachOtherInstances: rule and list changes made through one
+// instance reach another's watcher within a second, changes in another
+// schema do not, and a watcher whose connection is killed reconnects,
+// says it may have missed changes and goes on.
+func TestChangesReachOtherInstances(t *testing.T) {
+	base := pgtest.URL(t)
+	u := pgtest.Schema(t)
+	ctx := context.Background()
+	a, err := postgres.Open(ctx, u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := postgres.Open(ctx, u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	other := open(t) // another deployment in the same database
+	defer other.Close()
+	got := make(chan storage.Change, 100)
+	b.WatchChanges(func(c storage.Change) { got <- c }, nil)
+	expect := func(what string, want storage.Change) {
+		t.Helper()
+		deadline := time.After(time.Second)
+		for {
+			select {
+			case c := <-got:
+				if c == want {
+					return
+				}
+				t.Errorf("%s: got change %+v, want %+v", what, c, want)
+			case <-deadline:
+				t.Fatalf("%s: no change %+v within a second", what, want)
+			}
+		}
+	}
+	quiet := func(what string) {
+		t.Helper()
+		select {
+		case c := <-got:
+			t.Errorf("%s: unexpected change %+v", what, c)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	// The watcher is listening once a change made after it started arrives.
+	waitListening := func() {
+		t.Helper()
+		for i := range 50 {
+			if err := a.SaveRuleSet(ctx, storage.RuleSet{Tenant: "warmup", Version: int64(i + 1), Rules: []byte("[]")}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case c := <-got:
+				if c.Tenant == "warmup" {
+					for len(got) > 0 {
+						<-got
+					}
+					return
+				}
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		t.Fatal("the watcher never heard a change")
+	}
+	waitListening()
+
+	if err := a.SaveRuleSet(ctx, storage.RuleSet{Tenant: "t1", Version: 1, Rules: []byte("[]"), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	expect("rules saved", storage.Change{Topic: storage.ChangeRules, Tenant: "t1"})
+	if err := a.CreateList(ctx, storage.List{Tenant: "t2", Name: "vip", Kind: "email", Effect: "allow"}); err != nil {
+		t.Fatal(err)
+	}
+	expect("list created", storage.Change{Topic: storage.ChangeLists, Tenant: "t2"})
+	values := make([]string, 1000)
+	for i := range values {
+		values[i] = fmt.Sprintf("user%d@example.com", i)
+	}
+	if _, err := a.AddListEntries(ctx, "t2", "vip", values); err != nil {
+		t.Fatal(err)
+	}
+	expect("entries added", storage.Change{Topic: storage.ChangeLists, Tenant: "t2"})
+	quiet("after one transaction's thousand entries") // announced once
+	if err := other.CreateList(ctx, storage.List{Tenant: "t1", Name: "x", Kind: "email", Effect: "block"}); err != nil {
+		t.Fatal(err)
+	}
+	quiet("a change in another schema")
+
+	// Kill the watcher's connection: it must reconnect by itself.
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var killed int
+	if err := conn.QueryRow(ctx, `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query = 'LISTEN shopguard_changes' AND pid <> pg_backend_pid()`).Scan(&killed); err != nil || killed == 0 {
+		t.Fatalf("terminating the listeners: %d, %v", killed, err)
+	}
+	expect("after reconnecting", storage.Change{})
+	if err := a.DeleteList(ctx, "t2", "vip"); err != nil {
+		t.Fatal(err)
+	}
+	expect("list deleted after the reconnect", storage.Change{Topic: storage.ChangeLists, Tenant: "t2"})
 }
