@@ -2,6 +2,10 @@ package app_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,4 +79,93 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	decidesOnB("a list entry added on A", "ord-listed", 4999)
+}
+
+// TestPostgresCrashLosesNoAcknowledgedDecision: decisions keep arriving
+// while the PostgreSQL server crashes and comes back. While it is down
+// every decision is refused with 503 (never acknowledged) and /readyz
+// says so; afterwards decisions are accepted again by themselves, and
+// every decision ever acknowledged is there. Runs a server of its own.
+func TestPostgresCrashLosesNoAcknowledgedDecision(t *testing.T) {
+	pg := pgtest.StartServer(t)
+	a, srv := apptest.StartWith(t, "", func(c *config.Config) {
+		c.Storage.Driver, c.Storage.URL = config.DriverPostgres, pg.URL()
+	})
+	c, err := client.New(srv.URL, apptest.Key(t, a, "shop"), client.WithRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var (
+		mu       sync.Mutex
+		acked    []string
+		statuses = map[int]int{}
+		stop     = make(chan struct{})
+		wg       sync.WaitGroup
+	)
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				d, err := c.ScoreTransaction(ctx, order(fmt.Sprintf("ord-%d-%d", w, i), 1999))
+				mu.Lock()
+				var ce *client.Error
+				switch {
+				case err == nil:
+					acked = append(acked, d.ID)
+					statuses[200]++
+				case errors.As(err, &ce):
+					statuses[ce.Status]++
+				default:
+					t.Errorf("order %d-%d: %v", w, i, err)
+				}
+				mu.Unlock()
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	count := func(status int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return statuses[status]
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 20s (statuses %v)", what, statuses)
+			}
+		}
+	}
+	waitFor("decisions before the crash", func() bool { return count(200) >= 20 })
+	pg.Crash()
+	waitFor("503s while PostgreSQL is down", func() bool { return count(503) >= 20 })
+	resp, err := http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with PostgreSQL down = %d, want 503", resp.StatusCode)
+	}
+	okBefore := count(200)
+	pg.Start()
+	waitFor("decisions after the restart", func() bool { return count(200) >= okBefore+20 })
+	close(stop)
+	wg.Wait()
+	for status, n := range statuses {
+		if status != 200 && status != 503 {
+			t.Errorf("%d answers with status %d: a database outage must answer 503", n, status)
+		}
+	}
+	for _, id := range acked {
+		if _, err := c.Event(ctx, id); err != nil {
+			t.Errorf("acknowledged decision %s: %v", id, err)
+		}
+	}
+	t.Logf("answers: %v; %d acknowledged decisions all stored", statuses, len(acked))
 }

@@ -47,7 +47,7 @@ func (s *Store) users(ctx context.Context, where string, args ...any) ([]storage
 	}
 	rows, err := s.pool.Query(ctx, "SELECT name, tenant, role, password_hash, created_at, disabled_at FROM users "+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read users: %w", err)
+		return nil, wrap("read users", err)
 	}
 	defer rows.Close()
 	var out []storage.User
@@ -55,13 +55,13 @@ func (s *Store) users(ctx context.Context, where string, args ...any) ([]storage
 		var u storage.User
 		var created, disabled int64
 		if err := rows.Scan(&u.Name, &u.Tenant, &u.Role, &u.PasswordHash, &created, &disabled); err != nil {
-			return nil, fmt.Errorf("postgres: read users: %w", err)
+			return nil, wrap("read users", err)
 		}
 		u.CreatedAt, u.DisabledAt = fromMicros(created), fromMicros(disabled)
 		out = append(out, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read users: %w", err)
+		return nil, wrap("read users", err)
 	}
 	return out, nil
 }
@@ -113,7 +113,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, 
 	}
 	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, micros(now))
 	if err != nil {
-		return 0, fmt.Errorf("postgres: delete expired sessions: %w", err)
+		return 0, wrap("delete expired sessions", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
@@ -129,7 +129,7 @@ func (s *Store) AppendAudit(ctx context.Context, e *storage.AuditEntry) error {
 	err := s.pool.QueryRow(ctx, `INSERT INTO audit (tenant, at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)
 		RETURNING id`, e.Tenant, micros(e.At), e.Actor, e.Action, e.Target, e.Detail).Scan(&e.ID)
 	if err != nil {
-		return fmt.Errorf("postgres: append audit: %w", err)
+		return wrap("append audit", err)
 	}
 	return nil
 }
@@ -148,7 +148,7 @@ func (s *Store) Audit(ctx context.Context, tenant string, beforeID int64, limit 
 	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, action, target, detail FROM audit
 		WHERE tenant = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, tenant, beforeID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read audit: %w", err)
+		return nil, wrap("read audit", err)
 	}
 	defer rows.Close()
 	var out []storage.AuditEntry
@@ -156,13 +156,13 @@ func (s *Store) Audit(ctx context.Context, tenant string, beforeID int64, limit 
 		e := storage.AuditEntry{Tenant: tenant}
 		var at int64
 		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail); err != nil {
-			return nil, fmt.Errorf("postgres: read audit: %w", err)
+			return nil, wrap("read audit", err)
 		}
 		e.At = fromMicros(at)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read audit: %w", err)
+		return nil, wrap("read audit", err)
 	}
 	return out, nil
 }
@@ -202,32 +202,32 @@ func (s *Store) Cases(ctx context.Context, tenant string, eventIDs []string) (ma
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read cases: %w", err)
+		return nil, wrap("read cases", err)
 	}
 	defer tx.Rollback(context.Background())
 	rows, err := tx.Query(ctx, `SELECT event_id, assignee, updated_at, updated_by FROM cases
 		WHERE tenant = $1 AND event_id = ANY($2::text[])`, tenant, eventIDs)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read cases: %w", err)
+		return nil, wrap("read cases", err)
 	}
 	for rows.Next() {
 		c := storage.Case{Tenant: tenant}
 		var at int64
 		if err := rows.Scan(&c.EventID, &c.Assignee, &at, &c.UpdatedBy); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("postgres: read cases: %w", err)
+			return nil, wrap("read cases", err)
 		}
 		c.UpdatedAt = fromMicros(at)
 		out[c.EventID] = c
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read cases: %w", err)
+		return nil, wrap("read cases", err)
 	}
 	rows, err = tx.Query(ctx, `SELECT event_id, author, text, at FROM case_notes
 		WHERE tenant = $1 AND event_id = ANY($2::text[]) ORDER BY id`, tenant, eventIDs)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read case notes: %w", err)
+		return nil, wrap("read case notes", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -235,7 +235,7 @@ func (s *Store) Cases(ctx context.Context, tenant string, eventIDs []string) (ma
 		var n storage.CaseNote
 		var at int64
 		if err := rows.Scan(&id, &n.Author, &n.Text, &at); err != nil {
-			return nil, fmt.Errorf("postgres: read case notes: %w", err)
+			return nil, wrap("read case notes", err)
 		}
 		n.At = fromMicros(at)
 		c := out[id]
@@ -244,7 +244,7 @@ func (s *Store) Cases(ctx context.Context, tenant string, eventIDs []string) (ma
 		out[id] = c
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read case notes: %w", err)
+		return nil, wrap("read case notes", err)
 	}
 	return out, nil
 }
@@ -314,20 +314,20 @@ func (s *Store) SearchEvents(ctx context.Context, q storage.EventSearch) ([]stor
 	rows, err := s.pool.Query(ctx, "SELECT "+eventColumns+" FROM events e WHERE "+strings.Join(where, " AND ")+
 		" ORDER BY e.seq "+order+" LIMIT "+arg(limit), args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: search events: %w", err)
+		return nil, wrap("search events", err)
 	}
 	var out []storage.Event
 	for rows.Next() {
 		var e storage.Event
 		if err := scanEvent(rows, &e); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("postgres: search events: %w", err)
+			return nil, wrap("search events", err)
 		}
 		out = append(out, e)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: search events: %w", err)
+		return nil, wrap("search events", err)
 	}
 	if len(out) == 0 {
 		return out, nil
@@ -357,7 +357,7 @@ func (s *Store) MinuteStats(ctx context.Context, tenant string, from, to time.Ti
 		WHERE tenant = $1 AND minute >= $2 AND minute < $3 ORDER BY minute, kind, action, currency`,
 		tenant, unixMinute(from), unixMinute(to.Add(time.Minute-1)))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read stats: %w", err)
+		return nil, wrap("read stats", err)
 	}
 	defer rows.Close()
 	var out []storage.MinuteStat
@@ -366,13 +366,13 @@ func (s *Store) MinuteStats(ctx context.Context, tenant string, from, to time.Ti
 		var minute int64
 		var kind, action string
 		if err := rows.Scan(&minute, &kind, &action, &m.Currency, &m.Count, &m.AmountMinor); err != nil {
-			return nil, fmt.Errorf("postgres: read stats: %w", err)
+			return nil, wrap("read stats", err)
 		}
 		m.Minute, m.Kind, m.Action = time.Unix(minute*60, 0).UTC(), risk.EventKind(kind), risk.Action(action)
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read stats: %w", err)
+		return nil, wrap("read stats", err)
 	}
 	return out, nil
 }

@@ -129,7 +129,7 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, tenant, userID string) (i
 	var n int
 	if err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE tenant = $1 AND user_id = $2 AND used_at = 0`,
 		tenant, userID).Scan(&n); err != nil {
-		return 0, fmt.Errorf("postgres: count recovery codes: %w", err)
+		return 0, wrap("count recovery codes", err)
 	}
 	return n, nil
 }
@@ -141,7 +141,7 @@ const challengeColumns = `tenant, id, user_id, action, action_hash, methods, eve
 func (s *Store) CreateChallenge(ctx context.Context, c storage.Challenge) error {
 	methods, err := json.Marshal(c.Methods)
 	if err != nil {
-		return fmt.Errorf("postgres: create challenge: %w", err)
+		return wrap("create challenge", err)
 	}
 	return s.exec(ctx, "create challenge", isConflict("challenge "+c.ID),
 		`INSERT INTO challenges (`+challengeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
@@ -164,7 +164,7 @@ func (s *Store) Challenge(ctx context.Context, tenant, id string) (storage.Chall
 		return storage.Challenge{}, notFound(err, fmt.Sprintf("challenge %q", id))
 	}
 	if err := json.Unmarshal([]byte(methods), &c.Methods); err != nil {
-		return storage.Challenge{}, fmt.Errorf("postgres: read challenge methods: %w", err)
+		return storage.Challenge{}, wrap("read challenge methods", err)
 	}
 	c.CreatedAt, c.ExpiresAt, c.PassedAt, c.ConsumedAt = fromMicros(created), fromMicros(expires), fromMicros(passed), fromMicros(consumed)
 	return c, nil
@@ -202,7 +202,7 @@ func (s *Store) DeleteExpiredChallenges(ctx context.Context, before time.Time) (
 	}
 	tag, err := s.pool.Exec(ctx, `DELETE FROM challenges WHERE expires_at < $1`, micros(before))
 	if err != nil {
-		return 0, fmt.Errorf("postgres: delete expired challenges: %w", err)
+		return 0, wrap("delete expired challenges", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
@@ -221,10 +221,10 @@ func (s *Store) TypingProfile(ctx context.Context, tenant, userID string) (stora
 		return storage.TypingProfile{}, notFound(err, "typing profile")
 	}
 	if err := json.Unmarshal(samples, &p.Samples); err != nil {
-		return storage.TypingProfile{}, fmt.Errorf("postgres: read typing profile samples: %w", err)
+		return storage.TypingProfile{}, wrap("read typing profile samples", err)
 	}
 	if err := json.Unmarshal(events, &p.SampleEvents); err != nil {
-		return storage.TypingProfile{}, fmt.Errorf("postgres: read typing profile sample events: %w", err)
+		return storage.TypingProfile{}, wrap("read typing profile sample events", err)
 	}
 	p.UpdatedAt = fromMicros(updated)
 	return p, nil
@@ -237,11 +237,11 @@ func (s *Store) TypingProfile(ctx context.Context, tenant, userID string) (stora
 func (s *Store) PutTypingProfile(ctx context.Context, p storage.TypingProfile) error {
 	samples, err := json.Marshal(p.Samples)
 	if err != nil {
-		return fmt.Errorf("postgres: store typing profile: %w", err)
+		return wrap("store typing profile", err)
 	}
 	events, err := json.Marshal(p.SampleEvents)
 	if err != nil {
-		return fmt.Errorf("postgres: store typing profile: %w", err)
+		return wrap("store typing profile", err)
 	}
 	return s.inTx(ctx, "store typing profile", func(tx pgx.Tx) error {
 		version, found, err := lockedVersion(ctx, tx,
@@ -285,7 +285,7 @@ func (s *Store) DevicesForgottenAt(ctx context.Context, tenant, userID string) (
 		return time.Time{}, nil
 	}
 	if err != nil {
-		return time.Time{}, fmt.Errorf("postgres: read device reset: %w", err)
+		return time.Time{}, wrap("read device reset", err)
 	}
 	return fromMicros(at), nil
 }

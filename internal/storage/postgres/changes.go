@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -33,7 +32,7 @@ func (s *Store) WatchChanges(fn func(storage.Change), onErr func(error)) {
 				return
 			}
 			if onErr != nil {
-				onErr(fmt.Errorf("postgres: watching changes: %w", err))
+				onErr(wrap("watching changes", err))
 			}
 			select {
 			case <-s.stopCtx.Done():

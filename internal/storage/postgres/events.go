@@ -49,7 +49,7 @@ SELECT seq FROM e`
 func (s *Store) SaveEvent(ctx context.Context, e *storage.Event) error {
 	ass, err := json.Marshal(e.Assessment)
 	if err != nil {
-		return fmt.Errorf("postgres: encode assessment: %w", err)
+		return wrap("encode assessment", err)
 	}
 	s.mu.RLock()
 	if s.closed {
@@ -126,7 +126,7 @@ func (s *Store) writer() {
 func (s *Store) commit(batch []*saveReq) {
 	ctx := context.Background()
 	fail := func(err error) {
-		err = fmt.Errorf("postgres: save event: %w", err)
+		err = wrap("save event", err)
 		for _, r := range batch {
 			r.err = err
 		}
@@ -283,19 +283,19 @@ func (s *Store) labelsOfMany(ctx context.Context, tenant string, ids []string) (
 	rows, err := s.pool.Query(ctx, "SELECT "+labelColumns+" FROM labels WHERE tenant = $1 AND event_id = ANY($2::text[]) ORDER BY id",
 		tenant, ids)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read labels: %w", err)
+		return nil, wrap("read labels", err)
 	}
 	defer rows.Close()
 	out := map[string][]storage.Label{}
 	for rows.Next() {
 		var l storage.Label
 		if err := scanLabel(rows, &l); err != nil {
-			return nil, fmt.Errorf("postgres: read labels: %w", err)
+			return nil, wrap("read labels", err)
 		}
 		out[l.EventID] = append(out[l.EventID], l)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read labels: %w", err)
+		return nil, wrap("read labels", err)
 	}
 	return out, nil
 }
@@ -312,7 +312,7 @@ func (s *Store) ScanEvents(ctx context.Context, q storage.EventQuery, fn func(*s
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return fmt.Errorf("postgres: scan events: %w", err)
+		return wrap("scan events", err)
 	}
 	defer tx.Rollback(context.Background())
 	const match = `FROM events e WHERE e.tenant = $1 AND e.kind = $2 AND e.occurred_at >= $3 AND e.occurred_at < $4
@@ -322,29 +322,29 @@ func (s *Store) ScanEvents(ctx context.Context, q storage.EventQuery, fn func(*s
 	rows, err := tx.Query(ctx, "SELECT l.id, l.tenant, l.event_id, l.label, l.source, l.note, l.occurred_at, l.created_at "+
 		"FROM labels l JOIN (SELECT e.id "+match+") m ON l.event_id = m.id WHERE l.tenant = $1 ORDER BY l.id", args...)
 	if err != nil {
-		return fmt.Errorf("postgres: scan labels: %w", err)
+		return wrap("scan labels", err)
 	}
 	for rows.Next() {
 		var l storage.Label
 		if err := scanLabel(rows, &l); err != nil {
 			rows.Close()
-			return fmt.Errorf("postgres: scan labels: %w", err)
+			return wrap("scan labels", err)
 		}
 		labels[l.EventID] = append(labels[l.EventID], l)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: scan labels: %w", err)
+		return wrap("scan labels", err)
 	}
 	rows, err = tx.Query(ctx, "SELECT "+eventColumns+" "+match, args...)
 	if err != nil {
-		return fmt.Errorf("postgres: scan events: %w", err)
+		return wrap("scan events", err)
 	}
 	defer rows.Close()
 	var e storage.Event
 	for rows.Next() {
 		if err := scanEvent(rows, &e); err != nil {
-			return fmt.Errorf("postgres: scan events: %w", err)
+			return wrap("scan events", err)
 		}
 		e.Labels = labels[e.ID]
 		if err := fn(&e); err != nil {
@@ -352,7 +352,7 @@ func (s *Store) ScanEvents(ctx context.Context, q storage.EventQuery, fn func(*s
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: scan events: %w", err)
+		return wrap("scan events", err)
 	}
 	return nil
 }
@@ -364,20 +364,20 @@ func (s *Store) EventsAfter(ctx context.Context, seq int64, fn func(*storage.Eve
 	}
 	rows, err := s.pool.Query(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.seq > $1 ORDER BY e.seq", seq)
 	if err != nil {
-		return fmt.Errorf("postgres: replay events: %w", err)
+		return wrap("replay events", err)
 	}
 	defer rows.Close()
 	var e storage.Event
 	for rows.Next() {
 		if err := scanEvent(rows, &e); err != nil {
-			return fmt.Errorf("postgres: replay events: %w", err)
+			return wrap("replay events", err)
 		}
 		if err := fn(&e); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: replay events: %w", err)
+		return wrap("replay events", err)
 	}
 	return nil
 }
@@ -394,7 +394,7 @@ func (s *Store) maxOf(ctx context.Context, what, query string) (int64, error) {
 	}
 	var n *int64
 	if err := s.pool.QueryRow(ctx, query).Scan(&n); err != nil {
-		return 0, fmt.Errorf("postgres: %s: %w", what, err)
+		return 0, wrap(what, err)
 	}
 	if n == nil {
 		return 0, nil
@@ -409,20 +409,20 @@ func (s *Store) LabelsAfter(ctx context.Context, id int64, fn func(*storage.Labe
 	}
 	rows, err := s.pool.Query(ctx, "SELECT "+labelColumns+" FROM labels WHERE id > $1 ORDER BY id", id)
 	if err != nil {
-		return fmt.Errorf("postgres: replay labels: %w", err)
+		return wrap("replay labels", err)
 	}
 	defer rows.Close()
 	var l storage.Label
 	for rows.Next() {
 		if err := scanLabel(rows, &l); err != nil {
-			return fmt.Errorf("postgres: replay labels: %w", err)
+			return wrap("replay labels", err)
 		}
 		if err := fn(&l); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: replay labels: %w", err)
+		return wrap("replay labels", err)
 	}
 	return nil
 }

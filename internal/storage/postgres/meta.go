@@ -134,7 +134,7 @@ func (s *Store) Lists(ctx context.Context, tenant string) ([]storage.List, error
 	rows, err := s.pool.Query(ctx, `SELECT name, kind, effect, description, created_at, updated_at
 		FROM lists WHERE tenant = $1 ORDER BY name`, tenant)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: lists: %w", err)
+		return nil, wrap("lists", err)
 	}
 	defer rows.Close()
 	var out []storage.List
@@ -142,7 +142,7 @@ func (s *Store) Lists(ctx context.Context, tenant string) ([]storage.List, error
 		l := storage.List{Tenant: tenant}
 		var c, u int64
 		if err := rows.Scan(&l.Name, &l.Kind, &l.Effect, &l.Description, &c, &u); err != nil {
-			return nil, fmt.Errorf("postgres: lists: %w", err)
+			return nil, wrap("lists", err)
 		}
 		l.CreatedAt, l.UpdatedAt = fromMicros(c), fromMicros(u)
 		out = append(out, l)
@@ -159,7 +159,7 @@ func (s *Store) ListEntries(ctx context.Context, tenant, name string) ([]string,
 	rows, err := s.pool.Query(ctx, `SELECT e.value FROM lists l LEFT JOIN list_entries e
 		ON e.tenant = l.tenant AND e.name = l.name WHERE l.tenant = $1 AND l.name = $2 ORDER BY e.value`, tenant, name)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list entries: %w", err)
+		return nil, wrap("list entries", err)
 	}
 	defer rows.Close()
 	out, found := []string{}, false
@@ -167,14 +167,14 @@ func (s *Store) ListEntries(ctx context.Context, tenant, name string) ([]string,
 		found = true
 		var v *string
 		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("postgres: list entries: %w", err)
+			return nil, wrap("list entries", err)
 		}
 		if v != nil {
 			out = append(out, *v)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: list entries: %w", err)
+		return nil, wrap("list entries", err)
 	}
 	if !found {
 		return nil, fmt.Errorf("%w: list %q", storage.ErrNotFound, name)
@@ -222,14 +222,14 @@ func (s *Store) Keys(ctx context.Context, tenant string) ([]storage.APIKey, erro
 	}
 	rows, err := s.pool.Query(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE $1 = '' OR tenant = $1 ORDER BY created_at, id", tenant)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: keys: %w", err)
+		return nil, wrap("keys", err)
 	}
 	defer rows.Close()
 	var out []storage.APIKey
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: keys: %w", err)
+			return nil, wrap("keys", err)
 		}
 		out = append(out, k)
 	}

@@ -73,7 +73,7 @@ func (s *Store) oneOutbound(ctx context.Context, where, tenant, value, what stri
 		return storage.OutboundMessage{}, fmt.Errorf("%w: %s", storage.ErrNotFound, what)
 	}
 	if err != nil {
-		return storage.OutboundMessage{}, fmt.Errorf("postgres: read outbound message: %w", err)
+		return storage.OutboundMessage{}, wrap("read outbound message", err)
 	}
 	return m, nil
 }
@@ -127,19 +127,19 @@ func (s *Store) outboundRows(ctx context.Context, query string, args ...any) ([]
 	}
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read outbound messages: %w", err)
+		return nil, wrap("read outbound messages", err)
 	}
 	defer rows.Close()
 	var out []storage.OutboundMessage
 	for rows.Next() {
 		var m storage.OutboundMessage
 		if err := scanOutbound(rows, &m); err != nil {
-			return nil, fmt.Errorf("postgres: read outbound messages: %w", err)
+			return nil, wrap("read outbound messages", err)
 		}
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read outbound messages: %w", err)
+		return nil, wrap("read outbound messages", err)
 	}
 	return out, nil
 }
@@ -159,7 +159,7 @@ func (s *Store) PurgeOutbound(ctx context.Context, before time.Time) (int, error
 		)
 		SELECT count(*) FROM m`, micros(before)).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: purge outbound messages: %w", err)
+		return 0, wrap("purge outbound messages", err)
 	}
 	return int(n), nil
 }

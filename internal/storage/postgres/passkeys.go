@@ -69,7 +69,7 @@ func scanPasskey(sc scanner) (storage.Passkey, error) {
 func (s *Store) CreatePasskey(ctx context.Context, p storage.Passkey) error {
 	args, err := passkeyArgs(p)
 	if err != nil {
-		return fmt.Errorf("postgres: create passkey: %w", err)
+		return wrap("create passkey", err)
 	}
 	return s.exec(ctx, "create passkey", isConflict("passkey "+p.ID+" or its credential id"),
 		`INSERT INTO passkeys (`+passkeyColumns+`) VALUES (`+placeholders(1, len(args))+`)`, args...)
@@ -99,19 +99,19 @@ func (s *Store) passkeys(ctx context.Context, where string, args ...any) ([]stor
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+passkeyColumns+` FROM passkeys `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read passkeys: %w", err)
+		return nil, wrap("read passkeys", err)
 	}
 	defer rows.Close()
 	var out []storage.Passkey
 	for rows.Next() {
 		p, err := scanPasskey(rows)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: read passkeys: %w", err)
+			return nil, wrap("read passkeys", err)
 		}
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read passkeys: %w", err)
+		return nil, wrap("read passkeys", err)
 	}
 	return out, nil
 }
@@ -122,7 +122,7 @@ func (s *Store) passkeys(ctx context.Context, where string, args ...any) ([]stor
 func (s *Store) UpdatePasskey(ctx context.Context, p storage.Passkey) error {
 	args, err := passkeyArgs(p)
 	if err != nil {
-		return fmt.Errorf("postgres: update passkey: %w", err)
+		return wrap("update passkey", err)
 	}
 	return s.inTx(ctx, "update passkey", func(tx pgx.Tx) error {
 		var version int64
@@ -181,7 +181,7 @@ func (s *Store) TakeCeremony(ctx context.Context, tenant, id string) (storage.Ce
 		return storage.Ceremony{}, fmt.Errorf("%w: ceremony %q", storage.ErrNotFound, id)
 	}
 	if err != nil {
-		return storage.Ceremony{}, fmt.Errorf("postgres: take ceremony: %w", err)
+		return storage.Ceremony{}, wrap("take ceremony", err)
 	}
 	c.Session = pkBytes(c.Session)
 	c.CreatedAt, c.ExpiresAt = fromMicros(created), fromMicros(expires)
@@ -195,7 +195,7 @@ func (s *Store) DeleteExpiredCeremonies(ctx context.Context, before time.Time) (
 	}
 	tag, err := s.pool.Exec(ctx, `DELETE FROM ceremonies WHERE expires_at < $1`, micros(before))
 	if err != nil {
-		return 0, fmt.Errorf("postgres: delete expired ceremonies: %w", err)
+		return 0, wrap("delete expired ceremonies", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
@@ -214,10 +214,10 @@ func (s *Store) RelyingParty(ctx context.Context, tenant string) (storage.Relyin
 		return storage.RelyingParty{}, fmt.Errorf("%w: no relying party settings", storage.ErrNotFound)
 	}
 	if err != nil {
-		return storage.RelyingParty{}, fmt.Errorf("postgres: read relying party: %w", err)
+		return storage.RelyingParty{}, wrap("read relying party", err)
 	}
 	if err := json.Unmarshal([]byte(origins), &rp.Origins); err != nil {
-		return storage.RelyingParty{}, fmt.Errorf("postgres: read relying party origins: %w", err)
+		return storage.RelyingParty{}, wrap("read relying party origins", err)
 	}
 	rp.UpdatedAt = fromMicros(updated)
 	return rp, nil
@@ -227,7 +227,7 @@ func (s *Store) RelyingParty(ctx context.Context, tenant string) (storage.Relyin
 func (s *Store) PutRelyingParty(ctx context.Context, rp storage.RelyingParty) error {
 	origins, err := json.Marshal(rp.Origins)
 	if err != nil {
-		return fmt.Errorf("postgres: store relying party: %w", err)
+		return wrap("store relying party", err)
 	}
 	return s.exec(ctx, "store relying party", nil,
 		`INSERT INTO relying_parties (tenant, rp_id, name, origins, updated_at) VALUES ($1, $2, $3, $4, $5)

@@ -42,7 +42,7 @@ func (s *Store) PhishingProfile(ctx context.Context, tenant string) (storage.Phi
 		return p, nil
 	}
 	if err != nil {
-		return storage.PhishingProfile{}, fmt.Errorf("postgres: read phishing profile: %w", err)
+		return storage.PhishingProfile{}, wrap("read phishing profile", err)
 	}
 	p.ProtectedDomains = textArrayResult(p.ProtectedDomains)
 	p.SenderNames = textArrayResult(p.SenderNames)
@@ -128,19 +128,19 @@ func (s *Store) PhishingReports(ctx context.Context, q storage.PhishingReportQue
 	}
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read phishing reports: %w", err)
+		return nil, wrap("read phishing reports", err)
 	}
 	defer rows.Close()
 	var out []storage.PhishingReport
 	for rows.Next() {
 		var r storage.PhishingReport
 		if err := scanReport(rows, &r); err != nil {
-			return nil, fmt.Errorf("postgres: read phishing reports: %w", err)
+			return nil, wrap("read phishing reports", err)
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read phishing reports: %w", err)
+		return nil, wrap("read phishing reports", err)
 	}
 	return out, nil
 }
@@ -165,7 +165,7 @@ func (s *Store) ReviewPhishingReport(ctx context.Context, v storage.PhishingRevi
 		return r, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return storage.PhishingReport{}, fmt.Errorf("postgres: review phishing report: %w", err)
+		return storage.PhishingReport{}, wrap("review phishing report", err)
 	}
 	// Reports are never deleted nor reopened: one that exists now was
 	// reviewed already.
@@ -190,21 +190,21 @@ func (s *Store) ReviewedPhishingReports(ctx context.Context, tenant string, fn f
 	}
 	rows, err := s.pool.Query(ctx, query+` ORDER BY reviewed_at, tenant, id`, args...)
 	if err != nil {
-		return fmt.Errorf("postgres: scan reviewed phishing reports: %w", err)
+		return wrap("scan reviewed phishing reports", err)
 	}
 	defer rows.Close()
 	var r storage.PhishingReport
 	for rows.Next() {
 		r = storage.PhishingReport{}
 		if err := scanReport(rows, &r); err != nil {
-			return fmt.Errorf("postgres: scan reviewed phishing reports: %w", err)
+			return wrap("scan reviewed phishing reports", err)
 		}
 		if err := fn(&r); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: scan reviewed phishing reports: %w", err)
+		return wrap("scan reviewed phishing reports", err)
 	}
 	return nil
 }

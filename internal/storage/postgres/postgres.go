@@ -26,7 +26,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,7 +137,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 func migrationNames() ([]string, error) {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
-		return nil, fmt.Errorf("postgres: migrations: %w", err)
+		return nil, wrap("migrations", err)
 	}
 	sort.Strings(names)
 	return names, nil
@@ -151,11 +153,11 @@ func Migrate(ctx context.Context, db *pgxpool.Pool) error {
 	}
 	conn, err := db.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: connect: %w", err)
+		return wrap("connect", err)
 	}
 	defer conn.Release()
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockMigrate); err != nil {
-		return fmt.Errorf("postgres: migration lock: %w", err)
+		return wrap("migration lock", err)
 	}
 	defer func() {
 		// A lock left by a failed unlock ends with the connection.
@@ -167,7 +169,7 @@ func Migrate(ctx context.Context, db *pgxpool.Pool) error {
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,
 		applied_at BIGINT  NOT NULL)`); err != nil {
-		return fmt.Errorf("postgres: migrations table: %w", err)
+		return wrap("migrations table", err)
 	}
 	have, err := schemaVersion(ctx, conn)
 	if err != nil {
@@ -179,7 +181,7 @@ func Migrate(ctx context.Context, db *pgxpool.Pool) error {
 	for i := have; i < len(names); i++ {
 		body, err := migrations.ReadFile(names[i])
 		if err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", names[i], err)
+			return wrap("migration "+names[i], err)
 		}
 		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			// Without arguments Exec uses the simple protocol, which runs
@@ -192,7 +194,7 @@ func Migrate(ctx context.Context, db *pgxpool.Pool) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", names[i], err)
+			return wrap("migration "+names[i], err)
 		}
 	}
 	return nil
@@ -205,7 +207,7 @@ type querier interface {
 func schemaVersion(ctx context.Context, q querier) (int, error) {
 	var have int
 	if err := q.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&have); err != nil {
-		return 0, fmt.Errorf("postgres: read schema version: %w", err)
+		return 0, wrap("read schema version", err)
 	}
 	return have, nil
 }
@@ -232,7 +234,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		return err
 	}
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
+		return wrap("ping", err)
 	}
 	return nil
 }
@@ -287,6 +289,39 @@ func isUnique(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
+// wrap names the failed operation. Errors that mean the database cannot
+// be reached now (refused or broken connections, a server shutting down
+// or out of connections) also wrap storage.ErrUnavailable, so that the
+// API answers 503 and callers know a retry may succeed.
+func wrap(what string, err error) error {
+	if unreachable(err) {
+		return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrUnavailable, err)
+	}
+	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+// unreachable reports whether err says the database is out of reach
+// rather than that the statement failed.
+func unreachable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), // connection exception
+			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", // shutdown, crash, cannot connect now
+			pe.Code == "53300": // too many connections
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+}
+
 // scanner is a row or rows being scanned.
 type scanner interface{ Scan(dest ...any) error }
 
@@ -300,7 +335,7 @@ func (s *Store) exec(ctx context.Context, what string, conflict func(error) erro
 		if conflict != nil && isUnique(err) {
 			return conflict(err)
 		}
-		return fmt.Errorf("postgres: %s: %w", what, err)
+		return wrap(what, err)
 	}
 	return nil
 }
@@ -317,7 +352,7 @@ func (s *Store) execOne(ctx context.Context, what, query string, args ...any) er
 	}
 	tag, err := s.pool.Exec(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", what, err)
+		return wrap(what, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("%w: %s", storage.ErrNotFound, what)
@@ -332,7 +367,7 @@ func (s *Store) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error)
 	}
 	err := pgx.BeginFunc(ctx, s.pool, fn)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrConflict) {
-		return fmt.Errorf("postgres: %s: %w", what, err)
+		return wrap(what, err)
 	}
 	return err
 }
@@ -343,7 +378,7 @@ func notFound(err error, what string) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%w: %s", storage.ErrNotFound, what)
 	}
-	return fmt.Errorf("postgres: read %s: %w", what, err)
+	return wrap("read "+what, err)
 }
 
 // placeholders returns "$from, $from+1, ..." for n arguments.

@@ -213,7 +213,7 @@ func (s *Store) readURLListPage(ctx context.Context, after int64, page *[]storag
 		FROM url_list_changes c JOIN url_lists l ON l.id = c.list_id
 		WHERE c.id > $1 ORDER BY c.id LIMIT $2`, after, urlListPage)
 	if err != nil {
-		return fmt.Errorf("postgres: read url list changes: %w", err)
+		return wrap("read url list changes", err)
 	}
 	defer rows.Close()
 	var hash []byte
@@ -221,7 +221,7 @@ func (s *Store) readURLListPage(ctx context.Context, after int64, page *[]storag
 		var c storage.URLListChange
 		var at int64
 		if err := rows.Scan(&c.ID, &c.Tenant, &c.Source, &c.Effect, &hash, &c.Op, &at); err != nil {
-			return fmt.Errorf("postgres: read url list changes: %w", err)
+			return wrap("read url list changes", err)
 		}
 		if len(hash) != len(c.Hash) {
 			return fmt.Errorf("postgres: url list change %d has a hash of %d bytes", c.ID, len(hash))
@@ -231,7 +231,7 @@ func (s *Store) readURLListPage(ctx context.Context, after int64, page *[]storag
 		*page = append(*page, c)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: read url list changes: %w", err)
+		return wrap("read url list changes", err)
 	}
 	return nil
 }
@@ -245,14 +245,14 @@ func (s *Store) URLListEntries(ctx context.Context, tenant, source string, fn fu
 	rows, err := s.pool.Query(ctx, `SELECT l.effect, e.hash FROM url_lists l JOIN url_list_entries e ON e.list_id = l.id
 		WHERE l.tenant = $1 AND l.source = $2`, tenant, source)
 	if err != nil {
-		return fmt.Errorf("postgres: read url list entries: %w", err)
+		return wrap("read url list entries", err)
 	}
 	defer rows.Close()
 	e := storage.URLListEntry{Tenant: tenant, Source: source}
 	var hash []byte
 	for rows.Next() {
 		if err := rows.Scan(&e.Effect, &hash); err != nil {
-			return fmt.Errorf("postgres: read url list entries: %w", err)
+			return wrap("read url list entries", err)
 		}
 		if len(hash) != len(e.Hash) {
 			return fmt.Errorf("postgres: url list entry of %s has a hash of %d bytes", source, len(hash))
@@ -263,7 +263,7 @@ func (s *Store) URLListEntries(ctx context.Context, tenant, source string, fn fu
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: read url list entries: %w", err)
+		return wrap("read url list entries", err)
 	}
 	return nil
 }
@@ -276,19 +276,19 @@ func (s *Store) URLListCounts(ctx context.Context) ([]storage.URLListCount, erro
 	rows, err := s.pool.Query(ctx, `SELECT l.tenant, l.source, l.effect, count(*)
 		FROM url_lists l JOIN url_list_entries e ON e.list_id = l.id GROUP BY l.id`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: count url list entries: %w", err)
+		return nil, wrap("count url list entries", err)
 	}
 	defer rows.Close()
 	out := []storage.URLListCount{}
 	for rows.Next() {
 		var c storage.URLListCount
 		if err := rows.Scan(&c.Tenant, &c.Source, &c.Effect, &c.Count); err != nil {
-			return nil, fmt.Errorf("postgres: count url list entries: %w", err)
+			return nil, wrap("count url list entries", err)
 		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: count url list entries: %w", err)
+		return nil, wrap("count url list entries", err)
 	}
 	// Go's order, like the other backends.
 	slices.SortFunc(out, func(a, b storage.URLListCount) int {

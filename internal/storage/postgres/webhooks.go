@@ -20,7 +20,7 @@ const webhookColumns = `tenant, id, url, types, description, secret, previous_se
 func (s *Store) CreateWebhook(ctx context.Context, w storage.Webhook) error {
 	types, err := json.Marshal(w.Types)
 	if err != nil {
-		return fmt.Errorf("postgres: create webhook: %w", err)
+		return wrap("create webhook", err)
 	}
 	return s.exec(ctx, "create webhook", isConflict("webhook "+w.ID),
 		`INSERT INTO webhooks (`+webhookColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -55,7 +55,7 @@ func (s *Store) webhooks(ctx context.Context, where string, args ...any) ([]stor
 	}
 	rows, err := s.pool.Query(ctx, "SELECT "+webhookColumns+" FROM webhooks "+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read webhooks: %w", err)
+		return nil, wrap("read webhooks", err)
 	}
 	defer rows.Close()
 	var out []storage.Webhook
@@ -65,7 +65,7 @@ func (s *Store) webhooks(ctx context.Context, where string, args ...any) ([]stor
 		var until, created, updated int64
 		if err := rows.Scan(&w.Tenant, &w.ID, &w.URL, &types, &w.Description, &w.Secret, &w.PreviousSecret,
 			&until, &w.Disabled, &created, &updated); err != nil {
-			return nil, fmt.Errorf("postgres: read webhooks: %w", err)
+			return nil, wrap("read webhooks", err)
 		}
 		if err := json.Unmarshal([]byte(types), &w.Types); err != nil {
 			return nil, fmt.Errorf("postgres: read webhook %s types: %w", w.ID, err)
@@ -74,7 +74,7 @@ func (s *Store) webhooks(ctx context.Context, where string, args ...any) ([]stor
 		out = append(out, w)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read webhooks: %w", err)
+		return nil, wrap("read webhooks", err)
 	}
 	return out, nil
 }
@@ -83,7 +83,7 @@ func (s *Store) webhooks(ctx context.Context, where string, args ...any) ([]stor
 func (s *Store) UpdateWebhook(ctx context.Context, w storage.Webhook) error {
 	types, err := json.Marshal(w.Types)
 	if err != nil {
-		return fmt.Errorf("postgres: update webhook: %w", err)
+		return wrap("update webhook", err)
 	}
 	return s.execOne(ctx, fmt.Sprintf("webhook %q", w.ID),
 		`UPDATE webhooks SET url = $1, types = $2, description = $3, secret = $4, previous_secret = $5, previous_until = $6,
@@ -118,7 +118,7 @@ func (s *Store) NotifyCursor(ctx context.Context) (int64, bool, error) {
 		return 0, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("postgres: read notification cursor: %w", err)
+		return 0, false, wrap("read notification cursor", err)
 	}
 	return seq, true, nil
 }
@@ -249,11 +249,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 			due.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error, d.delivered_at, d.failed_at`,
 		micros(now), max(limit, 0), micros(now.Add(lease)))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: claim deliveries: %w", err)
+		return nil, wrap("claim deliveries", err)
 	}
 	out, err := collectDeliveries(rows)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: claim deliveries: %w", err)
+		return nil, wrap("claim deliveries", err)
 	}
 	// RETURNING keeps no order: the earliest due first, as selected.
 	sort.Slice(out, func(i, j int) bool {
@@ -295,11 +295,11 @@ func (s *Store) Deliveries(ctx context.Context, tenant, webhookID string, limit 
 	rows, err := s.pool.Query(ctx, `SELECT `+deliveryColumns+` FROM deliveries
 		WHERE tenant = $1 AND webhook_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3`, tenant, webhookID, max(limit, 0))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read deliveries: %w", err)
+		return nil, wrap("read deliveries", err)
 	}
 	out, err := collectDeliveries(rows)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read deliveries: %w", err)
+		return nil, wrap("read deliveries", err)
 	}
 	return out, nil
 }
@@ -320,7 +320,7 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int, err
 		AND ((delivered_at <> 0 AND delivered_at < $1) OR (delivered_at = 0 AND failed_at <> 0 AND failed_at < $1))`,
 		micros(before))
 	if err != nil {
-		return 0, fmt.Errorf("postgres: prune deliveries: %w", err)
+		return 0, wrap("prune deliveries", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
