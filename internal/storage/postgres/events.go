@@ -24,24 +24,64 @@ type saveReq struct {
 
 var saveReqPool = sync.Pool{New: func() any { return &saveReq{done: make(chan struct{}, 1)} }}
 
-// insertEvent saves one event in one statement: its id row (which refuses
-// a duplicate id or external id by inserting nothing), the event itself
-// and its minute's count. It returns the seq, or no row on a duplicate.
-const insertEvent = `WITH k AS (
+// insertBatch saves a batch of events in one statement, its arguments
+// one array per column: the id rows (a duplicate id or external id
+// inserts nothing), the events themselves, and one upsert of the per-minute
+// counts per distinct minute, kind, action and currency. It returns the
+// position (1-based) and seq of every event saved. The batch must not
+// repeat an id or an external id (commit sees to it).
+const insertBatch = `WITH input AS (
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
+		$8::text[], $9::integer[], $10::text[], $11::bigint[], $12::text[], $13::bigint[], $14::text[], $15::bytea[],
+		$16::bytea[], $17::bigint[])
+	WITH ORDINALITY AS i (tenant, id, kind, external_id, occurred_at, received_at, amount_minor, currency, score, action,
+		rules_version, model_version, latency_us, assessment, payload, env, minute, ord)
+), k AS (
 	INSERT INTO event_ids (tenant, id, kind, external_id, seq, occurred_at)
-	VALUES ($1, $2, $3, $4, nextval('event_seq'), $5) ON CONFLICT DO NOTHING RETURNING seq
+	SELECT tenant, id, kind, external_id, nextval('event_seq'), occurred_at FROM input ORDER BY ord
+	ON CONFLICT DO NOTHING RETURNING tenant, id, seq
 ), e AS (
 	INSERT INTO events (seq, tenant, id, kind, external_id, occurred_at, received_at, amount_minor, currency,
 		score, action, rules_version, model_version, latency_us, assessment, payload, env)
-	SELECT seq, $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::bigint, $8::text, $9::integer,
-		$10::text, $11::bigint, $12::text, $13::bigint, $14::text, $15::bytea, $16::bytea FROM k RETURNING seq
+	SELECT k.seq, i.tenant, i.id, i.kind, i.external_id, i.occurred_at, i.received_at, i.amount_minor, i.currency,
+		i.score, i.action, i.rules_version, i.model_version, i.latency_us, i.assessment, i.payload, i.env
+	FROM k JOIN input i ON i.tenant = k.tenant AND i.id = k.id
+	RETURNING tenant, id, seq
 ), m AS (
 	INSERT INTO event_minutes (tenant, minute, kind, action, currency, count, amount_minor)
-	SELECT $1::text, $17::bigint, $3::text, $10::text, $8::text, 1, $7::bigint FROM k
+	SELECT i.tenant, i.minute, i.kind, i.action, i.currency, count(*), sum(i.amount_minor)
+	FROM k JOIN input i ON i.tenant = k.tenant AND i.id = k.id
+	GROUP BY i.tenant, i.minute, i.kind, i.action, i.currency
 	ON CONFLICT (tenant, minute, kind, action, currency) DO UPDATE
-	SET count = event_minutes.count + 1, amount_minor = event_minutes.amount_minor + excluded.amount_minor
+	SET count = event_minutes.count + excluded.count, amount_minor = event_minutes.amount_minor + excluded.amount_minor
 )
-SELECT seq FROM e`
+SELECT i.ord, e.seq FROM e JOIN input i ON i.tenant = e.tenant AND i.id = e.id`
+
+// batchColumns holds a batch's events column by column for insertBatch.
+type batchColumns struct {
+	tenant, id, kind, ext, currency, action, model, ass []string
+	occurred, received, amount, rules, latency, minute  []int64
+	score                                               []int32
+	payload, env                                        [][]byte
+	at                                                  []int // the request each row is
+}
+
+func (c *batchColumns) add(i int, r *saveReq) {
+	e := r.e
+	c.tenant, c.id, c.kind, c.ext = append(c.tenant, e.Tenant), append(c.id, e.ID), append(c.kind, string(e.Kind)), append(c.ext, e.ExternalID)
+	c.occurred, c.received = append(c.occurred, micros(e.OccurredAt)), append(c.received, micros(e.ReceivedAt))
+	c.amount, c.currency = append(c.amount, e.AmountMinor), append(c.currency, e.Currency)
+	c.score, c.action = append(c.score, int32(e.Assessment.Score)), append(c.action, string(e.Assessment.Action))
+	c.rules, c.model = append(c.rules, e.Assessment.RulesVersion), append(c.model, e.Assessment.ModelVersion)
+	c.latency, c.ass = append(c.latency, e.LatencyMicros), append(c.ass, string(r.ass))
+	c.payload, c.env = append(c.payload, []byte(e.Payload)), append(c.env, []byte(e.Env))
+	c.minute, c.at = append(c.minute, e.ReceivedAt.Unix()/60), append(c.at, i)
+}
+
+func (c *batchColumns) args() []any {
+	return []any{c.tenant, c.id, c.kind, c.ext, c.occurred, c.received, c.amount, c.currency, c.score, c.action,
+		c.rules, c.model, c.latency, c.ass, c.payload, c.env, c.minute}
+}
 
 // SaveEvent implements storage.EventWriter. The event is queued for the
 // writer goroutine and SaveEvent returns once the batch holding it has
@@ -135,33 +175,46 @@ func (s *Store) commit(batch []*saveReq) {
 		fail(err)
 		return
 	}
+	// A batch repeating an id or an external id keeps the first: the
+	// statement needs each once.
+	var cols batchColumns
+	type extKey struct{ tenant, kind, ext string }
+	ids := make(map[[2]string]bool, len(batch))
+	exts := make(map[extKey]bool, len(batch))
+	for i, r := range batch {
+		id, ext := [2]string{r.e.Tenant, r.e.ID}, extKey{r.e.Tenant, string(r.e.Kind), r.e.ExternalID}
+		if ids[id] || exts[ext] {
+			continue
+		}
+		ids[id], exts[ext] = true, true
+		cols.add(i, r)
+	}
 	seqs := make([]int64, len(batch))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue("SELECT pg_advisory_xact_lock($1)", lockEventSeq)
-		for _, r := range batch {
-			e := r.e
-			b.Queue(insertEvent, e.Tenant, e.ID, string(e.Kind), e.ExternalID, micros(e.OccurredAt),
-				micros(e.ReceivedAt), e.AmountMinor, e.Currency, e.Assessment.Score, string(e.Assessment.Action),
-				e.Assessment.RulesVersion, e.Assessment.ModelVersion, e.LatencyMicros, string(r.ass),
-				[]byte(e.Payload), []byte(e.Env), e.ReceivedAt.Unix()/60)
-		}
+		b.Queue(insertBatch, cols.args()...)
 		res := tx.SendBatch(ctx, b)
+		defer res.Close()
 		if _, err := res.Exec(); err != nil {
-			res.Close()
 			return err
 		}
-		for i := range batch {
-			err := res.QueryRow().Scan(&seqs[i])
-			if errors.Is(err, pgx.ErrNoRows) {
-				seqs[i] = 0
-				continue
-			}
-			if err != nil {
-				res.Close()
+		rows, err := res.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ord, seq int64
+			if err := rows.Scan(&ord, &seq); err != nil {
 				return err
 			}
+			seqs[cols.at[ord-1]] = seq
 		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
 		return res.Close()
 	})
 	if err != nil {
@@ -384,7 +437,7 @@ func (s *Store) EventsAfter(ctx context.Context, seq int64, fn func(*storage.Eve
 
 // MaxSeq implements storage.EventScanner.
 func (s *Store) MaxSeq(ctx context.Context) (int64, error) {
-	return s.maxOf(ctx, "max seq", "SELECT MAX(seq) FROM event_ids")
+	return s.maxOf(ctx, "max seq", "SELECT MAX(seq) FROM events")
 }
 
 // maxOf runs a query returning one nullable number, NULL read as 0.

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -347,4 +348,51 @@ func TestChangesReachOtherInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect("list deleted after the reconnect", storage.Change{Topic: storage.ChangeLists, Tenant: "t2"})
+}
+
+// TestDuplicatesInOneBatch: saves that clash on id or external id and
+// land in one group commit: the first wins, the others are conflicts, and
+// no clash is stored.
+func TestDuplicatesInOneBatch(t *testing.T) {
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, pgtest.Schema(t), postgres.Options{CommitDelay: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	saves := []storage.Event{
+		storagetest.NewEvent("t1", "ev_a", "ord_a", time.Now()),
+		storagetest.NewEvent("t1", "ev_a", "ord_b", time.Now()), // same id
+		storagetest.NewEvent("t1", "ev_c", "ord_a", time.Now()), // same order id
+		storagetest.NewEvent("t2", "ev_a", "ord_a", time.Now()), // another tenant: no clash
+	}
+	errs := make([]error, len(saves))
+	var wg sync.WaitGroup
+	for i := range saves {
+		wg.Go(func() { errs[i] = s.SaveEvent(ctx, &saves[i]) })
+	}
+	wg.Wait()
+	ids, exts := map[string]bool{}, map[string]bool{}
+	for i, e := range saves {
+		if errs[i] != nil {
+			if !errors.Is(errs[i], storage.ErrConflict) {
+				t.Errorf("save %d: %v, want a conflict", i, errs[i])
+			}
+			continue
+		}
+		got, err := s.Event(ctx, e.Tenant, e.ID)
+		if err != nil || got.ExternalID != e.ExternalID || got.Seq != e.Seq {
+			t.Errorf("saved %s/%s: read %+v, %v", e.ID, e.ExternalID, got, err)
+		}
+		if ids[e.Tenant+e.ID] || exts[e.Tenant+e.ExternalID] {
+			t.Errorf("a clash was saved: %s/%s", e.ID, e.ExternalID)
+		}
+		ids[e.Tenant+e.ID], exts[e.Tenant+e.ExternalID] = true, true
+	}
+	if errs[3] != nil {
+		t.Errorf("another tenant's event: %v", errs[3])
+	}
+	if n := len(ids); n < 2 || n > 3 {
+		t.Errorf("%d events saved, want 2 or 3", n)
+	}
 }
