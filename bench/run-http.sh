@@ -19,6 +19,9 @@
 #   PIN=0|1  SERVER_CPUS=0 LOADGEN_CPUS=1   with PIN=1, taskset the server and the
 #                                        generator to separate cores (default: both share all cores)
 #   SERVER_CONFIG=FILE                   shopguard config file (default: built-in defaults)
+#   STORAGE_URL=postgres://...           store in this PostgreSQL instead of SQLite (a config file
+#                                        is written; not with SERVER_CONFIG); the schema in its
+#                                        search_path must be empty (psql checks what was stored)
 #   SERVER_BIN=FILE                      use this shopguard binary instead of building one (to run
 #                                        a series on one build while the checkout changes);
 #   SERVER_BUILT_FROM=TEXT               then say what it was built from (recorded as is)
@@ -94,6 +97,15 @@ if [[ $PIN == 1 ]]; then
   server_pin=(taskset -c "$SERVER_CPUS")
   loadgen_pin=(taskset -c "$LOADGEN_CPUS")
 fi
+STORAGE_URL=${STORAGE_URL:-}
+if [[ -n $STORAGE_URL ]]; then
+  [[ -z $SERVER_CONFIG ]] || { echo "run-http.sh: STORAGE_URL and SERVER_CONFIG exclude each other" >&2; exit 2; }
+  command -v psql >/dev/null || { echo "run-http.sh: STORAGE_URL needs psql" >&2; exit 2; }
+  SERVER_CONFIG=$WORK/postgres.yaml
+  printf 'storage:\n  driver: postgres\n  url: "%s"\n' "$STORAGE_URL" >"$SERVER_CONFIG"
+fi
+# PostgreSQL's transactions per decision: its commit counter over the run.
+pg_commits() { psql "$STORAGE_URL" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 cfg_args=()
 [[ -n $SERVER_CONFIG ]] && cfg_args=(--config "$SERVER_CONFIG")
 
@@ -183,6 +195,8 @@ if [[ $PERF == 1 ]]; then
   PERF_PID=$!
 fi
 
+PG_COMMITS0=0
+[[ -n $STORAGE_URL ]] && PG_COMMITS0=$(pg_commits)
 LG_FILE=$WORK/loadgen.json
 RUN_ID=${LOADGEN}${STAMP}
 if [[ $LOADGEN == loadtx ]]; then
@@ -237,6 +251,8 @@ if [[ -n $PERF_PID ]]; then
   log "perf profile (children, by symbol): ${OUT%.json}.perf.txt"
 fi
 
+PG_COMMITS1=0
+[[ -n $STORAGE_URL ]] && PG_COMMITS1=$(pg_commits)
 METRICS_DECISIONS=$(curl -fsS "$BASE/metrics" | awk '/^shopguard_decisions_total\{/{s+=$2} END{printf "%d", s}')
 
 log "stopping shopguard (SIGTERM)"
@@ -250,7 +266,15 @@ SHUTDOWN_S=$(awk -v a="$t_stop" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}
 SPID_WAS=$SPID
 SPID=
 
-if command -v sqlite3 >/dev/null; then
+PG_TX_PER_DECISION=null
+if [[ -n $STORAGE_URL ]]; then
+  STORED=$(psql "$STORAGE_URL" -Atc "SELECT count(*) FROM events WHERE tenant='$TENANT' AND kind='transaction'")
+  DISTINCT=$(psql "$STORAGE_URL" -Atc "SELECT count(DISTINCT external_id) FROM events WHERE tenant='$TENANT' AND kind='transaction'")
+  STORED_ACTIONS=$(psql "$STORAGE_URL" -Atc "SELECT COALESCE(json_object_agg(action, n), '{}') FROM
+    (SELECT action, count(*) AS n FROM events WHERE tenant='$TENANT' GROUP BY action) a")
+  METHOD="psql count of events after shutdown"
+  PG_TX_PER_DECISION=$(awk -v a="$PG_COMMITS0" -v b="$PG_COMMITS1" -v n="$STORED" 'BEGIN{printf "%.4f", (n>0 ? (b-a)/n : 0)}')
+elif command -v sqlite3 >/dev/null; then
   STORED=$(sqlite3 "$DATA/shopguard.db" "SELECT count(*) FROM events WHERE tenant='$TENANT' AND kind='transaction'")
   DISTINCT=$(sqlite3 "$DATA/shopguard.db" "SELECT count(DISTINCT external_id) FROM events WHERE tenant='$TENANT' AND kind='transaction'")
   STORED_ACTIONS=$(sqlite3 -json "$DATA/shopguard.db" "SELECT action, count(*) AS n FROM events WHERE tenant='$TENANT' GROUP BY action" |
@@ -289,12 +313,14 @@ jq -n --slurpfile lg "$LG_FILE" \
   --arg sfrom "${SERVER_BUILT_FROM:-$([[ -z $SERVER_BIN ]] && echo "$GIT_REV (diff $GIT_DIFF_SHA)" || echo unknown)}" \
   --argjson ack "$ACK" --argjson stored "$STORED" --argjson distinct "$DISTINCT" --argjson metrics "$METRICS_DECISIONS" \
   --arg method "$METHOD" --arg check "$CHECK" --argjson slack "$INFLIGHT_SLACK" --argjson sactions "$STORED_ACTIONS" \
-  --arg top "$(cat "$TOP_FILE" 2>/dev/null || true)" \
+  --arg top "$(cat "$TOP_FILE" 2>/dev/null || true)" --arg storage "$([[ -n $STORAGE_URL ]] && echo postgres || echo sqlite)" \
+  --argjson pgtx "$PG_TX_PER_DECISION" \
   '{benchmark: "http-decision-throughput", date: $date, load_generator: $loadgen,
     machine: {nproc: $nproc, cpu_model: $cpu, kernel: $kernel, mem_total: $mem, go_version: $gov,
               git_rev: $rev, git_dirty: $dirty, git_diff_sha256_16: $diffsha, loadavg_before: $load, busy_cores_before: $busy},
     placement: {pinned: ($pin == 1), server_cpus: $scpus, loadgen_cpus: $lcpus,
                 note: (if $pin == 1 then "server and load generator pinned to separate cores" else "server and load generator share all cores" end)},
+    storage: {driver: $storage, postgres_transactions_per_decision: $pgtx},
     server: {binary: $sbin, built_from: $sfrom, binary_sha256_16: $ssha, pid: $spid, exit_code: $sexit, shutdown_s: $shut, data_dir_size: $dbsize, top_mid_run: ($top | split("\n"))},
     results: $lg[0],
     check: {acknowledged: $ack, stored: $stored, stored_distinct_ids: $distinct, metrics_decisions_total: $metrics,
