@@ -130,3 +130,62 @@ func TestAssistantAcrossInstances(t *testing.T) {
 		t.Errorf("back on the first: %d turns, handoff %v, %v", len(got.Turns), got.Handoff, err)
 	}
 }
+
+// TestConversationsRedisDown: with Redis stopped every conversation call
+// fails fast with storage.ErrUnavailable (the API's 503), never hangs or
+// claims success; once Redis is back, conversations work again without a
+// restart (those kept in the stopped Redis are gone: it kept nothing).
+func TestConversationsRedisDown(t *testing.T) {
+	port := freePort(t)
+	srv := startRedis(t, port)
+	s, err := Open(Options{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cs := s.Conversations(time.Minute)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	conv := func(id string) *assistant.Conversation {
+		return &assistant.Conversation{Tenant: "shop", ID: id, CreatedAt: now, UpdatedAt: now}
+	}
+	if err := cs.Put(ctx, conv("conv_00000000000000a1")); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Process.Kill()
+	srv.Wait()
+	began := time.Now()
+	calls := map[string]error{
+		"Put": cs.Put(ctx, conv("conv_00000000000000a2")),
+		"Update": cs.Update(ctx, "shop", "conv_00000000000000a1", func(*assistant.Conversation) error {
+			t.Error("Update ran its function with Redis down")
+			return nil
+		}),
+	}
+	_, calls["Get"] = cs.Get(ctx, "shop", "conv_00000000000000a1")
+	for name, err := range calls {
+		if !errors.Is(err, storage.ErrUnavailable) {
+			t.Errorf("%s with Redis down = %v, want ErrUnavailable", name, err)
+		}
+	}
+	if took := time.Since(began); took > 3*time.Second {
+		t.Errorf("three calls with Redis down took %v", took)
+	}
+
+	startRedis(t, port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := cs.Put(ctx, conv("conv_00000000000000a3"))
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Put 10 s after Redis came back: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got, err := cs.Get(ctx, "shop", "conv_00000000000000a3"); err != nil || got.ID != "conv_00000000000000a3" {
+		t.Errorf("Get after the restart = %+v, %v", got, err)
+	}
+}

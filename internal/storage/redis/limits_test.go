@@ -169,26 +169,8 @@ func TestLimitsTTL(t *testing.T) {
 // answer at once, without errors; once Redis is back the shared buckets
 // answer again. Runs a redis-server of its own and stops and starts it.
 func TestLimitsRedisDown(t *testing.T) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed (apt-get install -y redis-server): the fault test starts and stops one of its own")
-	}
 	port := freePort(t)
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		c := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
-		defer c.Close()
-		for deadline := time.Now().Add(10 * time.Second); c.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("redis-server did not start")
-			}
-		}
-		return cmd
-	}
+	start := func() *exec.Cmd { return startRedis(t, port) }
 	srv := start()
 	s, err := Open(Options{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Timeout: 100 * time.Millisecond})
 	if err != nil {
@@ -240,6 +222,30 @@ func TestLimitsRedisDown(t *testing.T) {
 	if d, err := l.Allow("requests", "a"); err != nil || !d.Allowed || d.Remaining != 2 {
 		t.Errorf("first request to the restarted Redis: %+v %v, want a fresh shared bucket", d, err)
 	}
+}
+
+// startRedis runs a redis-server of the test's own on port, without
+// persistence, and waits until it answers; the test ends it. It skips the
+// test when redis-server is not installed.
+func startRedis(t *testing.T, port int) *exec.Cmd {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not installed (apt-get install -y redis-server): the fault test starts and stops one of its own")
+	}
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	c := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	defer c.Close()
+	for deadline := time.Now().Add(10 * time.Second); c.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("redis-server did not start")
+		}
+	}
+	return cmd
 }
 
 func freePort(t *testing.T) int {
