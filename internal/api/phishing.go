@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -308,12 +306,6 @@ func validateReport(body phishingReportBody) (storage.PhishingReport, error) {
 }
 
 // newReportID returns a random report id: "rep_" and 16 hex digits.
-func newReportID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "rep_" + hex.EncodeToString(b[:])
-}
-
 func (s *Server) postPhishingReport(w http.ResponseWriter, r *http.Request, key apikey.Key, p PhishingStore) error {
 	var body phishingReportBody
 	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &body); err != nil {
@@ -324,14 +316,7 @@ func (s *Server) postPhishingReport(w http.ResponseWriter, r *http.Request, key 
 		return err
 	}
 	rep.Tenant, rep.CreatedAt = key.Tenant, s.now().UTC().Truncate(time.Microsecond)
-	// 64 random bits: a clash is next to impossible, but costs nothing to survive.
-	for range 3 {
-		rep.ID = newReportID()
-		if err = p.CreatePhishingReport(r.Context(), rep); !errors.Is(err, storage.ErrConflict) {
-			break
-		}
-	}
-	if err != nil {
+	if rep, err = storage.FileReport(r.Context(), p, rep); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/v1/phishing/reports/"+rep.ID)

@@ -282,13 +282,7 @@ func (a *Assistant) fileReport(ctx context.Context, c *Conversation, text, note 
 	}
 	rep := storage.PhishingReport{Tenant: c.Tenant, Kind: storage.ReportKindMessage, Message: text, Reporter: storage.ReporterCustomer,
 		ReporterID: c.UserID, Note: note, CreatedAt: now.Truncate(time.Microsecond), Status: storage.ReportPending}
-	var err error
-	for range 3 {
-		rep.ID = newID("rep_")
-		if err = a.deps.Reports.CreatePhishingReport(ctx, rep); !errors.Is(err, storage.ErrConflict) {
-			break
-		}
-	}
+	rep, err := storage.FileReport(ctx, a.deps.Reports, rep)
 	if err != nil {
 		return "", fmt.Errorf("assistant: filing the report: %w", err)
 	}

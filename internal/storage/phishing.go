@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -284,6 +286,30 @@ type PhishingProfileStore interface {
 	// earlier one. An invalid profile is an error wrapping
 	// ErrInvalidPhishingProfile.
 	PutPhishingProfile(ctx context.Context, p PhishingProfile) error
+}
+
+// ReportCreator is what FileReport needs of storage.
+type ReportCreator interface {
+	CreatePhishingReport(ctx context.Context, r PhishingReport) error
+}
+
+// FileReport stores r as a new report under a fresh random id ("rep_" and
+// 64 random bits, in hex) and returns it as stored. An id that clashes
+// with one of the tenant's (next to impossible) is drawn again.
+func FileReport(ctx context.Context, st ReportCreator, r PhishingReport) (PhishingReport, error) {
+	var err error
+	for range 3 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		r.ID = "rep_" + hex.EncodeToString(b[:])
+		if err = st.CreatePhishingReport(ctx, r); !errors.Is(err, ErrConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return PhishingReport{}, err
+	}
+	return r, nil
 }
 
 // PhishingReportStore keeps phishing reports and their reviews.
