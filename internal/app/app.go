@@ -423,6 +423,14 @@ func (a *App) restore(ctx context.Context) error {
 	return nil
 }
 
+// sweepLateness is how far behind the wall clock the snapshot's sweep
+// stays. A sweep at t drops what no window ending at or after t counts,
+// but an order may arrive with its own time (created_at) in the past:
+// sweeping at the wall clock made every restart forget an hour-old
+// order's card in its 1-minute and 1-hour windows. Events more than this
+// late still see their short windows without buckets swept meanwhile.
+const sweepLateness = 24 * time.Hour
+
 func (a *App) snapshotPath() string {
 	if a.cfg.Storage.Driver == config.DriverMemory || a.cfg.Storage.DataDir == "" {
 		return ""
@@ -440,7 +448,7 @@ func (a *App) Snapshot(ctx context.Context) error {
 	a.snapMu.Lock()
 	defer a.snapMu.Unlock()
 	start := time.Now()
-	dropped := a.feats.Sweep(time.Now())
+	dropped := a.feats.Sweep(time.Now().Add(-sweepLateness))
 	tmp, err := os.CreateTemp(filepath.Dir(path), snapshotFile+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("app: snapshot: %w", err)
