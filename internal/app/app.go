@@ -104,6 +104,12 @@ type App struct {
 	content *contentModels
 
 	snapMu sync.Mutex // one snapshot at a time
+
+	// With a shared store, the engine counts other instances' decisions:
+	// kick asks the follow loop for a catch-up, stopFollow ends it.
+	kick       chan struct{}
+	stopFollow chan struct{}
+	followDone chan struct{}
 }
 
 // changeWatcher is a storage backend that several instances share and
@@ -112,13 +118,49 @@ type changeWatcher interface {
 	WatchChanges(fn func(storage.Change), onErr func(error))
 }
 
-// applyChange reloads what another instance changed: the tenant's rules
-// and lists, or every tenant's when changes may have been missed.
+// applyChange takes in what another instance changed: new decisions and
+// labels are counted by the follow loop, a tenant's rules and lists are
+// reloaded, and everything when changes may have been missed.
 func (a *App) applyChange(c storage.Change) {
+	if c.Topic == "" || c.Topic == storage.ChangeEvents || c.Topic == storage.ChangeLabels {
+		select {
+		case a.kick <- struct{}{}:
+		default: // a catch-up is already due
+		}
+		if c.Topic != "" {
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.engine.Reload(ctx, c.Tenant); err != nil {
 		a.log.Error("reloading rules and lists changed elsewhere", "tenant", c.Tenant, "error", err)
+	}
+}
+
+// followInterval is how often the follow loop catches up without being
+// told of new decisions (a missed notification costs at most this long).
+const followInterval = time.Second
+
+// follow counts other instances' decisions and labels into this one's
+// feature store whenever told of new ones, and every followInterval,
+// until stopFollow is closed.
+func (a *App) follow() {
+	defer close(a.followDone)
+	t := time.NewTicker(followInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stopFollow:
+			return
+		case <-a.kick:
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if _, _, err := a.engine.CatchUp(ctx); err != nil {
+			a.log.Warn("counting other instances' decisions; will retry", "error", err)
+		}
+		cancel()
 	}
 }
 
@@ -159,7 +201,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.api.SetModelAdmin(a)
 	}
 	if w, ok := store.(changeWatcher); ok {
-		// Rules and lists changed through another instance reach this one.
+		// Decisions, labels, rules and lists of other instances reach this one.
+		a.engine.Follow()
+		a.kick, a.stopFollow, a.followDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+		go a.follow()
 		w.WatchChanges(a.applyChange, func(err error) {
 			log.Warn("shared storage: not hearing other instances' changes; retrying", "error", err)
 		})
@@ -326,6 +371,11 @@ func sealingKey(cfg config.Config, log *slog.Logger) ([]byte, error) {
 
 // closeAll releases storage and the geolocation databases.
 func (a *App) closeAll() error {
+	if a.stopFollow != nil {
+		close(a.stopFollow)
+		<-a.followDone
+		a.stopFollow = nil
+	}
 	var serr error
 	if a.state != nil {
 		serr = a.state.Close()

@@ -2,14 +2,20 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/internal/app"
 	"github.com/shopguard/shopguard/internal/app/apptest"
 	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/storage/postgres/pgtest"
@@ -168,4 +174,162 @@ func TestPostgresCrashLosesNoAcknowledgedDecision(t *testing.T) {
 		}
 	}
 	t.Logf("answers: %v; %d acknowledged decisions all stored", statuses, len(acked))
+}
+
+// TestInstancesCountEachOthersDecisions: each instance counts the other's
+// decisions and labels in its own feature store: a card's orders spread
+// over two instances count as one history on both (after three orders on
+// A, B's first sees four), failed sign-ins against one account alternating
+// between them count as one run, and a chargeback recorded through A
+// counts against the card on B.
+func TestInstancesCountEachOthersDecisions(t *testing.T) {
+	url := pgtest.Schema(t)
+	usePG := func(c *config.Config) { c.Storage.Driver, c.Storage.URL = config.DriverPostgres, url }
+	a, srvA := apptest.StartWith(t, "", usePG)
+	b, srvB := apptest.StartWith(t, "", usePG)
+	key := apptest.Key(t, a, "shop")
+	ctx := context.Background()
+	ca, _ := client.New(srvA.URL, key, client.WithRetries(0))
+	cb, _ := client.New(srvB.URL, key, client.WithRetries(0))
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// caughtUp waits up to a second for inst to have counted every stored decision.
+	caughtUp := func(name string, inst *app.App) {
+		t.Helper()
+		var last int64
+		if err := conn.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM events").Scan(&last); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(time.Second); inst.Engine().Followed() < last; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("instance %s has counted up to %d of %d a second later", name, inst.Engine().Followed(), last)
+			}
+		}
+	}
+	for i := range 3 {
+		if n := cardCount(t, ca, fmt.Sprintf("ord-a%d", i), at); n != float64(i+1) {
+			t.Fatalf("order %d on A: card count %v, want %d", i+1, n, i+1)
+		}
+	}
+	caughtUp("B", b)
+	if n := cardCount(t, cb, "ord-b1", at); n != 4 {
+		t.Errorf("B's first order of the card: card count %v, want 4 (three on A and this one)", n)
+	}
+	caughtUp("A", a)
+	if n := cardCount(t, ca, "ord-a4", at); n != 5 {
+		t.Errorf("A's order after B's: card count %v, want 5", n)
+	}
+
+	// Failed sign-ins against one account, alternating between the
+	// instances, count as one run on both.
+	failures := func(c *client.Client, i int) int64 {
+		t.Helper()
+		d, err := c.ScoreLogin(ctx, client.Login{ID: fmt.Sprintf("login-%d", i), CreatedAt: at, UserID: "victim",
+			IP: fmt.Sprintf("198.51.100.%d", i+1), Outcome: client.LoginBadPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := c.Event(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env struct {
+			Features struct {
+				Account struct {
+					Failures1h int64 `json:"failures_1h"`
+				} `json:"account"`
+			} `json:"features"`
+		}
+		if err := json.Unmarshal(ev.Features, &env); err != nil {
+			t.Fatal(err)
+		}
+		return env.Features.Account.Failures1h
+	}
+	for i := range 6 {
+		c, other, name := ca, b, "B"
+		if i%2 == 1 {
+			c, other, name = cb, a, "A"
+		}
+		if n := failures(c, i); n != int64(i+1) {
+			t.Fatalf("failed sign-in %d: the account's failures_1h %d, want %d", i+1, n, i+1)
+		}
+		caughtUp(name, other)
+	}
+
+	// A chargeback recorded through A counts against the card on B.
+	if _, err := ca.SendFeedback(ctx, client.Feedback{Kind: "transaction", ExternalID: "ord-a0", Label: "chargeback"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for i := 0; ; i++ {
+		// Labels count when recorded: an order made now sees them.
+		if f := cardFeatures(t, cb, fmt.Sprintf("ord-b-now%d", i), time.Now().UTC()); f.Frauds30d == 1 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("B's order a second after A's chargeback: card frauds_30d %v, want 1", f.Frauds30d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestFollowerSnapshotCountsOnce: an instance that stops (writing its
+// feature snapshot) and starts again, while another goes on deciding,
+// counts every decision exactly once: its own from before the snapshot,
+// the other's from before and after it.
+func TestFollowerSnapshotCountsOnce(t *testing.T) {
+	url := pgtest.Schema(t)
+	cfg := config.Default()
+	cfg.Storage.Driver, cfg.Storage.URL, cfg.Storage.DataDir = config.DriverPostgres, url, t.TempDir()
+	ctx := context.Background()
+	a, srvA := apptest.StartWith(t, "", func(c *config.Config) { c.Storage.Driver, c.Storage.URL = config.DriverPostgres, url })
+	key := apptest.Key(t, a, "shop")
+	ca, _ := client.New(srvA.URL, key, client.WithRetries(0))
+	startB := func() (*app.App, *client.Client, func()) {
+		b, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(b.Handler())
+		cb, _ := client.New(srv.URL, key, client.WithRetries(0))
+		return b, cb, func() {
+			srv.Close()
+			if err := b.Close(); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	b, cb, stopB := startB()
+	cardCount(t, ca, "ord-1", at)
+	cardCount(t, ca, "ord-2", at)
+	waitFollowed(t, b, a)
+	if n := cardCount(t, cb, "ord-3", at); n != 3 {
+		t.Fatalf("B's order: card count %v, want 3", n)
+	}
+	stopB() // writes B's snapshot
+	if n := cardCount(t, ca, "ord-4", at); n != 4 {
+		t.Fatalf("A's order while B is stopped: card count %v, want 4", n)
+	}
+	_, cb, stopB = startB()
+	defer stopB()
+	if n := cardCount(t, cb, "ord-5", at); n != 5 {
+		t.Errorf("B's first order after its restart: card count %v, want 5 (each order once)", n)
+	}
+}
+
+// waitFollowed waits up to a second for follower to have counted what
+// leader's log holds, by their cursors.
+func waitFollowed(t *testing.T, follower, leader *app.App) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+		_, _, _ = leader.Engine().CatchUp(context.Background()) // moves the leader's cursor past its own
+		if follower.Engine().Followed() >= leader.Engine().Followed() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("follower at %d, leader at %d a second later", follower.Engine().Followed(), leader.Engine().Followed())
+		}
+	}
 }

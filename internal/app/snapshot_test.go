@@ -15,9 +15,15 @@ import (
 	"github.com/shopguard/shopguard/internal/config"
 )
 
-// cardCount scores an order of the test customer's card made at createdAt
-// and returns the card's count in the last hour as the decision saw it.
-func cardCount(t *testing.T, c *client.Client, id string, createdAt time.Time) float64 {
+// cardEntity is the card's part of a decision's features.
+type cardEntity struct {
+	Count1h   float64 `json:"count_1h"`
+	Frauds30d float64 `json:"frauds_30d"`
+}
+
+// cardFeatures scores an order of the test customer's card made at
+// createdAt and returns the card's features as the decision saw them.
+func cardFeatures(t *testing.T, c *client.Client, id string, createdAt time.Time) cardEntity {
 	t.Helper()
 	o := order(id, 2999)
 	o.CreatedAt = createdAt
@@ -32,15 +38,19 @@ func cardCount(t *testing.T, c *client.Client, id string, createdAt time.Time) f
 	}
 	var env struct {
 		Features struct {
-			Card struct {
-				Count1h float64 `json:"count_1h"`
-			} `json:"card"`
+			Card cardEntity `json:"card"`
 		} `json:"features"`
 	}
 	if err := json.Unmarshal(ev.Features, &env); err != nil {
 		t.Fatal(err)
 	}
-	return env.Features.Card.Count1h
+	return env.Features.Card
+}
+
+// cardCount is the card's count in the last hour for an order at createdAt.
+func cardCount(t *testing.T, c *client.Client, id string, createdAt time.Time) float64 {
+	t.Helper()
+	return cardFeatures(t, c, id, createdAt).Count1h
 }
 
 // TestRestartKeepsCounts: orders whose own time lies in the past (an hour,

@@ -213,6 +213,9 @@ type Engine struct {
 
 	recent *recentIDs
 
+	// follow counts other instances' decisions and labels (Follow).
+	follow follower
+
 	// labelMu serialises feedback, so that two labels of the same event
 	// cannot both count it as a new fraud.
 	labelMu sync.Mutex
@@ -479,7 +482,16 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 		Assessment:  ass,
 	}
 	ev.LatencyMicros = time.Since(start).Microseconds()
-	return ev, e.store.SaveEvent(ctx, &ev)
+	own := ""
+	if e.follow.on {
+		own = ownEvent(ev.Tenant, ev.ID)
+		e.follow.remember(own)
+	}
+	err = e.store.SaveEvent(ctx, &ev)
+	if err != nil && !errors.Is(err, storage.ErrUnavailable) && own != "" {
+		e.follow.forget(own) // not stored: the log will not bring it back
+	}
+	return ev, err
 }
 
 // previous looks for an earlier assessment of the same event. It returns the

@@ -134,30 +134,42 @@ func LabelObservations(in Input, tenant string, delta float64) []features.Observ
 }
 
 // replayLabels counts every label added after id, in order, as
-// AddFeedback did (Restore uses it).
-func (e *Engine) replayLabels(ctx context.Context, id int64) (n int, err error) {
+// AddFeedback did (Restore uses it), and returns the last label's id.
+func (e *Engine) replayLabels(ctx context.Context, id int64) (n int, last int64, err error) {
+	last = id
 	var labels []storage.Label
 	if err := e.store.LabelsAfter(ctx, id, func(l *storage.Label) error {
+		last = l.ID
 		if _, ok := fraudVerdict(l.Label); ok {
 			labels = append(labels, *l)
 		}
 		return nil
 	}); err != nil {
-		return 0, err
+		return 0, last, err
 	}
 	for _, l := range labels {
-		ev, err := e.store.Event(ctx, l.Tenant, l.EventID)
+		counted, err := e.replayLabel(ctx, l)
 		if err != nil {
-			return n, fmt.Errorf("label %d: %w", l.ID, err)
-		}
-		counted, err := e.countLabel(ctx, &ev, ev.Labels, l)
-		if err != nil {
-			e.log.Warn("stored label cannot be replayed", "label", l.ID, "event", l.EventID, "error", err)
-			continue
+			return n, last, err
 		}
 		if counted {
 			n++
 		}
 	}
-	return n, nil
+	return n, last, nil
+}
+
+// replayLabel counts a stored label as AddFeedback did; a label that
+// cannot be counted is logged and skipped.
+func (e *Engine) replayLabel(ctx context.Context, l storage.Label) (bool, error) {
+	ev, err := e.store.Event(ctx, l.Tenant, l.EventID)
+	if err != nil {
+		return false, fmt.Errorf("label %d: %w", l.ID, err)
+	}
+	counted, err := e.countLabel(ctx, &ev, ev.Labels, l)
+	if err != nil {
+		e.log.Warn("stored label cannot be replayed", "label", l.ID, "event", l.EventID, "error", err)
+		return false, nil
+	}
+	return counted, nil
 }

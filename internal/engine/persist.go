@@ -40,10 +40,22 @@ func (e *Engine) WriteSnapshot(ctx context.Context, w io.Writer) (seq int64, err
 	}
 	var buf bytes.Buffer
 	var labelID int64
+	if e.follow.on {
+		e.follow.mu.Lock()
+		defer e.follow.mu.Unlock()
+	}
 	e.gate.Lock()
-	seq, err = e.store.MaxSeq(ctx)
-	if err == nil {
-		labelID, err = e.store.MaxLabelID(ctx)
+	if e.follow.on {
+		// Every own decision is saved (the gate waits for them) and the
+		// catch-up counts every other instance's up to the log's end: the
+		// snapshot holds exactly the log up to the cursors.
+		_, _, err = e.catchUpLocked(ctx)
+		seq, labelID = e.follow.seq, e.follow.labelID
+	} else {
+		seq, err = e.store.MaxSeq(ctx)
+		if err == nil {
+			labelID, err = e.store.MaxLabelID(ctx)
+		}
 	}
 	if err == nil {
 		err = snap.Snapshot(&buf)
@@ -116,35 +128,55 @@ func (e *Engine) Restore(ctx context.Context, r io.Reader) (RestoreStats, error)
 		}
 	}
 	var obs []features.Observation
+	lastSeq := st.SnapshotSeq
 	err := e.store.EventsAfter(ctx, st.SnapshotSeq, func(ev *storage.Event) error {
-		k, ok := e.kinds[ev.Kind]
-		if !ok {
-			st.Skipped++
-			return nil
-		}
-		in, err := k.Decode(ev.Payload)
-		if err != nil {
-			e.log.Warn("stored event cannot be replayed", "event", ev.ID, "error", err)
-			st.Skipped++
-			return nil
-		}
-		if l, ok := in.(Locatable); ok && e.cfg.Geo != nil {
-			l.Locate(e.cfg.Geo) // as the live decision did (logins count countries)
-		}
-		obs = in.Observations(ev.Tenant, obs[:0])
-		if err := e.feats.Apply(ctx, in.OccurredAt(), obs); err != nil {
+		lastSeq = ev.Seq
+		var counted bool
+		var err error
+		if counted, obs, err = e.replayEvent(ctx, ev, obs); err != nil {
 			return err
 		}
-		e.recent.add(ev.Tenant, ev.Kind, ev.ExternalID)
-		st.Replayed++
+		if counted {
+			st.Replayed++
+		} else {
+			st.Skipped++
+		}
 		return nil
 	})
+	lastLabel := st.SnapshotLabelID
 	if err == nil {
-		st.ReplayedLabels, err = e.replayLabels(ctx, st.SnapshotLabelID)
+		st.ReplayedLabels, lastLabel, err = e.replayLabels(ctx, st.SnapshotLabelID)
 	}
+	// A follower goes on from where the replay ended.
+	e.follow.seq, e.follow.labelID = lastSeq, lastLabel
 	st.Duration = time.Since(start)
 	if err != nil {
 		return st, fmt.Errorf("engine: restore: replay: %w", err)
 	}
 	return st, nil
+}
+
+// replayEvent counts a stored event in the feature store as its live
+// decision did, reusing obs; it reports false for an event it cannot
+// replay (a kind or payload this build does not know), and fails only if
+// the feature store does.
+func (e *Engine) replayEvent(ctx context.Context, ev *storage.Event, obs []features.Observation) (bool, []features.Observation, error) {
+	k, ok := e.kinds[ev.Kind]
+	if !ok {
+		return false, obs, nil
+	}
+	in, err := k.Decode(ev.Payload)
+	if err != nil {
+		e.log.Warn("stored event cannot be replayed", "event", ev.ID, "error", err)
+		return false, obs, nil
+	}
+	if l, ok := in.(Locatable); ok && e.cfg.Geo != nil {
+		l.Locate(e.cfg.Geo) // as the live decision did (logins count countries)
+	}
+	obs = in.Observations(ev.Tenant, obs[:0])
+	if err := e.feats.Apply(ctx, in.OccurredAt(), obs); err != nil {
+		return false, obs, err
+	}
+	e.recent.add(ev.Tenant, ev.Kind, ev.ExternalID)
+	return true, obs, nil
 }

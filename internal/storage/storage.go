@@ -218,17 +218,21 @@ type KeyStore interface {
 // Change says that a tenant's cached state changed in shared storage, for
 // instances that cache it to reload: possibly by another instance.
 type Change struct {
-	// Topic is what changed: ChangeRules or ChangeLists; "" means anything
-	// may have changed meanwhile (the watch was interrupted), so reload all.
+	// Topic is what changed: ChangeRules, ChangeLists, ChangeEvents or
+	// ChangeLabels; "" means anything may have changed meanwhile (the watch
+	// was interrupted), so reload all.
 	Topic string
-	// Tenant is the tenant whose state changed ("" with Topic "").
+	// Tenant is the tenant whose state changed ("" with Topic "", "*" for
+	// new events and labels of any tenant).
 	Tenant string
 }
 
 // The topics of a Change.
 const (
-	ChangeRules = "rules"
-	ChangeLists = "lists"
+	ChangeRules  = "rules"
+	ChangeLists  = "lists"
+	ChangeEvents = "events"
+	ChangeLabels = "labels"
 )
 
 // Backend is everything a complete storage backend provides. Only the

@@ -13,8 +13,9 @@ import (
 // changesChannel is where migration 0011's triggers announce changes.
 const changesChannel = "shopguard_changes"
 
-// WatchChanges calls fn for every change to any tenant's rules or lists
-// committed in this store's schema, by any instance (this one included),
+// WatchChanges calls fn for every change to any tenant's rules or lists,
+// and for every commit of new events or labels (Tenant "*"), made in this
+// store's schema by any instance (this one included),
 // usually within milliseconds, until Close. It listens on a connection of
 // its own; when that breaks it reconnects with backoff and then calls fn
 // with an empty Change, since changes may have been missed meanwhile.
