@@ -80,6 +80,33 @@ func OpenStorage(ctx context.Context, cfg config.Config) (storage.Backend, error
 	return nil, fmt.Errorf("app: unknown storage driver %q", cfg.Storage.Driver)
 }
 
+// Migrate brings the configured database's schema up to this build and
+// says what it did, for `shopguard migrate`. The memory driver has no
+// schema; SQLite migrates whenever it is opened.
+func Migrate(ctx context.Context, cfg config.Config) (string, error) {
+	switch cfg.Storage.Driver {
+	case config.DriverMemory:
+		return "", errors.New("the memory storage driver has no schema to migrate")
+	case config.DriverPostgres:
+		before, after, err := postgres.MigrateURL(ctx, cfg.Storage.URL)
+		if err != nil {
+			return "", err
+		}
+		if before == after {
+			return fmt.Sprintf("postgres: schema version %d, up to date", after), nil
+		}
+		return fmt.Sprintf("postgres: schema version %d -> %d (%d migrations applied)", before, after, after-before), nil
+	}
+	st, err := OpenStorage(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	if err := st.Close(); err != nil {
+		return "", err
+	}
+	return "sqlite: schema up to date in " + cfg.Storage.DataDir, nil
+}
+
 // App is a running shopguard: storage, feature store, engine and API.
 type App struct {
 	cfg   config.Config

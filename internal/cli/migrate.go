@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/shopguard/shopguard/internal/app"
 	"github.com/shopguard/shopguard/internal/config"
-	"github.com/shopguard/shopguard/internal/storage/postgres"
 )
 
 // newMigrate is `shopguard migrate`: bring the configured database's
@@ -28,31 +26,14 @@ upgrade step turn that off and run this first. Running it again is harmless.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			switch cfg.Storage.Driver {
-			case config.DriverMemory:
-				return usageError{errors.New("the memory storage driver has no schema to migrate")}
-			case config.DriverPostgres:
-				before, after, err := postgres.MigrateURL(ctx, cfg.Storage.URL)
-				if err != nil {
-					return err
-				}
-				if before == after {
-					fmt.Fprintf(env.Stdout, "postgres: schema version %d, up to date\n", after)
-				} else {
-					fmt.Fprintf(env.Stdout, "postgres: schema version %d -> %d (%d migrations applied)\n", before, after, after-before)
-				}
-				return nil
-			}
-			// SQLite applies its migrations whenever it is opened.
-			st, err := app.OpenStorage(ctx, cfg)
+			msg, err := app.Migrate(cmd.Context(), cfg)
 			if err != nil {
+				if cfg.Storage.Driver == config.DriverMemory {
+					return usageError{err}
+				}
 				return err
 			}
-			if err := st.Close(); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "sqlite: schema up to date in %s\n", cfg.Storage.DataDir)
+			fmt.Fprintln(env.Stdout, msg)
 			return nil
 		},
 	}
