@@ -150,9 +150,11 @@ type changeWatcher interface {
 // reloaded, and everything when changes may have been missed.
 func (a *App) applyChange(c storage.Change) {
 	if c.Topic == "" || c.Topic == storage.ChangeEvents || c.Topic == storage.ChangeLabels {
-		select {
-		case a.kick <- struct{}{}:
-		default: // a catch-up is already due
+		if a.kick != nil {
+			select {
+			case a.kick <- struct{}{}:
+			default: // a catch-up is already due
+			}
 		}
 		if c.Topic != "" {
 			return
@@ -229,9 +231,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	if w, ok := store.(changeWatcher); ok {
 		// Decisions, labels, rules and lists of other instances reach this one.
-		a.engine.Follow()
-		a.kick, a.stopFollow, a.followDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
-		go a.follow()
+		if log, ok := store.(engine.OthersLog); ok {
+			a.engine.Follow(log)
+			a.kick, a.stopFollow, a.followDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+			go a.follow()
+		}
 		w.WatchChanges(a.applyChange, func(err error) {
 			log.Warn("shared storage: not hearing other instances' changes; retrying", "error", err)
 		})

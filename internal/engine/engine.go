@@ -482,16 +482,7 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 		Assessment:  ass,
 	}
 	ev.LatencyMicros = time.Since(start).Microseconds()
-	own := ""
-	if e.follow.on {
-		own = ownEvent(ev.Tenant, ev.ID)
-		e.follow.remember(own)
-	}
-	err = e.store.SaveEvent(ctx, &ev)
-	if err != nil && !errors.Is(err, storage.ErrUnavailable) && own != "" {
-		e.follow.forget(own) // not stored: the log will not bring it back
-	}
-	return ev, err
+	return ev, e.store.SaveEvent(ctx, &ev)
 }
 
 // previous looks for an earlier assessment of the same event. It returns the

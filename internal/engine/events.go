@@ -132,12 +132,7 @@ func (e *Engine) AddFeedback(ctx context.Context, tenantID string, f Feedback) (
 	}
 	l := storage.Label{Tenant: tenantID, EventID: ev.ID, Label: label, Source: source, Note: f.Note,
 		OccurredAt: at, CreatedAt: now.UTC().Truncate(time.Microsecond)}
-	own := ownLabel(&l)
-	e.follow.remember(own)
 	if err := e.store.AddLabel(ctx, &l); err != nil {
-		if !errors.Is(err, storage.ErrUnavailable) {
-			e.follow.forget(own)
-		}
 		return storage.Label{}, fmt.Errorf("engine: feedback: %w", err)
 	}
 	// The label is stored: a failure to count it must not fail the call

@@ -40,12 +40,13 @@ func (e *Engine) WriteSnapshot(ctx context.Context, w io.Writer) (seq int64, err
 	}
 	var buf bytes.Buffer
 	var labelID int64
-	if e.follow.on {
+	following := e.follow.log != nil
+	if following {
 		e.follow.mu.Lock()
 		defer e.follow.mu.Unlock()
 	}
 	e.gate.Lock()
-	if e.follow.on {
+	if following {
 		// Every own decision is saved (the gate waits for them) and the
 		// catch-up counts every other instance's up to the log's end: the
 		// snapshot holds exactly the log up to the cursors.

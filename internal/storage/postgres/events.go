@@ -42,9 +42,9 @@ const insertBatch = `WITH input AS (
 	ON CONFLICT DO NOTHING RETURNING tenant, id, seq
 ), e AS (
 	INSERT INTO events (seq, tenant, id, kind, external_id, occurred_at, received_at, amount_minor, currency,
-		score, action, rules_version, model_version, latency_us, assessment, payload, env)
+		score, action, rules_version, model_version, latency_us, assessment, payload, env, origin)
 	SELECT k.seq, i.tenant, i.id, i.kind, i.external_id, i.occurred_at, i.received_at, i.amount_minor, i.currency,
-		i.score, i.action, i.rules_version, i.model_version, i.latency_us, i.assessment, i.payload, i.env
+		i.score, i.action, i.rules_version, i.model_version, i.latency_us, i.assessment, i.payload, i.env, $18::bigint
 	FROM k JOIN input i ON i.tenant = k.tenant AND i.id = k.id
 	RETURNING tenant, id, seq
 ), m AS (
@@ -78,9 +78,9 @@ func (c *batchColumns) add(i int, r *saveReq) {
 	c.minute, c.at = append(c.minute, e.ReceivedAt.Unix()/60), append(c.at, i)
 }
 
-func (c *batchColumns) args() []any {
+func (c *batchColumns) args(origin int64) []any {
 	return []any{c.tenant, c.id, c.kind, c.ext, c.occurred, c.received, c.amount, c.currency, c.score, c.action,
-		c.rules, c.model, c.latency, c.ass, c.payload, c.env, c.minute}
+		c.rules, c.model, c.latency, c.ass, c.payload, c.env, c.minute, origin}
 }
 
 // SaveEvent implements storage.EventWriter. The event is queued for the
@@ -193,7 +193,7 @@ func (s *Store) commit(batch []*saveReq) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue("SELECT pg_advisory_xact_lock($1)", lockEventSeq)
-		b.Queue(insertBatch, cols.args()...)
+		b.Queue(insertBatch, cols.args(s.origin)...)
 		res := tx.SendBatch(ctx, b)
 		defer res.Close()
 		if _, err := res.Exec(); err != nil {
@@ -492,10 +492,11 @@ func (s *Store) AddLabel(ctx context.Context, l *storage.Label) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockLabelID); err != nil {
 			return err
 		}
-		err := tx.QueryRow(ctx, `INSERT INTO labels (tenant, event_id, label, source, note, occurred_at, created_at)
-			SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::bigint WHERE EXISTS (SELECT 1 FROM event_ids WHERE tenant = $1 AND id = $2)
+		err := tx.QueryRow(ctx, `INSERT INTO labels (tenant, event_id, label, source, note, occurred_at, created_at, origin)
+			SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::bigint, $8::bigint
+			WHERE EXISTS (SELECT 1 FROM event_ids WHERE tenant = $1 AND id = $2)
 			RETURNING id`,
-			l.Tenant, l.EventID, string(l.Label), l.Source, l.Note, micros(l.OccurredAt), micros(l.CreatedAt)).Scan(&l.ID)
+			l.Tenant, l.EventID, string(l.Label), l.Source, l.Note, micros(l.OccurredAt), micros(l.CreatedAt), s.origin).Scan(&l.ID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("%w: event %q", storage.ErrNotFound, l.EventID)
 		}

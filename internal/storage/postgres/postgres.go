@@ -23,7 +23,9 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -76,6 +78,8 @@ type Store struct {
 	pool  *pgxpool.Pool
 	batch int
 	delay time.Duration
+	// origin marks the events and labels this store saves (OthersEventsAfter).
+	origin int64
 
 	mu      sync.RWMutex // guards closed against concurrent SaveEvent
 	closed  bool
@@ -120,13 +124,16 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	var o [8]byte
+	_, _ = rand.Read(o[:])
 	s := &Store{
-		pool:  pool,
-		batch: opts.CommitBatch,
-		delay: opts.CommitDelay,
-		queue: make(chan *saveReq, opts.CommitBatch*4),
-		done:  make(chan struct{}),
-		parts: map[int64]bool{},
+		origin: int64(binary.BigEndian.Uint64(o[:])>>1) | 1, // positive, never 0
+		pool:   pool,
+		batch:  opts.CommitBatch,
+		delay:  opts.CommitDelay,
+		queue:  make(chan *saveReq, opts.CommitBatch*4),
+		done:   make(chan struct{}),
+		parts:  map[int64]bool{},
 	}
 	s.stopCtx, s.stop = context.WithCancel(context.Background())
 	go s.writer()

@@ -396,3 +396,68 @@ func TestDuplicatesInOneBatch(t *testing.T) {
 		t.Errorf("%d events saved, want 2 or 3", n)
 	}
 }
+
+// TestOthersAfter: a store reads from the log what other stores saved and
+// passes over its own, reaching the end either way.
+func TestOthersAfter(t *testing.T) {
+	u := pgtest.Schema(t)
+	ctx := context.Background()
+	a, err := postgres.Open(ctx, u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := postgres.Open(ctx, u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	save := func(s *postgres.Store, id string) storage.Event {
+		e := storagetest.NewEvent("t1", id, "ord_"+id, time.Now())
+		if err := s.SaveEvent(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	label := func(s *postgres.Store, id string) storage.Label {
+		l := storage.Label{Tenant: "t1", EventID: id, Label: "fraud", Source: "test", CreatedAt: time.Now()}
+		if err := s.AddLabel(ctx, &l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	save(a, "ev_a1")
+	eb := save(b, "ev_b1")
+	ea := save(a, "ev_a2")
+	label(b, "ev_a1")
+	la := label(a, "ev_b1")
+
+	var got []string
+	last, err := a.OthersEventsAfter(ctx, 0, func(e *storage.Event) error { got = append(got, e.ID); return nil })
+	if err != nil || last != ea.Seq || !slices.Equal(got, []string{"ev_b1"}) {
+		t.Errorf("a.OthersEventsAfter(0) = %v, last %d, %v; want [ev_b1], last %d", got, last, err, ea.Seq)
+	}
+	got = nil
+	last, err = b.OthersEventsAfter(ctx, eb.Seq, func(e *storage.Event) error { got = append(got, e.ID); return nil })
+	if err != nil || last != ea.Seq || !slices.Equal(got, []string{"ev_a2"}) {
+		t.Errorf("b.OthersEventsAfter(%d) = %v, last %d, %v; want [ev_a2]", eb.Seq, got, last, err)
+	}
+	if last, err := a.OthersEventsAfter(ctx, ea.Seq, func(*storage.Event) error { t.Error("an event past the end"); return nil }); err != nil || last != ea.Seq {
+		t.Errorf("at the end: last %d, %v; want %d", last, err, ea.Seq)
+	}
+	var labels []string
+	lastLabel, err := a.OthersLabelsAfter(ctx, 0, func(l *storage.Label) error { labels = append(labels, l.EventID); return nil })
+	if err != nil || lastLabel != la.ID || !slices.Equal(labels, []string{"ev_a1"}) {
+		t.Errorf("a.OthersLabelsAfter(0) = %v, last %d, %v; want [ev_a1] (b's label), last %d", labels, lastLabel, err, la.ID)
+	}
+	// A store opened again is another store: the rows of its past are others'.
+	a2, err := postgres.Open(ctx, u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a2.Close()
+	got = nil
+	if _, err := a2.OthersEventsAfter(ctx, 0, func(e *storage.Event) error { got = append(got, e.ID); return nil }); err != nil || len(got) != 3 {
+		t.Errorf("a new store's OthersEventsAfter(0) = %v, %v; want all three", got, err)
+	}
+}
