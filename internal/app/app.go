@@ -149,6 +149,14 @@ type changeWatcher interface {
 // labels are counted by the follow loop, a tenant's rules and lists are
 // reloaded, and everything when changes may have been missed.
 func (a *App) applyChange(c storage.Change) {
+	if c.Topic == "" || c.Topic == storage.ChangeModels {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		a.ReloadModels(ctx)
+		cancel()
+		if c.Topic != "" {
+			return
+		}
+	}
 	if c.Topic == "" || c.Topic == storage.ChangeEvents || c.Topic == storage.ChangeLabels {
 		if a.kick != nil {
 			select {
@@ -164,6 +172,22 @@ func (a *App) applyChange(c storage.Change) {
 	defer cancel()
 	if err := a.engine.Reload(ctx, c.Tenant); err != nil {
 		a.log.Error("reloading rules and lists changed elsewhere", "tenant", c.Tenant, "error", err)
+	}
+}
+
+// announcer is a shared store that can tell every instance of a change
+// made outside it (a model promoted in the shared model directory).
+type announcer interface {
+	Announce(ctx context.Context, topic, tenant string) error
+}
+
+// announce tells the other instances sharing the store of a change, when
+// the store can; they also notice models by polling, within modelPoll.
+func (a *App) announce(ctx context.Context, topic, tenant string) {
+	if an, ok := a.store.(announcer); ok {
+		if err := an.Announce(ctx, topic, tenant); err != nil {
+			a.log.Warn("telling the other instances of a change failed; they poll for it", "topic", topic, "error", err)
+		}
 	}
 }
 
@@ -226,7 +250,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.api = api.New(api.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, OpenAPI: docs.OpenAPI, Version: version(),
 		Passwords: account.NewPasswords(reference.CommonPasswords()), PublicURL: strings.TrimSuffix(cfg.Authn.PublicURL, "/")},
 		a.engine, a.auth, a.metrics, store, log)
-	if cfg.Storage.Driver != config.DriverMemory && cfg.Storage.DataDir != "" {
+	if _, ok := Models(cfg); ok {
 		a.api.SetModelAdmin(a)
 	}
 	if w, ok := store.(changeWatcher); ok {

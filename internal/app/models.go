@@ -41,6 +41,19 @@ func NewModelRegistry(dataDir string) ModelRegistry {
 	return ModelRegistry{root: filepath.Join(dataDir, modelsDir)}
 }
 
+// Models returns the registry cfg names: models.dir, else the models
+// directory under storage.data_dir; ok is false when there is none (the
+// memory driver without models.dir), models then living only in memory.
+func Models(cfg config.Config) (reg ModelRegistry, ok bool) {
+	if cfg.Models.Dir != "" {
+		return ModelRegistry{root: cfg.Models.Dir}, true
+	}
+	if cfg.Storage.DataDir == "" || cfg.Storage.Driver == config.DriverMemory {
+		return ModelRegistry{}, false
+	}
+	return NewModelRegistry(cfg.Storage.DataDir), true
+}
+
 func (r ModelRegistry) dir(tenant string, kind risk.EventKind) string {
 	return filepath.Join(r.root, tenant, string(kind))
 }
@@ -195,10 +208,10 @@ func (r ModelRegistry) Tenants() ([]string, error) {
 // transaction models that differ from what runs; a model that fails to
 // load is logged and the one running keeps scoring.
 func (a *App) ReloadModels(ctx context.Context) {
-	if a.cfg.Storage.DataDir == "" {
+	reg, ok := Models(a.cfg)
+	if !ok {
 		return
 	}
-	reg := NewModelRegistry(a.cfg.Storage.DataDir)
 	tenants, err := reg.Tenants()
 	if err != nil {
 		a.log.Error("models: list tenants", "error", err)
@@ -253,8 +266,7 @@ func (a *App) TrainModel(ctx context.Context, tenant string, days int, p gbdt.Pa
 		return "", rep, err
 	}
 	version := NewVersion(risk.EventTransaction, now)
-	if a.cfg.Storage.DataDir != "" && a.cfg.Storage.Driver != config.DriverMemory {
-		reg := NewModelRegistry(a.cfg.Storage.DataDir)
+	if reg, ok := Models(a.cfg); ok {
 		if _, err := reg.Save(tenant, risk.EventTransaction, version, m); err != nil {
 			return "", rep, err
 		}
@@ -262,6 +274,7 @@ func (a *App) TrainModel(ctx context.Context, tenant string, days int, p gbdt.Pa
 			if err := reg.Promote(tenant, risk.EventTransaction, version); err != nil {
 				return "", rep, err
 			}
+			defer a.announce(ctx, storage.ChangeModels, tenant)
 		}
 	}
 	if promote {
@@ -346,6 +359,7 @@ func (a *App) Retrain(ctx context.Context) []RetrainResult {
 			Action: "model.retrain", Target: r.Version, Detail: detail}); err != nil {
 			a.log.Error("models: audit", "tenant", t, "error", err)
 		}
+		a.announce(ctx, storage.ChangeModels, t)
 	}
 	a.ReloadModels(ctx)
 	return out
@@ -353,11 +367,11 @@ func (a *App) Retrain(ctx context.Context) []RetrainResult {
 
 func (a *App) retrainTenant(ctx context.Context, tenant string) RetrainResult {
 	r := RetrainResult{Tenant: tenant}
-	if a.cfg.Storage.DataDir == "" || a.cfg.Storage.Driver == config.DriverMemory {
-		r.Err = errors.New("app: retraining needs a data directory for the models")
+	reg, ok := Models(a.cfg)
+	if !ok {
+		r.Err = errors.New("app: retraining needs a directory for the models (storage.data_dir or models.dir)")
 		return r
 	}
-	reg := NewModelRegistry(a.cfg.Storage.DataDir)
 	kind := risk.EventTransaction
 	var baseline *gbdt.Model
 	if v, err := reg.Champion(tenant, kind); err == nil && v != "" {
@@ -405,7 +419,10 @@ func (a *App) PromoteModel(ctx context.Context, tenant string, kind risk.EventKi
 	if !versionRE.MatchString(version) {
 		return fmt.Errorf("%w: model version %q", storage.ErrNotFound, version)
 	}
-	reg := NewModelRegistry(a.cfg.Storage.DataDir)
+	reg, ok := Models(a.cfg)
+	if !ok {
+		return fmt.Errorf("%w: model version %q (no model directory)", storage.ErrNotFound, version)
+	}
 	if err := reg.Promote(tenant, kind, version); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("%w: model version %q", storage.ErrNotFound, version)
@@ -413,5 +430,6 @@ func (a *App) PromoteModel(ctx context.Context, tenant string, kind risk.EventKi
 		return fmt.Errorf("%w: model version %q does not load: %v", storage.ErrConflict, version, err)
 	}
 	a.ReloadModels(ctx)
+	a.announce(ctx, storage.ChangeModels, tenant)
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/shopguard/shopguard/internal/app"
 	"github.com/shopguard/shopguard/internal/app/apptest"
 	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/storage/postgres/pgtest"
 )
 
@@ -330,6 +331,44 @@ func waitFollowed(t *testing.T, follower, leader *app.App) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("follower at %d, leader at %d a second later", follower.Engine().Followed(), leader.Engine().Followed())
+		}
+	}
+}
+
+// TestModelPromotionReachesEveryInstance: instances share a model
+// directory (models.dir) and a database; a model promoted through A's API
+// scores on B within a second, long before B's own poll of the directory.
+func TestModelPromotionReachesEveryInstance(t *testing.T) {
+	url, models := pgtest.Schema(t), t.TempDir()
+	shared := func(c *config.Config) {
+		c.Storage.Driver, c.Storage.URL, c.Models.Dir = config.DriverPostgres, url, models
+	}
+	a, srvA := apptest.StartWith(t, "", shared)
+	b, _ := apptest.StartWith(t, "", shared)
+	ctx := context.Background()
+	kind := risk.EventTransaction
+	version := app.NewVersion(kind, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	reg, ok := app.Models(config.Config{Models: config.Models{Dir: models}})
+	if !ok {
+		t.Fatal("no registry for models.dir")
+	}
+	if _, err := reg.Save("shop", kind, version, smallModel(t)); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := client.New(srvA.URL, apptest.Key(t, a, "shop"), client.WithRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.PromoteModel(ctx, string(kind), version); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if v, _ := b.Engine().ModelVersion(ctx, "shop", kind); v == version {
+			return
+		}
+		if time.Now().After(deadline) {
+			v, _ := b.Engine().ModelVersion(ctx, "shop", kind)
+			t.Fatalf("B scores with model %q a second after A's promotion, want %q", v, version)
 		}
 	}
 }

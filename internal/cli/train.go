@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/app"
+	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/fraud/offline"
 	"github.com/shopguard/shopguard/internal/risk"
 	"github.com/shopguard/shopguard/internal/storage"
@@ -53,7 +54,7 @@ up within 15 seconds); otherwise promote it later with 'shopguard models promote
 				if err != nil {
 					return err
 				}
-				reg := app.NewModelRegistry(cfg.Storage.DataDir)
+				reg := modelRegistry(cfg)
 				version := app.NewVersion(risk.EventTransaction, to)
 				path, err := reg.Save(tenant, risk.EventTransaction, version, m)
 				if err != nil {
@@ -99,7 +100,7 @@ func newModels(env *Env, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			reg := app.NewModelRegistry(cfg.Storage.DataDir)
+			reg := modelRegistry(cfg)
 			vs, err := reg.Versions(tenant, risk.EventTransaction)
 			if err != nil {
 				return err
@@ -127,7 +128,7 @@ func newModels(env *Env, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := app.NewModelRegistry(cfg.Storage.DataDir).Promote(tenant, risk.EventTransaction, args[0]); err != nil {
+			if err := modelRegistry(cfg).Promote(tenant, risk.EventTransaction, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "promoted %s\n", args[0])
@@ -151,7 +152,7 @@ func newModels(env *Env, g *globals) *cobra.Command {
 			if !stop {
 				version = args[0]
 			}
-			if err := app.NewModelRegistry(cfg.Storage.DataDir).Challenge(tenant, risk.EventTransaction, version); err != nil {
+			if err := modelRegistry(cfg).Challenge(tenant, risk.EventTransaction, version); err != nil {
 				return err
 			}
 			if stop {
@@ -173,7 +174,7 @@ func newModels(env *Env, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ch, err := app.NewModelRegistry(cfg.Storage.DataDir).Challenger(tenant, risk.EventTransaction)
+			ch, err := modelRegistry(cfg).Challenger(tenant, risk.EventTransaction)
 			if err != nil {
 				return err
 			}
@@ -205,4 +206,15 @@ func newModels(env *Env, g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(list, promote, challenge, compare, newCompareContent(env, g))
 	return cmd
+}
+
+// modelRegistry is the registry cfg names (models.dir, else under
+// storage.data_dir); with neither, a registry under the default data
+// directory, so that a command run without configuration still finds the
+// models a default serve uses.
+func modelRegistry(cfg config.Config) app.ModelRegistry {
+	if reg, ok := app.Models(cfg); ok {
+		return reg
+	}
+	return app.NewModelRegistry(cfg.Storage.DataDir)
 }

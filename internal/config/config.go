@@ -242,8 +242,13 @@ func (g Geo) Paths() []string {
 	return out
 }
 
-// Models configures scheduled retraining of the transaction model.
+// Models configures where trained models live and their scheduled
+// retraining.
 type Models struct {
+	// Dir is the directory of trained models; empty: "models" under
+	// Storage.DataDir. Instances sharing a PostgreSQL share it (a shared
+	// volume), so that a model trained or promoted on one serves on all.
+	Dir string `koanf:"dir"`
 	// RetrainInterval is how often serve retrains every tenant's model on
 	// its labelled decisions; 0 disables it (at least 1h otherwise).
 	RetrainInterval time.Duration `koanf:"retrain_interval"`

@@ -27,7 +27,7 @@ func TestDeployConfigs(t *testing.T) {
 			t.Fatalf("Load: %v", err)
 		}
 		if c.Storage.Driver != DriverPostgres || c.Storage.URL == "" || c.State.URL == "" || c.Authn.KeyFile == "" ||
-			c.Gateway.ChallengeSecretFile == "" {
+			c.Gateway.ChallengeSecretFile == "" || c.Models.Dir == "" {
 			t.Errorf("not a several-instance configuration: storage %+v, state %+v", c.Storage, c.State)
 		}
 	}
@@ -59,8 +59,8 @@ func TestDeployConfigs(t *testing.T) {
 				check(t, file)
 			}
 		}
-		if kinds["ConfigMap"] != 1 || kinds["Deployment"] != 2 || kinds["Service"] != 2 {
-			t.Errorf("manifest holds %v, want a ConfigMap and two Deployments and Services", kinds)
+		if kinds["ConfigMap"] != 1 || kinds["Deployment"] != 2 || kinds["Service"] != 2 || kinds["PersistentVolumeClaim"] != 1 {
+			t.Errorf("manifest holds %v, want a ConfigMap, two Deployments and Services, a volume claim", kinds)
 		}
 		if !strings.Contains(string(body), "/readyz") {
 			t.Error("the API's readiness probe is not /readyz")

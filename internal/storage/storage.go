@@ -218,8 +218,8 @@ type KeyStore interface {
 // Change says that a tenant's cached state changed in shared storage, for
 // instances that cache it to reload: possibly by another instance.
 type Change struct {
-	// Topic is what changed: ChangeRules, ChangeLists, ChangeEvents or
-	// ChangeLabels; "" means anything may have changed meanwhile (the watch
+	// Topic is what changed: ChangeRules, ChangeLists, ChangeEvents,
+	// ChangeLabels or ChangeModels; "" means anything may have changed meanwhile (the watch
 	// was interrupted), so reload all.
 	Topic string
 	// Tenant is the tenant whose state changed ("" with Topic "", "*" for
@@ -233,6 +233,7 @@ const (
 	ChangeLists  = "lists"
 	ChangeEvents = "events"
 	ChangeLabels = "labels"
+	ChangeModels = "models"
 )
 
 // Backend is everything a complete storage backend provides. Only the

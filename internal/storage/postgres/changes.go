@@ -75,3 +75,16 @@ func (s *Store) listen(ctx context.Context, fn func(storage.Change), missed bool
 		fn(storage.Change{Topic: parts[1], Tenant: parts[2]})
 	}
 }
+
+// Announce tells every instance watching this store's schema (this one
+// included) of a change made outside the database, such as a model
+// promoted in a shared directory: they hear Change{topic, tenant}.
+func (s *Store) Announce(ctx context.Context, topic, tenant string) error {
+	if err := s.isClosed(); err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, "SELECT pg_notify($1, current_schema() || ' ' || $2 || ' ' || $3)", changesChannel, topic, tenant); err != nil {
+		return wrap("announce", err)
+	}
+	return nil
+}
