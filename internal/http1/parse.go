@@ -186,6 +186,10 @@ func request(r *http.Request, h *head) (framing, error) {
 	r.Method, r.RequestURI, r.Proto, r.ProtoMajor, r.ProtoMinor = h.method, h.target, h.proto, h.major, h.minor
 	var err error
 	if h.method == http.MethodConnect && !strings.HasPrefix(h.target, "/") {
+		// Authority form: it becomes the request's host, so it must be one.
+		if h.target == "" || !httpguts.ValidHostHeader(h.target) {
+			return framing{}, badRequest("malformed CONNECT target")
+		}
 		r.URL = &url.URL{Host: h.target}
 	} else if r.URL, err = url.ParseRequestURI(h.target); err != nil {
 		return framing{}, badRequest("malformed request target")
