@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -226,35 +225,12 @@ func TestInstancesCountEachOthersDecisions(t *testing.T) {
 
 	// Failed sign-ins against one account, alternating between the
 	// instances, count as one run on both.
-	failures := func(c *client.Client, i int) int64 {
-		t.Helper()
-		d, err := c.ScoreLogin(ctx, client.Login{ID: fmt.Sprintf("login-%d", i), CreatedAt: at, UserID: "victim",
-			IP: fmt.Sprintf("198.51.100.%d", i+1), Outcome: client.LoginBadPassword})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev, err := c.Event(ctx, d.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var env struct {
-			Features struct {
-				Account struct {
-					Failures1h int64 `json:"failures_1h"`
-				} `json:"account"`
-			} `json:"features"`
-		}
-		if err := json.Unmarshal(ev.Features, &env); err != nil {
-			t.Fatal(err)
-		}
-		return env.Features.Account.Failures1h
-	}
 	for i := range 6 {
 		c, other, name := ca, b, "B"
 		if i%2 == 1 {
 			c, other, name = cb, a, "A"
 		}
-		if n := failures(c, i); n != int64(i+1) {
+		if n := accountFailures(t, c, client.Login{ID: fmt.Sprintf("login-%d", i), UserID: "victim"}); n != int64(i+1) {
 			t.Fatalf("failed sign-in %d: the account's failures_1h %d, want %d", i+1, n, i+1)
 		}
 		caughtUp(name, other)

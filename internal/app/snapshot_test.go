@@ -53,6 +53,40 @@ func cardCount(t *testing.T, c *client.Client, id string, createdAt time.Time) f
 	return cardFeatures(t, c, id, createdAt).Count1h
 }
 
+// accountFailures scores l as a failed sign-in (a wrong password; at the
+// package's time and from a test address unless l says) and returns the
+// account's failures in the last hour as the decision saw them.
+func accountFailures(t *testing.T, c *client.Client, l client.Login) int64 {
+	t.Helper()
+	if l.CreatedAt.IsZero() {
+		l.CreatedAt = at
+	}
+	if l.IP == "" {
+		l.IP = "198.51.100.7"
+	}
+	l.Outcome = client.LoginBadPassword
+	ctx := context.Background()
+	d, err := c.ScoreLogin(ctx, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := c.Event(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct {
+		Features struct {
+			Account struct {
+				Failures1h int64 `json:"failures_1h"`
+			} `json:"account"`
+		} `json:"features"`
+	}
+	if err := json.Unmarshal(ev.Features, &env); err != nil {
+		t.Fatal(err)
+	}
+	return env.Features.Account.Failures1h
+}
+
 // TestRestartKeepsCounts: orders whose own time lies in the past (an hour,
 // most of a day) keep counting after a restart from the feature snapshot,
 // as they do without one. The snapshot's sweep used to forget them.

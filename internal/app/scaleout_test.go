@@ -1,0 +1,134 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopguard/shopguard/client"
+	"github.com/shopguard/shopguard/internal/apikey"
+	"github.com/shopguard/shopguard/internal/app"
+	"github.com/shopguard/shopguard/internal/app/apptest"
+	"github.com/shopguard/shopguard/internal/config"
+	"github.com/shopguard/shopguard/internal/gateway"
+	"github.com/shopguard/shopguard/internal/storage/postgres/pgtest"
+	"github.com/shopguard/shopguard/internal/storage/redis"
+)
+
+// TestTwoAPIsTwoGateways is the deployment of docs/scale-out.md in small:
+// two API instances on one PostgreSQL, two gateways sharing limits through
+// one Redis, each gateway asking its own API instance about sign-ins. A
+// credential-stuffing run against one account, alternating between the
+// gateways, is caught as one: the shop sees no more failures than the
+// account's limit allows in all, both gateways refuse it after that, and
+// both API instances hold the same history of the account.
+func TestTwoAPIsTwoGateways(t *testing.T) {
+	redisURL := os.Getenv("SHOPGUARD_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("set SHOPGUARD_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) and SHOPGUARD_TEST_POSTGRES_URL to run the scale-out test; .ci/run sets both")
+	}
+	pgURL := pgtest.Schema(t)
+	usePG := func(c *config.Config) { c.Storage.Driver, c.Storage.URL = config.DriverPostgres, pgURL }
+	a, apiA := apptest.StartWith(t, "", usePG)
+	b, apiB := apptest.StartWith(t, "", usePG)
+	key := apptest.Key(t, a, "shop", apikey.ScopeEventsWrite, apikey.ScopeEventsRead)
+	shop := &inlineShop{}
+	up := httptest.NewServer(shop)
+	defer up.Close()
+
+	const burst = 5
+	policy, err := gateway.ReadPolicy(strings.NewReader(fmt.Sprintf(`
+limits:
+  - {name: failed_logins_per_account, key: account, rate: 5/1h, burst: %d, counts: responses, statuses: [401]}
+routes:
+  - {name: login, methods: [POST], path: /login, account_field: email, protect: login, limits: [failed_logins_per_account]}
+`, burst)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := config.Default().State
+	st.URL, st.Prefix = redisURL, fmt.Sprintf("shopguard-test:%s:", t.Name())
+	shared, err := redis.Open(redis.Options{URL: redisURL, Prefix: st.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Close()
+	purge := func() {
+		if _, err := shared.Purge(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	purge()
+	defer purge()
+	var fronts []string
+	for _, api := range []string{apiA.URL, apiB.URL} {
+		gc := config.Default().Gateway
+		gc.Upstream = up.URL
+		cfg, err := app.GatewayConfig(gc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Policy = policy
+		cfg.Risk = gateway.RiskAPI{URL: api, Key: key, Timeout: 5 * time.Second}
+		state, err := app.GatewayState(context.Background(), st, &cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { state.Close() })
+		g, err := gateway.New(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		front := httptest.NewServer(g)
+		t.Cleanup(front.Close)
+		fronts = append(fronts, front.URL)
+	}
+
+	reachedShop, refused := 0, []int{0, 0}
+	for i := range 12 {
+		form := url.Values{"email": {"victim@example.com"}, "password": {fmt.Sprint("guess", i)}}
+		resp, err := http.Post(fronts[i%2]+"/login", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+			reachedShop++
+		case http.StatusTooManyRequests, http.StatusForbidden:
+			if i >= 2*burst {
+				refused[i%2]++
+			}
+		default:
+			t.Errorf("attempt %d: status %d", i+1, resp.StatusCode)
+		}
+	}
+	if reachedShop > burst {
+		t.Errorf("%d wrong passwords reached the shop through the two gateways, want at most %d in all", reachedShop, burst)
+	}
+	if refused[0] == 0 || refused[1] == 0 {
+		t.Errorf("late attempts refused per gateway: %v, want both gateways refusing", refused)
+	}
+
+	// Both API instances hold one history of the account: a failure scored
+	// on each after the other has caught up counts every earlier one.
+	ca, _ := client.New(apiA.URL, key, client.WithRetries(0))
+	cb, _ := client.New(apiB.URL, key, client.WithRetries(0))
+	waitFollowed(t, b, a)
+	waitFollowed(t, a, b)
+	// The gateways sent what was typed; the API counts it by its hash.
+	now := time.Now().UTC()
+	fa := accountFailures(t, ca, client.Login{ID: "check-a", Identifier: "victim@example.com", CreatedAt: now})
+	waitFollowed(t, b, a)
+	fb := accountFailures(t, cb, client.Login{ID: "check-b", Identifier: "victim@example.com", CreatedAt: now})
+	if fa < 2 || fb != fa+1 {
+		t.Errorf("the account's failures in the last hour: %d on A, then %d on B; want B to count A's and one more", fa, fb)
+	}
+	t.Logf("shop saw %d failures; refused late attempts per gateway %v; failures_1h A %d, B %d", reachedShop, refused, fa, fb)
+}
