@@ -210,10 +210,12 @@ func (a *App) follow() {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if _, _, err := a.engine.CatchUp(ctx); err != nil {
+		events, labels, err := a.engine.CatchUp(ctx)
+		cancel()
+		a.metrics.ObserveCatchUp(events, labels, err)
+		if err != nil {
 			a.log.Warn("counting other instances' decisions; will retry", "error", err)
 		}
-		cancel()
 	}
 }
 

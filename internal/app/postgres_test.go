@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -217,6 +220,21 @@ func TestInstancesCountEachOthersDecisions(t *testing.T) {
 	caughtUp("B", b)
 	if n := cardCount(t, cb, "ord-b1", at); n != 4 {
 		t.Errorf("B's first order of the card: card count %v, want 4 (three on A and this one)", n)
+	}
+	// B's metrics say what it counted from A and when it last caught up.
+	resp, err := http.Get(srvB.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`shopguard_follow_counted_total{what="events"} 3`, "shopguard_follow_errors_total 0"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("B's /metrics lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^shopguard_follow_last_success_timestamp_seconds [1-9]`).Match(body) {
+		t.Error("B's /metrics has no successful catch-up time")
 	}
 	caughtUp("A", a)
 	if n := cardCount(t, ca, "ord-a4", at); n != 5 {

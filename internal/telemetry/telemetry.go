@@ -34,6 +34,9 @@ type Metrics struct {
 	decisionSeconds *prometheus.HistogramVec
 	inflight        prometheus.Gauge
 	deliveries      *prometheus.CounterVec
+	followed        *prometheus.CounterVec
+	followErrors    prometheus.Counter
+	followedAt      prometheus.Gauge
 }
 
 // NewMetrics returns metrics registered in a fresh registry, with the Go
@@ -68,8 +71,21 @@ func NewMetrics() *Metrics {
 			Name: "shopguard_webhook_attempts_total",
 			Help: "Webhook delivery attempts by result: delivered, retry (failed, will be tried again) or gave_up.",
 		}, []string{"result"}),
+		followed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shopguard_follow_counted_total",
+			Help: "Other instances' decisions (what=events) and labels (what=labels) this instance counted from the shared log.",
+		}, []string{"what"}),
+		followErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shopguard_follow_errors_total",
+			Help: "Catch-ups with the shared log that failed (retried); the features miss other instances' decisions meanwhile.",
+		}),
+		followedAt: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shopguard_follow_last_success_timestamp_seconds",
+			Help: "Unix time of the last successful catch-up with the shared log (0: not following); alert when it lags the clock by more than a few seconds.",
+		}),
 	}
 	r.MustRegister(m.requests, m.requestSeconds, m.decisions, m.decisionSeconds, m.inflight, m.deliveries,
+		m.followed, m.followErrors, m.followedAt,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -100,6 +116,18 @@ func (m *Metrics) ObserveRequest(route, method string, code int, latency time.Du
 
 // ObserveDelivery counts one webhook delivery attempt; it implements notify.Observer.
 func (m *Metrics) ObserveDelivery(result string) { m.deliveries.WithLabelValues(result).Inc() }
+
+// ObserveCatchUp records one catch-up with the shared log: how many of
+// other instances' decisions and labels it counted, or that it failed.
+func (m *Metrics) ObserveCatchUp(events, labels int, err error) {
+	m.followed.WithLabelValues("events").Add(float64(events))
+	m.followed.WithLabelValues("labels").Add(float64(labels))
+	if err != nil {
+		m.followErrors.Inc()
+		return
+	}
+	m.followedAt.SetToCurrentTime()
+}
 
 // InFlight adjusts the in-flight request gauge by delta.
 func (m *Metrics) InFlight(delta float64) { m.inflight.Add(delta) }
