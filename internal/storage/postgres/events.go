@@ -333,24 +333,30 @@ func (s *Store) labelsOf(ctx context.Context, tenant, eventID string) ([]storage
 
 // labelsOfMany returns the labels of several of a tenant's events by event id, oldest first.
 func (s *Store) labelsOfMany(ctx context.Context, tenant string, ids []string) (map[string][]storage.Label, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+labelColumns+" FROM labels WHERE tenant = $1 AND event_id = ANY($2::text[]) ORDER BY id",
-		tenant, ids)
+	out, err := labelsByEvent(s.pool.Query(ctx, "SELECT "+labelColumns+" FROM labels WHERE tenant = $1 AND event_id = ANY($2::text[]) ORDER BY id",
+		tenant, ids))
 	if err != nil {
 		return nil, wrap("read labels", err)
+	}
+	return out, nil
+}
+
+// labelsByEvent reads labelColumns rows into lists by event id, in the
+// rows' order, closing them.
+func labelsByEvent(rows pgx.Rows, err error) (map[string][]storage.Label, error) {
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := map[string][]storage.Label{}
 	for rows.Next() {
 		var l storage.Label
 		if err := scanLabel(rows, &l); err != nil {
-			return nil, wrap("read labels", err)
+			return nil, err
 		}
 		out[l.EventID] = append(out[l.EventID], l)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap("read labels", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // ScanEvents implements storage.EventScanner. The events and their labels
@@ -371,25 +377,12 @@ func (s *Store) ScanEvents(ctx context.Context, q storage.EventQuery, fn func(*s
 	const match = `FROM events e WHERE e.tenant = $1 AND e.kind = $2 AND e.occurred_at >= $3 AND e.occurred_at < $4
 		ORDER BY e.occurred_at, e.seq LIMIT $5`
 	args := []any{q.Tenant, string(q.Kind), micros(q.From), micros(q.To), limit}
-	labels := map[string][]storage.Label{}
-	rows, err := tx.Query(ctx, "SELECT l.id, l.tenant, l.event_id, l.label, l.source, l.note, l.occurred_at, l.created_at "+
-		"FROM labels l JOIN (SELECT e.id "+match+") m ON l.event_id = m.id WHERE l.tenant = $1 ORDER BY l.id", args...)
+	labels, err := labelsByEvent(tx.Query(ctx, "SELECT l.id, l.tenant, l.event_id, l.label, l.source, l.note, l.occurred_at, l.created_at "+
+		"FROM labels l JOIN (SELECT e.id "+match+") m ON l.event_id = m.id WHERE l.tenant = $1 ORDER BY l.id", args...))
 	if err != nil {
 		return wrap("scan labels", err)
 	}
-	for rows.Next() {
-		var l storage.Label
-		if err := scanLabel(rows, &l); err != nil {
-			rows.Close()
-			return wrap("scan labels", err)
-		}
-		labels[l.EventID] = append(labels[l.EventID], l)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return wrap("scan labels", err)
-	}
-	rows, err = tx.Query(ctx, "SELECT "+eventColumns+" "+match, args...)
+	rows, err := tx.Query(ctx, "SELECT "+eventColumns+" "+match, args...)
 	if err != nil {
 		return wrap("scan events", err)
 	}

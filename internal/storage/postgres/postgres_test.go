@@ -28,6 +28,17 @@ func open(t testing.TB) *postgres.Store {
 	return s
 }
 
+// openAt opens another store on the database at u (the same schema), closed when the test ends.
+func openAt(t testing.TB, u string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), u, postgres.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func TestSuite(t *testing.T) {
 	pgtest.URL(t)
 	storagetest.Run(t, func(t *testing.T) storage.Backend { return open(t) })
@@ -124,16 +135,8 @@ func TestReopenKeepsEverything(t *testing.T) {
 func TestMonthlyPartitions(t *testing.T) {
 	u := pgtest.Schema(t)
 	ctx := context.Background()
-	a, err := postgres.Open(ctx, u, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := postgres.Open(ctx, u, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a := openAt(t, u)
+	b := openAt(t, u)
 	times := []time.Time{
 		time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC),
 		time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
@@ -154,7 +157,7 @@ func TestMonthlyPartitions(t *testing.T) {
 	}
 	wg.Wait()
 	var got []time.Time
-	err = a.ScanEvents(ctx, storage.EventQuery{Tenant: "t1", Kind: "transaction", From: times[1], To: times[4]},
+	err := a.ScanEvents(ctx, storage.EventQuery{Tenant: "t1", Kind: "transaction", From: times[1], To: times[4]},
 		func(e *storage.Event) error { got = append(got, e.OccurredAt); return nil })
 	if err != nil {
 		t.Fatal(err)
@@ -251,16 +254,8 @@ func TestChangesReachOtherInstances(t *testing.T) {
 	base := pgtest.URL(t)
 	u := pgtest.Schema(t)
 	ctx := context.Background()
-	a, err := postgres.Open(ctx, u, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := postgres.Open(ctx, u, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a := openAt(t, u)
+	b := openAt(t, u)
 	other := open(t) // another deployment in the same database
 	defer other.Close()
 	got := make(chan storage.Change, 100)
@@ -402,16 +397,8 @@ func TestDuplicatesInOneBatch(t *testing.T) {
 func TestOthersAfter(t *testing.T) {
 	u := pgtest.Schema(t)
 	ctx := context.Background()
-	a, err := postgres.Open(ctx, u, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := postgres.Open(ctx, u, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a := openAt(t, u)
+	b := openAt(t, u)
 	save := func(s *postgres.Store, id string) storage.Event {
 		e := storagetest.NewEvent("t1", id, "ord_"+id, time.Now())
 		if err := s.SaveEvent(ctx, &e); err != nil {
@@ -451,11 +438,7 @@ func TestOthersAfter(t *testing.T) {
 		t.Errorf("a.OthersLabelsAfter(0) = %v, last %d, %v; want [ev_a1] (b's label), last %d", labels, lastLabel, err, la.ID)
 	}
 	// A store opened again is another store: the rows of its past are others'.
-	a2, err := postgres.Open(ctx, u, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a2.Close()
+	a2 := openAt(t, u)
 	got = nil
 	if _, err := a2.OthersEventsAfter(ctx, 0, func(e *storage.Event) error { got = append(got, e.ID); return nil }); err != nil || len(got) != 3 {
 		t.Errorf("a new store's OthersEventsAfter(0) = %v, %v; want all three", got, err)
