@@ -58,8 +58,10 @@ func (sh *shard) deleteSlot(r *rec, s int) {
 }
 
 // slotFor returns the slot of dimension kind code, claiming a free slot or,
-// when all are taken, the least recently active one.
-func (sh *shard) slotFor(r *rec, code uint8) int {
+// when all are taken, the least recently active one that is not in busy
+// (a bit per slot: those the current observation has claimed for its other
+// kinds, which must not share a slot).
+func (sh *shard) slotFor(r *rec, code uint8, busy uint8) int {
 	free := -1
 	for s, c := range r.kinds {
 		if c == code {
@@ -72,6 +74,9 @@ func (sh *shard) slotFor(r *rec, code uint8) int {
 	if free < 0 {
 		best := int64(1 << 62)
 		for s := range r.kinds {
+			if busy&(1<<s) != 0 {
+				continue
+			}
 			if a := sh.slotActivity(r, s); a < best {
 				best, free = a, s
 			}

@@ -20,67 +20,6 @@ func login(v string) Key {
 	return Key{Tenant: "shop", Scope: "login", Kind: risk.EntityUser, Value: v}
 }
 
-func TestHistoryCounts(t *testing.T) {
-	// A 3-day window: the event's day and the two before it.
-	m := NewMemory(MemoryConfig{History: map[string]time.Duration{"login": 3 * day}})
-	k := login("u1")
-	steps := []struct {
-		name    string
-		at      time.Duration // after d0
-		read    bool
-		history int64
-	}{
-		{"first", 10 * time.Hour, false, 1},
-		{"same day, last second", day - time.Second, false, 2},
-		{"next day, midnight", day, false, 3},
-		{"read two days on", 2*day + 12*time.Hour, true, 3},
-		{"read the last second of the window", 3*day - time.Nanosecond, true, 3},
-		{"read when day 0 leaves the window", 3 * day, true, 1},
-		{"day 3 drops day 0", 3*day + 5*time.Hour, false, 2},
-		// Day 1 is still within 3 days of day 3: it goes into its day
-		// and counts day 1 only (day 0 is gone).
-		{"out of order into day 1", day + 12*time.Hour, false, 2},
-		// Day 0 left the window of day 3: not stored, but counted once.
-		{"out of order into day 0", 20 * time.Hour, false, 1},
-		{"read day 1 in the past", day + 13*time.Hour, true, 2},
-		{"read day 3", 3*day + 6*time.Hour, true, 3},
-		// A read later than a day's events counts them; one before the
-		// day's first event too (whole days).
-		{"read day 3 before its event", 3*day + time.Hour, true, 3},
-		{"read day 4", 4*day + time.Hour, true, 1},
-		{"read day 6", 6 * day, true, 0},
-		{"day 10 starts afresh", 10*day + time.Hour, false, 1},
-		{"day 12", 12 * day, false, 2},
-		{"day 13", 13 * day, false, 2},
-		// An out-of-order day outside the window of the latest day is
-		// not stored, also when the days between are empty (the snapshot
-		// fuzzer's case, testdata/fuzz/FuzzRestore, had no day left).
-		{"day 20", 20 * day, false, 1},
-		{"day 30", 30 * day, false, 1},
-		{"out of order into day 21, no days in between", 21 * day, false, 1},
-		{"read day 30", 30*day + time.Hour, true, 1},
-	}
-	for _, s := range steps {
-		at := d0.Add(s.at)
-		var a Aggregates
-		if s.read {
-			a = read1(t, m, at, k)
-		} else {
-			a = observe1(t, m, at, obs(k, 1))
-		}
-		if a.History != s.history {
-			t.Errorf("%s: History = %d, want %d", s.name, a.History, s.history)
-		}
-	}
-	// Keys of other scopes have no history.
-	if a := observe1(t, m, d0, obs(card("c"), 1)); a.History != 0 {
-		t.Errorf("card key: History = %d", a.History)
-	}
-	if a := read1(t, m, d0, card("c")); a.History != 0 {
-		t.Errorf("card key read: History = %d", a.History)
-	}
-}
-
 func TestHistoryRetention(t *testing.T) {
 	cfg := MemoryConfig{History: map[string]time.Duration{"login": 180 * day, "short": 10 * day}}
 	short := Key{Tenant: "shop", Scope: "short", Kind: risk.EntityUser, Value: "s"}
@@ -222,49 +161,6 @@ func TestHistorySweep(t *testing.T) {
 	}
 }
 
-func TestTags(t *testing.T) {
-	m := NewMemory(MemoryConfig{})
-	k := login("tags")
-	steps := []struct {
-		name    string
-		at      time.Duration // after t0
-		tag     string
-		read    bool
-		prevTag string
-	}{
-		{"read unknown key", 0, "", true, ""},
-		{"first, untagged", 0, "", false, ""},
-		{"read untagged key", 0, "", true, ""},
-		{"first tag", time.Minute, "paris", false, ""},
-		{"read", time.Minute, "", true, "paris"},
-		{"untagged keeps it", 2 * time.Minute, "", false, "paris"},
-		{"new tag", 3 * time.Minute, "lyon", false, "paris"},
-		{"older tag does not replace", 90 * time.Second, "rome", false, "lyon"},
-		{"still lyon", 4 * time.Minute, "", true, "lyon"},
-		{"same time replaces", 3 * time.Minute, "oslo", false, "lyon"},
-		{"older than the tag's observation", 150 * time.Second, "bern", false, "oslo"},
-		// The untagged event at 2m does not matter: the latest tagged one
-		// is at 3m.
-		{"read in the past", time.Minute, "", true, "oslo"},
-		{"later tag", time.Hour, "oslo", false, "oslo"},
-		{"read", time.Hour, "", true, "oslo"},
-		{"after Retention the key is new", time.Hour + Retention + time.Second, "", false, ""},
-		{"and has no tag", time.Hour + Retention + time.Second, "", true, ""},
-	}
-	for _, s := range steps {
-		at := t0.Add(s.at)
-		var a Aggregates
-		if s.read {
-			a = read1(t, m, at, k)
-		} else {
-			a = observe1(t, m, at, Observation{Key: k, Tag: s.tag})
-		}
-		if a.PrevTag != s.prevTag {
-			t.Errorf("%s: PrevTag = %q, want %q", s.name, a.PrevTag, s.prevTag)
-		}
-	}
-}
-
 func TestTagMemory(t *testing.T) {
 	m := NewMemory(MemoryConfig{})
 	plain, tagged := card("plain"), card("tagged")
@@ -354,5 +250,32 @@ func TestHistorySnapshot(t *testing.T) {
 				t.Errorf("PrevTag after restore = %q", o.PrevTag)
 			}
 		})
+	}
+}
+
+// TestIdleCyclesKeepBlobSize: a key of a history scope that goes idle
+// past Retention again and again (a customer signing in every five weeks)
+// loses its windows each time and gets totals back with its second bucket;
+// its blob must not grow with every cycle. It did, by the room of the
+// totals and a class rounding per cycle, until no class held it (a panic
+// after a few hundred cycles, found by featurestest.Differential).
+func TestIdleCyclesKeepBlobSize(t *testing.T) {
+	m := NewMemory(MemoryConfig{Shards: 1, History: map[string]time.Duration{"login": 400 * day}})
+	k := login("monthly")
+	at := d0
+	var words []uint16
+	for cycle := range 600 {
+		observe1(t, m, at, obs(k, 1))
+		observe1(t, m, at.Add(2*time.Minute), obs(k, 1))
+		sh := &m.shards[0]
+		var c cur
+		if !sh.find(hashKey(&k), &k, &c) {
+			t.Fatalf("cycle %d: key not found", cycle)
+		}
+		words = append(words, c.r.words)
+		at = at.Add(Retention + day)
+	}
+	if first, last := words[1], words[len(words)-1]; last > first {
+		t.Errorf("blob grew from %d to %d words over %d idle cycles", first, last, len(words))
 	}
 }

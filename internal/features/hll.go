@@ -100,10 +100,18 @@ func (sh *shard) freeSketch(id ref) {
 func maxRank(p uint8) int { return hashBits - int(p) + 1 }
 
 // split returns the register and rank of value hash h.
-func (s *sketch) split(h uint64) (int, int) {
+func (s *sketch) split(h uint64) (int, int) { return SketchPosition(h, int(s.p)) }
+
+// SketchPosition returns the register and rank that value hash h (see
+// HashValue) takes in a sketch of precision p (MemoryConfig.SketchPrecision):
+// the register from the hash's top p bits below the three a key's slot
+// replaces, the rank from the leading zeros after them. Stores that keep
+// the same sketches elsewhere (the Redis store) use it to place values
+// exactly as Memory does.
+func SketchPosition(h uint64, p int) (reg, rank int) {
 	y := h >> (64 - hashBits)
-	j := y >> (hashBits - uint(s.p))
-	rest := y<<(64-hashBits+uint(s.p)) | 1<<(64-hashBits+uint(s.p)-1)
+	j := y >> (hashBits - uint(p))
+	rest := y<<(64-hashBits+uint(p)) | 1<<(64-hashBits+uint(p)-1)
 	return int(j), bits.LeadingZeros64(rest) + 1
 }
 

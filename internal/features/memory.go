@@ -437,7 +437,7 @@ func validateObservation(o *Observation) error {
 // wrapping ErrInvalid leaves the store unchanged.
 func (m *Memory) Observe(ctx context.Context, at time.Time, obs []Observation, out []Aggregates) error {
 	if len(out) < len(obs) {
-		return fmt.Errorf("%w: %d outputs for %d observations", ErrInvalid, len(out), len(obs))
+		return outputsErr(len(out), len(obs))
 	}
 	return m.record(ctx, at, obs, out)
 }
@@ -451,14 +451,9 @@ func (m *Memory) record(ctx context.Context, at time.Time, obs []Observation, ou
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ns, err := eventTime(at)
+	ns, err := checkObservations(at, obs)
 	if err != nil {
 		return err
-	}
-	for i := range obs {
-		if err := validateObservation(&obs[i]); err != nil {
-			return fmt.Errorf("observation %d: %w", i, err)
-		}
 	}
 	q := newQuery(ns)
 	// Hash a batch of keys and values before taking any lock, so that the
@@ -506,15 +501,7 @@ func (m *Memory) Read(ctx context.Context, at time.Time, keys []Key, dims [][]ri
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(out) < len(keys) {
-		return fmt.Errorf("%w: %d outputs for %d keys", ErrInvalid, len(out), len(keys))
-	}
-	for i := range dims {
-		if len(dims[i]) > MaxDistinct {
-			return fmt.Errorf("%w: key %d asks for %d dimensions, at most %d", ErrInvalid, i, len(dims[i]), MaxDistinct)
-		}
-	}
-	ns, err := eventTime(at)
+	ns, err := checkRead(at, keys, dims, len(out))
 	if err != nil {
 		return err
 	}
@@ -666,6 +653,7 @@ func (sh *shard) observe(cfg *MemoryConfig, h uint64, vh *[MaxDistinct]uint64, o
 		sh.setTag(r, o.Tag, q.ns)
 	}
 	dims := dimBatch{mask: o.DistinctWindows}
+	var busy uint8 // slots claimed by this observation's kinds
 	for i := range o.Distinct {
 		d := &o.Distinct[i]
 		if d.Kind == "" || d.Value == "" {
@@ -675,7 +663,8 @@ func (sh *shard) observe(cfg *MemoryConfig, h uint64, vh *[MaxDistinct]uint64, o
 		if err != nil {
 			return err
 		}
-		slot := sh.slotFor(r, code)
+		slot := sh.slotFor(r, code, busy)
+		busy |= 1 << slot
 		if a != nil {
 			dims.add(slot, vh[i], &a.Distinct[i], &a.NewValue[i])
 		} else {

@@ -2,9 +2,7 @@ package features
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
 	"reflect"
 	"sync"
 	"testing"
@@ -47,54 +45,6 @@ func read1(t *testing.T, m *Memory, at time.Time, k Key, kinds ...risk.EntityKin
 	return out[0]
 }
 
-func TestObserveSequence(t *testing.T) {
-	m := NewMemory(MemoryConfig{})
-	k := card("fp_1")
-	steps := []struct {
-		at       time.Duration // after t0
-		amount   float64
-		dev      string
-		count    [NumWindows]int64
-		sum1h    float64
-		devices  [NumWindows]int64
-		newValue bool
-		isNew    bool
-	}{
-		{0, 10, "d1", [5]int64{1, 1, 1, 1, 1}, 10, [5]int64{1, 1, 1, 1, 1}, true, true},
-		{10 * time.Second, 20, "d2", [5]int64{2, 2, 2, 2, 2}, 30, [5]int64{2, 2, 2, 2, 2}, true, false},
-		{2 * time.Minute, 5, "d1", [5]int64{1, 3, 3, 3, 3}, 35, [5]int64{1, 2, 2, 2, 2}, false, false},
-		{2 * time.Hour, 1, "d3", [5]int64{1, 1, 4, 4, 4}, 1, [5]int64{1, 1, 3, 3, 3}, true, false},
-		{3 * 24 * time.Hour, 2, "d2", [5]int64{1, 1, 1, 5, 5}, 2, [5]int64{1, 1, 1, 3, 3}, false, false},
-		{20 * 24 * time.Hour, 3, "d4", [5]int64{1, 1, 1, 1, 6}, 3, [5]int64{1, 1, 1, 1, 4}, true, false},
-		{60 * 24 * time.Hour, 4, "d1", [5]int64{1, 1, 1, 1, 1}, 4, [5]int64{1, 1, 1, 1, 1}, true, true},
-	}
-	var prev time.Time
-	first := t0
-	for i, s := range steps {
-		at := t0.Add(s.at)
-		a := observe1(t, m, at, obs(k, s.amount, device(s.dev)))
-		if s.isNew {
-			first, prev = at, time.Time{}
-		}
-		if a.New != s.isNew || !a.FirstSeen.Equal(first) || !a.PrevSeen.Equal(prev) {
-			t.Errorf("step %d: New=%v FirstSeen=%v PrevSeen=%v, want %v %v %v", i, a.New, a.FirstSeen, a.PrevSeen, s.isNew, first, prev)
-		}
-		if a.Count != s.count || a.Sum[W1h] != s.sum1h {
-			t.Errorf("step %d: Count=%v Sum1h=%v, want %v %v", i, a.Count, a.Sum[W1h], s.count, s.sum1h)
-		}
-		if a.Distinct[0] != s.devices || a.NewValue[0] != s.newValue {
-			t.Errorf("step %d: Distinct=%v NewValue=%v, want %v %v", i, a.Distinct[0], a.NewValue[0], s.devices, s.newValue)
-		}
-		if a.Distinct[1] != ([NumWindows]int64{}) {
-			t.Errorf("step %d: unused dim reports %v", i, a.Distinct[1])
-		}
-		prev = at
-	}
-	if got := m.Len(); got != 1 {
-		t.Errorf("Len = %d, want 1", got)
-	}
-}
-
 func TestWindowEdges(t *testing.T) {
 	// An event exactly W before the read is never counted; one W-g before
 	// is always counted.
@@ -114,86 +64,6 @@ func TestWindowEdges(t *testing.T) {
 		if a.Count[l] != 2 {
 			t.Errorf("%s: Count=%d just inside the window, want 2", WindowNames[l], a.Count[l])
 		}
-	}
-}
-
-func TestOutOfOrder(t *testing.T) {
-	m := NewMemory(MemoryConfig{})
-	k := card("late")
-	observe1(t, m, t0, obs(k, 1, device("a")))
-	observe1(t, m, t0.Add(30*time.Minute), obs(k, 2, device("b")))
-	// A late event 20 minutes back counts in its bucket; its windows do not
-	// see the later event except where both share a bucket (7d and 30d
-	// buckets are 1h and 6h long).
-	a := observe1(t, m, t0.Add(10*time.Minute), obs(k, 4, device("c")))
-	if want := [5]int64{1, 2, 2, 3, 3}; a.Count != want {
-		t.Errorf("late Count = %v, want %v", a.Count, want)
-	}
-	if want := [5]int64{1, 2, 2, 3, 3}; a.Distinct[0] != want {
-		t.Errorf("late Distinct = %v, want %v", a.Distinct[0], want)
-	}
-	if !a.PrevSeen.Equal(t0.Add(30*time.Minute)) || !a.FirstSeen.Equal(t0) {
-		t.Errorf("late PrevSeen=%v FirstSeen=%v", a.PrevSeen, a.FirstSeen)
-	}
-	// Reads in the past do not count later buckets.
-	r := read1(t, m, t0.Add(5*time.Minute), k, risk.EntityDevice)
-	if r.Count[W1h] != 1 || r.Distinct[0][W1h] != 1 || r.Sum[W1h] != 1 {
-		t.Errorf("read in the past: Count=%v Sum=%v Distinct=%v", r.Count, r.Sum, r.Distinct[0])
-	}
-	r = read1(t, m, t0.Add(31*time.Minute), k, risk.EntityDevice)
-	if r.Count[W1h] != 3 || r.Sum[W1h] != 7 || r.Distinct[0][W1h] != 3 {
-		t.Errorf("read after: Count=%v Sum=%v Distinct=%v", r.Count, r.Sum, r.Distinct[0])
-	}
-	// An event older than the ring of the 1m window is still counted in
-	// the aggregates Observe returns.
-	a = observe1(t, m, t0.Add(2*time.Minute), obs(k, 8))
-	if a.Count[W1m] != 1 || a.Sum[W1m] != 8 {
-		t.Errorf("very late 1m: Count=%d Sum=%v, want 1, 8", a.Count[W1m], a.Sum[W1m])
-	}
-}
-
-func TestTenantIsolation(t *testing.T) {
-	m := NewMemory(MemoryConfig{Shards: 1})
-	keys := []Key{
-		{Tenant: "a", Scope: "login", Kind: risk.EntityIP, Value: "192.0.2.1"},
-		{Tenant: "b", Scope: "login", Kind: risk.EntityIP, Value: "192.0.2.1"},
-		{Tenant: "a", Scope: "transaction", Kind: risk.EntityIP, Value: "192.0.2.1"},
-		{Tenant: "a", Scope: "login", Kind: risk.EntityIPPrefix, Value: "192.0.2.1"},
-		{Tenant: "a", Scope: "login", Kind: risk.EntityIP, Value: "192.0.2.2"},
-		{Tenant: "", Scope: "alogin", Kind: risk.EntityIP, Value: "192.0.2.1"},
-		{Tenant: "al", Scope: "ogin", Kind: risk.EntityIP, Value: "192.0.2.1"},
-	}
-	for i, k := range keys {
-		for j := 0; j <= i; j++ {
-			observe1(t, m, t0, obs(k, float64(i+1), device(fmt.Sprintf("dev-%d-%d", i, j))))
-		}
-	}
-	for i, k := range keys {
-		a := read1(t, m, t0, k, risk.EntityDevice)
-		n := int64(i + 1)
-		if a.Count[W24h] != n || a.Sum[W24h] != float64(n*n) || a.Distinct[0][W24h] != n {
-			t.Errorf("key %v: Count=%d Sum=%v Distinct=%d, want %d %d %d", k, a.Count[W24h], a.Sum[W24h], a.Distinct[0][W24h], n, n*n, n)
-		}
-	}
-	if m.Len() != len(keys) {
-		t.Errorf("Len = %d, want %d", m.Len(), len(keys))
-	}
-}
-
-// TestEmptyValueReadsAsNew checks that a key with an empty value reads as
-// never seen, even in a store that has observed other keys of its kind.
-func TestEmptyValueReadsAsNew(t *testing.T) {
-	m := NewMemory(MemoryConfig{Shards: 1})
-	k := Key{Tenant: "a", Scope: "login", Kind: risk.EntityIP, Value: "192.0.2.1"}
-	observe1(t, m, t0, obs(k, 1, device("d1")))
-	empty := k
-	empty.Value = ""
-	out := make([]Aggregates, 2)
-	if err := m.Read(context.Background(), t0, []Key{empty, k}, nil, out); err != nil {
-		t.Fatal(err)
-	}
-	if !out[0].New || out[0].Count[W24h] != 0 || out[1].New || out[1].Count[W24h] != 1 {
-		t.Errorf("Read = %+v, %+v; want the empty key new and empty, the other counted", out[0], out[1])
 	}
 }
 
@@ -223,112 +93,6 @@ func TestHashCollision(t *testing.T) {
 	// Sweep drops both once idle.
 	if n := m.Sweep(t0.Add(Retention + time.Hour)); n != 2 || m.Len() != 0 {
 		t.Errorf("Sweep dropped %d, Len %d", n, m.Len())
-	}
-}
-
-func TestValidation(t *testing.T) {
-	m := NewMemory(MemoryConfig{})
-	ctx := context.Background()
-	good := obs(card("x"), 1)
-	tests := []struct {
-		name string
-		at   time.Time
-		obs  []Observation
-		out  int
-	}{
-		{"zero time", time.Time{}, []Observation{good}, 1},
-		{"before 1970", time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), []Observation{good}, 1},
-		{"after 2105", time.Date(2106, 1, 1, 0, 0, 0, 0, time.UTC), []Observation{good}, 1},
-		{"NaN amount", t0, []Observation{good, obs(card("y"), math.NaN())}, 2},
-		{"infinite amount", t0, []Observation{obs(card("y"), math.Inf(-1))}, 1},
-		{"empty value", t0, []Observation{good, obs(card(""), 1)}, 2},
-		{"empty kind", t0, []Observation{{Key: Key{Value: "v"}}}, 1},
-		{"short out", t0, []Observation{good, good}, 1},
-		{"huge key", t0, []Observation{obs(card(string(make([]byte, maxKeyBytes))), 1)}, 1},
-		{"long tag", t0, []Observation{good, {Key: card("y"), Tag: string(make([]byte, MaxTagLen+1))}}, 2},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := m.Observe(ctx, tc.at, tc.obs, make([]Aggregates, tc.out))
-			if !errors.Is(err, ErrInvalid) {
-				t.Errorf("error %v does not wrap ErrInvalid", err)
-			}
-			if m.Len() != 0 {
-				t.Errorf("a rejected batch recorded %d keys", m.Len())
-			}
-		})
-	}
-	if err := m.Read(ctx, t0, []Key{card("x")}, [][]risk.EntityKind{make([]risk.EntityKind, MaxDistinct+1)}, make([]Aggregates, 1)); !errors.Is(err, ErrInvalid) {
-		t.Errorf("Read with too many dims: %v", err)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if err := m.Apply(cctx, t0, []Observation{good}); !errors.Is(err, context.Canceled) {
-		t.Errorf("Apply with canceled context: %v", err)
-	}
-}
-
-func TestReadSemantics(t *testing.T) {
-	m := NewMemory(MemoryConfig{})
-	k := card("r")
-	a := read1(t, m, t0, k, risk.EntityDevice)
-	if !a.New || !a.FirstSeen.IsZero() || a.Count != ([NumWindows]int64{}) {
-		t.Errorf("unknown key reads %+v", a)
-	}
-	observe1(t, m, t0, obs(k, 3, device("d1"), Dim{Kind: risk.EntityIP, Value: "192.0.2.9"}, device("d2")))
-	a = read1(t, m, t0.Add(time.Second), k, risk.EntityIP, risk.EntityEmail, risk.EntityDevice)
-	if a.New || !a.FirstSeen.Equal(t0) || !a.PrevSeen.Equal(t0) || a.Count[W1m] != 1 {
-		t.Errorf("known key reads %+v", a)
-	}
-	if a.Distinct[0][W1h] != 1 || a.Distinct[1][W1h] != 0 || a.Distinct[2][W1h] != 2 || a.Distinct[3][W1h] != 0 {
-		t.Errorf("Distinct = %v", a.Distinct)
-	}
-	// Reads record nothing.
-	b := read1(t, m, t0.Add(time.Second), k, risk.EntityIP, risk.EntityEmail, risk.EntityDevice)
-	if a != b {
-		t.Errorf("second read differs: %+v vs %+v", a, b)
-	}
-	// Idle beyond Retention reads as new; a new observation starts afresh.
-	if a := read1(t, m, t0.Add(Retention+time.Second), k); !a.New {
-		t.Errorf("idle key not New: %+v", a)
-	}
-}
-
-func TestDimKindCap(t *testing.T) {
-	m := NewMemory(MemoryConfig{})
-	k := card("kinds")
-	kinds := make([]risk.EntityKind, MaxDimKinds+1)
-	for i := range kinds {
-		kinds[i] = risk.EntityKind(fmt.Sprint("kind", i))
-		observe1(t, m, t0.Add(time.Duration(i)*time.Second), obs(k, 0, Dim{Kind: kinds[i], Value: "v"}, Dim{Kind: kinds[i], Value: "w"}))
-	}
-	// The ninth kind evicted the first (least recently active).
-	a := read1(t, m, t0.Add(time.Minute), k, kinds[0], kinds[1], kinds[MaxDimKinds])
-	if a.Distinct[0][W1h] != 0 || a.Distinct[1][W1h] != 2 || a.Distinct[2][W1h] != 2 {
-		t.Errorf("Distinct after eviction = %v", a.Distinct)
-	}
-	// The evicted kind comes back fresh, evicting the next oldest.
-	a = observe1(t, m, t0.Add(2*time.Minute), obs(k, 0, Dim{Kind: kinds[0], Value: "v"}))
-	if !a.NewValue[0] || a.Distinct[0][W1h] != 1 {
-		t.Errorf("returning kind: %+v", a)
-	}
-	if r := read1(t, m, t0.Add(2*time.Minute), k, kinds[1]); r.Distinct[0][W1h] != 0 {
-		t.Errorf("kind 1 not evicted: %v", r.Distinct[0])
-	}
-}
-
-func TestDistinctCapSwitch(t *testing.T) {
-	// Crossing the exact cap keeps counts continuous.
-	m := NewMemory(MemoryConfig{DistinctCap: 8})
-	k := card("cap")
-	for i := range 40 {
-		a := observe1(t, m, t0.Add(time.Duration(i)*time.Second), obs(k, 0, device(fmt.Sprint("d", i))))
-		if got := a.Distinct[0][W1h]; math.Abs(float64(got-int64(i+1))) > 1 {
-			t.Errorf("after %d values: Distinct[1h] = %d", i+1, got)
-		}
-		if !a.NewValue[0] && i < 8 {
-			t.Errorf("value %d not new below the cap", i)
-		}
 	}
 }
 

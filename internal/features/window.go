@@ -160,7 +160,11 @@ func (w *wins) addTo(l, p int, amount float64) {
 func (sh *shard) insertBucket(c *cur, w *wins, l, pos int, b int64, amount float64) {
 	if w.tot == nil {
 		if s, end := c.r.region(l); end > s {
-			sh.reshape(c, true, max(len(w.bk), int(c.r.bkLen)+1), false)
+			// Keep the blob's size: the totals take the room of
+			// totWords/bucketWords buckets. (Asking for all of the room
+			// as buckets grew the blob each time a key lost its totals
+			// by going idle, until no class held it.)
+			sh.reshape(c, true, max(len(w.bk)-totWords/bucketWords, int(c.r.bkLen)+1), false)
 			*w = c.wins()
 			for rl := range nw {
 				c.r.retotal(w, rl)

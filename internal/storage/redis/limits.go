@@ -6,9 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -74,12 +71,7 @@ type Limits struct {
 	st    *State
 	rules map[string]*sharedRule
 	local *limit.Limiter
-	log   *slog.Logger
-
-	degraded atomic.Bool
-	mu       sync.Mutex
-	retryAt  time.Time
-	backoff  time.Duration
+	brk   breaker
 }
 
 // sharedRule is a rule with its script arguments.
@@ -88,12 +80,6 @@ type sharedRule struct {
 	rate, burst string
 }
 
-// Backoff bounds of the degraded mode.
-const (
-	minBackoff = 250 * time.Millisecond
-	maxBackoff = 5 * time.Second
-)
-
 // Limits returns the shared buckets of rules; maxKeys bounds the
 // in-memory buckets of the degraded mode (limit.Config.MaxKeys).
 func (s *State) Limits(rules []limit.Rule, maxKeys int, log *slog.Logger) (*Limits, error) {
@@ -101,10 +87,8 @@ func (s *State) Limits(rules []limit.Rule, maxKeys int, log *slog.Logger) (*Limi
 	if err != nil {
 		return nil, err
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	l := &Limits{st: s, rules: make(map[string]*sharedRule, len(rules)), local: local, log: log}
+	l := &Limits{st: s, rules: make(map[string]*sharedRule, len(rules)), local: local,
+		brk: newBreaker(log, "shared rate limits unreachable: this gateway's own buckets answer until Redis is back", "shared rate limits reachable again")}
 	for _, r := range rules {
 		r.Statuses = slices.Clone(r.Statuses)
 		l.rules[r.Name] = &sharedRule{rule: r, rate: strconv.FormatFloat(r.Rate, 'g', -1, 64), burst: strconv.Itoa(r.Burst)}
@@ -116,7 +100,7 @@ func (s *State) Limits(rules []limit.Rule, maxKeys int, log *slog.Logger) (*Limi
 // as limit.Limiter.Allow does: one round trip to Redis.
 func (l *Limits) Allow(rule, key string) (limit.Decision, error) {
 	r, ok := l.rules[rule]
-	if !ok || limit.CheckKey(key) != nil || !l.usable() {
+	if !ok || limit.CheckKey(key) != nil || !l.brk.usable() {
 		return l.local.Allow(rule, key) // its error, or the degraded mode's answer
 	}
 	op := "take"
@@ -125,7 +109,7 @@ func (l *Limits) Allow(rule, key string) (limit.Decision, error) {
 	}
 	allowed, tokens, err := l.step(op, r, key)
 	if err != nil {
-		l.failed(err)
+		l.brk.failed(err)
 		return l.local.Allow(rule, key)
 	}
 	d := limit.Decision{Allowed: allowed, Remaining: max(tokens, 0)}
@@ -146,11 +130,11 @@ func (l *Limits) Observe(rule, key string, status int) error {
 	if !slices.Contains(r.rule.Statuses, status) {
 		return nil
 	}
-	if !l.usable() {
+	if !l.brk.usable() {
 		return l.local.Observe(rule, key, status)
 	}
 	if _, _, err := l.step("charge", r, key); err != nil {
-		l.failed(err)
+		l.brk.failed(err)
 		return l.local.Observe(rule, key, status)
 	}
 	return nil
@@ -162,7 +146,7 @@ func (l *Limits) Len() int { return l.local.Len() }
 
 // Degraded reports whether Redis failed last time it was tried, so that
 // the gateway's own buckets are answering.
-func (l *Limits) Degraded() bool { return l.degraded.Load() }
+func (l *Limits) Degraded() bool { return l.brk.degraded.Load() }
 
 // step runs the bucket script for key under r.
 func (l *Limits) step(op string, r *sharedRule, key string) (allowed bool, tokens float64, err error) {
@@ -180,45 +164,6 @@ func (l *Limits) step(op string, r *sharedRule, key string) (allowed bool, token
 	if tokens, err = strconv.ParseFloat(s, 64); err != nil {
 		return false, 0, fmt.Errorf("redis: rate limit %s: tokens %q: %w", r.rule.Name, s, err)
 	}
-	if l.degraded.Load() {
-		l.recovered()
-	}
+	l.brk.recovered()
 	return a == 1, tokens, nil
-}
-
-// usable reports whether to call Redis: it answered last time, or the
-// backoff after its failure is over (then this caller tries it, and the
-// next try waits for another backoff).
-func (l *Limits) usable() bool {
-	if !l.degraded.Load() {
-		return true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now := time.Now(); now.After(l.retryAt) {
-		l.retryAt = now.Add(l.backoff)
-		return true
-	}
-	return false
-}
-
-// failed enters (or stays in) the degraded mode after err.
-func (l *Limits) failed(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.backoff = min(max(2*l.backoff, minBackoff), maxBackoff)
-	l.retryAt = time.Now().Add(l.backoff)
-	if !l.degraded.Swap(true) {
-		l.log.Warn("shared rate limits unreachable: this gateway's own buckets answer until Redis is back", "error", err)
-	}
-}
-
-// recovered leaves the degraded mode.
-func (l *Limits) recovered() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.degraded.Swap(false) {
-		l.backoff = 0
-		l.log.Info("shared rate limits reachable again")
-	}
 }

@@ -1,0 +1,334 @@
+package redis
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/shopguard/shopguard/internal/features"
+	"github.com/shopguard/shopguard/internal/risk"
+)
+
+//go:embed features.lua
+var featuresLua string
+
+// featuresScript is features.lua: Observe, Apply and Read of any number of
+// keys in one call, so that a decision's feature update is one round trip.
+//
+// ARGV: event time (unix seconds, then nanoseconds within the second), the
+// operation (observe, apply or read), the exact-count cap and the sketch
+// precision; then per key in KEYS order, for observe and apply: the
+// history window in days, the amount, the tag, the distinct-windows mask,
+// the number of dimensions and per dimension its position in the
+// observation (0..3), kind, value hash (hex), sketch register and rank;
+// for read: the number of dimension kinds, then the kinds.
+var featuresScript = goredis.NewScript(featuresLua)
+
+// Features is a features.Store kept in Redis, shared by every instance
+// that uses the same Redis and prefix: what one instance observes, the
+// others read at once. Each feature key is one Redis key holding its
+// windows, distinct values, sketches, history and tag, with the semantics
+// of features.Memory (one script, features.lua, carries them over; the
+// suite in featurestest holds both to identical results), and a TTL of
+// its retention (features.Retention, or the history window) plus a day of
+// wall time, so that Redis holds only keys seen within it. One Observe,
+// Apply or Read call is one round trip, whatever the number of keys.
+//
+// Degraded mode: when Redis does not answer within the State's timeout,
+// or fails, the call is answered by this instance's own in-memory store
+// (a features.Memory with the same configuration), and Redis is left alone
+// for a backoff that grows from 250 ms to 5 s before one call tries it
+// again. While degraded, features count only what this instance observed
+// since the outage began, so velocity rules see less (they fail open); the
+// observations made meanwhile are not copied into Redis when it is back.
+//
+// Keys are not spread over a Redis Cluster: one call's keys must live on
+// one server.
+type Features struct {
+	st    *State
+	cfg   features.MemoryConfig
+	cap   string
+	prec  string
+	local *features.Memory
+	brk   breaker
+}
+
+var _ features.Store = (*Features)(nil)
+
+// Features returns the feature store configured by cfg (Shards is
+// unused) kept in s.
+func (s *State) Features(cfg features.MemoryConfig, log *slog.Logger) *Features {
+	cfg = cfg.Normalized()
+	return &Features{
+		st: s, cfg: cfg,
+		cap: strconv.Itoa(cfg.DistinctCap), prec: strconv.Itoa(cfg.SketchPrecision),
+		local: features.NewMemory(cfg),
+		brk:   newBreaker(log, "shared features unreachable: this instance's own counters answer until Redis is back", "shared features reachable again"),
+	}
+}
+
+// Degraded reports whether Redis failed last time it was tried, so that
+// this instance's own store is answering.
+func (f *Features) Degraded() bool { return f.brk.degraded.Load() }
+
+// key returns the Redis key of k: its four fields, each after its length.
+func (f *Features) key(k *features.Key) string {
+	b := make([]byte, 0, len(f.st.prefix)+len(k.Tenant)+len(k.Scope)+len(k.Kind)+len(k.Value)+24)
+	b = append(b, f.st.prefix...)
+	b = append(b, "f:"...)
+	for _, s := range [...]string{k.Tenant, k.Scope, string(k.Kind), k.Value} {
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		b = append(b, s...)
+	}
+	return string(b)
+}
+
+// Observe implements features.Store.
+func (f *Features) Observe(ctx context.Context, at time.Time, obs []features.Observation, out []features.Aggregates) error {
+	if err := features.CheckObserve(at, obs, len(out)); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !f.brk.usable() {
+		return f.local.Observe(ctx, at, obs, out)
+	}
+	res, err := f.run(ctx, at, "observe", obs)
+	if err != nil {
+		return f.fallBack(ctx, err, func() error { return f.local.Observe(ctx, at, obs, out) })
+	}
+	for i := range obs {
+		if err := decodeObserved(res[i], &out[i]); err != nil {
+			return fmt.Errorf("redis: features: observation %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Apply implements features.Store.
+func (f *Features) Apply(ctx context.Context, at time.Time, obs []features.Observation) error {
+	if err := features.CheckObserve(at, obs, len(obs)); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !f.brk.usable() {
+		return f.local.Apply(ctx, at, obs)
+	}
+	if _, err := f.run(ctx, at, "apply", obs); err != nil {
+		return f.fallBack(ctx, err, func() error { return f.local.Apply(ctx, at, obs) })
+	}
+	return nil
+}
+
+// fallBack enters the degraded mode after err, unless the caller's
+// context ended (then it returns that), and answers with local.
+func (f *Features) fallBack(ctx context.Context, err error, local func() error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	f.brk.failed(err)
+	return local()
+}
+
+// run calls the script for obs.
+func (f *Features) run(ctx context.Context, at time.Time, op string, obs []features.Observation) ([]any, error) {
+	keys := make([]string, len(obs))
+	args := make([]any, 0, 5+len(obs)*10)
+	args = append(args, at.Unix(), at.Nanosecond(), op, f.cap, f.prec)
+	for i := range obs {
+		o := &obs[i]
+		keys[i] = f.key(&o.Key)
+		nd := 0
+		for _, d := range o.Distinct {
+			if d.Kind != "" && d.Value != "" {
+				nd++
+			}
+		}
+		args = append(args, f.cfg.HistoryDays(o.Key.Scope), strconv.FormatFloat(o.Amount, 'g', -1, 64), o.Tag, int(o.DistinctWindows), nd)
+		for p, d := range o.Distinct {
+			if d.Kind == "" || d.Value == "" {
+				continue
+			}
+			h := features.HashValue(d.Value)
+			reg, rank := features.SketchPosition(h, f.cfg.SketchPrecision)
+			// The low three bits of a hash are not part of a value's
+			// identity in Memory (they name its slot there).
+			args = append(args, p, string(d.Kind), strconv.FormatUint(h>>3, 16), reg, rank)
+		}
+	}
+	return f.call(ctx, keys, args, len(obs))
+}
+
+// call runs the script and checks that it answered one value per key.
+func (f *Features) call(ctx context.Context, keys []string, args []any, n int) ([]any, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.st.timeout)
+	defer cancel()
+	res, err := featuresScript.Run(ctx, f.st.rdb, keys, args...).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("redis: features: %w", err)
+	}
+	if len(res) != n {
+		return nil, fmt.Errorf("redis: features: %d answers for %d keys", len(res), n)
+	}
+	f.brk.recovered()
+	return res, nil
+}
+
+// Read implements features.Store.
+func (f *Features) Read(ctx context.Context, at time.Time, keys []features.Key, dims [][]risk.EntityKind, out []features.Aggregates) error {
+	if err := features.CheckRead(at, keys, dims, len(out)); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !f.brk.usable() {
+		return f.local.Read(ctx, at, keys, dims, out)
+	}
+	// Keys with an empty value read as New without a lookup.
+	var rk []string
+	var idx []int
+	args := []any{at.Unix(), at.Nanosecond(), "read", f.cap, f.prec}
+	for i := range keys {
+		if keys[i].Value == "" {
+			out[i] = features.Aggregates{New: true}
+			continue
+		}
+		rk = append(rk, f.key(&keys[i]))
+		idx = append(idx, i)
+		var kd []risk.EntityKind
+		if i < len(dims) {
+			kd = dims[i]
+		}
+		args = append(args, len(kd))
+		for _, k := range kd {
+			args = append(args, string(k))
+		}
+	}
+	if len(rk) == 0 {
+		return nil
+	}
+	res, err := f.call(ctx, rk, args, len(rk))
+	if err != nil {
+		return f.fallBack(ctx, err, func() error { return f.local.Read(ctx, at, keys, dims, out) })
+	}
+	for j, i := range idx {
+		if err := decodeRead(res[j], &out[i]); err != nil {
+			return fmt.Errorf("redis: features: key %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// errShape is wrapped by every error about an answer of the script that
+// is not as features.lua writes it.
+var errShape = errors.New("unexpected answer")
+
+// decodeObserved fills a from one observation's answer: {new, first s,
+// first ns, prev s, prev ns, history, tag, counts[5], sums[5],
+// dims[4]{isNew, distinct[5]}}.
+func decodeObserved(v any, a *features.Aggregates) error {
+	r, ok := v.([]any)
+	if !ok || len(r) != 10 {
+		return fmt.Errorf("%w: %v", errShape, v)
+	}
+	*a = features.Aggregates{New: num(r[0]) == 1, FirstSeen: unixTime(r[1], r[2]), History: num(r[5])}
+	if !a.New {
+		a.PrevSeen = unixTime(r[3], r[4])
+	}
+	a.PrevTag, _ = r[6].(string)
+	if err := decodeWindows(r[7], r[8], a); err != nil {
+		return err
+	}
+	dims, _ := r[9].([]any)
+	if len(dims) != features.MaxDistinct {
+		return fmt.Errorf("%w: dims %v", errShape, r[9])
+	}
+	for d, x := range dims {
+		e, _ := x.([]any)
+		if len(e) != 1+int(features.NumWindows) {
+			return fmt.Errorf("%w: dim %v", errShape, x)
+		}
+		a.NewValue[d] = num(e[0]) == 1
+		for w := range a.Distinct[d] {
+			a.Distinct[d][w] = num(e[1+w])
+		}
+	}
+	return nil
+}
+
+// decodeRead fills a from one key's answer to a read: {1} for a new key,
+// else {0, first s, first ns, latest s, latest ns, history, tag, counts,
+// sums, dims}, counts, sums and dims empty for a key idle past every
+// window.
+func decodeRead(v any, a *features.Aggregates) error {
+	r, ok := v.([]any)
+	if !ok || len(r) == 0 {
+		return fmt.Errorf("%w: %v", errShape, v)
+	}
+	*a = features.Aggregates{}
+	if num(r[0]) == 1 {
+		a.New = true
+		return nil
+	}
+	if len(r) != 10 {
+		return fmt.Errorf("%w: %v", errShape, v)
+	}
+	a.FirstSeen, a.PrevSeen, a.History = unixTime(r[1], r[2]), unixTime(r[3], r[4]), num(r[5])
+	a.PrevTag, _ = r[6].(string)
+	if err := decodeWindows(r[7], r[8], a); err != nil {
+		return err
+	}
+	dims, _ := r[9].([]any)
+	for d, x := range dims {
+		e, _ := x.([]any)
+		if d >= features.MaxDistinct || len(e) != int(features.NumWindows) {
+			return fmt.Errorf("%w: dim %v", errShape, x)
+		}
+		for w := range a.Distinct[d] {
+			a.Distinct[d][w] = num(e[w])
+		}
+	}
+	return nil
+}
+
+// decodeWindows fills a's counts and sums; both are empty or one per window.
+func decodeWindows(counts, sums any, a *features.Aggregates) error {
+	c, _ := counts.([]any)
+	s, _ := sums.([]any)
+	if len(c) == 0 && len(s) == 0 {
+		return nil
+	}
+	if len(c) != int(features.NumWindows) || len(s) != int(features.NumWindows) {
+		return fmt.Errorf("%w: windows %v %v", errShape, counts, sums)
+	}
+	for w := range c {
+		a.Count[w] = num(c[w])
+		txt, _ := s[w].(string)
+		x, err := strconv.ParseFloat(txt, 64)
+		if err != nil {
+			return fmt.Errorf("%w: sum %q: %w", errShape, txt, err)
+		}
+		a.Sum[w] = x
+	}
+	return nil
+}
+
+// num returns an integer of the answer (0 when it is none).
+func num(v any) int64 {
+	n, _ := v.(int64)
+	return n
+}
+
+// unixTime returns the time of unix seconds s and nanoseconds ns, in UTC.
+func unixTime(s, ns any) time.Time { return time.Unix(num(s), num(ns)).UTC() }
