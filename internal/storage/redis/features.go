@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -101,12 +102,12 @@ func (f *Features) Observe(ctx context.Context, at time.Time, obs []features.Obs
 	if !f.brk.usable() {
 		return f.local.Observe(ctx, at, obs, out)
 	}
-	res, err := f.run(ctx, at, "observe", obs)
+	res, err := f.run(ctx, at, "observe", obs, len(obs)*answerWidth)
 	if err != nil {
 		return f.fallBack(ctx, err, func() error { return f.local.Observe(ctx, at, obs, out) })
 	}
 	for i := range obs {
-		if err := decodeObserved(res[i], &out[i]); err != nil {
+		if err := decode(res[i*answerWidth:(i+1)*answerWidth], &out[i], false); err != nil {
 			return fmt.Errorf("redis: features: observation %d: %w", i, err)
 		}
 	}
@@ -124,7 +125,7 @@ func (f *Features) Apply(ctx context.Context, at time.Time, obs []features.Obser
 	if !f.brk.usable() {
 		return f.local.Apply(ctx, at, obs)
 	}
-	if _, err := f.run(ctx, at, "apply", obs); err != nil {
+	if _, err := f.run(ctx, at, "apply", obs, 0); err != nil {
 		return f.fallBack(ctx, err, func() error { return f.local.Apply(ctx, at, obs) })
 	}
 	return nil
@@ -140,8 +141,8 @@ func (f *Features) fallBack(ctx context.Context, err error, local func() error) 
 	return local()
 }
 
-// run calls the script for obs.
-func (f *Features) run(ctx context.Context, at time.Time, op string, obs []features.Observation) ([]any, error) {
+// run calls the script for obs, expecting want values back.
+func (f *Features) run(ctx context.Context, at time.Time, op string, obs []features.Observation, want int) ([]any, error) {
 	keys := make([]string, len(obs))
 	args := make([]any, 0, 5+len(obs)*10)
 	args = append(args, at.Unix(), at.Nanosecond(), op, f.cap, f.prec)
@@ -166,19 +167,22 @@ func (f *Features) run(ctx context.Context, at time.Time, op string, obs []featu
 			args = append(args, p, string(d.Kind), strconv.FormatUint(h>>3, 16), reg, rank)
 		}
 	}
-	return f.call(ctx, keys, args, len(obs))
+	return f.call(ctx, keys, args, want)
 }
 
-// call runs the script and checks that it answered one value per key.
-func (f *Features) call(ctx context.Context, keys []string, args []any, n int) ([]any, error) {
+// answerWidth is the number of values features.lua answers per key.
+const answerWidth = 37
+
+// call runs the script and checks that it answered want values.
+func (f *Features) call(ctx context.Context, keys []string, args []any, want int) ([]any, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.st.timeout)
 	defer cancel()
 	res, err := featuresScript.Run(ctx, f.st.rdb, keys, args...).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redis: features: %w", err)
 	}
-	if len(res) != n {
-		return nil, fmt.Errorf("redis: features: %d answers for %d keys", len(res), n)
+	if len(res) != want {
+		return nil, fmt.Errorf("redis: features: %d values for %d keys", len(res), len(keys))
 	}
 	f.brk.recovered()
 	return res, nil
@@ -218,12 +222,12 @@ func (f *Features) Read(ctx context.Context, at time.Time, keys []features.Key, 
 	if len(rk) == 0 {
 		return nil
 	}
-	res, err := f.call(ctx, rk, args, len(rk))
+	res, err := f.call(ctx, rk, args, len(rk)*answerWidth)
 	if err != nil {
 		return f.fallBack(ctx, err, func() error { return f.local.Read(ctx, at, keys, dims, out) })
 	}
 	for j, i := range idx {
-		if err := decodeRead(res[j], &out[i]); err != nil {
+		if err := decode(res[j*answerWidth:(j+1)*answerWidth], &out[i], true); err != nil {
 			return fmt.Errorf("redis: features: key %d: %w", i, err)
 		}
 	}
@@ -234,92 +238,40 @@ func (f *Features) Read(ctx context.Context, at time.Time, keys []features.Key, 
 // is not as features.lua writes it.
 var errShape = errors.New("unexpected answer")
 
-// decodeObserved fills a from one observation's answer: {new, first s,
-// first ns, prev s, prev ns, history, tag, counts[5], sums[5],
-// dims[4]{isNew, distinct[5]}}.
-func decodeObserved(v any, a *features.Aggregates) error {
-	r, ok := v.([]any)
-	if !ok || len(r) != 10 {
-		return fmt.Errorf("%w: %v", errShape, v)
-	}
-	*a = features.Aggregates{New: num(r[0]) == 1, FirstSeen: unixTime(r[1], r[2]), History: num(r[5])}
-	if !a.New {
-		a.PrevSeen = unixTime(r[3], r[4])
-	}
-	a.PrevTag, _ = r[6].(string)
-	if err := decodeWindows(r[7], r[8], a); err != nil {
-		return err
-	}
-	dims, _ := r[9].([]any)
-	if len(dims) != features.MaxDistinct {
-		return fmt.Errorf("%w: dims %v", errShape, r[9])
-	}
-	for d, x := range dims {
-		e, _ := x.([]any)
-		if len(e) != 1+int(features.NumWindows) {
-			return fmt.Errorf("%w: dim %v", errShape, x)
-		}
-		a.NewValue[d] = num(e[0]) == 1
-		for w := range a.Distinct[d] {
-			a.Distinct[d][w] = num(e[1+w])
-		}
-	}
-	return nil
-}
-
-// decodeRead fills a from one key's answer to a read: {1} for a new key,
-// else {0, first s, first ns, latest s, latest ns, history, tag, counts,
-// sums, dims}, counts, sums and dims empty for a key idle past every
-// window.
-func decodeRead(v any, a *features.Aggregates) error {
-	r, ok := v.([]any)
-	if !ok || len(r) == 0 {
-		return fmt.Errorf("%w: %v", errShape, v)
-	}
+// decode fills a from one key's answer (see features.lua): new, first
+// seen (s, ns), previous seen (observe) or latest (read) (s, ns), history,
+// tag, five counts, the five sums as text, then per dimension position
+// whether its value was new (observe) and its five distinct counts.
+func decode(r []any, a *features.Aggregates, read bool) error {
 	*a = features.Aggregates{}
 	if num(r[0]) == 1 {
 		a.New = true
-		return nil
+		if read {
+			return nil
+		}
+	} else {
+		a.PrevSeen = unixTime(r[3], r[4])
 	}
-	if len(r) != 10 {
-		return fmt.Errorf("%w: %v", errShape, v)
-	}
-	a.FirstSeen, a.PrevSeen, a.History = unixTime(r[1], r[2]), unixTime(r[3], r[4]), num(r[5])
+	a.FirstSeen, a.History = unixTime(r[1], r[2]), num(r[5])
 	a.PrevTag, _ = r[6].(string)
-	if err := decodeWindows(r[7], r[8], a); err != nil {
-		return err
+	for w := range a.Count {
+		a.Count[w] = num(r[7+w])
 	}
-	dims, _ := r[9].([]any)
-	for d, x := range dims {
-		e, _ := x.([]any)
-		if d >= features.MaxDistinct || len(e) != int(features.NumWindows) {
-			return fmt.Errorf("%w: dim %v", errShape, x)
-		}
-		for w := range a.Distinct[d] {
-			a.Distinct[d][w] = num(e[w])
-		}
-	}
-	return nil
-}
-
-// decodeWindows fills a's counts and sums; both are empty or one per window.
-func decodeWindows(counts, sums any, a *features.Aggregates) error {
-	c, _ := counts.([]any)
-	s, _ := sums.([]any)
-	if len(c) == 0 && len(s) == 0 {
-		return nil
-	}
-	if len(c) != int(features.NumWindows) || len(s) != int(features.NumWindows) {
-		return fmt.Errorf("%w: windows %v %v", errShape, counts, sums)
-	}
-	for w := range c {
-		a.Count[w] = num(c[w])
-		txt, _ := s[w].(string)
+	sums, _ := r[12].(string)
+	for w := range a.Sum {
+		txt, rest, _ := strings.Cut(sums, " ")
 		x, err := strconv.ParseFloat(txt, 64)
 		if err != nil {
-			return fmt.Errorf("%w: sum %q: %w", errShape, txt, err)
+			return fmt.Errorf("%w: sums %q: %w", errShape, r[12], err)
 		}
-		a.Sum[w] = x
+		a.Sum[w], sums = x, rest
+	}
+	for d := range a.Distinct {
+		o := 13 + d*(1+int(features.NumWindows))
+		a.NewValue[d] = !read && num(r[o]) == 1
+		for w := range a.Distinct[d] {
+			a.Distinct[d][w] = num(r[o+1+w])
+		}
 	}
 	return nil
 }

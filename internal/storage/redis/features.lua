@@ -8,8 +8,9 @@
 --   hd      history window in days (0: none), fixed when the key is made
 --   b       per window (1..5) its buckets as a flat list idx, n, sum, ...
 --           sorted by idx
---   k       per slot (1..8) its dimension kind ("" when free)
+--   k       per slot (1..8) its dimension kind; free slots are absent
 --   v       per slot a map from value hash to {first, last, reg, rank}
+--           (absent when it has none)
 --   s       per slot its sketch, when the slot is sketched:
 --           {base, maxTs, p, r = map reg -> flat list time, rank, ...}
 --   d       history: map day -> observations
@@ -27,8 +28,6 @@ local HASHBITS = 61
 local sec, nsec = tonumber(ARGV[1]), tonumber(ARGV[2])
 local op = ARGV[3]
 local cap, prec = tonumber(ARGV[4]), tonumber(ARGV[5])
-
-local function fmt(x) return string.format('%.17g', x) end
 
 -- later(as, an, bs, bn): a > b for (seconds, nanoseconds) times.
 local function later(as, an, bs, bn) return as > bs or (as == bs and an > bn) end
@@ -245,7 +244,7 @@ end
 local function slotActivity(S, s)
   if S.s[s] then return S.s[s].mt end
   local a = -1
-  for _, v in pairs(S.v[s]) do a = math.max(a, v[2]) end
+  for _, v in pairs(S.v[s] or {}) do a = math.max(a, v[2]) end
   return a
 end
 
@@ -256,7 +255,7 @@ local function slotFor(S, kind, busy)
   local free = nil
   for s = 1, SLOTS do
     if S.k[s] == kind then return s end
-    if S.k[s] == '' and free == nil then free = s end
+    if S.k[s] == nil and free == nil then free = s end
   end
   if free == nil then
     local best = 2 ^ 62
@@ -266,8 +265,8 @@ local function slotFor(S, kind, busy)
         if a < best then best, free = a, s end
       end
     end
-    S.v[free] = {}
-    S.s[free] = false
+    S.v[free] = nil
+    S.s[free] = nil
   end
   S.k[free] = kind
   return free
@@ -284,7 +283,7 @@ local function toSketch(S, s)
   local head = S.ls
   local sk = { base = math.max(head - RET, 0), mt = 0, p = prec, r = {} }
   local seen = {}
-  for h, v in pairs(S.v[s]) do
+  for h, v in pairs(S.v[s] or {}) do
     seen[#seen + 1] = { v[1], h, v[3], v[4] }
     if v[2] ~= v[1] then seen[#seen + 1] = { v[2], h, v[3], v[4] } end
   end
@@ -293,7 +292,7 @@ local function toSketch(S, s)
     return a[2] < b[2]
   end)
   for _, x in ipairs(seen) do skObserve(sk, x[3], x[4], x[1], head) end
-  S.v[s] = {}
+  S.v[s] = nil
   S.s[s] = sk
   return sk
 end
@@ -314,10 +313,10 @@ local function observeDim(S, s, h, j, r, mask, res)
   local late = sec < stale
   local cnt = { 0, 0, 0, 0, 0 }
   local found, live = nil, 0
-  for ss = 1, SLOTS do
-    for vh, v in pairs(S.v[ss]) do
+  for ss, vals in pairs(S.v) do
+    for vh, v in pairs(vals) do
       if v[2] < stale then
-        S.v[ss][vh] = nil
+        vals[vh] = nil
       elseif ss == s then
         if vh == h then
           found = v
@@ -343,6 +342,7 @@ local function observeDim(S, s, h, j, r, mask, res)
     end
     return
   else
+    if S.v[s] == nil then S.v[s] = {} end
     S.v[s][h] = { sec, sec, j, r }
   end
   if res then
@@ -357,7 +357,7 @@ local function readDim(S, s)
     estimates(S.s[s], 0, d)
     return d
   end
-  for _, v in pairs(S.v[s]) do count(v, d) end
+  for _, v in pairs(S.v[s] or {}) do count(v, d) end
   return d
 end
 
@@ -397,18 +397,12 @@ end
 -- Keys ----------------------------------------------------------------
 
 local function fresh(hd)
-  local S = { fs = sec, fn = nsec, ls = sec, ln = nsec, hd = hd, b = { {}, {}, {}, {}, {} }, k = {}, v = {}, s = {}, d = {}, t = '', tas = 0, tan = 0 }
-  for s = 1, SLOTS do
-    S.k[s], S.v[s], S.s[s] = '', {}, false
-  end
-  return S
+  return { fs = sec, fn = nsec, ls = sec, ln = nsec, hd = hd, b = { {}, {}, {}, {}, {} }, k = {}, v = {}, s = {}, d = {}, t = '', tas = 0, tan = 0 }
 end
 
 local function forgetWindows(S)
   S.b = { {}, {}, {}, {}, {} }
-  for s = 1, SLOTS do
-    S.k[s], S.v[s], S.s[s] = '', {}, false
-  end
+  S.k, S.v, S.s = {}, {}, {}
 end
 
 local function expired(S, as, an)
@@ -422,14 +416,9 @@ local function load(key)
   if S ~= nil then return S end
   local raw = redis.call('GET', key)
   if raw then
+    -- Empty tables come back as empty tables, maps with integer keys
+    -- (slots, days, registers) with the same keys.
     S = cmsgpack.unpack(raw)
-    -- cmsgpack turns empty tables into arrays, and keeps maps with
-    -- integer keys as they were: nothing to repair but the slot lists.
-    for s = 1, SLOTS do
-      if S.v[s] == nil then S.v[s] = {} end
-      if S.s[s] == nil then S.s[s] = false end
-      if S.k[s] == nil then S.k[s] = '' end
-    end
   else
     S = false
   end
@@ -449,8 +438,33 @@ local function ttl(S)
   return math.max(RET, S.hd * DAY) + DAY
 end
 
+-- The answer is one flat array, WIDTH values per key: new (0/1), first
+-- seen (s, ns), previous or latest seen (s, ns), history, tag, the five
+-- counts, the five sums as one text ("%.17g" each: Redis would truncate a
+-- Lua number to an integer), then per dimension position 1..4 whether the
+-- value was new and its five distinct counts.
+local WIDTH = 37
+local out = {}
+
+-- put writes key i's answer but its dimensions (zeroed).
+local function put(i, isNew, fs, fn, ps, pn, hist, tag, c, s)
+  local o = (i - 1) * WIDTH
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7] = isNew, fs, fn, ps, pn, hist, tag
+  for l = 1, 5 do out[o + 7 + l] = c[l] end
+  out[o + 13] = string.format('%.17g %.17g %.17g %.17g %.17g', s[1], s[2], s[3], s[4], s[5])
+  for x = o + 14, o + WIDTH do out[x] = 0 end
+end
+
+-- putDim writes the dimension at position pos (1..4) of key i.
+local function putDim(i, pos, nv, d)
+  local o = (i - 1) * WIDTH + 13 + (pos - 1) * 6
+  out[o + 1] = nv and 1 or 0
+  for w = 1, 5 do out[o + 1 + w] = d[w] end
+end
+
+local ZERO = { 0, 0, 0, 0, 0 }
+
 if op == 'read' then
-  local out = {}
   local a = 5
   for i, key in ipairs(KEYS) do
     local nd = tonumber(ARGV[a + 1])
@@ -459,26 +473,24 @@ if op == 'read' then
     a = a + 1 + nd
     local S = load(key)
     if not S or expired(S, sec, nsec) then
-      out[i] = { 1 }
+      put(i, 1, 0, 0, 0, 0, 0, '', ZERO, ZERO)
     else
-      local r = { 0, S.fs, S.fn, S.ls, S.ln, 0, S.t, {}, {}, {} }
-      if S.hd > 0 then r[6] = history(S, math.floor(sec / DAY)) end
-      if not idle(sec, nsec, S.ls, S.ln, RET) then
+      local hist = 0
+      if S.hd > 0 then hist = history(S, math.floor(sec / DAY)) end
+      if idle(sec, nsec, S.ls, S.ln, RET) then
+        put(i, 0, S.fs, S.fn, S.ls, S.ln, hist, S.t, ZERO, ZERO)
+      else
         local c, s = sums(S)
-        r[8] = c
-        for l = 1, 5 do r[9][l] = fmt(s[l]) end
+        put(i, 0, S.fs, S.fn, S.ls, S.ln, hist, S.t, c, s)
         for x = 1, nd do
-          local d = { 0, 0, 0, 0, 0 }
           for s2 = 1, SLOTS do
             if S.k[s2] == kinds[x] then
-              d = readDim(S, s2)
+              putDim(i, x, false, readDim(S, s2))
               break
             end
           end
-          r[10][x] = d
         end
       end
-      out[i] = r
     end
   end
   return out
@@ -486,7 +498,6 @@ end
 
 -- observe or apply
 local want = (op == 'observe')
-local out = {}
 local day = math.floor(sec / DAY)
 local a = 5
 for i, key in ipairs(KEYS) do
@@ -515,23 +526,25 @@ for i, key in ipairs(KEYS) do
   end
   local stored = {}
   for l = 1, 5 do stored[l] = add(S, l, B[l], amount) end
-  local r
+  local c, s, prevTag
   if want then
-    r = { isNew and 1 or 0, S.fs, S.fn, isNew and 0 or ps, isNew and 0 or pn, 0, '', {}, {}, {} }
-    local c, s = sums(S)
+    c, s = sums(S)
     for l = 1, 5 do
       if not stored[l] then c[l], s[l] = c[l] + 1, s[l] + amount end
-      r[9][l] = fmt(s[l])
     end
-    r[8] = c
-    r[7] = S.t
+    prevTag = S.t
   end
+  local hist = 0
   if S.hd > 0 then
     local st = addDay(S, day, math.floor(S.ls / DAY))
     if want then
-      r[6] = history(S, day)
-      if not st then r[6] = r[6] + 1 end
+      hist = history(S, day)
+      if not st then hist = hist + 1 end
     end
+  end
+  if want then
+    if isNew then ps, pn = 0, 0 end
+    put(i, isNew and 1 or 0, S.fs, S.fn, ps, pn, hist, prevTag, c, s)
   end
   if tag ~= '' and (S.t == '' or not later(S.tas, S.tan, sec, nsec)) then
     S.t, S.tas, S.tan = tag, sec, nsec
@@ -546,19 +559,10 @@ for i, key in ipairs(KEYS) do
     a = a + 5
   end
   for _, dm in ipairs(dims) do
-    local pos, s, h, j, rk = dm.pos, dm.s, dm.h, dm.j, dm.rk
     local res = nil
     if want then res = { d = { 0, 0, 0, 0, 0 }, nv = false } end
-    observeDim(S, s, h, j, rk, mask, res)
-    if want then r[10][pos + 1] = { res.nv and 1 or 0, res.d[1], res.d[2], res.d[3], res.d[4], res.d[5] } end
-  end
-  if want then
-    for p = 1, 4 do
-      if r[10][p] == nil then r[10][p] = { 0, 0, 0, 0, 0, 0 } end
-    end
-    out[i] = r
-  else
-    out[i] = 0
+    observeDim(S, dm.s, dm.h, dm.j, dm.rk, mask, res)
+    if want then putDim(i, dm.pos + 1, res.nv, res.d) end
   end
 end
 for key, S in pairs(states) do
