@@ -22,6 +22,9 @@
 #   STORAGE_URL=postgres://...           store in this PostgreSQL instead of SQLite (a config file
 #                                        is written; not with SERVER_CONFIG); the schema in its
 #                                        search_path must be empty (psql checks what was stored)
+#   FEATURES_REDIS=redis://...           keep the feature store in this Redis (features.store redis,
+#                                        under a prefix of the run's own, deleted after it; a config
+#                                        file is written; not with SERVER_CONFIG); needs redis-cli
 #   SERVER_BIN=FILE                      use this shopguard binary instead of building one (to run
 #                                        a series on one build while the checkout changes);
 #   SERVER_BUILT_FROM=TEXT               then say what it was built from (recorded as is)
@@ -104,6 +107,23 @@ if [[ -n $STORAGE_URL ]]; then
   SERVER_CONFIG=$WORK/postgres.yaml
   printf 'storage:\n  driver: postgres\n  url: "%s"\n' "$STORAGE_URL" >"$SERVER_CONFIG"
 fi
+FEATURES_REDIS=${FEATURES_REDIS:-}
+REDIS_PREFIX=shopguard-bench:$STAMP:
+if [[ -n $FEATURES_REDIS ]]; then
+  command -v redis-cli >/dev/null || { echo "run-http.sh: FEATURES_REDIS needs redis-cli" >&2; exit 2; }
+  if [[ -z $STORAGE_URL ]]; then
+    [[ -z $SERVER_CONFIG ]] || { echo "run-http.sh: FEATURES_REDIS and SERVER_CONFIG exclude each other" >&2; exit 2; }
+    SERVER_CONFIG=$WORK/features.yaml
+    : >"$SERVER_CONFIG"
+  fi
+  printf 'state:\n  url: "%s"\n  prefix: "%s"\nfeatures:\n  store: redis\n' "$FEATURES_REDIS" "$REDIS_PREFIX" >>"$SERVER_CONFIG"
+fi
+# Redis's script calls and the microseconds it spent in them, so far.
+redis_scripts() {
+  local v
+  v=$(redis-cli -u "$FEATURES_REDIS" INFO commandstats | awk -F'[=,:]' '/^cmdstat_evalsha:/{print $3, $5}' | tr -d '\r')
+  echo "${v:-0 0}"
+}
 # PostgreSQL's transactions per decision: its commit counter over the run.
 pg_commits() { psql "$STORAGE_URL" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 cfg_args=()
@@ -197,6 +217,8 @@ fi
 
 PG_COMMITS0=0
 [[ -n $STORAGE_URL ]] && PG_COMMITS0=$(pg_commits)
+REDIS0="0 0"
+[[ -n $FEATURES_REDIS ]] && REDIS0=$(redis_scripts)
 LG_FILE=$WORK/loadgen.json
 RUN_ID=${LOADGEN}${STAMP}
 if [[ $LOADGEN == loadtx ]]; then
@@ -253,6 +275,8 @@ fi
 
 PG_COMMITS1=0
 [[ -n $STORAGE_URL ]] && PG_COMMITS1=$(pg_commits)
+REDIS1="0 0"
+[[ -n $FEATURES_REDIS ]] && REDIS1=$(redis_scripts)
 METRICS_DECISIONS=$(curl -fsS "$BASE/metrics" | awk '/^shopguard_decisions_total\{/{s+=$2} END{printf "%d", s}')
 
 log "stopping shopguard (SIGTERM)"
@@ -314,17 +338,22 @@ jq -n --slurpfile lg "$LG_FILE" \
   --argjson ack "$ACK" --argjson stored "$STORED" --argjson distinct "$DISTINCT" --argjson metrics "$METRICS_DECISIONS" \
   --arg method "$METHOD" --arg check "$CHECK" --argjson slack "$INFLIGHT_SLACK" --argjson sactions "$STORED_ACTIONS" \
   --arg top "$(cat "$TOP_FILE" 2>/dev/null || true)" --arg storage "$([[ -n $STORAGE_URL ]] && echo postgres || echo sqlite)" \
-  --argjson pgtx "$PG_TX_PER_DECISION" \
+  --argjson pgtx "$PG_TX_PER_DECISION" --arg features "$([[ -n $FEATURES_REDIS ]] && echo redis || echo memory)" \
+  --argjson rcalls "$(( ${REDIS1% *} - ${REDIS0% *} ))" --argjson rusec "$(( ${REDIS1#* } - ${REDIS0#* } ))" \
   '{benchmark: "http-decision-throughput", date: $date, load_generator: $loadgen,
     machine: {nproc: $nproc, cpu_model: $cpu, kernel: $kernel, mem_total: $mem, go_version: $gov,
               git_rev: $rev, git_dirty: $dirty, git_diff_sha256_16: $diffsha, loadavg_before: $load, busy_cores_before: $busy},
     placement: {pinned: ($pin == 1), server_cpus: $scpus, loadgen_cpus: $lcpus,
                 note: (if $pin == 1 then "server and load generator pinned to separate cores" else "server and load generator share all cores" end)},
-    storage: {driver: $storage, postgres_transactions_per_decision: $pgtx},
+    storage: {driver: $storage, postgres_transactions_per_decision: $pgtx, features_store: $features,
+              redis_script_calls: $rcalls, redis_script_us_per_call: (if $rcalls > 0 then ($rusec / $rcalls) else null end)},
     server: {binary: $sbin, built_from: $sfrom, binary_sha256_16: $ssha, pid: $spid, exit_code: $sexit, shutdown_s: $shut, data_dir_size: $dbsize, top_mid_run: ($top | split("\n"))},
     results: $lg[0],
     check: {acknowledged: $ack, stored: $stored, stored_distinct_ids: $distinct, metrics_decisions_total: $metrics,
             stored_actions: $sactions, method: $method, allowed_in_flight_slack: $slack, result: $check}}' >"$OUT"
 rm -f "$TOP_FILE"
+if [[ -n $FEATURES_REDIS ]]; then
+  redis-cli -u "$FEATURES_REDIS" --scan --pattern "${REDIS_PREFIX}*" | xargs -r -n 500 redis-cli -u "$FEATURES_REDIS" DEL >/dev/null
+fi
 log "results: $OUT"
 [[ $CHECK == pass && $SERVER_EXIT == 0 ]]

@@ -238,6 +238,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: store, geo: gdb, metrics: telemetry.NewMetrics()}
+	if cfg.State.URL != "" {
+		// Fast state shared by every instance: the assistant's
+		// conversations and, with features.store redis, the features.
+		st, err := redis.Open(redis.Options{URL: cfg.State.URL, Timeout: cfg.State.Timeout, Prefix: cfg.State.Prefix})
+		if err != nil {
+			a.closeAll()
+			return nil, fmt.Errorf("state.url: %w", err)
+		}
+		a.state = st
+		if err := st.Ping(ctx); err != nil {
+			log.Warn("shared state unreachable at start: each instance answers from its own until it is back", "error", err)
+		}
+	}
 	if err := a.restore(ctx); err != nil {
 		a.closeAll()
 		return nil, err
@@ -256,8 +269,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.api.SetModelAdmin(a)
 	}
 	if w, ok := store.(changeWatcher); ok {
-		// Decisions, labels, rules and lists of other instances reach this one.
-		if log, ok := store.(engine.OthersLog); ok {
+		// Decisions, labels, rules and lists of other instances reach this
+		// one; with features in Redis every instance counts there already.
+		if log, ok := store.(engine.OthersLog); ok && a.feats != nil {
 			a.engine.Follow(log)
 			a.kick, a.stopFollow, a.followDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 			go a.follow()
@@ -315,18 +329,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	var convs assistant.Conversations
-	if cfg.State.URL != "" {
+	if a.state != nil {
 		// Conversations shared by every instance of the API.
-		st, err := redis.Open(redis.Options{URL: cfg.State.URL, Timeout: cfg.State.Timeout, Prefix: cfg.State.Prefix})
-		if err != nil {
-			a.closeAll()
-			return nil, fmt.Errorf("state.url: %w", err)
-		}
-		if err := st.Ping(ctx); err != nil {
-			log.Warn("shared state unreachable at start: the assistant's conversations wait for it", "error", err)
-		}
-		a.state = st
-		convs = st.Conversations(24 * time.Hour)
+		convs = a.state.Conversations(24 * time.Hour)
 	}
 	bot, err := assistant.New(assistant.Config{Answers: answers}, assistant.Deps{Writer: writer, Conversations: convs, Messages: a.urls.checker, Shops: a.api.ShopProfiles(), Reports: store,
 		Registry: store, StepUps: challenges, Pages: hostedPages{publicURL: strings.TrimSuffix(cfg.Authn.PublicURL, "/"), links: links}})
@@ -440,14 +445,22 @@ func (a *App) closeAll() error {
 	return errors.Join(a.store.Close(), a.geo.Close(), serr)
 }
 
-// buildEngine makes a fresh feature store and an engine over it.
+// buildEngine makes a fresh feature store (or, with features.store
+// redis, opens the shared one) and an engine over it.
 func (a *App) buildEngine() error {
-	a.feats = newFeatures(a.cfg)
+	var feats features.Store
+	if a.cfg.Features.Store == config.FeaturesRedis {
+		a.feats = nil
+		feats = a.state.Features(featuresConfig(a.cfg), a.log)
+	} else {
+		a.feats = newFeatures(a.cfg)
+		feats = a.feats
+	}
 	var locator engine.Locator
 	if len(a.cfg.Geo.Paths()) > 0 {
 		locator = a.geo
 	}
-	eng, err := newEngine(a.cfg, a.store, a.feats, engine.Config{Logger: a.log, Observer: a.metrics, Geo: locator, Labels: a})
+	eng, err := newEngine(a.cfg, a.store, feats, engine.Config{Logger: a.log, Observer: a.metrics, Geo: locator, Labels: a})
 	if err != nil {
 		return err
 	}
@@ -457,7 +470,12 @@ func (a *App) buildEngine() error {
 
 // newFeatures returns the in-memory feature store cfg asks for.
 func newFeatures(cfg config.Config) *features.Memory {
-	return features.NewMemory(features.MemoryConfig{History: account.HistoryScopes(cfg.Account.History)})
+	return features.NewMemory(featuresConfig(cfg))
+}
+
+// featuresConfig is the configuration of the feature store cfg asks for.
+func featuresConfig(cfg config.Config) features.MemoryConfig {
+	return features.MemoryConfig{History: account.HistoryScopes(cfg.Account.History)}
 }
 
 // newEngine returns an engine over store and feats with every event kind,
@@ -498,6 +516,10 @@ func NewScratchEngine(cfg config.Config, loc engine.Locator, log *slog.Logger) (
 func (a *App) restore(ctx context.Context) error {
 	if err := a.buildEngine(); err != nil {
 		return err
+	}
+	if a.feats == nil {
+		a.log.Info("features are shared in Redis (features.store redis): nothing to restore")
+		return nil
 	}
 	path := a.snapshotPath()
 	if path != "" {
@@ -549,7 +571,7 @@ func (a *App) snapshotPath() string {
 // temporary file renamed over the old one). It drops idle keys first.
 func (a *App) Snapshot(ctx context.Context) error {
 	path := a.snapshotPath()
-	if path == "" {
+	if path == "" || a.feats == nil {
 		return nil
 	}
 	a.snapMu.Lock()

@@ -132,3 +132,60 @@ routes:
 	}
 	t.Logf("shop saw %d failures; refused late attempts per gateway %v; failures_1h A %d, B %d", reachedShop, refused, fa, fb)
 }
+
+// TestInstancesShareFeaturesInRedis runs two API instances on one
+// PostgreSQL with features.store redis: a decision on one counts in the
+// next decision on the other at once, without following the log; failed
+// sign-ins alternating between them are one run; a chargeback recorded
+// through one counts on the other's next order.
+func TestInstancesShareFeaturesInRedis(t *testing.T) {
+	redisURL := os.Getenv("SHOPGUARD_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("set SHOPGUARD_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) and SHOPGUARD_TEST_POSTGRES_URL to run the scale-out test; .ci/run sets both")
+	}
+	pgURL := pgtest.Schema(t)
+	prefix := fmt.Sprintf("shopguard-test:%s:", t.Name())
+	shared, err := redis.Open(redis.Options{URL: redisURL, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Close()
+	purge := func() {
+		if _, err := shared.Purge(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	purge()
+	defer purge()
+	use := func(c *config.Config) {
+		c.Storage.Driver, c.Storage.URL = config.DriverPostgres, pgURL
+		c.State.URL, c.State.Prefix = redisURL, prefix
+		c.Features.Store = config.FeaturesRedis
+	}
+	a, srvA := apptest.StartWith(t, "", use)
+	b, srvB := apptest.StartWith(t, "", use)
+	key := apptest.Key(t, a, "shop")
+	ca, _ := client.New(srvA.URL, key, client.WithRetries(0))
+	cb, _ := client.New(srvB.URL, key, client.WithRetries(0))
+	for i := range 6 {
+		c, name := ca, "A"
+		if i%2 == 1 {
+			c, name = cb, "B"
+		}
+		if n := cardCount(t, c, fmt.Sprintf("ord-%d", i), at); n != float64(i+1) {
+			t.Fatalf("order %d on %s: card count %v, want %d", i+1, name, n, i+1)
+		}
+		if n := accountFailures(t, c, client.Login{ID: fmt.Sprintf("login-%d", i), UserID: "victim"}); n != int64(i+1) {
+			t.Fatalf("failed sign-in %d on %s: the account's failures_1h %d, want %d", i+1, name, n, i+1)
+		}
+	}
+	if a.Engine().Followed() != 0 || b.Engine().Followed() != 0 {
+		t.Errorf("instances followed the log (%d, %d): with shared features they must not count each other twice", a.Engine().Followed(), b.Engine().Followed())
+	}
+	if _, err := ca.SendFeedback(context.Background(), client.Feedback{Kind: "transaction", ExternalID: "ord-0", Label: "chargeback"}); err != nil {
+		t.Fatal(err)
+	}
+	if f := cardFeatures(t, cb, "ord-after", time.Now().UTC()); f.Frauds30d != 1 {
+		t.Errorf("B's order right after A's chargeback: card frauds_30d %v, want 1", f.Frauds30d)
+	}
+}

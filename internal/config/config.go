@@ -213,10 +213,25 @@ type Gateway struct {
 
 // Features configures the feature store.
 type Features struct {
+	// Store is where the feature store's counters live: FeaturesMemory
+	// (each instance in its own memory, snapshotted to disk) or
+	// FeaturesRedis (in the Redis of state.url, shared by every instance).
+	Store string `koanf:"store"`
 	// SnapshotInterval is how often the in-memory feature store is
 	// persisted; at least one second.
 	SnapshotInterval time.Duration `koanf:"snapshot_interval"`
 }
+
+// The feature stores (features.store).
+const (
+	// FeaturesMemory keeps each instance's counters in its own memory;
+	// with storage.driver postgres, instances count each other's
+	// decisions by following the shared event log (within a second).
+	FeaturesMemory = "memory"
+	// FeaturesRedis keeps the counters in the Redis of state.url, where
+	// every instance reads what the others observed at once.
+	FeaturesRedis = "redis"
+)
 
 // Geo names the IP geolocation databases (MaxMind-format .mmdb files the
 // operator downloads: GeoLite2-Country/City/ASN or the CC0 ip-location-db
@@ -409,6 +424,7 @@ func Default() Config {
 			Prefix:  "shopguard:",
 		},
 		Features: Features{
+			Store:            FeaturesMemory,
 			SnapshotInterval: 5 * time.Minute,
 		},
 		Models: Models{

@@ -128,7 +128,7 @@ func TestKeys(t *testing.T) {
 	if !slices.IsSorted(keys) {
 		t.Errorf("Keys() is not sorted: %v", keys)
 	}
-	if want := 32 + 28 + 3 + 3*len(risk.EventKinds) + 2 + 5; len(keys) != want { // ... + state + assistant
+	if want := 32 + 28 + 3 + 3*len(risk.EventKinds) + 2 + 5 + 1; len(keys) != want { // ... + state + assistant + features.store
 		t.Errorf("len(Keys()) = %d, want %d", len(keys), want)
 	}
 	for _, k := range []string{"server.addr", "storage.commit_batch", "geo.country_db", "geo.asn_db", "account.history", "decisions.thresholds.transaction.review", "log.format"} {

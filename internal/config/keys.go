@@ -80,6 +80,8 @@ func fields() []field {
 			func(c *Config) *time.Duration { return &c.State.Timeout }),
 		stringField("state.prefix", "Start of every key shopguard writes to Redis; instances that share state use the same prefix.",
 			func(c *Config) *string { return &c.State.Prefix }),
+		stringField("features.store", "Where the feature store's counters live: memory (each instance its own, snapshotted to disk; with storage.driver postgres instances count each other's decisions from the shared log within a second) or redis (in the Redis of state.url, shared by every instance at once; one round trip per decision).",
+			func(c *Config) *string { return &c.Features.Store }),
 		durationField("features.snapshot_interval", "How often the in-memory feature store is persisted (at least 1s).",
 			func(c *Config) *time.Duration { return &c.Features.SnapshotInterval }),
 		stringField("geo.country_db", "MaxMind-format .mmdb file giving IP countries (GeoLite2-Country, or GeoLite2-City or ip-location-db's city file, which also give cities and coordinates for impossible-travel detection); empty: none.",

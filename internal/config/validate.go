@@ -146,6 +146,15 @@ func (c Config) problems() Problems {
 		add("storage.commit_delay", "%s is outside 0..10ms", d)
 	}
 
+	switch c.Features.Store {
+	case FeaturesMemory:
+	case FeaturesRedis:
+		if c.State.URL == "" {
+			add("features.store", "is %s but state.url names no Redis", FeaturesRedis)
+		}
+	default:
+		add("features.store", "%q is not %s or %s", c.Features.Store, FeaturesMemory, FeaturesRedis)
+	}
 	if d := c.Features.SnapshotInterval; d < minSnapshotEvery {
 		add("features.snapshot_interval", "%s is shorter than the minimum of %s", d, minSnapshotEvery)
 	}

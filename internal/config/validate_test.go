@@ -47,6 +47,9 @@ func TestValidate(t *testing.T) {
 		{"postgres url not postgres", func(c *Config) { c.Storage.Driver = "postgres"; c.Storage.URL = "mysql://u:secret@db/shop" },
 			[]Problem{{"storage.url", `"mysql://u:xxxxx@db/shop" is not a postgres:// or postgresql:// URL`}}},
 		{"url without postgres", func(c *Config) { c.Storage.URL = "postgres://db/shop" }, []Problem{{"storage.url", "is set but storage.driver is sqlite"}}},
+		{"redis features need state.url", func(c *Config) { c.Features.Store = "redis" }, []Problem{{"features.store", "is redis but state.url names no Redis"}}},
+		{"unknown feature store", func(c *Config) { c.Features.Store = "disk" }, []Problem{{"features.store", `"disk" is not memory or redis`}}},
+		{"redis features", func(c *Config) { c.Features.Store = "redis"; c.State.URL = "redis://127.0.0.1:6379/0" }, nil},
 		{"sqlite needs data dir", func(c *Config) { c.Storage.DataDir = " " }, []Problem{{"storage.data_dir", "is required when storage.driver is sqlite"}}},
 		{"synchronous full", func(c *Config) { c.Storage.Synchronous = "full" }, nil},
 		{"synchronous off", func(c *Config) { c.Storage.Synchronous = "off" }, []Problem{{"storage.synchronous", `"off" is not one of normal, full`}}},
@@ -127,7 +130,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	wantKeys := []string{
 		"server.addr", "server.read_header_timeout", "server.read_timeout", "server.write_timeout",
 		"server.idle_timeout", "server.shutdown_timeout", "server.max_body_bytes", "server.session_ttl", "storage.driver",
-		"state.timeout", "state.prefix", "storage.synchronous", "storage.commit_batch", "features.snapshot_interval", "models.retrain_days", "models.promote",
+		"state.timeout", "state.prefix", "storage.synchronous", "storage.commit_batch", "features.store", "features.snapshot_interval", "models.retrain_days", "models.promote",
 		"account.history", "webhooks.timeout", "assistant.llm_timeout", "webhooks.attempts", "webhooks.retention",
 		"gateway.addr", "gateway.read_header_timeout", "gateway.idle_timeout", "gateway.body_grace", "gateway.upstream_timeout",
 		"gateway.health_interval", "gateway.shutdown_timeout", "gateway.health_timeout", "gateway.min_body_rate",
