@@ -412,9 +412,8 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 		sc.aggs = make([]features.Aggregates, len(sc.obs))
 	}
 	sc.aggs = sc.aggs[:len(sc.obs)]
-	if err := e.feats.Observe(ctx, at, sc.obs, sc.aggs); err != nil {
-		return storage.Event{}, fmt.Errorf("engine: features: %w", err)
-	}
+	// The label counts of the observed keys are read after observing,
+	// in the same call when the store can (one round trip to Redis).
 	var labels []features.Aggregates
 	if scope := in.LabelScope(); scope != "" {
 		sc.lkeys = LabelKeys(sc.obs, scope, sc.lkeys[:0])
@@ -429,8 +428,19 @@ func (e *Engine) assess(ctx context.Context, t *tenant, tenantID string, in Inpu
 			sc.labels = make([]features.Aggregates, len(sc.lkeys))
 		}
 		labels = sc.labels[:len(sc.lkeys)]
-		if err := e.feats.Read(ctx, at, sc.lkeys, nil, labels); err != nil {
-			return storage.Event{}, fmt.Errorf("engine: label features: %w", err)
+	}
+	if or, ok := e.feats.(features.ObserveReader); ok && labels != nil {
+		if err := or.ObserveRead(ctx, at, sc.obs, sc.aggs, sc.lkeys, labels); err != nil {
+			return storage.Event{}, fmt.Errorf("engine: features: %w", err)
+		}
+	} else {
+		if err := e.feats.Observe(ctx, at, sc.obs, sc.aggs); err != nil {
+			return storage.Event{}, fmt.Errorf("engine: features: %w", err)
+		}
+		if labels != nil {
+			if err := e.feats.Read(ctx, at, sc.lkeys, nil, labels); err != nil {
+				return storage.Event{}, fmt.Errorf("engine: label features: %w", err)
+			}
 		}
 	}
 	if la, ok := in.(ListAware); ok {

@@ -160,3 +160,11 @@ type Store interface {
 	// Value reads as New, without a lookup.
 	Read(ctx context.Context, at time.Time, keys []Key, dims [][]risk.EntityKind, out []Aggregates) error
 }
+
+// ObserveReader is a Store that observes and then reads further keys in
+// one call (for a store kept elsewhere, one round trip instead of two):
+// ObserveRead is Observe(obs, out) followed by Read(keys, no dimensions,
+// read) at the same event time.
+type ObserveReader interface {
+	ObserveRead(ctx context.Context, at time.Time, obs []Observation, out []Aggregates, keys []Key, read []Aggregates) error
+}

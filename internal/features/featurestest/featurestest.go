@@ -437,7 +437,8 @@ type shape struct {
 }
 
 // Differential runs long random streams of Observe, Apply and Read calls
-// through a store from open and through features.Memory, and requires
+// (and ObserveRead, for a store that has it) through a store from open and
+// through features.Memory, and requires
 // identical answers (sums within rounding: a store may add in another
 // order).
 func Differential(t *testing.T, open Opener) {
@@ -509,13 +510,38 @@ func differential(t *testing.T, s shape, got, want features.Store) {
 			obs[i] = o
 		}
 		where := fmt.Sprintf("call %d at %s", call, at.Format(time.RFC3339Nano))
-		switch rng.IntN(10) {
-		case 0:
+		op := rng.IntN(10)
+		if _, ok := got.(features.ObserveReader); !ok && op <= 2 {
+			op = 3
+		}
+		switch {
+		case op == 0:
 			if err := got.Apply(ctx, at, obs); err != nil {
 				t.Fatalf("%s: Apply: %v", where, err)
 			}
 			if err := want.Apply(ctx, at, obs); err != nil {
 				t.Fatalf("%s: Memory.Apply: %v", where, err)
+			}
+		case op <= 2:
+			// Observe, then read a key observed in this very call, one
+			// observed before (or never) and one with an empty value.
+			rk := []features.Key{obs[0].Key, keys[rng.IntN(len(keys))], {Tenant: "shop0", Scope: "labels", Kind: risk.EntityCard}}
+			g, w := make([]features.Aggregates, len(obs)), make([]features.Aggregates, len(obs))
+			gr, wr := make([]features.Aggregates, len(rk)), make([]features.Aggregates, len(rk))
+			if err := got.(features.ObserveReader).ObserveRead(ctx, at, obs, g, rk, gr); err != nil {
+				t.Fatalf("%s: ObserveRead: %v", where, err)
+			}
+			if err := want.Observe(ctx, at, obs, w); err != nil {
+				t.Fatalf("%s: Memory.Observe: %v", where, err)
+			}
+			if err := want.Read(ctx, at, rk, nil, wr); err != nil {
+				t.Fatalf("%s: Memory.Read: %v", where, err)
+			}
+			for i := range obs {
+				check(fmt.Sprintf("%s: observation %d (%v)", where, i, obs[i].Key), g[i], w[i])
+			}
+			for i := range rk {
+				check(fmt.Sprintf("%s: read %v after observing", where, rk[i]), gr[i], wr[i])
 			}
 		default:
 			g, w := make([]features.Aggregates, len(obs)), make([]features.Aggregates, len(obs))

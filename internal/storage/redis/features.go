@@ -22,13 +22,14 @@ var featuresLua string
 // featuresScript is features.lua: Observe, Apply and Read of any number of
 // keys in one call, so that a decision's feature update is one round trip.
 //
-// ARGV: event time (unix seconds, then nanoseconds within the second), the
-// operation (observe, apply or read), the exact-count cap and the sketch
-// precision; then per key in KEYS order, for observe and apply: the
-// history window in days, the amount, the tag, the distinct-windows mask,
-// the number of dimensions and per dimension its position in the
-// observation (0..3), kind, value hash (hex), sketch register and rank;
-// for read: the number of dimension kinds, then the kinds.
+// KEYS: the keys to observe, then those to read. ARGV: event time (unix
+// seconds, then nanoseconds within the second), the operation (observe,
+// apply or read), the exact-count cap, the sketch precision and the number
+// of keys to observe; then per key to observe: the history window in days,
+// the amount, the tag, the distinct-windows mask, the number of dimensions
+// and per dimension its position in the observation (0..3), kind, value
+// hash (hex), sketch register and rank; then per key to read: the number
+// of dimension kinds, then the kinds.
 var featuresScript = goredis.NewScript(featuresLua)
 
 // Features is a features.Store kept in Redis, shared by every instance
@@ -93,23 +94,32 @@ func (f *Features) key(k *features.Key) string {
 
 // Observe implements features.Store.
 func (f *Features) Observe(ctx context.Context, at time.Time, obs []features.Observation, out []features.Aggregates) error {
+	return f.ObserveRead(ctx, at, obs, out, nil, nil)
+}
+
+// ObserveRead implements features.ObserveReader: Observe, then Read of
+// keys (without dimensions), in one round trip.
+func (f *Features) ObserveRead(ctx context.Context, at time.Time, obs []features.Observation, out []features.Aggregates, keys []features.Key, read []features.Aggregates) error {
 	if err := features.CheckObserve(at, obs, len(out)); err != nil {
+		return err
+	}
+	if err := features.CheckRead(at, keys, nil, len(read)); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !f.brk.usable() {
-		return f.local.Observe(ctx, at, obs, out)
-	}
-	res, err := f.run(ctx, at, "observe", obs, len(obs)*answerWidth)
-	if err != nil {
-		return f.fallBack(ctx, err, func() error { return f.local.Observe(ctx, at, obs, out) })
-	}
-	for i := range obs {
-		if err := decode(res[i*answerWidth:(i+1)*answerWidth], &out[i], false); err != nil {
-			return fmt.Errorf("redis: features: observation %d: %w", i, err)
+	local := func() error {
+		if err := f.local.Observe(ctx, at, obs, out); err != nil {
+			return err
 		}
+		return f.local.Read(ctx, at, keys, nil, read)
+	}
+	if !f.brk.usable() {
+		return local()
+	}
+	if err := f.exchange(ctx, at, "observe", obs, out, keys, nil, read); err != nil {
+		return f.fallBack(ctx, err, local)
 	}
 	return nil
 }
@@ -125,8 +135,25 @@ func (f *Features) Apply(ctx context.Context, at time.Time, obs []features.Obser
 	if !f.brk.usable() {
 		return f.local.Apply(ctx, at, obs)
 	}
-	if _, err := f.run(ctx, at, "apply", obs, 0); err != nil {
+	if err := f.exchange(ctx, at, "apply", obs, nil, nil, nil, nil); err != nil {
 		return f.fallBack(ctx, err, func() error { return f.local.Apply(ctx, at, obs) })
+	}
+	return nil
+}
+
+// Read implements features.Store.
+func (f *Features) Read(ctx context.Context, at time.Time, keys []features.Key, dims [][]risk.EntityKind, out []features.Aggregates) error {
+	if err := features.CheckRead(at, keys, dims, len(out)); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !f.brk.usable() {
+		return f.local.Read(ctx, at, keys, dims, out)
+	}
+	if err := f.exchange(ctx, at, "read", nil, nil, keys, dims, out); err != nil {
+		return f.fallBack(ctx, err, func() error { return f.local.Read(ctx, at, keys, dims, out) })
 	}
 	return nil
 }
@@ -141,14 +168,20 @@ func (f *Features) fallBack(ctx context.Context, err error, local func() error) 
 	return local()
 }
 
-// run calls the script for obs, expecting want values back.
-func (f *Features) run(ctx context.Context, at time.Time, op string, obs []features.Observation, want int) ([]any, error) {
-	keys := make([]string, len(obs))
-	args := make([]any, 0, 5+len(obs)*10)
-	args = append(args, at.Unix(), at.Nanosecond(), op, f.cap, f.prec)
+// answerWidth is the number of values features.lua answers per key.
+const answerWidth = 37
+
+// exchange runs the script once: it records obs (answering into out
+// unless op is apply), then reads keys with dims into read. Keys with an
+// empty value read as New without a lookup.
+func (f *Features) exchange(ctx context.Context, at time.Time, op string, obs []features.Observation, out []features.Aggregates,
+	keys []features.Key, dims [][]risk.EntityKind, read []features.Aggregates) error {
+	rkeys := make([]string, 0, len(obs)+len(keys))
+	args := make([]any, 0, 6+len(obs)*10+len(keys))
+	args = append(args, at.Unix(), at.Nanosecond(), op, f.cap, f.prec, len(obs))
 	for i := range obs {
 		o := &obs[i]
-		keys[i] = f.key(&o.Key)
+		rkeys = append(rkeys, f.key(&o.Key))
 		nd := 0
 		for _, d := range o.Distinct {
 			if d.Kind != "" && d.Value != "" {
@@ -167,48 +200,13 @@ func (f *Features) run(ctx context.Context, at time.Time, op string, obs []featu
 			args = append(args, p, string(d.Kind), strconv.FormatUint(h>>3, 16), reg, rank)
 		}
 	}
-	return f.call(ctx, keys, args, want)
-}
-
-// answerWidth is the number of values features.lua answers per key.
-const answerWidth = 37
-
-// call runs the script and checks that it answered want values.
-func (f *Features) call(ctx context.Context, keys []string, args []any, want int) ([]any, error) {
-	ctx, cancel := context.WithTimeout(ctx, f.st.timeout)
-	defer cancel()
-	res, err := featuresScript.Run(ctx, f.st.rdb, keys, args...).Slice()
-	if err != nil {
-		return nil, fmt.Errorf("redis: features: %w", err)
-	}
-	if len(res) != want {
-		return nil, fmt.Errorf("redis: features: %d values for %d keys", len(res), len(keys))
-	}
-	f.brk.recovered()
-	return res, nil
-}
-
-// Read implements features.Store.
-func (f *Features) Read(ctx context.Context, at time.Time, keys []features.Key, dims [][]risk.EntityKind, out []features.Aggregates) error {
-	if err := features.CheckRead(at, keys, dims, len(out)); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !f.brk.usable() {
-		return f.local.Read(ctx, at, keys, dims, out)
-	}
-	// Keys with an empty value read as New without a lookup.
-	var rk []string
-	var idx []int
-	args := []any{at.Unix(), at.Nanosecond(), "read", f.cap, f.prec}
+	var idx []int // the indexes of the keys read from Redis
 	for i := range keys {
 		if keys[i].Value == "" {
-			out[i] = features.Aggregates{New: true}
+			read[i] = features.Aggregates{New: true}
 			continue
 		}
-		rk = append(rk, f.key(&keys[i]))
+		rkeys = append(rkeys, f.key(&keys[i]))
 		idx = append(idx, i)
 		var kd []risk.EntityKind
 		if i < len(dims) {
@@ -219,15 +217,34 @@ func (f *Features) Read(ctx context.Context, at time.Time, keys []features.Key, 
 			args = append(args, string(k))
 		}
 	}
-	if len(rk) == 0 {
+	if len(rkeys) == 0 {
 		return nil
 	}
-	res, err := f.call(ctx, rk, args, len(rk)*answerWidth)
+	want := len(rkeys) * answerWidth
+	if op == "apply" {
+		want = 0
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.st.timeout)
+	defer cancel()
+	res, err := featuresScript.Run(ctx, f.st.rdb, rkeys, args...).Slice()
 	if err != nil {
-		return f.fallBack(ctx, err, func() error { return f.local.Read(ctx, at, keys, dims, out) })
+		return fmt.Errorf("redis: features: %w", err)
+	}
+	if len(res) != want {
+		return fmt.Errorf("redis: features: %d values for %d keys", len(res), len(rkeys))
+	}
+	f.brk.recovered()
+	if op == "apply" {
+		return nil
+	}
+	for i := range obs {
+		if err := decode(res[i*answerWidth:(i+1)*answerWidth], &out[i], false); err != nil {
+			return fmt.Errorf("redis: features: observation %d: %w", i, err)
+		}
 	}
 	for j, i := range idx {
-		if err := decode(res[j*answerWidth:(j+1)*answerWidth], &out[i], true); err != nil {
+		o := (len(obs) + j) * answerWidth
+		if err := decode(res[o:o+answerWidth], &read[i], true); err != nil {
 			return fmt.Errorf("redis: features: key %d: %w", i, err)
 		}
 	}

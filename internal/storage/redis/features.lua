@@ -409,7 +409,8 @@ local function expired(S, as, an)
   return idle(as, an, S.ls, S.ln, math.max(RET, S.hd * DAY))
 end
 
-local states = {}
+local states = {} -- key -> state (false: none), as loaded or changed
+local dirty = {}  -- keys observed in this call
 
 local function load(key)
   local S = states[key]
@@ -464,43 +465,37 @@ end
 
 local ZERO = { 0, 0, 0, 0, 0 }
 
-if op == 'read' then
-  local a = 5
-  for i, key in ipairs(KEYS) do
-    local nd = tonumber(ARGV[a + 1])
-    local kinds = {}
-    for x = 1, nd do kinds[x] = ARGV[a + 1 + x] end
-    a = a + 1 + nd
-    local S = load(key)
-    if not S or expired(S, sec, nsec) then
-      put(i, 1, 0, 0, 0, 0, 0, '', ZERO, ZERO)
-    else
-      local hist = 0
-      if S.hd > 0 then hist = history(S, math.floor(sec / DAY)) end
-      if idle(sec, nsec, S.ls, S.ln, RET) then
-        put(i, 0, S.fs, S.fn, S.ls, S.ln, hist, S.t, ZERO, ZERO)
-      else
-        local c, s = sums(S)
-        put(i, 0, S.fs, S.fn, S.ls, S.ln, hist, S.t, c, s)
-        for x = 1, nd do
-          for s2 = 1, SLOTS do
-            if S.k[s2] == kinds[x] then
-              putDim(i, x, false, readDim(S, s2))
-              break
-            end
-          end
-        end
+-- readKey writes the answer of the i-th key to Read with dimension kinds.
+local function readKey(i, key, kinds)
+  local S = load(key)
+  if not S or expired(S, sec, nsec) then
+    put(i, 1, 0, 0, 0, 0, 0, '', ZERO, ZERO)
+    return
+  end
+  local hist = 0
+  if S.hd > 0 then hist = history(S, math.floor(sec / DAY)) end
+  if idle(sec, nsec, S.ls, S.ln, RET) then
+    put(i, 0, S.fs, S.fn, S.ls, S.ln, hist, S.t, ZERO, ZERO)
+    return
+  end
+  local c, s = sums(S)
+  put(i, 0, S.fs, S.fn, S.ls, S.ln, hist, S.t, c, s)
+  for x, kind in ipairs(kinds) do
+    for s2 = 1, SLOTS do
+      if S.k[s2] == kind then
+        putDim(i, x, false, readDim(S, s2))
+        break
       end
     end
   end
-  return out
 end
 
--- observe or apply
 local want = (op == 'observe')
 local day = math.floor(sec / DAY)
-local a = 5
-for i, key in ipairs(KEYS) do
+
+-- observeKey records the i-th observation (arguments from ARGV[a+1] on)
+-- and writes its answer when want; it returns where its arguments end.
+local function observeKey(i, key, a)
   local hd, amount, tag, mask, nd = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3], tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
   a = a + 5
   local S = load(key)
@@ -519,6 +514,7 @@ for i, key in ipairs(KEYS) do
     end
   end
   states[key] = S
+  dirty[key] = true
   local ps, pn = S.ls, S.ln
   if not isNew then
     if later(S.fs, S.fn, sec, nsec) then S.fs, S.fn = sec, nsec end
@@ -564,10 +560,22 @@ for i, key in ipairs(KEYS) do
     observeDim(S, dm.s, dm.h, dm.j, dm.rk, mask, res)
     if want then putDim(i, dm.pos + 1, res.nv, res.d) end
   end
+  return a
 end
-for key, S in pairs(states) do
-  if S then
-    redis.call('SET', key, cmsgpack.pack(S), 'EX', ttl(S))
-  end
+
+-- The first ARGV[6] keys are observed (observe, apply), the rest read.
+local nobs = tonumber(ARGV[6])
+local a = 6
+for i = 1, nobs do a = observeKey(i, KEYS[i], a) end
+for i = nobs + 1, #KEYS do
+  local nd = tonumber(ARGV[a + 1])
+  local kinds = {}
+  for x = 1, nd do kinds[x] = ARGV[a + 1 + x] end
+  a = a + 1 + nd
+  readKey(i, KEYS[i], kinds)
+end
+for key in pairs(dirty) do
+  local S = states[key]
+  redis.call('SET', key, cmsgpack.pack(S), 'EX', ttl(S))
 end
 return out

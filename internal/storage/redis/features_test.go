@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,10 +152,39 @@ func BenchmarkFeaturesObserve(b *testing.B) {
 	ctx := context.Background()
 	at := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
 	out := make([]features.Aggregates, 10)
+	used0 := usedMemory(b, s)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if err := f.Observe(ctx, at.Add(time.Duration(i)*20*time.Millisecond), decision(i), out); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	var keys int
+	iter := s.rdb.Scan(ctx, 0, s.prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		keys++
+	}
+	if keys > 0 {
+		b.ReportMetric(float64(usedMemory(b, s)-used0)/float64(keys), "redis-B/key")
+	}
+}
+
+// usedMemory returns Redis's used_memory in bytes.
+func usedMemory(b *testing.B, s *State) int64 {
+	info, err := s.rdb.Info(context.Background(), "memory").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n
+		}
+	}
+	b.Fatal("no used_memory in INFO memory")
+	return 0
 }

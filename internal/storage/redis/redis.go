@@ -1,8 +1,9 @@
 // Package redis keeps the state that several shopguard instances share
-// in Redis: the gateway's token buckets and the support assistant's
-// conversations now; the feature store's counters, challenge and
-// ceremony sessions and lockouts as they move here (issue 12). Every key carries a TTL, so Redis's memory stays
-// bounded by what is live.
+// in Redis: the gateway's token buckets, the support assistant's
+// conversations and, with features.store redis, the feature store (whose
+// counters also carry account protection's sign-in history). Every key
+// carries a TTL, so Redis's memory stays bounded by what is live. Step-up
+// challenges and WebAuthn ceremonies stay in the durable store.
 package redis
 
 import (
