@@ -265,7 +265,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.api = api.New(api.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, OpenAPI: docs.OpenAPI, Version: version(),
 		Passwords: account.NewPasswords(reference.CommonPasswords()), PublicURL: strings.TrimSuffix(cfg.Authn.PublicURL, "/")},
 		a.engine, a.auth, a.metrics, store, log)
-	if _, ok := Models(cfg); ok {
+	if _, ok := Models(cfg, store); ok {
 		a.api.SetModelAdmin(a)
 	}
 	if w, ok := store.(changeWatcher); ok {

@@ -20,8 +20,11 @@ import (
 	"github.com/shopguard/shopguard/internal/storage"
 )
 
-// Models live in the data directory: models/<tenant>/<kind>/<version>.sgm,
-// with the file "champion" naming the version that scores live.
+// Models live in the data directory, models/<tenant>/<kind>/<version>.sgm
+// with the files "champion" and "challenger" naming the versions that
+// score live and in shadow; or, with storage.driver postgres and no
+// models.dir, in the database (storage.ModelStore), where every instance
+// finds them.
 const (
 	modelsDir      = "models"
 	championFile   = "champion"
@@ -31,22 +34,43 @@ const (
 
 var versionRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
-// ModelRegistry keeps a data directory's trained models.
+// shelf is where a registry keeps model versions and which version plays
+// each role (championFile, challengerFile).
+type shelf interface {
+	// save stores a new version and says where.
+	save(tenant string, kind risk.EventKind, version string, b []byte) (string, error)
+	// load returns a version's bytes (an error wrapping os.ErrNotExist or
+	// storage.ErrNotFound when there is none).
+	load(tenant string, kind risk.EventKind, version string) ([]byte, error)
+	versions(tenant string, kind risk.EventKind) ([]string, error)
+	role(tenant string, kind risk.EventKind, role string) (string, error)
+	// setRole makes version play role; "" ends it.
+	setRole(tenant string, kind risk.EventKind, role, version string) error
+	tenants() ([]string, error)
+}
+
+// ModelRegistry keeps trained models: in a directory, or in the shared
+// database.
 type ModelRegistry struct {
-	root string
+	shelf shelf
 }
 
 // NewModelRegistry returns the registry under dataDir.
 func NewModelRegistry(dataDir string) ModelRegistry {
-	return ModelRegistry{root: filepath.Join(dataDir, modelsDir)}
+	return ModelRegistry{shelf: dirShelf{root: filepath.Join(dataDir, modelsDir)}}
 }
 
-// Models returns the registry cfg names: models.dir, else the models
-// directory under storage.data_dir; ok is false when there is none (the
-// memory driver without models.dir), models then living only in memory.
-func Models(cfg config.Config) (reg ModelRegistry, ok bool) {
+// Models returns the registry cfg names, with store the storage cfg
+// opened (nil: not opened): models.dir; else the database when store keeps
+// models (PostgreSQL); else the models directory under storage.data_dir.
+// ok is false when there is none (the memory driver without models.dir),
+// models then living only in memory.
+func Models(cfg config.Config, store any) (reg ModelRegistry, ok bool) {
 	if cfg.Models.Dir != "" {
-		return ModelRegistry{root: cfg.Models.Dir}, true
+		return ModelRegistry{shelf: dirShelf{root: cfg.Models.Dir}}, true
+	}
+	if ms, ok := store.(storage.ModelStore); ok {
+		return ModelRegistry{shelf: dbShelf{st: ms}}, true
 	}
 	if cfg.Storage.DataDir == "" || cfg.Storage.Driver == config.DriverMemory {
 		return ModelRegistry{}, false
@@ -54,8 +78,10 @@ func Models(cfg config.Config) (reg ModelRegistry, ok bool) {
 	return NewModelRegistry(cfg.Storage.DataDir), true
 }
 
-func (r ModelRegistry) dir(tenant string, kind risk.EventKind) string {
-	return filepath.Join(r.root, tenant, string(kind))
+// ModelsInStorage reports whether cfg keeps its models in the database,
+// so that Models needs the opened storage.
+func ModelsInStorage(cfg config.Config) bool {
+	return cfg.Models.Dir == "" && cfg.Storage.Driver == config.DriverPostgres
 }
 
 // NewVersion returns a version name for a model trained now.
@@ -63,7 +89,8 @@ func NewVersion(kind risk.EventKind, now time.Time) string {
 	return string(kind) + "-" + now.UTC().Format("20060102t150405z")
 }
 
-// Save writes a model version (atomically) and returns its path.
+// Save stores a model version and returns where (a file's path, or the
+// database).
 func (r ModelRegistry) Save(tenant string, kind risk.EventKind, version string, m *gbdt.Model) (string, error) {
 	if !versionRE.MatchString(version) {
 		return "", fmt.Errorf("app: model version %q: use lower-case letters, digits, . _ -", version)
@@ -72,12 +99,147 @@ func (r ModelRegistry) Save(tenant string, kind risk.EventKind, version string, 
 	if err != nil {
 		return "", err
 	}
-	dir := r.dir(tenant, kind)
+	return r.shelf.save(tenant, kind, version, b)
+}
+
+// Versions lists a tenant's model versions of kind, oldest first.
+func (r ModelRegistry) Versions(tenant string, kind risk.EventKind) ([]string, error) {
+	return r.shelf.versions(tenant, kind)
+}
+
+// Champion returns the version that scores live ("" for none).
+func (r ModelRegistry) Champion(tenant string, kind risk.EventKind) (string, error) {
+	return r.shelf.role(tenant, kind, championFile)
+}
+
+// Challenger returns the version that scores in shadow ("" for none).
+func (r ModelRegistry) Challenger(tenant string, kind risk.EventKind) (string, error) {
+	return r.shelf.role(tenant, kind, challengerFile)
+}
+
+// Challenge makes version score in shadow beside the champion ("" stops
+// the challenger), after checking that it loads.
+func (r ModelRegistry) Challenge(tenant string, kind risk.EventKind, version string) error {
+	if version != "" {
+		if _, err := r.Load(tenant, kind, version); err != nil {
+			return err
+		}
+	}
+	return r.shelf.setRole(tenant, kind, challengerFile, version)
+}
+
+// Load reads and checks one version.
+func (r ModelRegistry) Load(tenant string, kind risk.EventKind, version string) (*fraud.Model, error) {
+	if !versionRE.MatchString(version) {
+		return nil, fmt.Errorf("app: model version %q is not a version name", version)
+	}
+	b, err := r.shelf.load(tenant, kind, version)
+	if err != nil {
+		return nil, fmt.Errorf("app: model %s: %w", version, err)
+	}
+	gm, err := gbdt.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("app: model %s: %w", version, err)
+	}
+	return fraud.NewModel(gm, version)
+}
+
+// Promote makes version the champion after checking that it loads; a
+// challenger promoted stops being the challenger.
+func (r ModelRegistry) Promote(tenant string, kind risk.EventKind, version string) error {
+	if _, err := r.Load(tenant, kind, version); err != nil {
+		return err
+	}
+	if err := r.shelf.setRole(tenant, kind, championFile, version); err != nil {
+		return err
+	}
+	if c, _ := r.Challenger(tenant, kind); c == version {
+		return r.Challenge(tenant, kind, "")
+	}
+	return nil
+}
+
+// Tenants lists the tenants with models.
+func (r ModelRegistry) Tenants() ([]string, error) { return r.shelf.tenants() }
+
+// dirShelf keeps models as files under root: <tenant>/<kind>/<version>.sgm
+// and a file per role naming its version.
+type dirShelf struct {
+	root string
+}
+
+func (d dirShelf) dir(tenant string, kind risk.EventKind) string {
+	return filepath.Join(d.root, tenant, string(kind))
+}
+
+func (d dirShelf) save(tenant string, kind risk.EventKind, version string, b []byte) (string, error) {
+	dir := d.dir(tenant, kind)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("app: models: %w", err)
 	}
 	path := filepath.Join(dir, version+modelExt)
 	return path, writeAtomic(path, b)
+}
+
+func (d dirShelf) load(tenant string, kind risk.EventKind, version string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(d.dir(tenant, kind), version+modelExt))
+}
+
+func (d dirShelf) versions(tenant string, kind risk.EventKind) ([]string, error) {
+	entries, err := os.ReadDir(d.dir(tenant, kind))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app: models: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if v, ok := strings.CutSuffix(e.Name(), modelExt); ok && !e.IsDir() {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (d dirShelf) role(tenant string, kind risk.EventKind, role string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(d.dir(tenant, kind), role))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("app: models: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func (d dirShelf) setRole(tenant string, kind risk.EventKind, role, version string) error {
+	path := filepath.Join(d.dir(tenant, kind), role)
+	if version == "" {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("app: models: %w", err)
+		}
+		return nil
+	}
+	return writeAtomic(path, []byte(version+"\n"))
+}
+
+func (d dirShelf) tenants() ([]string, error) {
+	entries, err := os.ReadDir(d.root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app: models: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
 }
 
 func writeAtomic(path string, b []byte) error {
@@ -99,116 +261,62 @@ func writeAtomic(path string, b []byte) error {
 	return nil
 }
 
-// Versions lists a tenant's model versions of kind, oldest first.
-func (r ModelRegistry) Versions(tenant string, kind risk.EventKind) ([]string, error) {
-	entries, err := os.ReadDir(r.dir(tenant, kind))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("app: models: %w", err)
-	}
-	var out []string
-	for _, e := range entries {
-		if v, ok := strings.CutSuffix(e.Name(), modelExt); ok && !e.IsDir() {
-			out = append(out, v)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+// dbShelfTimeout bounds each call of a dbShelf.
+const dbShelfTimeout = 30 * time.Second
+
+// dbShelf keeps models in the shared database.
+type dbShelf struct {
+	st storage.ModelStore
 }
 
-// Champion returns the version that scores live ("" for none).
-func (r ModelRegistry) Champion(tenant string, kind risk.EventKind) (string, error) {
-	return r.pointer(tenant, kind, championFile)
+func (d dbShelf) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), dbShelfTimeout)
 }
 
-// Challenger returns the version that scores in shadow ("" for none).
-func (r ModelRegistry) Challenger(tenant string, kind risk.EventKind) (string, error) {
-	return r.pointer(tenant, kind, challengerFile)
+func (d dbShelf) save(tenant string, kind risk.EventKind, version string, b []byte) (string, error) {
+	ctx, cancel := d.ctx()
+	defer cancel()
+	if err := d.st.SaveModel(ctx, tenant, string(kind), version, b); err != nil {
+		return "", err
+	}
+	return "the database (storage.url)", nil
 }
 
-// Challenge makes version score in shadow beside the champion ("" stops
-// the challenger), after checking that it loads.
-func (r ModelRegistry) Challenge(tenant string, kind risk.EventKind, version string) error {
-	path := filepath.Join(r.dir(tenant, kind), challengerFile)
-	if version == "" {
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("app: models: %w", err)
-		}
-		return nil
-	}
-	if _, err := r.Load(tenant, kind, version); err != nil {
-		return err
-	}
-	return writeAtomic(path, []byte(version+"\n"))
+func (d dbShelf) load(tenant string, kind risk.EventKind, version string) ([]byte, error) {
+	ctx, cancel := d.ctx()
+	defer cancel()
+	return d.st.Model(ctx, tenant, string(kind), version)
 }
 
-func (r ModelRegistry) pointer(tenant string, kind risk.EventKind, file string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(r.dir(tenant, kind), file))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("app: models: %w", err)
-	}
-	return strings.TrimSpace(string(b)), nil
+func (d dbShelf) versions(tenant string, kind risk.EventKind) ([]string, error) {
+	ctx, cancel := d.ctx()
+	defer cancel()
+	return d.st.ModelVersions(ctx, tenant, string(kind))
 }
 
-// Load reads and checks one version.
-func (r ModelRegistry) Load(tenant string, kind risk.EventKind, version string) (*fraud.Model, error) {
-	if !versionRE.MatchString(version) {
-		return nil, fmt.Errorf("app: model version %q is not a version name", version)
-	}
-	b, err := os.ReadFile(filepath.Join(r.dir(tenant, kind), version+modelExt))
-	if err != nil {
-		return nil, fmt.Errorf("app: model %s: %w", version, err)
-	}
-	gm, err := gbdt.Decode(b)
-	if err != nil {
-		return nil, fmt.Errorf("app: model %s: %w", version, err)
-	}
-	return fraud.NewModel(gm, version)
+func (d dbShelf) role(tenant string, kind risk.EventKind, role string) (string, error) {
+	ctx, cancel := d.ctx()
+	defer cancel()
+	return d.st.ModelRole(ctx, tenant, string(kind), role)
 }
 
-// Promote makes version the champion after checking that it loads; a
-// challenger promoted stops being the challenger.
-func (r ModelRegistry) Promote(tenant string, kind risk.EventKind, version string) error {
-	if _, err := r.Load(tenant, kind, version); err != nil {
-		return err
-	}
-	if err := writeAtomic(filepath.Join(r.dir(tenant, kind), championFile), []byte(version+"\n")); err != nil {
-		return err
-	}
-	if c, _ := r.Challenger(tenant, kind); c == version {
-		return r.Challenge(tenant, kind, "")
-	}
-	return nil
+func (d dbShelf) setRole(tenant string, kind risk.EventKind, role, version string) error {
+	ctx, cancel := d.ctx()
+	defer cancel()
+	return d.st.SetModelRole(ctx, tenant, string(kind), role, version)
 }
 
-// Tenants lists the tenants with a models directory.
-func (r ModelRegistry) Tenants() ([]string, error) {
-	entries, err := os.ReadDir(r.root)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("app: models: %w", err)
-	}
-	var out []string
-	for _, e := range entries {
-		if e.IsDir() {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
+func (d dbShelf) tenants() ([]string, error) {
+	ctx, cancel := d.ctx()
+	defer cancel()
+	return d.st.ModelTenants(ctx)
 }
 
 // ReloadModels installs every tenant's champion and challenger
 // transaction models that differ from what runs; a model that fails to
 // load is logged and the one running keeps scoring.
 func (a *App) ReloadModels(ctx context.Context) {
-	reg, ok := Models(a.cfg)
+	reg, ok := Models(a.cfg, a.store)
 	if !ok {
 		return
 	}
@@ -266,7 +374,7 @@ func (a *App) TrainModel(ctx context.Context, tenant string, days int, p gbdt.Pa
 		return "", rep, err
 	}
 	version := NewVersion(risk.EventTransaction, now)
-	if reg, ok := Models(a.cfg); ok {
+	if reg, ok := Models(a.cfg, a.store); ok {
 		if _, err := reg.Save(tenant, risk.EventTransaction, version, m); err != nil {
 			return "", rep, err
 		}
@@ -367,7 +475,7 @@ func (a *App) Retrain(ctx context.Context) []RetrainResult {
 
 func (a *App) retrainTenant(ctx context.Context, tenant string) RetrainResult {
 	r := RetrainResult{Tenant: tenant}
-	reg, ok := Models(a.cfg)
+	reg, ok := Models(a.cfg, a.store)
 	if !ok {
 		r.Err = errors.New("app: retraining needs a directory for the models (storage.data_dir or models.dir)")
 		return r
@@ -419,12 +527,12 @@ func (a *App) PromoteModel(ctx context.Context, tenant string, kind risk.EventKi
 	if !versionRE.MatchString(version) {
 		return fmt.Errorf("%w: model version %q", storage.ErrNotFound, version)
 	}
-	reg, ok := Models(a.cfg)
+	reg, ok := Models(a.cfg, a.store)
 	if !ok {
 		return fmt.Errorf("%w: model version %q (no model directory)", storage.ErrNotFound, version)
 	}
 	if err := reg.Promote(tenant, kind, version); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("%w: model version %q", storage.ErrNotFound, version)
 		}
 		return fmt.Errorf("%w: model version %q does not load: %v", storage.ErrConflict, version, err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -329,40 +330,70 @@ func waitFollowed(t *testing.T, follower, leader *app.App) {
 	}
 }
 
-// TestModelPromotionReachesEveryInstance: instances share a model
-// directory (models.dir) and a database; a model promoted through A's API
-// scores on B within a second, long before B's own poll of the directory.
+// TestModelPromotionReachesEveryInstance: instances share a database and
+// keep their models in it (the default with PostgreSQL), or in a shared
+// directory (models.dir); a model promoted through A's API scores on B
+// within a second, long before B's own poll.
 func TestModelPromotionReachesEveryInstance(t *testing.T) {
-	url, models := pgtest.Schema(t), t.TempDir()
-	shared := func(c *config.Config) {
-		c.Storage.Driver, c.Storage.URL, c.Models.Dir = config.DriverPostgres, url, models
-	}
-	a, srvA := apptest.StartWith(t, "", shared)
-	b, _ := apptest.StartWith(t, "", shared)
-	ctx := context.Background()
-	kind := risk.EventTransaction
-	version := app.NewVersion(kind, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-	reg, ok := app.Models(config.Config{Models: config.Models{Dir: models}})
-	if !ok {
-		t.Fatal("no registry for models.dir")
-	}
-	if _, err := reg.Save("shop", kind, version, smallModel(t)); err != nil {
-		t.Fatal(err)
-	}
-	ca, err := client.New(srvA.URL, apptest.Key(t, a, "shop"), client.WithRetries(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ca.PromoteModel(ctx, string(kind), version); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if v, _ := b.Engine().ModelVersion(ctx, "shop", kind); v == version {
-			return
-		}
-		if time.Now().After(deadline) {
-			v, _ := b.Engine().ModelVersion(ctx, "shop", kind)
-			t.Fatalf("B scores with model %q a second after A's promotion, want %q", v, version)
-		}
+	for _, tc := range []struct {
+		name string
+		dir  bool
+	}{{"models in PostgreSQL", false}, {"models in a shared directory", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, models := pgtest.Schema(t), ""
+			if tc.dir {
+				models = t.TempDir()
+			}
+			shared := func(c *config.Config) {
+				c.Storage.Driver, c.Storage.URL, c.Models.Dir = config.DriverPostgres, url, models
+			}
+			a, srvA := apptest.StartWith(t, "", shared)
+			b, _ := apptest.StartWith(t, "", shared)
+			ctx := context.Background()
+			kind := risk.EventTransaction
+			version := app.NewVersion(kind, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+			cfg := config.Default()
+			shared(&cfg)
+			st, err := app.OpenStorage(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			reg, ok := app.Models(cfg, st)
+			if !ok {
+				t.Fatal("no model registry")
+			}
+			where, err := reg.Save("shop", kind, version, smallModel(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inDir := strings.HasPrefix(where, models+string(os.PathSeparator)); tc.dir != inDir {
+				t.Errorf("saved to %q", where)
+			}
+			ca, err := client.New(srvA.URL, apptest.Key(t, a, "shop"), client.WithRetries(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ca.PromoteModel(ctx, string(kind), version); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if v, _ := b.Engine().ModelVersion(ctx, "shop", kind); v == version {
+					break
+				}
+				if time.Now().After(deadline) {
+					v, _ := b.Engine().ModelVersion(ctx, "shop", kind)
+					t.Fatalf("B scores with model %q a second after A's promotion, want %q", v, version)
+				}
+			}
+			if champ, err := reg.Champion("shop", kind); err != nil || champ != version {
+				t.Errorf("the registry's champion: %q %v", champ, err)
+			}
+			// An instance started later scores with it from its start.
+			c, _ := apptest.StartWith(t, "", shared)
+			if v, _ := c.Engine().ModelVersion(ctx, "shop", kind); v != version {
+				t.Errorf("an instance started after the promotion scores with %q, want %q", v, version)
+			}
+		})
 	}
 }

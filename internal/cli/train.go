@@ -31,7 +31,8 @@ func newTrain(env *Env, g *globals) *cobra.Command {
 		Long: `train fraud reads the tenant's stored transaction decisions of the last --days
 (the features each decision saw, and the labels given since: fraud, chargeback and
 account takeover are positives), trains a gradient-boosted model, tests it on the
-newest quarter and saves it as a new version under the data directory. With
+newest quarter and saves it as a new version (under the data directory, in
+models.dir, or with storage.driver postgres in the database). With
 --promote it becomes the champion that scores live (a running shopguard picks it
 up within 15 seconds); otherwise promote it later with 'shopguard models promote'.`,
 		Args: cobra.NoArgs,
@@ -46,7 +47,7 @@ up within 15 seconds); otherwise promote it later with 'shopguard models promote
 			if err != nil {
 				return err
 			}
-			return withStorage(env, g, cmd, func(ctx context.Context, st storage.EventScanner) error {
+			return withStorage(env, g, cmd, func(ctx context.Context, st storage.Backend) error {
 				to := time.Now()
 				progress, done := treeProgress(env.Stderr, params.Trees)
 				m, rep, err := offline.TrainFromEvents(ctx, st, tenant, to.AddDate(0, 0, -days), to, 0.25, params, nil, progress)
@@ -54,14 +55,14 @@ up within 15 seconds); otherwise promote it later with 'shopguard models promote
 				if err != nil {
 					return err
 				}
-				reg := modelRegistry(cfg)
+				reg := modelRegistry(cfg, st)
 				version := app.NewVersion(risk.EventTransaction, to)
 				path, err := reg.Save(tenant, risk.EventTransaction, version, m)
 				if err != nil {
 					return err
 				}
 				tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintf(tw, "version\t%s\nfile\t%s\nevents\t%d (%d labelled fraud)\ntrained on\t%d (newest %d held out)\ntrees\t%d\ntest ROC AUC\t%.3f\ntest average precision\t%.3f\ntraining time\t%s\n",
+				fmt.Fprintf(tw, "version\t%s\nsaved to\t%s\nevents\t%d (%d labelled fraud)\ntrained on\t%d (newest %d held out)\ntrees\t%d\ntest ROC AUC\t%.3f\ntest average precision\t%.3f\ntraining time\t%s\n",
 					version, path, rep.Events, rep.Positives, rep.TrainRows, rep.TestRows, rep.Trees, rep.AUC, rep.AP, rep.TrainTime.Round(time.Millisecond))
 				if err := tw.Flush(); err != nil {
 					return err
@@ -71,6 +72,7 @@ up within 15 seconds); otherwise promote it later with 'shopguard models promote
 						return err
 					}
 					fmt.Fprintf(env.Stdout, "promoted %s: it scores %s's transactions from now on\n", version, tenant)
+					announceModels(ctx, env, st, tenant)
 				}
 				return nil
 			})
@@ -96,27 +98,24 @@ func newModels(env *Env, g *globals) *cobra.Command {
 		Short: "List a tenant's transaction model versions and the champion",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.load(env, cmd)
-			if err != nil {
-				return err
-			}
-			reg := modelRegistry(cfg)
-			vs, err := reg.Versions(tenant, risk.EventTransaction)
-			if err != nil {
-				return err
-			}
-			champ, err := reg.Champion(tenant, risk.EventTransaction)
-			if err != nil {
-				return err
-			}
-			for _, v := range vs {
-				mark := ""
-				if v == champ {
-					mark = "  (champion)"
+			return withModels(env, g, cmd, "", func(_ context.Context, reg app.ModelRegistry) error {
+				vs, err := reg.Versions(tenant, risk.EventTransaction)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintln(env.Stdout, v+mark)
-			}
-			return nil
+				champ, err := reg.Champion(tenant, risk.EventTransaction)
+				if err != nil {
+					return err
+				}
+				for _, v := range vs {
+					mark := ""
+					if v == champ {
+						mark = "  (champion)"
+					}
+					fmt.Fprintln(env.Stdout, v+mark)
+				}
+				return nil
+			})
 		},
 	}
 	promote := &cobra.Command{
@@ -124,15 +123,13 @@ func newModels(env *Env, g *globals) *cobra.Command {
 		Short: "Make a model version the champion (checked to load first)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.load(env, cmd)
-			if err != nil {
-				return err
-			}
-			if err := modelRegistry(cfg).Promote(tenant, risk.EventTransaction, args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "promoted %s\n", args[0])
-			return nil
+			return withModels(env, g, cmd, tenant, func(_ context.Context, reg app.ModelRegistry) error {
+				if err := reg.Promote(tenant, risk.EventTransaction, args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "promoted %s\n", args[0])
+				return nil
+			})
 		},
 	}
 	challenge := &cobra.Command{
@@ -144,23 +141,21 @@ func newModels(env *Env, g *globals) *cobra.Command {
 			if stop == (len(args) == 1) {
 				return usageError{errors.New("name a VERSION or give --stop")}
 			}
-			cfg, err := g.load(env, cmd)
-			if err != nil {
-				return err
-			}
 			version := ""
 			if !stop {
 				version = args[0]
 			}
-			if err := modelRegistry(cfg).Challenge(tenant, risk.EventTransaction, version); err != nil {
-				return err
-			}
-			if stop {
-				fmt.Fprintln(env.Stdout, "challenger stopped")
-			} else {
-				fmt.Fprintf(env.Stdout, "%s scores in shadow from now on; compare it with 'shopguard models compare'\n", version)
-			}
-			return nil
+			return withModels(env, g, cmd, tenant, func(_ context.Context, reg app.ModelRegistry) error {
+				if err := reg.Challenge(tenant, risk.EventTransaction, version); err != nil {
+					return err
+				}
+				if stop {
+					fmt.Fprintln(env.Stdout, "challenger stopped")
+				} else {
+					fmt.Fprintf(env.Stdout, "%s scores in shadow from now on; compare it with 'shopguard models compare'\n", version)
+				}
+				return nil
+			})
 		},
 	}
 	challenge.Flags().Bool("stop", false, "stop the challenger")
@@ -174,14 +169,14 @@ func newModels(env *Env, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ch, err := modelRegistry(cfg).Challenger(tenant, risk.EventTransaction)
-			if err != nil {
-				return err
-			}
-			if ch == "" {
-				return errors.New("no challenger: start one with 'shopguard models challenge'")
-			}
-			return withStorage(env, g, cmd, func(ctx context.Context, st storage.EventScanner) error {
+			return withStorage(env, g, cmd, func(ctx context.Context, st storage.Backend) error {
+				ch, err := modelRegistry(cfg, st).Challenger(tenant, risk.EventTransaction)
+				if err != nil {
+					return err
+				}
+				if ch == "" {
+					return errors.New("no challenger: start one with 'shopguard models challenge'")
+				}
 				to := time.Now()
 				c, err := offline.CompareModels(ctx, st, tenant, ch, to.AddDate(0, 0, -days), to)
 				if err != nil {
@@ -208,13 +203,50 @@ func newModels(env *Env, g *globals) *cobra.Command {
 	return cmd
 }
 
-// modelRegistry is the registry cfg names (models.dir, else under
-// storage.data_dir); with neither, a registry under the default data
-// directory, so that a command run without configuration still finds the
-// models a default serve uses.
-func modelRegistry(cfg config.Config) app.ModelRegistry {
-	if reg, ok := app.Models(cfg); ok {
+// modelRegistry is the registry cfg names (models.dir, else the database
+// st when it keeps models, else under storage.data_dir); with none, a
+// registry under the default data directory, so that a command run without
+// configuration still finds the models a default serve uses.
+func modelRegistry(cfg config.Config, st storage.Backend) app.ModelRegistry {
+	if reg, ok := app.Models(cfg, st); ok {
 		return reg
 	}
 	return app.NewModelRegistry(cfg.Storage.DataDir)
+}
+
+// withModels runs fn with the model registry cfg names, opening the
+// storage when the models live there (PostgreSQL). With announce set (a
+// tenant), running instances sharing that storage are then told its models
+// changed, so that they load them at once rather than at their next poll.
+func withModels(env *Env, g *globals, cmd *cobra.Command, announce string, fn func(context.Context, app.ModelRegistry) error) error {
+	cfg, err := g.load(env, cmd)
+	if err != nil {
+		return err
+	}
+	if !app.ModelsInStorage(cfg) {
+		return fn(cmd.Context(), modelRegistry(cfg, nil))
+	}
+	return withStorage(env, g, cmd, func(ctx context.Context, st storage.Backend) error {
+		if err := fn(ctx, modelRegistry(cfg, st)); err != nil {
+			return err
+		}
+		if announce != "" {
+			announceModels(ctx, env, st, announce)
+		}
+		return nil
+	})
+}
+
+// announceModels tells the running instances sharing st (when it can)
+// that tenant's models changed.
+func announceModels(ctx context.Context, env *Env, st storage.Backend, tenant string) {
+	an, ok := st.(interface {
+		Announce(ctx context.Context, topic, tenant string) error
+	})
+	if !ok {
+		return
+	}
+	if err := an.Announce(ctx, storage.ChangeModels, tenant); err != nil {
+		fmt.Fprintf(env.Stderr, "running instances were not told (%v): they load the change within 15 seconds\n", err)
+	}
 }

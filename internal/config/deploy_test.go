@@ -27,8 +27,11 @@ func TestDeployConfigs(t *testing.T) {
 			t.Fatalf("Load: %v", err)
 		}
 		if c.Storage.Driver != DriverPostgres || c.Storage.URL == "" || c.State.URL == "" || c.Authn.KeyFile == "" ||
-			c.Gateway.ChallengeSecretFile == "" || c.Models.Dir == "" {
+			c.Gateway.ChallengeSecretFile == "" {
 			t.Errorf("not a several-instance configuration: storage %+v, state %+v", c.Storage, c.State)
+		}
+		if c.Models.Dir != "" {
+			t.Errorf("models.dir %q: models belong in PostgreSQL, where every instance finds them", c.Models.Dir)
 		}
 	}
 	t.Run("systemd", func(t *testing.T) { check(t, filepath.Join("..", "..", "deploy", "shopguard.yaml")) })
@@ -59,8 +62,9 @@ func TestDeployConfigs(t *testing.T) {
 				check(t, file)
 			}
 		}
-		if kinds["ConfigMap"] != 1 || kinds["Deployment"] != 2 || kinds["Service"] != 2 || kinds["PersistentVolumeClaim"] != 1 {
-			t.Errorf("manifest holds %v, want a ConfigMap, two Deployments and Services, a volume claim", kinds)
+		// Models are in PostgreSQL: no volume is shared.
+		if kinds["ConfigMap"] != 1 || kinds["Deployment"] != 2 || kinds["Service"] != 2 || kinds["PersistentVolumeClaim"] != 0 {
+			t.Errorf("manifest holds %v, want a ConfigMap, two Deployments and Services, no volume claim", kinds)
 		}
 		if !strings.Contains(string(body), "/readyz") {
 			t.Error("the API's readiness probe is not /readyz")

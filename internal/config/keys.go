@@ -88,7 +88,7 @@ func fields() []field {
 			func(c *Config) *string { return &c.Geo.CountryDB }),
 		stringField("geo.asn_db", "MaxMind-format .mmdb file giving IP networks' owners (GeoLite2-ASN or ip-location-db's asn file); empty: none.",
 			func(c *Config) *string { return &c.Geo.ASNDB }),
-		stringField("models.dir", "Directory of trained models; empty: models/ under storage.data_dir. Instances sharing storage.url should share it (a shared volume): a model trained or promoted on one then scores on all within a second.",
+		stringField("models.dir", "Directory of trained models; empty: in the database with storage.driver postgres (shared by every instance), else models/ under storage.data_dir. Instances sharing a models.dir must share it as a volume.",
 			func(c *Config) *string { return &c.Models.Dir }),
 		durationField("models.retrain_interval", "How often serve retrains each tenant's transaction model on its labelled decisions; 0 disables (at least 1h).",
 			func(c *Config) *time.Duration { return &c.Models.RetrainInterval }),

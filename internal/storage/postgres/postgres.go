@@ -291,9 +291,15 @@ func fromMicros(us int64) time.Time {
 }
 
 // isUnique reports whether err is a uniqueness or primary-key violation.
-func isUnique(err error) bool {
+func isUnique(err error) bool { return pgCode(err) == "23505" }
+
+// pgCode returns the SQLSTATE of a PostgreSQL error ("" for other errors).
+func pgCode(err error) string {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
 }
 
 // wrap names the failed operation. Errors that mean the database cannot

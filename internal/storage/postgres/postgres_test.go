@@ -444,3 +444,55 @@ func TestOthersAfter(t *testing.T) {
 		t.Errorf("a new store's OthersEventsAfter(0) = %v, %v; want all three", got, err)
 	}
 }
+
+// TestModels: model versions and roles are shared by every store on the
+// database; roles name stored versions only.
+func TestModels(t *testing.T) {
+	u := pgtest.Schema(t)
+	a, b := openAt(t, u), openAt(t, u)
+	ctx := context.Background()
+	if vs, err := a.ModelVersions(ctx, "shop", "transaction"); err != nil || len(vs) != 0 {
+		t.Fatalf("versions of an empty store: %v %v", vs, err)
+	}
+	for _, v := range []string{"transaction-v2", "transaction-v1"} {
+		if err := a.SaveModel(ctx, "shop", "transaction", v, []byte("model "+v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.SaveModel(ctx, "shop", "transaction", "transaction-v1", []byte("again")); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("saving a version twice: %v, want ErrConflict", err)
+	}
+	if err := a.SaveModel(ctx, "other", "transaction", "transaction-v1", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := b.ModelVersions(ctx, "shop", "transaction")
+	if err != nil || !slices.Equal(vs, []string{"transaction-v1", "transaction-v2"}) {
+		t.Errorf("versions on the other store: %v %v", vs, err)
+	}
+	if d, err := b.Model(ctx, "shop", "transaction", "transaction-v2"); err != nil || string(d) != "model transaction-v2" {
+		t.Errorf("model on the other store: %q %v", d, err)
+	}
+	if _, err := b.Model(ctx, "shop", "transaction", "transaction-v9"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("missing model: %v, want ErrNotFound", err)
+	}
+	if err := a.SetModelRole(ctx, "shop", "transaction", "champion", "transaction-v9"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("role for a missing version: %v, want ErrNotFound", err)
+	}
+	for _, v := range []string{"transaction-v1", "transaction-v2"} {
+		if err := a.SetModelRole(ctx, "shop", "transaction", "champion", v); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := b.ModelRole(ctx, "shop", "transaction", "champion"); err != nil || got != v {
+			t.Errorf("champion on the other store: %q %v, want %s", got, err, v)
+		}
+	}
+	if err := a.SetModelRole(ctx, "shop", "transaction", "champion", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.ModelRole(ctx, "shop", "transaction", "champion"); err != nil || got != "" {
+		t.Errorf("ended role: %q %v", got, err)
+	}
+	if ts, err := b.ModelTenants(ctx); err != nil || !slices.Equal(ts, []string{"other", "shop"}) {
+		t.Errorf("tenants: %v %v", ts, err)
+	}
+}
