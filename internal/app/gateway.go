@@ -12,6 +12,7 @@ import (
 	"github.com/shopguard/shopguard/internal/botscore"
 	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/gateway"
+	"github.com/shopguard/shopguard/internal/gateway/limit"
 	"github.com/shopguard/shopguard/internal/storage/redis"
 )
 
@@ -95,14 +96,15 @@ func GatewayConfig(c config.Gateway) (gateway.Config, error) {
 	return g, g.Validate()
 }
 
-// GatewayState puts the gateway's rate limits in the shared state of st
-// (state.url, a Redis) when there is one and the policy has limits: then
-// every gateway using the same Redis and prefix shares each bucket. A
-// Redis that does not answer now is not an error: the gateway starts with
-// its own buckets (the degraded mode of redis.Limits, logged) and shares
-// once Redis answers. It returns what to close when the gateway stops.
+// GatewayState puts the gateway's rate limits (when the policy has any)
+// and its challenge-loop buckets in the shared state of st (state.url, a
+// Redis) when there is one: then every gateway using the same Redis and
+// prefix shares each bucket. A Redis that does not answer now is not an
+// error: the gateway starts with its own buckets (the degraded mode of
+// redis.Limits, logged) and shares once Redis answers. It returns what to
+// close when the gateway stops.
 func GatewayState(ctx context.Context, st config.State, gc *gateway.Config, log *slog.Logger) (io.Closer, error) {
-	if st.URL == "" || len(gc.Policy.Limits) == 0 {
+	if st.URL == "" {
 		return nopCloser{}, nil
 	}
 	s, err := redis.Open(redis.Options{URL: st.URL, Timeout: st.Timeout, Prefix: st.Prefix})
@@ -112,7 +114,13 @@ func GatewayState(ctx context.Context, st config.State, gc *gateway.Config, log 
 	if err := s.Ping(ctx); err != nil {
 		log.Warn("shared state unreachable at start: rate limits use this gateway's own buckets until it answers", "error", err)
 	}
-	if gc.SharedLimits, err = s.Limits(gc.Policy.Limits, gc.MaxLimitKeys, log); err != nil {
+	if len(gc.Policy.Limits) > 0 {
+		if gc.SharedLimits, err = s.Limits(gc.Policy.Limits, gc.MaxLimitKeys, log); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+	}
+	if gc.SharedChallengeLoop, err = s.Limits([]limit.Rule{gateway.ChallengeLoopRule}, max(gc.MaxLimitKeys, 1024), log); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("gateway: %w", err)
 	}

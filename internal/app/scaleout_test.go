@@ -48,6 +48,7 @@ limits:
   - {name: failed_logins_per_account, key: account, rate: 5/1h, burst: %d, counts: responses, statuses: [401]}
 routes:
   - {name: login, methods: [POST], path: /login, account_field: email, protect: login, limits: [failed_logins_per_account]}
+  - {name: checkout, path: /checkout/*, challenge: wait}
 `, burst)))
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +115,38 @@ routes:
 	}
 	if refused[0] == 0 || refused[1] == 0 {
 		t.Errorf("late attempts refused per gateway: %v, want both gateways refusing", refused)
+	}
+
+	// A client that never clears its challenge, going round both
+	// gateways, is served the challenge-loop bucket's burst of pages in
+	// all, then refused by both.
+	pages, late := 0, []int{0, 0}
+	for i := range 2*gateway.ChallengeLoopRule.Burst + 2 {
+		req, err := http.NewRequest(http.MethodGet, fronts[i%2]+"/checkout/cart", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+		req.Header.Set("User-Agent", "Mozilla/5.0 test")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusForbidden:
+			pages++
+		case http.StatusTooManyRequests:
+			if i >= 2*gateway.ChallengeLoopRule.Burst {
+				late[i%2]++
+			}
+		default:
+			t.Errorf("challenge request %d: status %d", i+1, resp.StatusCode)
+		}
+	}
+	if pages > gateway.ChallengeLoopRule.Burst || late[0] == 0 || late[1] == 0 {
+		t.Errorf("%d challenge pages through the two gateways (want at most %d in all), late refusals per gateway %v",
+			pages, gateway.ChallengeLoopRule.Burst, late)
 	}
 
 	// Both API instances hold one history of the account: a failure scored

@@ -30,15 +30,16 @@ const (
 	waitFor   = 5 * time.Second
 )
 
-// loopRule bounds the challenge pages one address is served: a client
-// that keeps coming back without its clearance (no cookies, or a bot that
-// never solves) is not shown pages forever but told why, with 429.
-var loopRule = limit.Rule{Name: "challenge_loop", Key: limit.KeyIP, Rate: 12.0 / 600, Burst: 12, Counts: limit.CountRequests}
+// ChallengeLoopRule bounds the challenge pages one address is served: a
+// client that keeps coming back without its clearance (no cookies, or a
+// bot that never solves) is not shown pages forever but told why, with 429.
+// Gateways that share state count it together (Config.SharedChallengeLoop).
+var ChallengeLoopRule = limit.Rule{Name: "challenge_loop", Key: limit.KeyIP, Rate: 12.0 / 600, Burst: 12, Counts: limit.CountRequests}
 
 // challenges issues and checks the gateway's challenges.
 type challenges struct {
 	signer *challenge.Signer
-	loop   *limit.Limiter
+	loop   Limits
 	ttl    time.Duration
 	now    func() time.Time
 }
@@ -56,11 +57,15 @@ func newChallenges(cfg Config) (*challenges, error) {
 	if err != nil {
 		return nil, err
 	}
-	loop, err := limit.New(limit.Config{Rules: []limit.Rule{loopRule}, MaxKeys: max(cfg.MaxLimitKeys, 1024)})
-	if err != nil {
-		return nil, err
+	c := &challenges{signer: s, loop: cfg.SharedChallengeLoop, ttl: cfg.Policy.ClearanceTTL, now: time.Now}
+	if c.loop == nil {
+		loop, err := limit.New(limit.Config{Rules: []limit.Rule{ChallengeLoopRule}, MaxKeys: max(cfg.MaxLimitKeys, 1024)})
+		if err != nil {
+			return nil, err
+		}
+		c.loop = loop
 	}
-	return &challenges{signer: s, loop: loop, ttl: cfg.Policy.ClearanceTTL, now: time.Now}, nil
+	return c, nil
 }
 
 // client is what a challenge binds to for r.
@@ -95,7 +100,7 @@ func (g *Gateway) challenge(w http.ResponseWriter, r *http.Request, rt *Route, k
 		refuse(w, http.StatusForbidden, "this page needs a browser check first: load it in a browser with cookies enabled", 0)
 		return
 	}
-	if d, err := c.loop.Allow(loopRule.Name, keys.ip); err == nil && !d.Allowed {
+	if d, err := c.loop.Allow(ChallengeLoopRule.Name, keys.ip); err == nil && !d.Allowed {
 		g.metrics.challenge(rt.Name, "loop")
 		refuse(w, http.StatusTooManyRequests, "too many browser checks without success: please enable cookies (and JavaScript) for this site, then try again in a few minutes",
 			max(time.Second, d.RetryAfter.Truncate(time.Second)))

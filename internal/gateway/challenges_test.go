@@ -196,7 +196,7 @@ func TestChallengeWaitWithoutJavaScript(t *testing.T) {
 func TestChallengeLoopEnds(t *testing.T) {
 	_, base, _ := challenged(t)
 	var codes []int
-	for range loopRule.Burst + 2 {
+	for range ChallengeLoopRule.Burst + 2 {
 		code, _ := get(t, nil, pageRequest(t, "GET", base+"/checkout/x")) // no cookie jar: never cleared
 		codes = append(codes, code)
 	}

@@ -74,6 +74,11 @@ type Config struct {
 	// where several gateways share them (Redis; see Limits); nil keeps
 	// them in this process.
 	SharedLimits Limits
+	// SharedChallengeLoop, when set, holds the ChallengeLoopRule bucket of
+	// each client address where several gateways share it, so that a
+	// client going round them is refused after the rule's burst in all;
+	// nil keeps it in this process.
+	SharedChallengeLoop Limits
 	// ChallengeSecret signs challenges and clearances (at least 32 bytes);
 	// gateways sharing it accept each other's clearances. Empty: a random
 	// secret, so clearances end when the gateway restarts.
