@@ -98,8 +98,9 @@ func GatewayConfig(c config.Gateway) (gateway.Config, error) {
 
 // GatewayState puts the gateway's rate limits (when the policy has any)
 // and its challenge-loop buckets in the shared state of st (state.url, a
-// Redis) when there is one: then every gateway using the same Redis and
-// prefix shares each bucket. A Redis that does not answer now is not an
+// Redis) when there is one, and shares its bot verdicts there (when it
+// scores bots): then every gateway using the same Redis and prefix shares
+// each bucket and knows the clients the others found doubtful. A Redis that does not answer now is not an
 // error: the gateway starts with its own buckets (the degraded mode of
 // redis.Limits, logged) and shares once Redis answers. It returns what to
 // close when the gateway stops.
@@ -124,7 +125,27 @@ func GatewayState(ctx context.Context, st config.State, gc *gateway.Config, log 
 		s.Close()
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	return s, nil
+	if gc.BotModel == nil {
+		return s, nil
+	}
+	n := gc.MaxBotClients
+	if n <= 0 {
+		n = gateway.DefaultMaxBotClients
+	}
+	v := s.BotVerdicts(n, log)
+	gc.BotVerdicts = v
+	return closers{v, s}, nil
+}
+
+// closers closes each in order.
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var errs []error
+	for _, c := range cs {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // nopCloser closes nothing.

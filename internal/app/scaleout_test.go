@@ -15,6 +15,7 @@ import (
 	"github.com/shopguard/shopguard/internal/apikey"
 	"github.com/shopguard/shopguard/internal/app"
 	"github.com/shopguard/shopguard/internal/app/apptest"
+	"github.com/shopguard/shopguard/internal/botscore"
 	"github.com/shopguard/shopguard/internal/config"
 	"github.com/shopguard/shopguard/internal/gateway"
 	"github.com/shopguard/shopguard/internal/storage/postgres/pgtest"
@@ -220,5 +221,96 @@ func TestInstancesShareFeaturesInRedis(t *testing.T) {
 	}
 	if f := cardFeatures(t, cb, "ord-after", time.Now().UTC()); f.Frauds30d != 1 {
 		t.Errorf("B's order right after A's chargeback: card frauds_30d %v, want 1", f.Frauds30d)
+	}
+}
+
+// afterRequests scores a client 100 once it has made more than n
+// requests, 0 before: the gateways' sharing is under test, not a model.
+type afterRequests struct{ n float64 }
+
+func (s afterRequests) Score(f botscore.Features) int {
+	if f[botscore.FRequests] > s.n {
+		return 100
+	}
+	return 0
+}
+
+// TestGatewaysShareBotVerdicts: a client one gateway found to be a bot is
+// challenged by the other from its first request there, although that
+// gateway has no history of it; a gateway without the sharing serves it.
+func TestGatewaysShareBotVerdicts(t *testing.T) {
+	redisURL := os.Getenv("SHOPGUARD_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("set SHOPGUARD_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run the scale-out test; .ci/run sets it")
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "shop") }))
+	defer up.Close()
+	policy, err := gateway.ReadPolicy(strings.NewReader("bot_score: {challenge_above: 90}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := config.Default().State
+	st.URL, st.Prefix = redisURL, fmt.Sprintf("shopguard-test:%s:", t.Name())
+	start := func(share bool) (string, *redis.BotVerdicts) {
+		gc := config.Default().Gateway
+		gc.Upstream = up.URL
+		cfg, err := app.GatewayConfig(gc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Policy, cfg.BotModel = policy, afterRequests{n: 3}
+		cfg.ChallengeSecret = []byte(strings.Repeat("v", 32))
+		var shared *redis.BotVerdicts
+		if share {
+			state, err := app.GatewayState(context.Background(), st, &cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { state.Close() })
+			shared = cfg.BotVerdicts.(*redis.BotVerdicts)
+		}
+		g, err := gateway.New(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		front := httptest.NewServer(g)
+		t.Cleanup(front.Close)
+		return front.URL, shared
+	}
+	page := func(front string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, front+"/products", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+		req.Header.Set("User-Agent", "Mozilla/5.0 test")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	a, _ := start(true)
+	b, vb := start(true)
+	alone, _ := start(false)
+	var codes []int
+	for range 5 {
+		codes = append(codes, page(a))
+	}
+	if codes[0] != http.StatusOK || codes[4] != http.StatusForbidden {
+		t.Fatalf("gateway A's answers %v: want pages, then a challenge", codes)
+	}
+	for deadline := time.Now().Add(time.Second); vb.Verdict("127.0.0.1") < 90; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("gateway B has not heard A's verdict a second later")
+		}
+	}
+	if code := page(b); code != http.StatusForbidden {
+		t.Errorf("the client's first request to gateway B: %d, want 403 (challenged on A's verdict)", code)
+	}
+	if code := page(alone); code != http.StatusOK {
+		t.Errorf("the client's first request to a gateway that shares nothing: %d, want 200", code)
 	}
 }

@@ -34,9 +34,9 @@ var botChallengeRoute = Route{Name: "bot_score", Challenge: ChallengePoW, Challe
 // own copy is always dropped.
 const HeaderBotScore = "X-Shopguard-Bot-Score"
 
-// defaultMaxBotClients is how many clients' histories the bot score keeps
+// DefaultMaxBotClients is how many clients' histories the bot score keeps
 // at once.
-const defaultMaxBotClients = 200_000
+const DefaultMaxBotClients = 200_000
 
 // staticExtensions are the extensions of the assets a browser loads with
 // a page.
@@ -67,6 +67,9 @@ func (g *Gateway) scoreBot(r *http.Request, keys clientKeys, st *requestState) i
 	}
 	score, seen, tk := g.bots.ObserveScore(keys.ip, botRequest(r, st.start, st.mismatch != ""), g.cfg.BotModel, botScoreMaxAge)
 	st.botTicket, st.tracked, st.botSeen = tk, true, seen
+	if g.shared != nil {
+		score = g.shared.merge(keys.ip, score, st.start)
+	}
 	g.metrics.botScore(score)
 	return score
 }

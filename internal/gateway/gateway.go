@@ -93,6 +93,10 @@ type Config struct {
 	// the clients whose history is kept (0: 200,000).
 	BotModel      BotScorer
 	MaxBotClients int
+	// BotVerdicts, when set, shares doubtful clients' bot scores with the
+	// other gateways (Redis; see BotVerdicts); nil keeps each gateway's
+	// scores to itself.
+	BotVerdicts BotVerdicts
 	// DecisionLog receives a JSON line per request the gateway refused,
 	// challenged, blocked or shed (nil: none; see Decision).
 	DecisionLog io.Writer
@@ -186,6 +190,9 @@ type Gateway struct {
 	// bots keeps clients' histories for the bot score (nil without a
 	// model).
 	bots *botscore.Tracker
+	// shared publishes and reads bot verdicts of other gateways (nil:
+	// Config.BotVerdicts unset, or no bot score).
+	shared *sharedVerdicts
 	// decisions logs and counts what the gateway did instead of passing
 	// requests; decisionLogFailed is set once writing it failed.
 	decisions         *decisionLog
@@ -260,9 +267,12 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 	if cfg.BotModel != nil {
 		n := cfg.MaxBotClients
 		if n <= 0 {
-			n = defaultMaxBotClients
+			n = DefaultMaxBotClients
 		}
 		g.bots = botscore.NewTracker(n)
+		if cfg.BotVerdicts != nil {
+			g.shared = newSharedVerdicts(cfg.BotVerdicts, n)
+		}
 	}
 	var err error
 	if g.inline, err = newInline(cfg.Risk); err != nil {
