@@ -114,7 +114,9 @@ type App struct {
 	store storage.Backend
 	// state is the shared Redis (state.url), if any.
 	state   *redis.State
-	feats   *features.Memory
+	feats   *features.Memory // nil with features.store redis
+	// shared is the feature store in Redis (features.store redis), else nil.
+	shared *redis.Features
 	engine  *engine.Engine
 	geo     *geo.DB // nil-safe: knows nothing without databases
 	metrics *telemetry.Metrics
@@ -451,7 +453,13 @@ func (a *App) buildEngine() error {
 	var feats features.Store
 	if a.cfg.Features.Store == config.FeaturesRedis {
 		a.feats = nil
-		feats = a.state.Features(featuresConfig(a.cfg), a.log)
+		if a.shared == nil {
+			a.shared = a.state.Features(featuresConfig(a.cfg), a.log)
+			a.metrics.Gauge("shopguard_features_shared_degraded",
+				"1 while the shared feature store (Redis, features.store redis) is unreachable and this instance's own counters answer.",
+				func() float64 { return b2f(a.shared.Degraded()) })
+		}
+		feats = a.shared
 	} else {
 		a.feats = newFeatures(a.cfg)
 		feats = a.feats
@@ -843,4 +851,12 @@ func (a *App) CreateUser(ctx context.Context, tenant, name, role string) (string
 		return "", fmt.Errorf("app: audit: %w", err)
 	}
 	return password, nil
+}
+
+// b2f is 1 for true, 0 for false.
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

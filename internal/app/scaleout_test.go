@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -221,6 +222,15 @@ func TestInstancesShareFeaturesInRedis(t *testing.T) {
 	}
 	if f := cardFeatures(t, cb, "ord-after", time.Now().UTC()); f.Frauds30d != 1 {
 		t.Errorf("B's order right after A's chargeback: card frauds_30d %v, want 1", f.Frauds30d)
+	}
+	resp, err := http.Get(srvA.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "\nshopguard_features_shared_degraded 0\n") {
+		t.Error("A's /metrics lacks shopguard_features_shared_degraded 0")
 	}
 }
 

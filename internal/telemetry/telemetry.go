@@ -90,6 +90,11 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// Gauge registers a gauge named name whose value f gives at each scrape.
+func (m *Metrics) Gauge(name, help string, f func() float64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
 // Registry returns the registry, for components that add their own collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
 
