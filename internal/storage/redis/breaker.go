@@ -62,15 +62,17 @@ func (b *breaker) failed(err error) {
 	}
 }
 
-// recovered leaves the degraded mode.
-func (b *breaker) recovered() {
+// recovered leaves the degraded mode and reports whether it was in it.
+func (b *breaker) recovered() bool {
 	if !b.degraded.Load() {
-		return
+		return false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.degraded.Swap(false) {
-		b.backoff = 0
-		b.log.Info(b.backMsg)
+	if !b.degraded.Swap(false) {
+		return false
 	}
+	b.backoff = 0
+	b.log.Info(b.backMsg)
+	return true
 }

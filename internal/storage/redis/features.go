@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -48,16 +49,19 @@ var featuresScript = goredis.NewScript(featuresLua)
 // for a backoff that grows from 250 ms to 5 s before one call tries it
 // again. While degraded, features count only what this instance observed
 // since the outage began, so velocity rules see less (they fail open); the
-// observations made meanwhile are not copied into Redis when it is back.
+// observations made meanwhile are not copied into Redis when it is back,
+// and the next outage starts counting afresh.
 //
 // Keys are not spread over a Redis Cluster: one call's keys must live on
 // one server.
 type Features struct {
-	st    *State
-	cfg   features.MemoryConfig
-	cap   string
-	prec  string
-	local *features.Memory
+	st   *State
+	cfg  features.MemoryConfig
+	cap  string
+	prec string
+	// local answers while Redis is away; a fresh one starts each outage,
+	// so that one outage's counts do not reappear in the next.
+	local atomic.Pointer[features.Memory]
 	brk   breaker
 }
 
@@ -67,12 +71,13 @@ var _ features.Store = (*Features)(nil)
 // unused) kept in s.
 func (s *State) Features(cfg features.MemoryConfig, log *slog.Logger) *Features {
 	cfg = cfg.Normalized()
-	return &Features{
+	f := &Features{
 		st: s, cfg: cfg,
 		cap: strconv.Itoa(cfg.DistinctCap), prec: strconv.Itoa(cfg.SketchPrecision),
-		local: features.NewMemory(cfg),
-		brk:   newBreaker(log, "shared features unreachable: this instance's own counters answer until Redis is back", "shared features reachable again"),
+		brk: newBreaker(log, "shared features unreachable: this instance's own counters answer until Redis is back", "shared features reachable again"),
 	}
+	f.local.Store(features.NewMemory(cfg))
+	return f
 }
 
 // Degraded reports whether Redis failed last time it was tried, so that
@@ -110,10 +115,10 @@ func (f *Features) ObserveRead(ctx context.Context, at time.Time, obs []features
 		return err
 	}
 	local := func() error {
-		if err := f.local.Observe(ctx, at, obs, out); err != nil {
+		if err := f.local.Load().Observe(ctx, at, obs, out); err != nil {
 			return err
 		}
-		return f.local.Read(ctx, at, keys, nil, read)
+		return f.local.Load().Read(ctx, at, keys, nil, read)
 	}
 	if !f.brk.usable() {
 		return local()
@@ -133,10 +138,10 @@ func (f *Features) Apply(ctx context.Context, at time.Time, obs []features.Obser
 		return err
 	}
 	if !f.brk.usable() {
-		return f.local.Apply(ctx, at, obs)
+		return f.local.Load().Apply(ctx, at, obs)
 	}
 	if err := f.exchange(ctx, at, "apply", obs, nil, nil, nil, nil); err != nil {
-		return f.fallBack(ctx, err, func() error { return f.local.Apply(ctx, at, obs) })
+		return f.fallBack(ctx, err, func() error { return f.local.Load().Apply(ctx, at, obs) })
 	}
 	return nil
 }
@@ -150,10 +155,10 @@ func (f *Features) Read(ctx context.Context, at time.Time, keys []features.Key, 
 		return err
 	}
 	if !f.brk.usable() {
-		return f.local.Read(ctx, at, keys, dims, out)
+		return f.local.Load().Read(ctx, at, keys, dims, out)
 	}
 	if err := f.exchange(ctx, at, "read", nil, nil, keys, dims, out); err != nil {
-		return f.fallBack(ctx, err, func() error { return f.local.Read(ctx, at, keys, dims, out) })
+		return f.fallBack(ctx, err, func() error { return f.local.Load().Read(ctx, at, keys, dims, out) })
 	}
 	return nil
 }
@@ -233,7 +238,9 @@ func (f *Features) exchange(ctx context.Context, at time.Time, op string, obs []
 	if len(res) != want {
 		return fmt.Errorf("redis: features: %d values for %d keys", len(res), len(rkeys))
 	}
-	f.brk.recovered()
+	if f.brk.recovered() {
+		f.local.Store(features.NewMemory(f.cfg))
+	}
 	if op == "apply" {
 		return nil
 	}

@@ -132,6 +132,10 @@ func TestFeaturesRedisDown(t *testing.T) {
 	if a := observe(200); a.Count[features.W1h] != 1 || !a.New {
 		t.Errorf("first observation on the restarted Redis: %+v, want a new key", a)
 	}
+	// The next outage starts its own counts afresh.
+	if local := f.local.Load(); local.Len() != 0 {
+		t.Errorf("the local store kept %d keys of the last outage", local.Len())
+	}
 }
 
 // BenchmarkFeaturesObserve is one decision's feature update (ten keys,
