@@ -113,10 +113,10 @@ type App struct {
 	log   *slog.Logger
 	store storage.Backend
 	// state is the shared Redis (state.url), if any.
-	state   *redis.State
-	feats   *features.Memory // nil with features.store redis
+	state *redis.State
+	feats *features.Memory // nil with features.store redis
 	// shared is the feature store in Redis (features.store redis), else nil.
-	shared *redis.Features
+	shared  *redis.Features
 	engine  *engine.Engine
 	geo     *geo.DB // nil-safe: knows nothing without databases
 	metrics *telemetry.Metrics
