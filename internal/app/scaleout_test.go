@@ -31,10 +31,7 @@ import (
 // account's limit allows in all, both gateways refuse it after that, and
 // both API instances hold the same history of the account.
 func TestTwoAPIsTwoGateways(t *testing.T) {
-	redisURL := os.Getenv("SHOPGUARD_TEST_REDIS_URL")
-	if redisURL == "" {
-		t.Skip("set SHOPGUARD_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) and SHOPGUARD_TEST_POSTGRES_URL to run the scale-out test; .ci/run sets both")
-	}
+	st := sharedState(t)
 	pgURL := pgtest.Schema(t)
 	usePG := func(c *config.Config) { c.Storage.Driver, c.Storage.URL = config.DriverPostgres, pgURL }
 	a, apiA := apptest.StartWith(t, "", usePG)
@@ -55,20 +52,6 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := config.Default().State
-	st.URL, st.Prefix = redisURL, fmt.Sprintf("shopguard-test:%s:", t.Name())
-	shared, err := redis.Open(redis.Options{URL: redisURL, Prefix: st.Prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer shared.Close()
-	purge := func() {
-		if _, err := shared.Purge(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	purge()
-	defer purge()
 	var fronts []string
 	for _, api := range []string{apiA.URL, apiB.URL} {
 		gc := config.Default().Gateway
@@ -174,27 +157,11 @@ routes:
 // sign-ins alternating between them are one run; a chargeback recorded
 // through one counts on the other's next order.
 func TestInstancesShareFeaturesInRedis(t *testing.T) {
-	redisURL := os.Getenv("SHOPGUARD_TEST_REDIS_URL")
-	if redisURL == "" {
-		t.Skip("set SHOPGUARD_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) and SHOPGUARD_TEST_POSTGRES_URL to run the scale-out test; .ci/run sets both")
-	}
+	st := sharedState(t)
 	pgURL := pgtest.Schema(t)
-	prefix := fmt.Sprintf("shopguard-test:%s:", t.Name())
-	shared, err := redis.Open(redis.Options{URL: redisURL, Prefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer shared.Close()
-	purge := func() {
-		if _, err := shared.Purge(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	purge()
-	defer purge()
 	use := func(c *config.Config) {
 		c.Storage.Driver, c.Storage.URL = config.DriverPostgres, pgURL
-		c.State.URL, c.State.Prefix = redisURL, prefix
+		c.State = st
 		c.Features.Store = config.FeaturesRedis
 	}
 	a, srvA := apptest.StartWith(t, "", use)
@@ -249,18 +216,13 @@ func (s afterRequests) Score(f botscore.Features) int {
 // challenged by the other from its first request there, although that
 // gateway has no history of it; a gateway without the sharing serves it.
 func TestGatewaysShareBotVerdicts(t *testing.T) {
-	redisURL := os.Getenv("SHOPGUARD_TEST_REDIS_URL")
-	if redisURL == "" {
-		t.Skip("set SHOPGUARD_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run the scale-out test; .ci/run sets it")
-	}
+	st := sharedState(t)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "shop") }))
 	defer up.Close()
 	policy, err := gateway.ReadPolicy(strings.NewReader("bot_score: {challenge_above: 90}"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := config.Default().State
-	st.URL, st.Prefix = redisURL, fmt.Sprintf("shopguard-test:%s:", t.Name())
 	start := func(share bool) (string, *redis.BotVerdicts) {
 		gc := config.Default().Gateway
 		gc.Upstream = up.URL
@@ -323,4 +285,32 @@ func TestGatewaysShareBotVerdicts(t *testing.T) {
 	if code := page(alone); code != http.StatusOK {
 		t.Errorf("the client's first request to a gateway that shares nothing: %d, want 200", code)
 	}
+}
+
+// sharedState returns the state configuration of a Redis of the test's
+// own: SHOPGUARD_TEST_REDIS_URL under a prefix named after the test,
+// emptied before and after it. It skips the test without a Redis.
+func sharedState(t *testing.T) config.State {
+	t.Helper()
+	url := os.Getenv("SHOPGUARD_TEST_REDIS_URL")
+	if url == "" {
+		t.Skip("set SHOPGUARD_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15), and SHOPGUARD_TEST_POSTGRES_URL, to run the scale-out tests; .ci/run sets both")
+	}
+	st := config.Default().State
+	st.URL, st.Prefix = url, fmt.Sprintf("shopguard-test:%s:", t.Name())
+	shared, err := redis.Open(redis.Options{URL: url, Prefix: st.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	purge := func() {
+		if _, err := shared.Purge(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}
+	purge()
+	t.Cleanup(func() {
+		purge()
+		shared.Close()
+	})
+	return st
 }
