@@ -12,6 +12,9 @@
 #
 # Settings: INSTANCES=1|2 RATE=4000 DURATION=20s WARMUP=3s CLIENT=raw
 #           PG_URL=postgres://postgres@127.0.0.1:5432/test  OUT=FILE
+#           FEATURES_REDIS=redis://127.0.0.1:6379/14   the feature store in this Redis
+#           (features.store redis, under a prefix of the run's own, deleted after; the
+#           instances then share it instead of following each other's decisions)
 # Result: bench/results/instances-<n>-<rate>-<date>.json (loopback only).
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,12 +26,15 @@ WARMUP=${WARMUP:-3s}
 CLIENT=${CLIENT:-raw}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-OUT=${OUT:-$BENCH_DIR/results/instances-$INSTANCES-$RATE-$STAMP.json}
+OUT=${OUT:-$BENCH_DIR/results/instances-$INSTANCES-$RATE${FEATURES_REDIS:+-redis}-$STAMP.json}
 [[ $INSTANCES == 1 || $INSTANCES == 2 ]] || { echo "instances.sh: INSTANCES must be 1 or 2" >&2; exit 2; }
 for tool in go psql jq curl; do command -v $tool >/dev/null || { echo "instances.sh: $tool is required" >&2; exit 2; }; done
 while read -r v; do unset "$v"; done < <(compgen -e | grep '^SHOPGUARD_' || true)
 log() { printf '[instances %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
+FEATURES_REDIS=${FEATURES_REDIS:-}
+REDIS_PREFIX=shopguard-bench:$STAMP:
+[[ -z $FEATURES_REDIS ]] || command -v redis-cli >/dev/null || { echo "instances.sh: FEATURES_REDIS needs redis-cli" >&2; exit 2; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shopguard-instances.XXXXXX")
 SCHEMA=sginst_$(date +%s)
 sep='?'; [[ $PG_URL == *\?* ]] && sep='&'
@@ -38,6 +44,9 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
+  if [[ -n $FEATURES_REDIS ]]; then
+    redis-cli -u "$FEATURES_REDIS" --scan --pattern "${REDIS_PREFIX}*" | xargs -r -n 500 redis-cli -u "$FEATURES_REDIS" DEL >/dev/null || true
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -46,6 +55,9 @@ log "building into $WORK"
 (cd "$REPO" && go build -o "$WORK/shopguard" ./cmd/shopguard)
 (cd "$BENCH_DIR" && go build -o "$WORK/loadtx" ./cmd/loadtx)
 printf 'storage:\n  driver: postgres\n  url: "%s"\n' "$URL" >"$WORK/shopguard.yaml"
+if [[ -n $FEATURES_REDIS ]]; then
+  printf 'state:\n  url: "%s"\n  prefix: "%s"\nfeatures:\n  store: redis\n' "$FEATURES_REDIS" "$REDIS_PREFIX" >>"$WORK/shopguard.yaml"
+fi
 KEY=$("$WORK/shopguard" --config "$WORK/shopguard.yaml" keys create --tenant bench --name loadtx --scopes events:write --data "$WORK/keys")
 
 ports=()
@@ -83,8 +95,9 @@ jq -s --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson n "$INSTANCES" --arg
   --argjson tx "$((commits1 - commits0))" --arg pg "$(psql "$URL" -Atc 'SHOW server_version')" \
   --arg rev "$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)" \
   --arg cpu "$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)" --argjson nproc "$(nproc)" \
+  --arg features "$([[ -n $FEATURES_REDIS ]] && echo redis || echo memory)" \
   '{benchmark: "postgres-instances", date: $date, git_rev: $rev, postgres: $pg, machine: {cpu_model: $cpu, nproc: $nproc},
-    instances: $n, offered_per_s: $rate,
+    instances: $n, offered_per_s: $rate, features_store: $features,
     ok_per_s: (map(.measured.throughput_ok_per_s) | add),
     p50_ms_from_intended_worst_instance: (map(.measured.latency_from_intended_ms.p50) | max),
     p99_ms_from_intended_worst_instance: (map(.measured.latency_from_intended_ms.p99) | max),
