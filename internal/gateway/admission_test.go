@@ -126,10 +126,12 @@ func TestAdmissionFullQueuePushesOut(t *testing.T) {
 	results := make(chan string, 2*a.maxQueue())
 	wait := func(client string, class int) {
 		err := a.acquire(ctx, ticket(client, class, PriorityNormal))
+		// Report before releasing: the release serves the next waiter,
+		// whose report must come after this one.
+		results <- fmt.Sprintf("%s %v", client, err)
 		if err == nil {
 			a.release(client, time.Millisecond)
 		}
-		results <- fmt.Sprintf("%s %v", client, err)
 	}
 	for i := range a.maxQueue() {
 		go wait(fmt.Sprint("bot", i), ClassSuspect)
