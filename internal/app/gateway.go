@@ -121,18 +121,14 @@ func GatewayState(ctx context.Context, st config.State, gc *gateway.Config, log 
 			return nil, fmt.Errorf("gateway: %w", err)
 		}
 	}
-	if gc.SharedChallengeLoop, err = s.Limits([]limit.Rule{gateway.ChallengeLoopRule}, max(gc.MaxLimitKeys, 1024), log); err != nil {
+	if gc.SharedChallengeLoop, err = s.Limits([]limit.Rule{gateway.ChallengeLoopRule}, gc.ChallengeLoopKeys(), log); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	if gc.BotModel == nil {
 		return s, nil
 	}
-	n := gc.MaxBotClients
-	if n <= 0 {
-		n = gateway.DefaultMaxBotClients
-	}
-	v := s.BotVerdicts(n, log)
+	v := s.BotVerdicts(gc.BotClients(), log)
 	gc.BotVerdicts = v
 	return closers{v, s}, nil
 }

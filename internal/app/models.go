@@ -186,12 +186,9 @@ func (d dirShelf) load(tenant string, kind risk.EventKind, version string) ([]by
 }
 
 func (d dirShelf) versions(tenant string, kind risk.EventKind) ([]string, error) {
-	entries, err := os.ReadDir(d.dir(tenant, kind))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	entries, err := readDir(d.dir(tenant, kind))
 	if err != nil {
-		return nil, fmt.Errorf("app: models: %w", err)
+		return nil, err
 	}
 	var out []string
 	for _, e := range entries {
@@ -226,12 +223,9 @@ func (d dirShelf) setRole(tenant string, kind risk.EventKind, role, version stri
 }
 
 func (d dirShelf) tenants() ([]string, error) {
-	entries, err := os.ReadDir(d.root)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	entries, err := readDir(d.root)
 	if err != nil {
-		return nil, fmt.Errorf("app: models: %w", err)
+		return nil, err
 	}
 	var out []string
 	for _, e := range entries {
@@ -240,6 +234,15 @@ func (d dirShelf) tenants() ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// readDir lists dir, which need not exist yet (then it holds nothing).
+func readDir(dir string) ([]os.DirEntry, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("app: models: %w", err)
+	}
+	return entries, nil
 }
 
 func writeAtomic(path string, b []byte) error {

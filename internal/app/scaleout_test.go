@@ -107,18 +107,7 @@ routes:
 	// all, then refused by both.
 	pages, late := 0, []int{0, 0}
 	for i := range 2*gateway.ChallengeLoopRule.Burst + 2 {
-		req, err := http.NewRequest(http.MethodGet, fronts[i%2]+"/checkout/cart", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Accept", "text/html,application/xhtml+xml")
-		req.Header.Set("User-Agent", "Mozilla/5.0 test")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		switch resp.StatusCode {
+		switch code := pageView(t, fronts[i%2]+"/checkout/cart"); code {
 		case http.StatusForbidden:
 			pages++
 		case http.StatusTooManyRequests:
@@ -126,7 +115,7 @@ routes:
 				late[i%2]++
 			}
 		default:
-			t.Errorf("challenge request %d: status %d", i+1, resp.StatusCode)
+			t.Errorf("challenge request %d: status %d", i+1, code)
 		}
 	}
 	if pages > gateway.ChallengeLoopRule.Burst || late[0] == 0 || late[1] == 0 {
@@ -251,18 +240,7 @@ func TestGatewaysShareBotVerdicts(t *testing.T) {
 	}
 	page := func(front string) int {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodGet, front+"/products", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Accept", "text/html,application/xhtml+xml")
-		req.Header.Set("User-Agent", "Mozilla/5.0 test")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return pageView(t, front+"/products")
 	}
 	a, _ := start(true)
 	b, vb := start(true)
@@ -313,4 +291,22 @@ func sharedState(t *testing.T) config.State {
 		shared.Close()
 	})
 	return st
+}
+
+// pageView asks for u as a browser navigating to a page does, without
+// cookies, and returns the status.
+func pageView(t *testing.T, u string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	req.Header.Set("User-Agent", "Mozilla/5.0 test")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -38,6 +38,15 @@ const HeaderBotScore = "X-Shopguard-Bot-Score"
 // at once.
 const DefaultMaxBotClients = 200_000
 
+// BotClients is how many clients' histories (and shared verdicts) a
+// gateway with c keeps: MaxBotClients, or DefaultMaxBotClients.
+func (c *Config) BotClients() int {
+	if c.MaxBotClients <= 0 {
+		return DefaultMaxBotClients
+	}
+	return c.MaxBotClients
+}
+
 // staticExtensions are the extensions of the assets a browser loads with
 // a page.
 var staticExtensions = map[string]bool{".css": true, ".js": true, ".mjs": true, ".png": true, ".jpg": true, ".jpeg": true,

@@ -36,6 +36,10 @@ const (
 // Gateways that share state count it together (Config.SharedChallengeLoop).
 var ChallengeLoopRule = limit.Rule{Name: "challenge_loop", Key: limit.KeyIP, Rate: 12.0 / 600, Burst: 12, Counts: limit.CountRequests}
 
+// ChallengeLoopKeys is how many addresses' challenge-loop buckets a
+// gateway with c keeps in memory: MaxLimitKeys, at least 1,024.
+func (c *Config) ChallengeLoopKeys() int { return max(c.MaxLimitKeys, 1024) }
+
 // challenges issues and checks the gateway's challenges.
 type challenges struct {
 	signer *challenge.Signer
@@ -59,7 +63,7 @@ func newChallenges(cfg Config) (*challenges, error) {
 	}
 	c := &challenges{signer: s, loop: cfg.SharedChallengeLoop, ttl: cfg.Policy.ClearanceTTL, now: time.Now}
 	if c.loop == nil {
-		loop, err := limit.New(limit.Config{Rules: []limit.Rule{ChallengeLoopRule}, MaxKeys: max(cfg.MaxLimitKeys, 1024)})
+		loop, err := limit.New(limit.Config{Rules: []limit.Rule{ChallengeLoopRule}, MaxKeys: cfg.ChallengeLoopKeys()})
 		if err != nil {
 			return nil, err
 		}

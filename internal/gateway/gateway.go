@@ -265,10 +265,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 	}
 	g.decisions = newDecisionLog(cfg.DecisionLog)
 	if cfg.BotModel != nil {
-		n := cfg.MaxBotClients
-		if n <= 0 {
-			n = DefaultMaxBotClients
-		}
+		n := cfg.BotClients()
 		g.bots = botscore.NewTracker(n)
 		if cfg.BotVerdicts != nil {
 			g.shared = newSharedVerdicts(cfg.BotVerdicts, n)

@@ -136,13 +136,7 @@ func TestAssistantAcrossInstances(t *testing.T) {
 // claims success; once Redis is back, conversations work again without a
 // restart (those kept in the stopped Redis are gone: it kept nothing).
 func TestConversationsRedisDown(t *testing.T) {
-	port := freePort(t)
-	srv := startRedis(t, port)
-	s, err := Open(Options{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Timeout: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	port, srv, s := ownRedis(t)
 	cs := s.Conversations(time.Minute)
 	ctx := context.Background()
 	now := time.Now().UTC()

@@ -81,13 +81,7 @@ func TestFeaturesShared(t *testing.T) {
 // answers at once, without errors; once Redis is back the shared keys
 // answer again. Runs a redis-server of its own and stops and starts it.
 func TestFeaturesRedisDown(t *testing.T) {
-	port := freePort(t)
-	srv := startRedis(t, port)
-	s, err := Open(Options{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Timeout: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	port, srv, s := ownRedis(t)
 	f := s.Features(features.MemoryConfig{}, nil)
 	ctx := context.Background()
 	at := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)

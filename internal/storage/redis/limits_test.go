@@ -169,14 +169,8 @@ func TestLimitsTTL(t *testing.T) {
 // answer at once, without errors; once Redis is back the shared buckets
 // answer again. Runs a redis-server of its own and stops and starts it.
 func TestLimitsRedisDown(t *testing.T) {
-	port := freePort(t)
+	port, srv, s := ownRedis(t)
 	start := func() *exec.Cmd { return startRedis(t, port) }
-	srv := start()
-	s, err := Open(Options{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Timeout: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	l, err := s.Limits(limittest.Rules, 1024, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -246,6 +240,21 @@ func startRedis(t *testing.T, port int) *exec.Cmd {
 		}
 	}
 	return cmd
+}
+
+// ownRedis starts a redis-server of the test's own (see startRedis) and
+// returns its port, its process and a State on it that gives up on a
+// call after 100 ms; the test's cleanup closes them.
+func ownRedis(t *testing.T) (int, *exec.Cmd, *State) {
+	t.Helper()
+	port := freePort(t)
+	srv := startRedis(t, port)
+	s, err := Open(Options{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return port, srv, s
 }
 
 func freePort(t *testing.T) int {
