@@ -50,6 +50,7 @@ type upstreamPool struct {
 // upstreamConn is one connection to the shop.
 type upstreamConn struct {
 	conn      net.Conn
+	io        upstreamIO // what br reads and bw writes
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
@@ -97,7 +98,15 @@ func (p *upstreamPool) get(ctx context.Context) (*upstreamConn, error) {
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		if time.Since(c.idleSince) < p.probeAfter || c.br.Buffered() == 0 && stillOpen(c.conn) {
+		if time.Since(c.idleSince) < p.probeAfter {
+			c.reused = true
+			return c, nil
+		}
+		if c.io.liftDeadline {
+			c.io.liftDeadline = false
+			c.conn.SetReadDeadline(time.Time{}) // a deadline past would fail the probe
+		}
+		if c.br.Buffered() == 0 && stillOpen(c.conn) {
 			c.reused = true
 			return c, nil
 		}
@@ -107,8 +116,64 @@ func (p *upstreamPool) get(ctx context.Context) (*upstreamConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream %s: %w", p.addr, err)
 	}
-	conn = http1.RawIO(conn)
-	return &upstreamConn{conn: conn, br: bufio.NewReaderSize(conn, 4096), bw: bufio.NewWriterSize(conn, 4096)}, nil
+	c := &upstreamConn{conn: http1.RawIO(conn)}
+	c.io.conn = c.conn
+	c.br, c.bw = bufio.NewReaderSize(&c.io, 4096), bufio.NewWriterSize(&c.io, 4096)
+	return c, nil
+}
+
+// maxHeld is the most of a request upstreamIO holds back.
+const maxHeld = 8 << 10
+
+// upstreamIO is a connection to the shop as the pool's reader and writer
+// see it. The last write of a request is held back until its answer is
+// read, so that one call writes it and waits for the answer
+// (http1.WriteThenRead), without a read that would find nothing yet. It
+// also lifts the deadline for the answer's head once the head is read, on
+// the first read after it (most answers are read whole with their head).
+type upstreamIO struct {
+	conn net.Conn
+	held []byte
+	// liftDeadline: the read deadline for the answer's head is still set
+	// and the head has been read.
+	liftDeadline bool
+}
+
+// Write holds p back, after writing what was held before.
+func (u *upstreamIO) Write(p []byte) (int, error) {
+	if err := u.flush(); err != nil {
+		return 0, err
+	}
+	if len(p) > maxHeld {
+		return u.conn.Write(p)
+	}
+	u.held = append(u.held[:0], p...)
+	return len(p), nil
+}
+
+// flush writes what is held back.
+func (u *upstreamIO) flush() error {
+	if len(u.held) == 0 {
+		return nil
+	}
+	_, err := u.conn.Write(u.held)
+	u.held = u.held[:0]
+	return err
+}
+
+// Read writes what is held back and reads the answer.
+func (u *upstreamIO) Read(p []byte) (int, error) {
+	if u.liftDeadline {
+		u.liftDeadline = false
+		u.conn.SetReadDeadline(time.Time{})
+	}
+	if len(u.held) == 0 {
+		return u.conn.Read(p)
+	}
+	held := u.held
+	u.held = u.held[:0]
+	_, n, err := http1.WriteThenRead(u.conn, held, p)
+	return n, err
 }
 
 // put returns c for reuse, closing the least recently used connection
@@ -195,6 +260,7 @@ func (p *upstreamPool) exchange(c *upstreamConn, r *http.Request, headers func(s
 		return nil, err
 	}
 	if p.timeout > 0 {
+		c.io.liftDeadline = false
 		c.conn.SetReadDeadline(time.Now().Add(p.timeout))
 	}
 	for {
@@ -205,9 +271,7 @@ func (p *upstreamPool) exchange(c *upstreamConn, r *http.Request, headers func(s
 		}
 		resp := &c.resp
 		if resp.StatusCode >= 200 {
-			if p.timeout > 0 {
-				c.conn.SetReadDeadline(time.Time{})
-			}
+			c.io.liftDeadline = p.timeout > 0 // before the body is read from the connection
 			return resp, nil
 		}
 		if resp.StatusCode == http.StatusSwitchingProtocols {

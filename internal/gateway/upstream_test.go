@@ -235,3 +235,56 @@ func TestForwardUpstreamTimeout(t *testing.T) {
 		t.Errorf("status %d, want 504", status)
 	}
 }
+
+// TestForwardTimeoutIsForTheHead: the upstream timeout bounds the wait
+// for the answer's head only: a body that streams for longer reaches the
+// client whole, and a connection idle past the timeout after an answer
+// read whole with its head is still reused (probed or not).
+func TestForwardTimeoutIsForTheHead(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	for _, c := range []struct {
+		name  string
+		probe time.Duration
+	}{
+		{"not probed", time.Hour},
+		{"probed", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var conns atomic.Int64
+			up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/stream" {
+					fmt.Fprint(w, "ok")
+					return
+				}
+				for i := range 3 {
+					fmt.Fprintf(w, "part %d\n", i)
+					w.(http.Flusher).Flush()
+					time.Sleep(timeout)
+				}
+			}))
+			up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			up.Start()
+			defer up.Close()
+			g, base := startGateway(t, up.URL, func(c *Config) { c.UpstreamTimeout = timeout })
+			g.upstream.probeAfter = c.probe
+			req, _ := http.NewRequest(http.MethodGet, base+"/stream", nil)
+			if status, body := get(t, nil, req); status != 200 || body != "part 0\npart 1\npart 2\n" {
+				t.Fatalf("streamed answer: %d %q", status, body)
+			}
+			for i := range 2 {
+				time.Sleep(2 * timeout) // idle past the deadline set for the last head
+				req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+				if status, body := get(t, nil, req); status != 200 || body != "ok" {
+					t.Fatalf("request %d after idling: %d %q", i, status, body)
+				}
+			}
+			if n := conns.Load(); n != 1 {
+				t.Errorf("%d connections to the shop, want 1 (reused after idling)", n)
+			}
+		})
+	}
+}

@@ -40,6 +40,10 @@ type rawConn struct {
 	rerr, werr syscall.Errno
 	readFn     func(fd uintptr) bool
 	writeFn    func(fd uintptr) bool
+	// writeThenReadFn: writeThenRead's callback; asked reports whether
+	// the write went out whole, stalled whether the socket was full.
+	writeThenReadFn func(fd uintptr) bool
+	asked, stalled  bool
 }
 
 // RawIO returns c with its reads and writes done by raw non-blocking
@@ -82,7 +86,90 @@ func RawIO(c net.Conn) net.Conn {
 		}
 		return true
 	}
+	r.writeThenReadFn = func(fd uintptr) bool {
+		if r.asked {
+			return r.readFn(fd)
+		}
+		if !r.writeFn(fd) {
+			r.stalled = true // the rest is written by Write, which waits for room
+			return true
+		}
+		if r.werr != 0 {
+			return true
+		}
+		r.asked = true
+		// Written: wait for the answer without a read that would find
+		// nothing yet. The readiness was reset when this call began,
+		// before the write, so the answer's arrival is not missed.
+		return false
+	}
 	return r
+}
+
+// writeThenRead writes all of w and reads into p, waiting for the peer's
+// answer through the poller without first trying a read. On a proxy
+// every request to the shop is followed by a read of its answer, which
+// a plain Read would first try at once and find empty (EAGAIN): a system
+// call per request spent finding nothing, which nginx, waiting on epoll
+// before it reads, does not pay.
+//
+// This is safe only for a peer that sends nothing unasked: the poller's
+// readiness is reset when the call begins, so bytes that arrived before
+// it and were not read are noticed only when more arrive, or the read
+// deadline passes. A server answering requests is such a peer; a client
+// that may pipeline is not.
+func (r *rawConn) writeThenRead(w, p []byte) (written, n int, err error) {
+	if len(p) == 0 {
+		written, err = r.Write(w)
+		return written, 0, err
+	}
+	r.rmu.Lock()
+	r.wmu.Lock()
+	r.wbuf, r.wn, r.werr = w, 0, 0
+	r.rbuf, r.rn, r.rerr = p, 0, 0
+	r.asked, r.stalled = false, false
+	err = r.rc.Read(r.writeThenReadFn)
+	written, asked, stalled, werr := r.wn, r.asked, r.stalled, r.werr
+	r.wbuf, r.rbuf = nil, nil
+	r.wmu.Unlock()
+	r.rmu.Unlock()
+	switch {
+	case werr != 0:
+		return written, 0, r.opError("write", os.NewSyscallError("write", werr))
+	case !asked && err != nil:
+		return written, 0, r.opError("write", err)
+	case stalled: // the socket is full: the rest waits for room
+		m, err := r.Write(w[written:])
+		if written += m; err != nil {
+			return written, 0, err
+		}
+		n, err = r.Read(p)
+		return written, n, err
+	case err != nil:
+		return written, 0, r.opError("read", err)
+	}
+	switch {
+	case r.rerr == syscall.EINTR:
+		n, err = r.Read(p)
+		return written, n, err
+	case r.rerr != 0:
+		return written, 0, r.opError("read", os.NewSyscallError("read", r.rerr))
+	case r.rn == 0:
+		return written, 0, io.EOF
+	}
+	return written, r.rn, nil
+}
+
+// WriteThenRead writes all of w to c and then reads into p, as c.Write
+// and c.Read would. On a connection from RawIO it waits for the answer
+// without first trying a read that would find nothing yet (see
+// rawConn.writeThenRead): only for a peer that sends nothing before it
+// has read w, such as a server to which w is a request.
+func WriteThenRead(c net.Conn, w, p []byte) (written, n int, err error) {
+	if r, ok := c.(*rawConn); ok {
+		return r.writeThenRead(w, p)
+	}
+	return writeThenRead(c, w, p)
 }
 
 // Read reads from the socket, waiting for data through the poller.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"strconv"
@@ -185,4 +186,13 @@ func (b *responseBody) Read(p []byte) (int, error) {
 		}
 		return n, err
 	}
+}
+
+// writeThenRead writes w to c and then reads into p.
+func writeThenRead(c net.Conn, w, p []byte) (written, n int, err error) {
+	if written, err = c.Write(w); err != nil {
+		return written, 0, err
+	}
+	n, err = c.Read(p)
+	return written, n, err
 }

@@ -19,6 +19,7 @@ package http1
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -272,6 +273,9 @@ type conn struct {
 	goneClosed   bool
 	peek         [1]byte
 	hasPeeked    bool // peek[0] was read by the watch and not yet by the parser
+	// staleDeadline: the read deadline set for the request's head is
+	// still set (see serveOne).
+	staleDeadline bool
 }
 
 // connKey keys the *conn in its requests' contexts.
@@ -356,7 +360,9 @@ func (c *conn) serveOne(first bool) bool {
 	if headDeadline <= 0 {
 		headDeadline = c.srv.ReadTimeout
 	}
-	c.setReadDeadline(headDeadline)
+	if !headBuffered(c.br) { // a head already read whole needs no deadline for the rest
+		c.setReadDeadline(headDeadline)
+	}
 	max := c.srv.MaxHeaderBytes
 	if max <= 0 {
 		max = defaultMaxHeaderBytes
@@ -371,11 +377,6 @@ func (c *conn) serveOne(first bool) bool {
 			c.refuse(http.StatusRequestTimeout, "request head too slow")
 		}
 		return false
-	}
-	if d := c.srv.ReadTimeout; d > 0 {
-		c.rwc.SetReadDeadline(began.Add(d))
-	} else {
-		c.rwc.SetReadDeadline(time.Time{})
 	}
 	if d := c.srv.WriteTimeout; d > 0 {
 		c.rwc.SetWriteDeadline(time.Now().Add(d))
@@ -403,6 +404,21 @@ func (c *conn) serveOne(first bool) bool {
 			c.body.r = &c.body.lr
 		}
 		r.Body = c.body
+	}
+	// The body, if any, is read within ReadTimeout of the request's
+	// start. Without one, and without ReadTimeout, nothing reads the
+	// connection until the next request, which sets its own deadline: the
+	// head's deadline is left (one update fewer per request) and lifted
+	// only if something reads meanwhile (liftStaleDeadline).
+	switch d := c.srv.ReadTimeout; {
+	case d > 0:
+		c.rwc.SetReadDeadline(began.Add(d))
+	case c.body != nil:
+		c.rwc.SetReadDeadline(time.Time{})
+	default:
+		c.mu.Lock()
+		c.staleDeadline = true
+		c.mu.Unlock()
 	}
 	if e := r.Header["Expect"]; len(e) > 0 {
 		if len(e) != 1 || !strings.EqualFold(e[0], "100-continue") || h.minor == 0 {
@@ -449,11 +465,33 @@ func (c *conn) run(w *response, r *http.Request) (ok bool) {
 
 // setReadDeadline sets the read deadline d from now (none for 0).
 func (c *conn) setReadDeadline(d time.Duration) {
+	c.mu.Lock()
+	c.staleDeadline = false
+	c.mu.Unlock()
 	if d > 0 {
 		c.rwc.SetReadDeadline(time.Now().Add(d))
 	} else {
 		c.rwc.SetReadDeadline(time.Time{})
 	}
+}
+
+// liftStaleDeadline lifts a deadline left from the request's head
+// before something reads the connection during the request (c.mu held).
+func (c *conn) liftStaleDeadline() {
+	if c.staleDeadline {
+		c.staleDeadline = false
+		c.rwc.SetReadDeadline(time.Time{})
+	}
+}
+
+// headBuffered reports whether br holds a whole request head: past any
+// empty lines before it, its end (an empty line).
+func headBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	for len(b) > 0 && (b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	return bytes.Contains(b, []byte("\n\r\n")) || bytes.Contains(b, []byte("\n\n"))
 }
 
 // refuse answers a request that could not be read and is not served.
@@ -510,6 +548,7 @@ func (c *conn) watch() <-chan struct{} {
 	if c.watching || !c.inHandler || c.watchExpired || c.goneClosed || c.hijacked || c.body != nil && !c.body.eof.Load() || c.br.Buffered() > 0 || c.hasPeeked {
 		return c.gone
 	}
+	c.liftStaleDeadline()
 	c.watching = true
 	c.watchEnded = make(chan struct{})
 	go func() {
@@ -905,6 +944,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c.stopWatch()
 	c.mu.Lock()
 	c.hijacked = true
+	c.liftStaleDeadline() // the new protocol's reads are the handler's to bound
 	c.mu.Unlock()
 	c.srv.untrack(c)
 	c.state.Store(stateActive)
@@ -913,7 +953,12 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // SetReadDeadline sets the connection's read deadline (for
 // http.ResponseController).
-func (w *response) SetReadDeadline(t time.Time) error { return w.c.rwc.SetReadDeadline(t) }
+func (w *response) SetReadDeadline(t time.Time) error {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	w.c.staleDeadline = false
+	return w.c.rwc.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets the connection's write deadline.
 func (w *response) SetWriteDeadline(t time.Time) error { return w.c.rwc.SetWriteDeadline(t) }

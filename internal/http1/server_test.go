@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -419,4 +420,94 @@ func TestShutdownFinishesRequests(t *testing.T) {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		t.Errorf("Serve: %v", err)
 	}
+}
+
+// TestHeadDeadline: a request's head must arrive within ReadHeaderTimeout
+// of its first byte, even on a keep-alive connection whose idle timeout is
+// far longer and when empty lines come first; a head read whole at once
+// leaves its deadline in place, which must not cut off what reads the
+// connection during the request (the watch for a client gone, a
+// hijacked connection).
+func TestHeadDeadline(t *testing.T) {
+	const headTimeout = 150 * time.Millisecond
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/wait-then-watch":
+			time.Sleep(3 * headTimeout)
+			select {
+			case <-r.Context().Done():
+				io.WriteString(w, "told")
+			case <-time.After(5 * time.Second):
+				io.WriteString(w, "not told")
+			}
+		case "/hijack-later":
+			time.Sleep(2 * headTimeout)
+			conn, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Errorf("Hijack: %v", err)
+				return
+			}
+			defer conn.Close()
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				t.Errorf("reading the hijacked connection: %v", err)
+				return
+			}
+			io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(line))+"\r\n\r\n"+line)
+		default:
+			io.WriteString(w, "ok")
+		}
+	})
+	addr, _ := start(t, handler, func(s *Server) { s.ReadHeaderTimeout, s.IdleTimeout = headTimeout, 10*time.Second })
+
+	slowHeads := []struct{ name, first, rest string }{
+		{"head in pieces", "GET / HTTP/1.1\r\n", "Host: a\r\n\r\n"},
+		{"empty lines, then part of a head", "\r\n\r\nGET / HTTP/1.1\r\n", "Host: a\r\n\r\n"},
+	}
+	for _, tc := range slowHeads {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, br := dial(t, addr)
+			io.WriteString(conn, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+			if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("first request: %v %v", resp, err)
+			} else {
+				io.ReadAll(resp.Body)
+			}
+			began := time.Now()
+			io.WriteString(conn, tc.first) // the rest never comes
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil || resp.StatusCode != http.StatusRequestTimeout {
+				t.Fatalf("slow head: %v %v", resp, err)
+			}
+			if took := time.Since(began); took > 5*time.Second {
+				t.Errorf("408 after %v: the idle timeout, not the head's, applied", took)
+			}
+		})
+	}
+	t.Run("client gone after the head's deadline", func(t *testing.T) {
+		conn, br := dial(t, addr)
+		io.WriteString(conn, "GET /wait-then-watch HTTP/1.1\r\nHost: a\r\n\r\n")
+		time.Sleep(4 * headTimeout) // the handler watches from 3× on
+		conn.(*net.TCPConn).CloseWrite()
+		// The handler is told the client went away (its answer is not read).
+		if resp, err := http.ReadResponse(br, nil); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			if string(b) == "not told" {
+				t.Error("the watch for a client gone ran into the head's deadline")
+			}
+		}
+	})
+	t.Run("hijacked after the head's deadline", func(t *testing.T) {
+		conn, br := dial(t, addr)
+		io.WriteString(conn, "GET /hijack-later HTTP/1.1\r\nHost: a\r\n\r\n")
+		time.Sleep(4 * headTimeout)
+		io.WriteString(conn, "ping\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("no answer from the hijacked connection: %v", err)
+		}
+		if b, _ := io.ReadAll(resp.Body); string(b) != "ping\n" {
+			t.Errorf("hijacked connection answered %q, want the line sent", b)
+		}
+	})
 }
