@@ -353,7 +353,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.limits != nil {
 		lt, refusedBy, retry := g.limits.check(r, rt, keys, g.metrics.shadowRefused)
 		if st.body != nil && st.body.failure() != nil {
-			g.proxyError(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)), st.body.failure())
+			g.failed(w, r, st, st.body.failure())
 			return
 		}
 		if refusedBy != "" {
@@ -419,7 +419,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt != nil && rt.Protect != "" && g.inline != nil && !g.protect(w, r, rt, keys, st) {
 		return
 	}
-	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 	if g.admit != nil {
 		if !g.prefetch(w, r, st) {
 			return
@@ -457,7 +456,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.forward(w, r, st)
 		return
 	}
-	g.proxy.ServeHTTP(w, r)
+	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 }
 
 // prefetch reads a small request body (up to maxAccountBody: a form, a
@@ -475,7 +474,7 @@ func (g *Gateway) prefetch(w http.ResponseWriter, r *http.Request, st *requestSt
 	case err == nil:
 		return true
 	case st.body.failure() != nil: // too slow or too large: 408 or 413
-		g.proxyError(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)), st.body.failure())
+		g.failed(w, r, st, st.body.failure())
 	case r.Context().Err() == nil: // a broken chunked encoding, say
 		g.decided(r, st, "", ActionRefused, http.StatusBadRequest, "unreadable body")
 		refuse(w, http.StatusBadRequest, "the request body could not be read", 0)
@@ -630,7 +629,14 @@ type stateKey struct{}
 // proxyError answers a request the upstream could not serve: 413 for a
 // body over the limit, 408 for one too slow, 502 or 504 for the upstream.
 func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	if st, ok := r.Context().Value(stateKey{}).(*requestState); ok && st.body != nil && st.body.failure() != nil {
+	st, _ := r.Context().Value(stateKey{}).(*requestState)
+	g.failed(w, r, st, err)
+}
+
+// failed answers a request with state st (nil: none known) that the
+// upstream could not serve, as proxyError says.
+func (g *Gateway) failed(w http.ResponseWriter, r *http.Request, st *requestState, err error) {
+	if st != nil && st.body != nil && st.body.failure() != nil {
 		// The body was cut off: that is the story, however the transport
 		// told it (a broken upstream write, a canceled request).
 		err = st.body.failure()
@@ -830,8 +836,9 @@ func (g *Gateway) responded(st *requestState, status int) error {
 	if !st.admitted.IsZero() {
 		st.headersTook = time.Since(st.admitted)
 	}
-	g.metrics.observe(st, status)
-	g.sentinel.answered(time.Since(st.start), status >= 500)
+	took := time.Since(st.start)
+	g.metrics.observe(st, status, took)
+	g.sentinel.answered(took, status >= 500)
 	if st.protected != nil {
 		g.reportOutcome(st.protected, status)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,9 @@ type metrics struct {
 	attackSwitches  *prometheus.CounterVec
 	protected       *prometheus.CounterVec
 	botScores       prometheus.Histogram
+	// noRoute: upstreamSeconds' observers of requests outside the
+	// policy's routes, by status class, once first used.
+	noRoute [10]atomic.Pointer[prometheus.Observer]
 }
 
 func newMetrics() *metrics {
@@ -108,13 +112,23 @@ func (m *metrics) challenge(route, outcome string) {
 func (m *metrics) shadowRefused(limit string) { m.shadow.WithLabelValues(limit).Inc() }
 
 // observe records a proxied request's upstream time.
-func (m *metrics) observe(st *requestState, status int) {
-	route := "none"
+func (m *metrics) observe(st *requestState, status int, took time.Duration) {
+	class := min(max(status/100, 0), 9) // statuses are 100–999
 	if st.limited.route != nil {
-		route = st.limited.route.Name
+		m.upstreamSeconds.WithLabelValues(st.limited.route.Name, statusClasses[class]).Observe(took.Seconds())
+		return
 	}
-	m.upstreamSeconds.WithLabelValues(route, strconv.Itoa(status/100)+"xx").Observe(time.Since(st.start).Seconds())
+	o := m.noRoute[class].Load() // the common case, without the label lookup
+	if o == nil {
+		obs := m.upstreamSeconds.WithLabelValues("none", statusClasses[class])
+		o = &obs
+		m.noRoute[class].Store(o)
+	}
+	(*o).Observe(took.Seconds())
 }
+
+// statusClasses are the code labels of the status classes.
+var statusClasses = [10]string{"0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"}
 
 // The descriptions of the metrics read from Stats at scrape time.
 var (

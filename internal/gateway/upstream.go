@@ -419,12 +419,12 @@ func isGatewayHeader(name string) bool {
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, st *requestState) {
 	c, resp, err := g.upstream.roundTrip(r, func(set func(name, value string)) { g.upstreamHeaders(r, st, set) })
 	if err != nil {
-		g.proxyError(w, r, err)
+		g.failed(w, r, st, err)
 		return
 	}
 	if err := g.responded(st, resp.StatusCode); err != nil {
 		c.conn.Close()
-		g.proxyError(w, r, err)
+		g.failed(w, r, st, err)
 		return
 	}
 	h := w.Header()

@@ -778,7 +778,7 @@ func (w *response) writeBody(p []byte) (int, error) {
 	}
 	bw := w.c.bw
 	if w.chunked {
-		bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(p)), 16))
 		bw.WriteString("\r\n")
 	}
 	n, err := bw.Write(p)
@@ -826,7 +826,7 @@ func (w *response) commit(first []byte) {
 	bw.WriteString(statusLine(w.status))
 	if w.cl >= 0 && (!w.noBody || w.header.Get("Content-Length") != "") {
 		bw.WriteString("Content-Length: ")
-		bw.WriteString(strconv.FormatInt(w.cl, 10))
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), w.cl, 10))
 		bw.WriteString("\r\n")
 	}
 	if w.chunked {
