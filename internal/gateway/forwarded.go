@@ -35,7 +35,8 @@ const maxForwardedHops = 32
 // forged or garbled header never names the client. ok is false when the
 // peer's own address cannot be read (not a TCP peer).
 func (t Trusted) ClientIP(r *http.Request) (ip netip.Addr, ok bool) {
-	peer, ok := peerIP(r.RemoteAddr)
+	p := peerOf(r)
+	peer, ok := p.addr, p.ok
 	if !ok {
 		return netip.Addr{}, false
 	}
@@ -119,10 +120,10 @@ func (t Trusted) forwardHeaders(out, in *http.Request) {
 // header: shopguard does not read it and an untrusted peer's copy would
 // reach the shop unchecked.
 func (t Trusted) forwarded(in *http.Request, set func(name, value string)) {
-	peer, ok := peerIP(in.RemoteAddr)
-	trusted := ok && t.trusts(peer)
-	if ok {
-		chain := peer.String()
+	peer := peerOf(in)
+	trusted := peer.ok && t.trusts(peer.addr)
+	if peer.ok {
+		chain := peer.text
 		if prior := strings.Join(in.Header.Values("X-Forwarded-For"), ", "); trusted && prior != "" {
 			chain = prior + ", " + chain
 		}
@@ -147,7 +148,7 @@ func (t Trusted) proto(r *http.Request) string {
 	if r.TLS != nil {
 		proto = "https"
 	}
-	if peer, ok := peerIP(r.RemoteAddr); ok && t.trusts(peer) {
+	if peer := peerOf(r); peer.ok && t.trusts(peer.addr) {
 		if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
 			proto = p
 		}

@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -31,6 +32,7 @@ import (
 	"github.com/shopguard/shopguard/internal/gateway/challenge"
 	"github.com/shopguard/shopguard/internal/gateway/tlsprint"
 	"github.com/shopguard/shopguard/internal/http1"
+	"github.com/shopguard/shopguard/internal/risk"
 )
 
 // Config is a gateway's configuration, passed by value (config.Gateway
@@ -751,6 +753,28 @@ type connInfo struct {
 	conn     net.Conn
 	once     sync.Once
 	ja3, ja4 string
+	// The peer's address as its requests' RemoteAddr says it (remote),
+	// parsed once for all of them (see peerOf); ok is false when it is
+	// not an address.
+	remote string
+	peer   peerAddr
+}
+
+// peerAddr is a peer's address, parsed, with its text and its prefix.
+type peerAddr struct {
+	addr   netip.Addr
+	text   string // addr.String()
+	prefix string // risk.IPPrefix(addr)
+	ok     bool   // the peer had an address
+}
+
+// parsePeer parses remote (a RemoteAddr).
+func parsePeer(remote string) peerAddr {
+	var p peerAddr
+	if p.addr, p.ok = peerIP(remote); p.ok {
+		p.text, p.prefix = p.addr.String(), risk.IPPrefix(p.addr)
+	}
+	return p
 }
 
 // connInfoKey keys a connection's *connInfo in its requests' contexts.
@@ -759,7 +783,17 @@ type connInfoKey struct{}
 // withConnInfo is the server's ConnContext: every request on c carries
 // c's *connInfo.
 func withConnInfo(ctx context.Context, c net.Conn) context.Context {
-	return context.WithValue(ctx, connInfoKey{}, &connInfo{conn: c})
+	remote := c.RemoteAddr().String()
+	return context.WithValue(ctx, connInfoKey{}, &connInfo{conn: c, remote: remote, peer: parsePeer(remote)})
+}
+
+// peerOf returns r's peer (r.RemoteAddr parsed), from r's connection
+// when it was parsed there already.
+func peerOf(r *http.Request) peerAddr {
+	if ci, found := r.Context().Value(connInfoKey{}).(*connInfo); found && ci.remote == r.RemoteAddr {
+		return ci.peer
+	}
+	return parsePeer(r.RemoteAddr)
 }
 
 // Fingerprints returns the JA3 hash and the JA4 fingerprint of the TLS

@@ -729,7 +729,11 @@ type clientKeys struct {
 func newClientKeys(r *http.Request, trusted Trusted) clientKeys {
 	var c clientKeys
 	if ip, ok := trusted.ClientIP(r); ok {
-		c.addr, c.ip, c.prefix = ip, ip.String(), risk.IPPrefix(ip)
+		if peer := peerOf(r); peer.ok && ip == peer.addr {
+			c.addr, c.ip, c.prefix = ip, peer.text, peer.prefix // kept for the connection
+		} else {
+			c.addr, c.ip, c.prefix = ip, ip.String(), risk.IPPrefix(ip)
+		}
 	}
 	_, ja4 := Fingerprints(r)
 	c.tls = ja4

@@ -56,8 +56,10 @@ func malformed(msg string) error { return fmt.Errorf("%w: %s", ErrMalformedRespo
 // Content-Lengths. An answer without a body (to HEAD, 1xx, 204, 304) gets
 // http.NoBody whatever its head declares.
 //
-// It allocates the header map and one string holding the whole head; the
-// header's names and values are slices of that string.
+// It allocates one string holding the whole head, of which the header's
+// names and values are slices, and one slice of the values. It refills
+// resp's header map when resp has one (the caller is done with the
+// previous answer's map, though not with its values), else makes one.
 func ReadResponse(br *bufio.Reader, buf []byte, method string, max int, resp *Response) ([]byte, error) {
 	buf, err := readHeadBytes(br, buf, max)
 	switch {
@@ -70,7 +72,9 @@ func ReadResponse(br *bufio.Reader, buf []byte, method string, max int, resp *Re
 	case err != nil:
 		return buf, err
 	}
-	*resp = Response{br: br}
+	hdr := resp.Header
+	clear(hdr)
+	*resp = Response{br: br, Header: hdr}
 	return buf, resp.parse(string(buf), method)
 }
 
@@ -92,7 +96,10 @@ func (r *Response) parse(s, method string) error {
 	}
 	r.StatusCode = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
 	n := strings.Count(rest, "\n")
-	hdr := make(http.Header, n)
+	hdr := r.Header
+	if hdr == nil {
+		hdr = make(http.Header, n)
+	}
 	strs := make([]string, n) // one backing array for the values, as net/http does
 	for i := 0; ; i++ {
 		line, rest = cutLine(rest)

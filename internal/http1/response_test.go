@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -146,4 +147,32 @@ func FuzzReadResponse(f *testing.F) {
 			t.Fatalf("body of %d bytes from %d of input", n, len(s))
 		}
 	})
+}
+
+// TestReadResponseReusesTheMap: answers read one after another into one
+// Response share its header map but none of each other's fields, and
+// the values an earlier answer gave out stay as they were.
+func TestReadResponseReusesTheMap(t *testing.T) {
+	br := bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-First: one\r\nSet-Cookie: a=1\r\n\r\nok" +
+		"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nSet-Cookie: b=2\r\n\r\n"))
+	var resp Response
+	if _, err := ReadResponse(br, nil, http.MethodGet, 4096, &resp); err != nil {
+		t.Fatal(err)
+	}
+	kept := resp.Header["Set-Cookie"] // as the gateway copies values into its answer
+	io.Copy(io.Discard, resp.Body)
+	first := reflect.ValueOf(resp.Header).UnsafePointer()
+	if _, err := ReadResponse(br, nil, http.MethodGet, 4096, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if got := reflect.ValueOf(resp.Header).UnsafePointer(); got != first {
+		t.Error("the second answer got a new map")
+	}
+	want := http.Header{"Content-Length": {"0"}, "Set-Cookie": {"b=2"}}
+	if resp.StatusCode != 404 || !reflect.DeepEqual(resp.Header, want) {
+		t.Errorf("second answer: %d %v; want 404 %v", resp.StatusCode, resp.Header, want)
+	}
+	if len(kept) != 1 || kept[0] != "a=1" {
+		t.Errorf("the first answer's Set-Cookie became %q", kept)
+	}
 }

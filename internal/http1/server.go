@@ -272,7 +272,8 @@ type conn struct {
 	gone         chan struct{}
 	goneClosed   bool
 	peek         [1]byte
-	hasPeeked    bool // peek[0] was read by the watch and not yet by the parser
+	hasPeeked    bool        // peek[0] was read by the watch and not yet by the parser
+	header       http.Header // the current answer's (see serveOne)
 	// staleDeadline: the read deadline set for the request's head is
 	// still set (see serveOne).
 	staleDeadline bool
@@ -429,7 +430,14 @@ func (c *conn) serveOne(first bool) bool {
 			c.body.expect = true
 		}
 	}
-	w := &response{c: c, req: r, header: make(http.Header), cl: -1}
+	// The answer's header map is the connection's, emptied for each
+	// request: a handler may not use its ResponseWriter once it returned.
+	if c.header == nil {
+		c.header = make(http.Header)
+	} else {
+		clear(c.header)
+	}
+	w := &response{c: c, req: r, header: c.header, cl: -1}
 	if !c.run(w, r) {
 		return false
 	}

@@ -511,3 +511,34 @@ func TestHeadDeadline(t *testing.T) {
 		}
 	})
 }
+
+// TestAnswerHeadersDoNotCarryOver: the answers on one keep-alive
+// connection share a header map, emptied for each: no field of one
+// answer appears in the next.
+func TestAnswerHeadersDoNotCarryOver(t *testing.T) {
+	addr, _ := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(w.Header()) != 0 {
+			t.Errorf("request %s: the handler found fields already set: %v", r.URL.Path, w.Header())
+		}
+		w.Header().Set("X-Path", r.URL.Path)
+		if r.URL.Path == "/first" {
+			w.Header().Set("X-Only-First", "1")
+		}
+		io.WriteString(w, "ok")
+	}), nil)
+	conn, br := dial(t, addr)
+	for _, path := range []string{"/first", "/second"} {
+		io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		if got := resp.Header.Get("X-Path"); got != path {
+			t.Errorf("%s: X-Path %q", path, got)
+		}
+		if _, ok := resp.Header["X-Only-First"]; ok != (path == "/first") {
+			t.Errorf("%s: X-Only-First present = %v", path, ok)
+		}
+	}
+}
