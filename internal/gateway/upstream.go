@@ -102,9 +102,9 @@ func (p *upstreamPool) get(ctx context.Context) (*upstreamConn, error) {
 			c.reused = true
 			return c, nil
 		}
-		if c.io.liftDeadline {
+		if !c.io.rd.At().IsZero() {
 			c.io.liftDeadline = false
-			c.conn.SetReadDeadline(time.Time{}) // a deadline past would fail the probe
+			c.io.rd.Set(time.Time{}) // a deadline past would fail the probe
 		}
 		if c.br.Buffered() == 0 && stillOpen(c.conn) {
 			c.reused = true
@@ -117,7 +117,7 @@ func (p *upstreamPool) get(ctx context.Context) (*upstreamConn, error) {
 		return nil, fmt.Errorf("upstream %s: %w", p.addr, err)
 	}
 	c := &upstreamConn{conn: http1.RawIO(conn)}
-	c.io.conn = c.conn
+	c.io.conn, c.io.rd = c.conn, http1.NewReadDeadline(c.conn)
 	c.br, c.bw = bufio.NewReaderSize(&c.io, 4096), bufio.NewWriterSize(&c.io, 4096)
 	return c, nil
 }
@@ -134,6 +134,7 @@ const maxHeld = 8 << 10
 type upstreamIO struct {
 	conn net.Conn
 	held []byte
+	rd   http1.ReadDeadline
 	// liftDeadline: the read deadline for the answer's head is still set
 	// and the head has been read.
 	liftDeadline bool
@@ -165,7 +166,7 @@ func (u *upstreamIO) flush() error {
 func (u *upstreamIO) Read(p []byte) (int, error) {
 	if u.liftDeadline {
 		u.liftDeadline = false
-		u.conn.SetReadDeadline(time.Time{})
+		u.rd.Set(time.Time{})
 	}
 	if len(u.held) == 0 {
 		return u.conn.Read(p)
@@ -261,7 +262,7 @@ func (p *upstreamPool) exchange(c *upstreamConn, r *http.Request, headers func(s
 	}
 	if p.timeout > 0 {
 		c.io.liftDeadline = false
-		c.conn.SetReadDeadline(time.Now().Add(p.timeout))
+		c.io.rd.In(p.timeout) // or the deadline left from the last answer, if close enough
 	}
 	for {
 		var err error

@@ -272,8 +272,9 @@ type conn struct {
 	gone         chan struct{}
 	goneClosed   bool
 	peek         [1]byte
-	hasPeeked    bool        // peek[0] was read by the watch and not yet by the parser
-	header       http.Header // the current answer's (see serveOne)
+	hasPeeked    bool         // peek[0] was read by the watch and not yet by the parser
+	header       http.Header  // the current answer's (see serveOne)
+	rd           ReadDeadline // set under mu
 	// staleDeadline: the read deadline set for the request's head is
 	// still set (see serveOne).
 	staleDeadline bool
@@ -326,6 +327,7 @@ func (c *conn) serve() {
 		}
 		c.tls = &st
 	}
+	c.rd = NewReadDeadline(c.rwc)
 	ctx := context.Background()
 	if cc := c.srv.ConnContext; cc != nil {
 		ctx = cc(ctx, c.rwc)
@@ -413,9 +415,9 @@ func (c *conn) serveOne(first bool) bool {
 	// only if something reads meanwhile (liftStaleDeadline).
 	switch d := c.srv.ReadTimeout; {
 	case d > 0:
-		c.rwc.SetReadDeadline(began.Add(d))
+		c.setDeadline(began.Add(d))
 	case c.body != nil:
-		c.rwc.SetReadDeadline(time.Time{})
+		c.setDeadline(time.Time{})
 	default:
 		c.mu.Lock()
 		c.staleDeadline = true
@@ -471,16 +473,20 @@ func (c *conn) run(w *response, r *http.Request) (ok bool) {
 	return true
 }
 
-// setReadDeadline sets the read deadline d from now (none for 0).
+// setReadDeadline sets the read deadline d from now (none for 0), or
+// keeps the one set when it is close enough (ReadDeadline.In).
 func (c *conn) setReadDeadline(d time.Duration) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.staleDeadline = false
-	c.mu.Unlock()
-	if d > 0 {
-		c.rwc.SetReadDeadline(time.Now().Add(d))
-	} else {
-		c.rwc.SetReadDeadline(time.Time{})
-	}
+	c.rd.In(d)
+}
+
+// setDeadline sets the read deadline t (zero: none).
+func (c *conn) setDeadline(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rd.Set(t)
 }
 
 // liftStaleDeadline lifts a deadline left from the request's head
@@ -488,7 +494,7 @@ func (c *conn) setReadDeadline(d time.Duration) {
 func (c *conn) liftStaleDeadline() {
 	if c.staleDeadline {
 		c.staleDeadline = false
-		c.rwc.SetReadDeadline(time.Time{})
+		c.rd.Set(time.Time{})
 	}
 }
 
@@ -585,9 +591,9 @@ func (c *conn) stopWatch() {
 	watching, ended := c.watching, c.watchEnded
 	c.mu.Unlock()
 	if watching {
-		c.rwc.SetReadDeadline(time.Unix(1, 0))
+		c.setDeadline(time.Unix(1, 0))
 		<-ended
-		c.rwc.SetReadDeadline(time.Time{})
+		c.setDeadline(time.Time{})
 	}
 }
 
@@ -965,7 +971,7 @@ func (w *response) SetReadDeadline(t time.Time) error {
 	w.c.mu.Lock()
 	defer w.c.mu.Unlock()
 	w.c.staleDeadline = false
-	return w.c.rwc.SetReadDeadline(t)
+	return w.c.rd.Set(t)
 }
 
 // SetWriteDeadline sets the connection's write deadline.
