@@ -130,6 +130,7 @@ func (r *rawConn) writeThenRead(w, p []byte) (written, n int, err error) {
 	r.asked, r.stalled = false, false
 	err = r.rc.Read(r.writeThenReadFn)
 	written, asked, stalled, werr := r.wn, r.asked, r.stalled, r.werr
+	rn, rerr := r.rn, r.rerr
 	r.wbuf, r.rbuf = nil, nil
 	r.wmu.Unlock()
 	r.rmu.Unlock()
@@ -149,15 +150,15 @@ func (r *rawConn) writeThenRead(w, p []byte) (written, n int, err error) {
 		return written, 0, r.opError("read", err)
 	}
 	switch {
-	case r.rerr == syscall.EINTR:
+	case rerr == syscall.EINTR:
 		n, err = r.Read(p)
 		return written, n, err
-	case r.rerr != 0:
-		return written, 0, r.opError("read", os.NewSyscallError("read", r.rerr))
-	case r.rn == 0:
+	case rerr != 0:
+		return written, 0, r.opError("read", os.NewSyscallError("read", rerr))
+	case rn == 0:
 		return written, 0, io.EOF
 	}
-	return written, r.rn, nil
+	return written, rn, nil
 }
 
 // WriteThenRead writes all of w to c and then reads into p, as c.Write

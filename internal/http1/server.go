@@ -358,7 +358,10 @@ func (c *conn) serveOne(first bool) bool {
 		return false
 	}
 	c.state.Store(stateActive)
-	began := time.Now()
+	var began time.Time // the request's start, for ReadTimeout
+	if c.srv.ReadTimeout > 0 {
+		began = time.Now()
+	}
 	headDeadline := c.srv.ReadHeaderTimeout
 	if headDeadline <= 0 {
 		headDeadline = c.srv.ReadTimeout
