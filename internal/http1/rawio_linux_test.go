@@ -14,36 +14,13 @@ import (
 )
 
 // tcpPair returns the two ends of a loopback TCP connection, the first
-// wrapped by RawIO.
+// wrapped by RawIO (a *rawConn here).
 func tcpPair(t *testing.T) (raw net.Conn, peer net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			accepted <- nil
-			return
-		}
-		accepted <- c
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer = <-accepted
-	if peer == nil {
-		t.Fatal("accept failed")
-	}
-	raw = RawIO(c)
+	raw, peer = loopbackPair(t)
 	if _, ok := raw.(*rawConn); !ok {
-		t.Fatalf("RawIO(%T) = %T, want *rawConn", c, raw)
+		t.Fatalf("RawIO gave %T, want *rawConn", raw)
 	}
-	t.Cleanup(func() { raw.Close(); peer.Close() })
 	return raw, peer
 }
 
