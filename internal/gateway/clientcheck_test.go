@@ -1,14 +1,17 @@
 package gateway
 
 import (
+	"bufio"
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -112,44 +115,50 @@ routes:
 }
 
 // Over plain HTTP, where there is no TLS handshake to compare, a script
-// claiming Chrome without the headers every browser sends is named to the
-// shop; a request with a real browser's headers is not.
+// claiming Chrome without the headers every browser sends, or with them
+// in an order of its own, is named to the shop; a request with a real
+// browser's headers in its order is not. The requests are written raw,
+// field by field, as each client sends them.
 func TestMismatchByHeaders(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "mismatch=%q", r.Header.Get(HeaderMismatch))
 	}))
 	defer up.Close()
 	g, base := startGateway(t, up.URL, nil)
+	addr := strings.TrimPrefix(base, "http://")
 	for _, tc := range []struct {
-		name    string
-		headers map[string]string
-		want    string
+		name   string
+		fields []string // after the request line
+		want   string
 	}{
-		{"a script", map[string]string{"User-Agent": uaChrome, "Accept": "*/*"}, `mismatch="claims a browser, no Accept-Language"`},
-		{"a browser", map[string]string{"User-Agent": uaChrome, "Accept": "text/html", "Accept-Language": "en-GB,en;q=0.9",
-			"Accept-Encoding": "gzip, deflate"}, `mismatch=""`},
-		{"an honest tool", map[string]string{"User-Agent": "curl/7.88.1"}, `mismatch=""`},
+		{"a script", []string{"Host: shop", "User-Agent: " + uaChrome, "Accept: */*"},
+			`mismatch="claims a browser, no Accept-Language"`},
+		{"a script with a browser's headers", []string{"Host: shop", "User-Agent: " + uaChrome, "Accept-Encoding: gzip, deflate",
+			"Accept: text/html", "Accept-Language: en-GB,en;q=0.9"}, `mismatch="` + reasonChromeOrderConnection + `"`},
+		{"a browser", []string{"Host: shop", "Connection: keep-alive", "Upgrade-Insecure-Requests: 1", "User-Agent: " + uaChrome,
+			"Accept: text/html", "Accept-Encoding: gzip, deflate", "Accept-Language: en-GB,en;q=0.9"}, `mismatch=""`},
+		{"a browser behind a forward proxy", []string{"Host: shop", "Upgrade-Insecure-Requests: 1", "User-Agent: " + uaChrome,
+			"Accept: text/html", "Accept-Encoding: gzip, deflate", "Accept-Language: en-GB,en;q=0.9", "Via: 1.1 squid", "Connection: keep-alive"}, `mismatch=""`},
+		{"an honest tool", []string{"Host: shop", "User-Agent: curl/7.88.1", "Accept: */*"}, `mismatch=""`},
 	} {
-		req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
-		for k, v := range tc.headers {
-			req.Header.Set(k, v)
-		}
-		req.Header.Set("Accept-Encoding", tc.headers["Accept-Encoding"]) // "" stops Go adding gzip
-		if tc.headers["Accept-Encoding"] == "" {
-			req.Header.Del("Accept-Encoding")
-		}
-		resp, err := http.DefaultTransport.RoundTrip(req)
+		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(conn, "GET / HTTP/1.1\r\n"+strings.Join(tc.fields, "\r\n")+"\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		conn.Close()
 		if string(b) != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, b, tc.want)
 		}
 	}
-	if n := testCounter(t, g, "shopguard_gateway_client_mismatch_total"); n != 1 {
-		t.Errorf("mismatches counted: %v, want 1", n)
+	if n := testCounter(t, g, "shopguard_gateway_client_mismatch_total"); n != 2 {
+		t.Errorf("mismatches counted: %v, want 2", n)
 	}
 }
 

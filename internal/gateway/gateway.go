@@ -381,6 +381,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if st.mismatch == "" {
 			st.mismatch = headerAnomaly(r.UserAgent(), r.Method, r.Header, g.cfg.Trusted.proto(r) == "https")
 		}
+		if peer := peerOf(r); st.mismatch == "" && !(peer.ok && g.cfg.Trusted.trusts(peer.addr)) {
+			st.mismatch = orderAnomaly(r.UserAgent(), http1.HeaderOrder(r), r.Header) // a trusted proxy's order is its own
+		}
 		if st.mismatch != "" {
 			g.metrics.mismatch(claimOf(r.UserAgent()))
 		}

@@ -16,11 +16,13 @@ type headerCapture struct {
 	file, client, proto, url, method, kind string
 	secure                                 bool
 	header                                 http.Header
+	order                                  []string // the names as sent (plain HTTP/1.x captures only)
 }
 
 // readHeaderCapture reads one capture file: a first line
-// "# client=... | proto=... | url=... | method=... | request=...", then
-// one "Name: value" line per header value.
+// "# client=... | proto=... | url=... | method=... | request=...", for a
+// plain-HTTP request a line "# order=Name, Name, ..." with the names in
+// the order sent, then one "Name: value" line per header value.
 func readHeaderCapture(path string) (headerCapture, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -55,6 +57,10 @@ func readHeaderCapture(path string) (headerCapture, error) {
 	}
 	c.secure = strings.HasPrefix(c.url, "https://")
 	for sc.Scan() {
+		if order, ok := strings.CutPrefix(sc.Text(), "# order="); ok {
+			c.order = strings.Split(order, ", ")
+			continue
+		}
 		name, value, ok := strings.Cut(sc.Text(), ": ")
 		if !ok {
 			name, ok = strings.CutSuffix(sc.Text(), ":")
@@ -87,8 +93,13 @@ func readHeaderCaptures(t testing.TB) []headerCapture {
 	return out
 }
 
+// anomaly is what the gateway makes of the capture: the header set's
+// anomaly, else the header order's.
 func (c headerCapture) anomaly() string {
-	return headerAnomaly(c.header.Get("User-Agent"), c.method, c.header, c.secure)
+	if r := headerAnomaly(c.header.Get("User-Agent"), c.method, c.header, c.secure); r != "" {
+		return r
+	}
+	return orderAnomaly(c.header.Get("User-Agent"), c.order, c.header)
 }
 
 // Every real browser request passes; every tool that puts on a
@@ -109,6 +120,12 @@ func TestHeaderAnomalyCaptures(t *testing.T) {
 		"tool-urllib-safariua-http-tool.txt":     reasonNoAcceptLanguage,
 		"tool-wget-chromeua-h1tls-tool.txt":      reasonChromeNoFetchMode,
 		"tool-wget-chromeua-http-tool.txt":       reasonNoAcceptLanguage,
+		"tool-go-chromeua-http-tool.txt":         reasonNoAcceptLanguage,
+		"tool-requests-chromeua-http-tool.txt":   reasonNoAcceptLanguage,
+		// A browser's Accept, Accept-Language and compression over plain
+		// HTTP: only the order gives these away.
+		"tool-curl-chromeheaders-http-tool.txt":  reasonChromeOrderConnection,
+		"tool-curl-firefoxheaders-http-tool.txt": reasonFirefoxOrder,
 	}
 	var browsers, impostors, honest int
 	families := map[string]int{}
@@ -382,13 +399,20 @@ var headerReasons = map[string]bool{
 }
 
 // FuzzHeaderAnomaly feeds arbitrary header sets: lines "Name: value" in
-// raw, kept as sent (names need not be canonical, values may be anything).
+// raw, kept as sent (names need not be canonical, values may be anything),
+// to both checks (the lines' order is the header order).
 func FuzzHeaderAnomaly(f *testing.F) {
 	for _, c := range readHeaderCaptures(f) {
 		var b strings.Builder
-		for name, values := range c.header {
-			for _, v := range values {
-				b.WriteString(name + ": " + v + "\n")
+		if c.order != nil {
+			for _, name := range c.order {
+				b.WriteString(name + ": " + c.header.Get(name) + "\n")
+			}
+		} else {
+			for name, values := range c.header {
+				for _, v := range values {
+					b.WriteString(name + ": " + v + "\n")
+				}
 			}
 		}
 		f.Add(c.header.Get("User-Agent"), c.method, b.String(), c.secure)
@@ -397,9 +421,11 @@ func FuzzHeaderAnomaly(f *testing.F) {
 	f.Add(uaFirefox, "OPTIONS", "Sec-Fetch-Mode:\n~~~~~~~~~~~~~~~: x\n", true)
 	f.Fuzz(func(t *testing.T, ua, method, raw string, secure bool) {
 		h := http.Header{}
+		var names []string
 		for _, line := range strings.Split(raw, "\n") {
 			name, value, _ := strings.Cut(line, ":")
 			h[name] = append(h[name], strings.TrimPrefix(value, " "))
+			names = append(names, name)
 		}
 		got := headerAnomaly(ua, method, h, secure)
 		if got != "" && claimOf(ua) == "" {
@@ -407,6 +433,13 @@ func FuzzHeaderAnomaly(f *testing.F) {
 		}
 		if got != "" && !headerReasons[got] {
 			t.Fatalf("unknown reason %q", got)
+		}
+		switch got := orderAnomaly(ua, names, h); {
+		case got == "":
+		case claimOf(ua) != claimChrome && claimOf(ua) != claimFirefox:
+			t.Fatalf("order anomaly %q without a Chrome or Firefox claim in %q", got, ua)
+		case got != reasonChromeOrderConnection && got != reasonChromeOrderLanguage && got != reasonFirefoxOrder:
+			t.Fatalf("unknown order reason %q", got)
 		}
 	})
 }

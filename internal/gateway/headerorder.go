@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/shopguard/shopguard/internal/http1"
 )
@@ -54,4 +55,76 @@ func headerOrderPrint(r *http.Request) string {
 	}
 	b = append(b, hex...)
 	return string(b)
+}
+
+// The reasons orderAnomaly gives (constants: the check allocates nothing).
+const (
+	reasonChromeOrderConnection = "claims chrome, header order not chrome's: Connection not second"
+	reasonChromeOrderLanguage   = "claims chrome, header order not chrome's: Accept-Language not right after Accept-Encoding"
+	reasonFirefoxOrder          = "claims firefox, header order not firefox's: not User-Agent, Accept, Accept-Language after Host"
+)
+
+// orderAnomaly compares the order of an HTTP/1.x request's header names
+// (as sent, http1.HeaderOrder) with the order the browser its user agent
+// ua claims writes them in, and returns why they disagree ("" when they
+// agree, when ua claims no browser whose order is known, or when the
+// order is unknown: HTTP/2). h is the request's header: a request a proxy
+// says it forwarded (Via, Forwarded, X-Forwarded-For) is not compared,
+// since proxies rewrite and reorder fields (a browser behind a forward
+// proxy sends Proxy-Connection, which the proxy turns into a Connection
+// of its own); the caller leaves out requests from trusted proxies.
+//
+// The rules, each holding for every HTTP/1.1 request of every kind in
+// the captures in testdata/headers (Chromium 156 over TLS and plain
+// HTTP, to an address and to a name; Firefox ESR 153 over plain HTTP; the
+// "# order=" lines) and broken by every tool there that claims the
+// browser (curl, Wget, Python requests and urllib, Go, with a browser's
+// user agent and even its Accept and Accept-Language):
+//
+//  1. Chromium writes Host, then Connection, first. Tools write
+//     User-Agent second (curl, Wget, requests, Go) or Accept-Encoding
+//     first (urllib).
+//  2. Chromium writes Accept-Language right after Accept-Encoding, near
+//     the end (before only Range and the WebSocket keys).
+//  3. Firefox writes Host, User-Agent, Accept, Accept-Language first.
+//
+// Android WebView and the Gecko forks are left out, as in headerAnomaly;
+// Safari could not be measured here.
+func orderAnomaly(ua string, names []string, h http.Header) string {
+	if len(names) == 0 || len(h["Via"]) > 0 || len(h["Forwarded"]) > 0 || len(h["X-Forwarded-For"]) > 0 {
+		return ""
+	}
+	switch claimOf(ua) {
+	case claimChrome:
+		if strings.Contains(ua, "; wv)") || strings.Contains(ua, "Version/") {
+			return ""
+		}
+		if len(names) < 2 || !strings.EqualFold(names[0], "Host") || !strings.EqualFold(names[1], "Connection") {
+			return reasonChromeOrderConnection
+		}
+		for i, n := range names {
+			if strings.EqualFold(n, "Accept-Encoding") && (i+1 == len(names) || !strings.EqualFold(names[i+1], "Accept-Language")) && hasName(names, "Accept-Language") {
+				return reasonChromeOrderLanguage
+			}
+		}
+	case claimFirefox:
+		if strings.Contains(ua, "Goanna/") || strings.Contains(ua, "SeaMonkey/") {
+			return ""
+		}
+		if len(names) < 4 || !strings.EqualFold(names[0], "Host") || !strings.EqualFold(names[1], "User-Agent") ||
+			!strings.EqualFold(names[2], "Accept") || !strings.EqualFold(names[3], "Accept-Language") {
+			return reasonFirefoxOrder
+		}
+	}
+	return ""
+}
+
+// hasName reports whether names holds name, in any case.
+func hasName(names []string, name string) bool {
+	for _, n := range names {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
 }

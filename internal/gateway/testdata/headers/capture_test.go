@@ -2,8 +2,10 @@ package headers
 
 // The capture that made this folder's *.txt files: a TLS server (h2 and
 // http/1.1, a throwaway CA) and a plain HTTP server on 127.0.0.1 record
-// the header set of every request that real clients send them. It only
-// runs when asked, because it starts browsers:
+// the header set of every request that real clients send them and, for
+// HTTP/1.x (served by http1, as the gateway does), the order of its
+// fields (the "# order=" line). It only runs when asked, because it
+// starts browsers:
 //
 //	SHOPGUARD_CAPTURE_HEADERS=1 go test -count=1 -v -timeout 10m ./internal/gateway/testdata/headers
 //
@@ -34,6 +36,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shopguard/shopguard/internal/http1"
 )
 
 // The user agents tools put on to pass for a browser: Chromium 156's own,
@@ -98,6 +102,7 @@ type seen struct {
 	run, proto, method, host, path string
 	tls                            bool
 	header                         http.Header
+	order                          []string // the names as sent, over HTTP/1.x (nil: not known, h2)
 }
 
 // recorder keeps what the servers saw, labelled with the client running.
@@ -116,7 +121,8 @@ func (rec *recorder) start(run string) {
 
 func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.mu.Lock()
-	rec.reqs = append(rec.reqs, seen{run: rec.run, proto: r.Proto, method: r.Method, host: r.Host, path: r.URL.Path, tls: r.TLS != nil, header: r.Header.Clone()})
+	rec.reqs = append(rec.reqs, seen{run: rec.run, proto: r.Proto, method: r.Method, host: r.Host, path: r.URL.Path, tls: r.TLS != nil,
+		header: r.Header.Clone(), order: slices.Clone(http1.HeaderOrder(r))})
 	done := rec.done
 	rec.mu.Unlock()
 	w.Header().Set("Access-Control-Allow-Origin", "*")
@@ -226,14 +232,22 @@ func TestCapture(t *testing.T) {
 	}
 	tlsSrv := &http.Server{Handler: rec, ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}}
-	plainSrv := &http.Server{Handler: rec, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = tlsSrv.ServeTLS(tlsLn, "", "") }()
+	// HTTP/1.x is served as the gateway serves it, by http1, which keeps
+	// each request's header order; TLS connections that negotiate h2 go
+	// to net/http.
+	h1tls := &http1.Server{Handler: rec, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second, HTTP2: tlsSrv}
+	plainSrv := &http1.Server{Handler: rec, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second}
+	go func() { _ = h1tls.Serve(tls.NewListener(tlsLn, tlsSrv.TLSConfig)) }()
 	go func() { _ = plainSrv.Serve(plainLn) }()
-	defer tlsSrv.Close()
-	defer plainSrv.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = h1tls.Shutdown(ctx)
+		_ = plainSrv.Shutdown(ctx)
+	}()
 	tlsPort := fmt.Sprint(tlsLn.Addr().(*net.TCPAddr).Port)
 	plainPort := fmt.Sprint(plainLn.Addr().(*net.TCPAddr).Port)
-	https, http1 := "https://127.0.0.1:"+tlsPort, "http://127.0.0.1:"+plainPort
+	https, plain := "https://127.0.0.1:"+tlsPort, "http://127.0.0.1:"+plainPort
 
 	var cmds []command
 	if exe, err := exec.LookPath("chromium"); err == nil {
@@ -242,7 +256,7 @@ func TestCapture(t *testing.T) {
 			{"h2-ip", https + "/nav"},
 			{"h2-name", "https://shop.test:" + tlsPort + "/nav"},
 			{"h1tls-name", "https://shop.test:" + tlsPort + "/nav"},
-			{"http-ip", http1 + "/nav"},
+			{"http-ip", plain + "/nav"},
 			{"http-name", "http://shop.test:" + plainPort + "/nav"},
 		} {
 			profile := filepath.Join(tmp, "chromium-"+c.variant)
@@ -263,7 +277,7 @@ func TestCapture(t *testing.T) {
 		for _, c := range []struct{ variant, url string }{
 			{"h2-ip", https + "/nav"},
 			{"h2-name", "https://shop.test:" + tlsPort + "/nav"},
-			{"http-ip", http1 + "/nav"},
+			{"http-ip", plain + "/nav"},
 			{"http-name", "http://shop.test:" + plainPort + "/nav"},
 		} {
 			profile := firefoxProfile(t, tmp, "firefox-"+c.variant, caFile)
@@ -277,15 +291,23 @@ func TestCapture(t *testing.T) {
 		name := "curl " + strings.Fields(version(t, exe, "--version"))[1]
 		cmds = append(cmds,
 			command{run: "tool-curl-h2", name: name, argv: []string{exe, "-sk", "--http2", "-o", "/dev/null", https + "/tool"}},
-			command{run: "tool-curl-http", name: name, argv: []string{exe, "-s", "-o", "/dev/null", http1 + "/tool"}},
+			command{run: "tool-curl-http", name: name, argv: []string{exe, "-s", "-o", "/dev/null", plain + "/tool"}},
 			command{run: "tool-curl-chromeua-h2", name: name, argv: []string{exe, "-sk", "--http2", "-o", "/dev/null", "-A", uaChrome, https + "/tool"}},
-			command{run: "tool-curl-chromeua-http", name: name, argv: []string{exe, "-s", "-o", "/dev/null", "-A", uaChrome, http1 + "/tool"}},
+			command{run: "tool-curl-chromeua-http", name: name, argv: []string{exe, "-s", "-o", "/dev/null", "-A", uaChrome, plain + "/tool"}},
 			command{run: "tool-curl-firefoxua-h2", name: name, argv: []string{exe, "-sk", "--http2", "-o", "/dev/null", "-A", uaFirefox, https + "/tool"}},
 			// A careful impostor: a browser's Accept, Accept-Language and
 			// compression, but no fetch metadata.
 			command{run: "tool-curl-chromeheaders-h2", name: name, argv: []string{exe, "-sk", "--http2", "-o", "/dev/null", "--compressed", "-A", uaChrome,
 				"-H", "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8",
 				"-H", "Accept-Language: en-US,en;q=0.9", https + "/tool"}},
+			// The same over plain HTTP, where browsers send no fetch
+			// metadata either: only the header order gives it away.
+			command{run: "tool-curl-chromeheaders-http", name: name, argv: []string{exe, "-s", "-o", "/dev/null", "--compressed", "-A", uaChrome,
+				"-H", "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8",
+				"-H", "Accept-Language: en-US,en;q=0.9", plain + "/tool"}},
+			command{run: "tool-curl-firefoxheaders-http", name: name, argv: []string{exe, "-s", "-o", "/dev/null", "--compressed", "-A", uaFirefox,
+				"-H", "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+				"-H", "Accept-Language: en-US,en;q=0.5", plain + "/tool"}},
 		)
 	}
 	if exe, err := exec.LookPath("wget"); err == nil {
@@ -293,7 +315,7 @@ func TestCapture(t *testing.T) {
 		cmds = append(cmds,
 			command{run: "tool-wget-h1tls", name: name, argv: []string{exe, "-q", "--no-check-certificate", "-O", "/dev/null", https + "/tool"}},
 			command{run: "tool-wget-chromeua-h1tls", name: name, argv: []string{exe, "-q", "--no-check-certificate", "-O", "/dev/null", "-U", uaChrome, https + "/tool"}},
-			command{run: "tool-wget-chromeua-http", name: name, argv: []string{exe, "-q", "-O", "/dev/null", "-U", uaChrome, http1 + "/tool"}},
+			command{run: "tool-wget-chromeua-http", name: name, argv: []string{exe, "-q", "-O", "/dev/null", "-U", uaChrome, plain + "/tool"}},
 		)
 	}
 	if exe, err := exec.LookPath("python3"); err == nil {
@@ -308,7 +330,7 @@ func TestCapture(t *testing.T) {
 		cmds = append(cmds,
 			command{run: "tool-urllib-h1tls", name: name + " urllib", argv: urllib(https+"/tool", "")},
 			command{run: "tool-urllib-chromeua-h1tls", name: name + " urllib", argv: urllib(https+"/tool", uaChrome)},
-			command{run: "tool-urllib-safariua-http", name: name + " urllib", argv: urllib(http1+"/tool", uaSafari)},
+			command{run: "tool-urllib-safariua-http", name: name + " urllib", argv: urllib(plain+"/tool", uaSafari)},
 		)
 		if v, err := exec.Command(exe, "-c", "import requests; print(requests.__version__)").Output(); err == nil {
 			name := name + " requests " + strings.TrimSpace(string(v))
@@ -324,6 +346,7 @@ func TestCapture(t *testing.T) {
 				command{run: "tool-requests-chromeua-h1tls", name: name, argv: requests(https+"/tool", uaChrome)},
 				command{run: "tool-requests-firefoxua-h1tls", name: name, argv: requests(https+"/tool", uaFirefox)},
 				command{run: "tool-requests-safariua-h1tls", name: name, argv: requests(https+"/tool", uaSafari)},
+				command{run: "tool-requests-chromeua-http", name: name, argv: requests(plain+"/tool", uaChrome)},
 			)
 		} else {
 			t.Log("no python requests")
@@ -350,9 +373,10 @@ func TestCapture(t *testing.T) {
 	goName := "Go net/http " + runtime.Version()
 	cmds = append(cmds,
 		command{run: "tool-go-h2", name: goName, fn: goClient(https+"/tool", "")},
-		command{run: "tool-go-http", name: goName, fn: goClient(http1+"/tool", "")},
+		command{run: "tool-go-http", name: goName, fn: goClient(plain+"/tool", "")},
 		command{run: "tool-go-chromeua-h2", name: goName, fn: goClient(https+"/tool", uaChrome)},
 		command{run: "tool-go-safariua-h2", name: goName, fn: goClient(https+"/tool", uaSafari)},
+		command{run: "tool-go-chromeua-http", name: goName, fn: goClient(plain+"/tool", uaChrome)},
 	)
 
 	names := map[string]string{}
@@ -395,6 +419,9 @@ func TestCapture(t *testing.T) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "# client=%s | proto=%s | url=%s://%s%s | method=%s | request=%s\n",
 			names[s.run], s.proto, scheme, ports.Replace(s.host), s.path, s.method, kind)
+		if s.order != nil {
+			fmt.Fprintf(&b, "# order=%s\n", strings.Join(s.order, ", "))
+		}
 		keys := make([]string, 0, len(s.header))
 		for k := range s.header {
 			keys = append(keys, k)
