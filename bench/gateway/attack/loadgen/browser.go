@@ -27,7 +27,7 @@ const challengeHeader = "X-Shopguard-Challenge"
 type browser struct {
 	base   *url.URL
 	client *http.Client
-	tr     *http.Transport
+	tr     *chromeTransport
 	// challenges counts the challenge pages this browser was shown, and
 	// hashes the proof-of-work hashes it computed.
 	challenges, hashes int
@@ -43,14 +43,8 @@ type browser struct {
 // newBrowser returns a browser connecting from ip to base.
 func newBrowser(base *url.URL, ip net.IP, timeout time.Duration) *browser {
 	jar, _ := cookiejar.New(nil) // never fails without options
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 5 * time.Second}).DialContext,
-		MaxConnsPerHost:     6, // as browsers do over HTTP/1.1
-		MaxIdleConnsPerHost: 6,
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
-	}
+	// Six connections, as browsers keep to a host over HTTP/1.1.
+	tr := newChromeTransport((&net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 5 * time.Second}).DialContext, 6)
 	return &browser{base: base, tr: tr, client: &http.Client{Transport: tr, Jar: jar, Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
