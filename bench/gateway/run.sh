@@ -88,7 +88,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A free loopback port: nothing listens on it and it was not handed out yet.
+# free_port sets FREE_PORT to a free loopback port: nothing listens on it
+# and it was not handed out yet. It runs in this shell, not in a command
+# substitution's subshell, where USED_PORTS would be forgotten and RANDOM
+# could repeat (two targets given one port).
 USED_PORTS=" "
 free_port() {
   local p
@@ -97,7 +100,7 @@ free_port() {
     [[ $USED_PORTS == *" $p "* ]] && continue
     if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then continue; fi
     USED_PORTS+="$p "
-    echo "$p"
+    FREE_PORT=$p
     return
   done
   die "no free port found"
@@ -137,7 +140,8 @@ start() { # name log cmd...: start in the background, record pid
   COMMANDS+=("$name: $*")
 }
 
-PORT[direct]=$(free_port)
+free_port
+PORT[direct]=$FREE_PORT
 start direct "$TMP/upstream.log" "$TMP/upstream" -addr "127.0.0.1:${PORT[direct]}" \
   -body-bytes "$BODY_BYTES" -service-time "$SERVICE_TIME"
 wait_ready upstream "${PID[direct]}" "${PORT[direct]}" "$TMP/upstream.log"
@@ -160,9 +164,13 @@ routes:
 EOF
 for t in shopguard shopguard+limit; do
   wants "$t" || continue
-  PORT[$t]=$(free_port)
+  free_port
+  PORT[$t]=$FREE_PORT
   env_args=("${GW_ENV[@]}")
-  ((HAS_ADMIN)) && env_args+=("SHOPGUARD_GATEWAY_ADMIN_ADDR=127.0.0.1:$(free_port)")
+  if ((HAS_ADMIN)); then
+    free_port
+    env_args+=("SHOPGUARD_GATEWAY_ADMIN_ADDR=127.0.0.1:$FREE_PORT")
+  fi
   pol=()
   [[ $t == shopguard+limit ]] && pol=(--policy "$TMP/policy.yaml")
   start "$t" "$TMP/$t.log" env -C "$TMP" "${env_args[@]}" "$TMP/shopguard" gateway \
@@ -171,7 +179,8 @@ for t in shopguard shopguard+limit; do
 done
 
 if wants nginx; then
-  PORT[nginx]=$(free_port)
+  free_port
+  PORT[nginx]=$FREE_PORT
   mkdir -p "$TMP/nginx-temp"
   cat >"$TMP/nginx.conf" <<EOF
 daemon off;
@@ -210,7 +219,8 @@ EOF
 fi
 
 if wants haproxy; then
-  PORT[haproxy]=$(free_port)
+  free_port
+  PORT[haproxy]=$FREE_PORT
   cat >"$TMP/haproxy.cfg" <<EOF
 global
     # nbthread is not set: HAProxy then runs one thread per CPU it may use.

@@ -381,8 +381,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if st.mismatch == "" {
 			st.mismatch = headerAnomaly(r.UserAgent(), r.Method, r.Header, g.cfg.Trusted.proto(r) == "https")
 		}
-		if peer := peerOf(r); st.mismatch == "" && !(peer.ok && g.cfg.Trusted.trusts(peer.addr)) {
-			st.mismatch = orderAnomaly(r.UserAgent(), http1.HeaderOrder(r), r.Header) // a trusted proxy's order is its own
+		if st.mismatch == "" {
+			if peer := peerOf(r); !peer.ok || !g.cfg.Trusted.trusts(peer.addr) { // a trusted proxy's order is its own
+				st.mismatch = orderAnomaly(r.UserAgent(), http1.HeaderOrder(r), r.Header)
+			}
 		}
 		if st.mismatch != "" {
 			g.metrics.mismatch(claimOf(r.UserAgent()))
@@ -757,8 +759,7 @@ type connInfo struct {
 	once     sync.Once
 	ja3, ja4 string
 	// The peer's address as its requests' RemoteAddr says it (remote),
-	// parsed once for all of them (see peerOf); ok is false when it is
-	// not an address.
+	// parsed once for all of them (see peerOf).
 	remote string
 	peer   peerAddr
 }

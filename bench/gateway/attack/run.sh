@@ -114,9 +114,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A free loopback port: nothing listens on it and it was not handed out yet;
-# below the ephemeral range, which the many client connections of a run use
-# up (a port taken by one of them cannot be bound).
+# free_port sets FREE_PORT to a free loopback port: nothing listens on it
+# and it was not handed out yet; below the ephemeral range, which the many
+# client connections of a run use up (a port taken by one of them cannot
+# be bound). It runs in this shell, not in a command substitution's
+# subshell, where USED_PORTS would be forgotten and RANDOM could repeat
+# (a gateway once got its own listening port as its admin port).
 EPHEMERAL_LO=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 ((EPHEMERAL_LO > 12000)) || die "the ephemeral port range starts at $EPHEMERAL_LO; the harness wants free ports below it"
 USED_PORTS=" "
@@ -127,20 +130,25 @@ free_port() {
     [[ $USED_PORTS == *" $p "* ]] && continue
     if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then continue; fi
     USED_PORTS+="$p "
-    echo "$p"
+    FREE_PORT=$p
     return
   done
   die "no free port found"
 }
 
 # wait_http NAME PID URL LOG: URL answers at all (any HTTP status), from an
-# address no customer or attacker uses.
+# address no customer or attacker uses. It returns 1 when the process
+# exited because a port was taken (the caller tries other ports).
 wait_http() {
   local code
   for _ in $(seq 100); do
     code=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.9.9.9 -H 'Accept: text/html' "$3" 2>/dev/null || true)
     [[ $code != 000 && -n $code ]] && return 0
-    kill -0 "$2" 2>/dev/null || { cat "$4" >&2; die "$1 exited"; }
+    if ! kill -0 "$2" 2>/dev/null; then
+      grep -q 'address already in use' "$4" && return 1
+      cat "$4" >&2
+      die "$1 exited"
+    fi
     sleep 0.1
   done
   cat "$4" >&2
@@ -157,14 +165,16 @@ if [[ -n $(cd "$REPO" && git status --porcelain -- internal cmd go.mod 2>/dev/nu
 fi
 
 # --- the shop ----------------------------------------------------------------
-SHOP_PORT=$(free_port)
-STATS_PORT=$(free_port)
+free_port
+SHOP_PORT=$FREE_PORT
+free_port
+STATS_PORT=$FREE_PORT
 SHOP=127.0.0.1:$SHOP_PORT
 SHOP_CMD=("$TMP/shop" -addr "$SHOP" -stats-addr "127.0.0.1:$STATS_PORT" -slots "$SLOTS" -service-time "$SERVICE_TIME")
 "${SHOP_CMD[@]}" >"$TMP/shop.log" 2>&1 &
 SHOP_PID=$!
 PIDS+=("$SHOP_PID")
-wait_http shop "$SHOP_PID" "http://127.0.0.1:$STATS_PORT/healthz" "$TMP/shop.log"
+wait_http shop "$SHOP_PID" "http://127.0.0.1:$STATS_PORT/healthz" "$TMP/shop.log" || die "the shop found a port taken"
 
 # wait_drained: the shop has nothing queued or in work (what a run left
 # behind does not weigh on the next), for at most 30 s.
@@ -198,10 +208,21 @@ sed -e "s|@SHOP@|$SHOP|" "$ATTACK_DIR/haproxy.cfg" >"$TMP/haproxy.cfg.in"
 declare -A TARGET_CMD
 TPID=0
 TPORT=0
-# start_target NAME: start it on a fresh port; sets TPID, TPORT.
+# start_target NAME: start it on a fresh port; sets TPID, TPORT. A target
+# that finds a port taken after all is started again on others.
 start_target() {
+  local attempt
+  for attempt in 1 2 3; do
+    start_target_once "$1" && return 0
+    log "$1: a port was taken; starting it on others"
+    stop_target
+  done
+  die "$1 could not get free ports"
+}
+start_target_once() {
   local t=$1 logf=$TMP/$1.log cmd=()
-  TPORT=$(free_port)
+  free_port
+  TPORT=$FREE_PORT
   case $t in
   direct)
     TPID=0 TPORT=$SHOP_PORT
@@ -211,7 +232,8 @@ start_target() {
     local pol=$TMP/policy.yaml
     [[ $t == shopguard-ua ]] && pol=$TMP/policy-ua.yaml
     [[ $t == shopguard-auto ]] && pol=$TMP/policy-auto.yaml
-    cmd=(env -C "$TMP" "SHOPGUARD_GATEWAY_ADMIN_ADDR=127.0.0.1:$(free_port)" "$TMP/shopguard" gateway
+    free_port
+    cmd=(env -C "$TMP" "SHOPGUARD_GATEWAY_ADMIN_ADDR=127.0.0.1:$FREE_PORT" "$TMP/shopguard" gateway
       --upstream "http://$SHOP" --listen "127.0.0.1:$TPORT" --policy "$pol" --log-level error)
     ;;
   nginx)
