@@ -103,7 +103,7 @@ func headerAnomaly(ua, method string, h http.Header, secure bool) string {
 	if claim == "" {
 		return ""
 	}
-	if claim == claimChrome && (strings.Contains(ua, "; wv)") || strings.Contains(ua, "Version/")) {
+	if claim == claimChrome && isWebView(ua) {
 		return "" // Android WebView: the app may fetch for it
 	}
 	if r := malformed(h); r != "" {
@@ -120,7 +120,7 @@ func headerAnomaly(ua, method string, h http.Header, secure bool) string {
 				}
 			}
 		case claimFirefox:
-			if majorAfter(ua, "Firefox/") >= firefoxFetchMeta && !strings.Contains(ua, "Goanna/") && !strings.Contains(ua, "SeaMonkey/") {
+			if majorAfter(ua, "Firefox/") >= firefoxFetchMeta && !isGeckoFork(ua) {
 				if r := fetchMetadata(h, reasonFirefoxNoFetchMode, reasonFirefoxNoFetchSite, reasonFirefoxNoFetchDest); r != "" {
 					return r
 				}
@@ -146,6 +146,20 @@ func headerAnomaly(ua, method string, h http.Header, secure bool) string {
 		return reasonChromeNoUA
 	}
 	return ""
+}
+
+// isWebView reports whether ua, claiming Chrome, is Android WebView or an
+// app built on it ("; wv)", or "Version/" beside "Chrome/"), whose app may
+// fetch for it with its own stack.
+func isWebView(ua string) bool {
+	return strings.Contains(ua, "; wv)") || strings.Contains(ua, "Version/")
+}
+
+// isGeckoFork reports whether ua, claiming Firefox, is a Gecko fork that
+// claims a recent Firefox without behaving as one (Pale Moon and
+// Basilisk, "Goanna/"; SeaMonkey).
+func isGeckoFork(ua string) bool {
+	return strings.Contains(ua, "Goanna/") || strings.Contains(ua, "SeaMonkey/")
 }
 
 // malformed returns why a browser-written header that is present has a

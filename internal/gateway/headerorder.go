@@ -96,7 +96,7 @@ func orderAnomaly(ua string, names []string, h http.Header) string {
 	}
 	switch claimOf(ua) {
 	case claimChrome:
-		if strings.Contains(ua, "; wv)") || strings.Contains(ua, "Version/") {
+		if isWebView(ua) {
 			return ""
 		}
 		if len(names) < 2 || !strings.EqualFold(names[0], "Host") || !strings.EqualFold(names[1], "Connection") {
@@ -108,7 +108,7 @@ func orderAnomaly(ua string, names []string, h http.Header) string {
 			}
 		}
 	case claimFirefox:
-		if strings.Contains(ua, "Goanna/") || strings.Contains(ua, "SeaMonkey/") {
+		if isGeckoFork(ua) {
 			return ""
 		}
 		if len(names) < 4 || !strings.EqualFold(names[0], "Host") || !strings.EqualFold(names[1], "User-Agent") ||

@@ -38,10 +38,8 @@ func (d *ReadDeadline) In(dur time.Duration) error {
 		return d.Set(time.Time{})
 	}
 	want := time.Now().Add(dur)
-	if !d.at.IsZero() {
-		if off := want.Sub(d.at); off <= min(dur/16, maxDeadlineSlack) && off >= -min(dur/16, maxDeadlineSlack) {
-			return nil
-		}
+	if slack := min(dur/16, maxDeadlineSlack); !d.at.IsZero() && want.Sub(d.at) <= slack && d.at.Sub(want) <= slack {
+		return nil
 	}
 	return d.Set(want)
 }
